@@ -1,0 +1,3 @@
+from coldstart_bench.cli import main
+
+main()

@@ -1,0 +1,210 @@
+"""The ``coldstart`` command. It parses arguments and calls the typed entry points; every
+module with real work (and every heavy import) is loaded inside the command that needs it,
+so ``coldstart --help`` stays fast."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from coldstart_bench import __version__
+
+app = typer.Typer(
+    name="coldstart",
+    help="Benchmark and profile the cold start of model-serving stacks: time to ready, "
+    "connect/TLS, model-load phases and time to the first streamed token.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _stderr() -> Any:
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False)
+
+
+def _stdout_console() -> Any:
+    """A terminal gets tables at its own width; a log file or CI step gets them unwrapped."""
+    from rich.console import Console
+
+    return Console(highlight=False, width=None if sys.stdout.isatty() else 200)
+
+
+def user_errors(func: F) -> F:
+    """Print a user error as one paragraph and exit with its code; never a traceback."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from coldstart_bench.errors import ColdstartError
+
+        try:
+            return func(*args, **kwargs)
+        except ColdstartError as exc:
+            from rich.markup import escape
+
+            _stderr().print(
+                f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True
+            )
+            raise typer.Exit(exc.exit_code) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"coldstart-bench {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Show the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """coldstart-bench"""
+
+
+ScenarioArg = Annotated[Path, typer.Argument(help="Scenario file (TOML).", show_default=False)]
+
+
+@app.command()
+@user_errors
+def validate(scenario: ScenarioArg) -> None:
+    """Check a scenario file and show the variants it expands to."""
+    from rich.markup import escape
+    from rich.table import Table
+    from rich.text import Text
+
+    from coldstart_bench.scenario import load_scenario
+
+    loaded = load_scenario(scenario)
+    spec = loaded.scenario
+    console = _stdout_console()
+    heading = f"[bold]{escape(loaded.name)}[/]"
+    console.print(f"{heading}: {escape(spec.description)}" if spec.description else heading)
+    factors = spec.factors
+    table = Table(title=f"{len(loaded.variants)} variant(s)", title_justify="left", highlight=False)
+    table.add_column("#", justify="right")
+    for name in factors:
+        table.add_column(Text(name))
+    if not factors:
+        table.add_column("variant")
+    for v in loaded.variants:
+        cells = [Text(v.factors[n]) for n in factors] if factors else [Text("default")]
+        table.add_row(str(v.index), *cells)
+    console.print(table)
+    services = " → ".join(f"{s.name} (ready: {s.ready.kind})" for s in spec.services)
+    console.print(f"services: {services}", markup=False)
+    if spec.requests is not None and spec.requests.count:
+        r = spec.requests
+        mode = "streaming" if r.stream and r.kind != "http" else "non-streaming"
+        console.print(
+            f"requests: {r.count} × {r.kind} ({mode}) to {spec.measured_service.name}", markup=False
+        )
+    trials = len(loaded.variants) * (spec.repetitions + spec.warmup_trials)
+    console.print(
+        f"trials: {len(loaded.variants)} variant(s) × ({spec.repetitions} repetitions + "
+        f"{spec.warmup_trials} warm-up) = {trials}"
+    )
+
+
+def _parse_variant_filters(items: list[str]) -> dict[str, list[str]]:
+    from coldstart_bench.errors import ColdstartError
+
+    wanted: dict[str, list[str]] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key or not value:
+            raise ColdstartError(f"--variant expects factor=level, got {item!r}")
+        wanted.setdefault(key.strip(), []).extend(v.strip() for v in value.split(","))
+    return wanted
+
+
+@app.command()
+@user_errors
+def run(
+    scenario: ScenarioArg,
+    repetitions: Annotated[
+        int | None,
+        typer.Option("--repetitions", "-n", help="Trials per variant (overrides the scenario)."),
+    ] = None,
+    warmup_trials: Annotated[
+        int | None, typer.Option("--warmup-trials", help="Discarded warm-up trials per variant.")
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option(help="Seed of the trial order (default: random, recorded).")
+    ] = None,
+    variant: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--variant", help="Only variants with factor=level (repeatable; level may be a,b)."
+        ),
+    ] = None,
+    results_dir: Annotated[
+        Path, typer.Option("--results-dir", help="Where run directories go.")
+    ] = Path("results"),
+    run_id: Annotated[
+        str | None, typer.Option("--run-id", help="Name of the run directory.")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Start the scenario's services cold for every trial, time everything, print a table.
+
+    Exit code: 0 all trials ok, 1 some trials failed, 2 bad input, 130 interrupted."""
+    from rich.console import Console
+
+    from coldstart_bench.progress import ProgressObserver
+    from coldstart_bench.report.terminal import print_failures, summary_table
+    from coldstart_bench.runner import RunOptions, run_scenario
+    from coldstart_bench.scenario import load_scenario
+    from coldstart_bench.summary import failures, summarise
+
+    loaded = load_scenario(scenario)
+    options = RunOptions(
+        results_dir=results_dir,
+        run_id=run_id,
+        repetitions=repetitions,
+        warmup_trials=warmup_trials,
+        seed=seed,
+        variants=_parse_variant_filters(variant or []),
+    )
+    err = Console(stderr=True, highlight=False)
+    if quiet:
+        outcome = run_scenario(loaded, options)
+    else:
+        with ProgressObserver(err) as observer:
+            outcome = run_scenario(loaded, options, observer)
+    out = _stdout_console()
+    rows = summarise(outcome.trials, outcome.variants)
+    out.print(summary_table(rows, title=f"{loaded.name} — {outcome.run_id}"))
+    print_failures(out, failures(outcome.trials))
+    sys.stdout.flush()
+    if outcome.status == "interrupted":
+        kept = f"{len(outcome.trials)} finished trial(s) kept in {outcome.run_dir}"
+        err.print(f"interrupted ({outcome.interrupted_by}); {kept}", style="yellow", markup=False)
+    else:
+        err.print(f"results: {outcome.run_dir}")
+    raise typer.Exit(outcome.exit_code)
+
+
+def main() -> None:
+    """Entry point of the ``coldstart`` script and ``python -m coldstart_bench``."""
+    try:
+        app(prog_name="coldstart")
+    except KeyboardInterrupt:  # Ctrl-C outside a run (a run handles it itself)
+        sys.exit(130)

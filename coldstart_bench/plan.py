@@ -1,0 +1,238 @@
+"""From a validated scenario to concrete trials: their order, and each trial's rendered
+commands, environment, readiness rules and requests."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from coldstart_bench.scenario import LoadedScenario, Requests, Scenario, Service, Variant
+from coldstart_bench.specs import ProbeSettings, ReadySpec, RequestSpec, ServiceSpec, TrialSetup
+from coldstart_bench.templating import render, variables_in
+from coldstart_bench.tlsgen import TlsFiles
+
+PHASES_ENV = "COLDSTART_PHASES"
+LOCAL_HOST = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class TrialSpec:
+    index: int  # position in the run
+    variant: Variant
+    repetition: int  # 0-based; warm-up trials count their own repetitions
+    warmup: bool
+
+
+def plan_trials(
+    variants: Sequence[Variant], repetitions: int, warmup_trials: int, seed: int
+) -> list[TrialSpec]:
+    """Warm-up trials first, then the measured ones in rounds: each round runs every variant
+    once in a fresh random order. Rounds keep the variants' trials spread evenly over the
+    run, so slow drift of the machine (thermal, other load) hits all variants alike; the
+    shuffle inside a round stops any variant from always following the same neighbour."""
+    rng = random.Random(seed)
+    order: list[tuple[Variant, int, bool]] = []
+    for warmup, rounds in ((True, warmup_trials), (False, repetitions)):
+        for r in range(rounds):
+            block = list(variants)
+            rng.shuffle(block)
+            order.extend((v, r, warmup) for v in block)
+    return [TrialSpec(i, v, r, w) for i, (v, r, w) in enumerate(order)]
+
+
+def filter_variants(
+    variants: Sequence[Variant], wanted: Mapping[str, Sequence[str]]
+) -> list[Variant]:
+    """Variants whose factors take one of the wanted levels for every factor named."""
+    return [v for v in variants if all(v.factors.get(k) in vals for k, vals in wanted.items())]
+
+
+def tls_on(scenario: Scenario, variant: Variant) -> bool:
+    return variant.factors.get("tls") == "on" or scenario.tls.enabled
+
+
+def needs_tls_files(loaded: LoadedScenario) -> bool:
+    """Whether any trial uses TLS or names a certificate variable (then the run makes them)."""
+    scenario = loaded.scenario
+    if any(tls_on(scenario, v) for v in loaded.variants):
+        return True
+    return any(v.startswith("tls_") for v in variables_in(loaded.text))
+
+
+@dataclass(frozen=True)
+class RenderContext:
+    run_dir: Path
+    trial_dir: Path
+    scenario_dir: Path
+    python: str
+    ports: Mapping[str, int]
+    tls: TlsFiles | None = None
+
+
+def _common_values(loaded: LoadedScenario, trial: TrialSpec, ctx: RenderContext) -> dict[str, str]:
+    scenario = loaded.scenario
+    values = {
+        "python": ctx.python,
+        "run_dir": str(ctx.run_dir),
+        "trial_dir": str(ctx.trial_dir),
+        "scenario_dir": str(ctx.scenario_dir),
+        "host": scenario.requests.host if scenario.requests else LOCAL_HOST,
+        "scheme": "https" if tls_on(scenario, trial.variant) else "http",
+        "variant": trial.variant.id,
+        "repetition": str(trial.repetition),
+        "trial": str(trial.index),
+        "tls_cert": _tls_path(scenario.tls.cert_file, ctx.tls.cert if ctx.tls else None),
+        "tls_key": _tls_path(scenario.tls.key_file, ctx.tls.key if ctx.tls else None),
+        "tls_ca": _tls_path(scenario.tls.ca_file, ctx.tls.ca if ctx.tls else None),
+    }
+    values.update(scenario.vars)
+    values.update(trial.variant.factors)
+    values.update({f"ports.{name}": str(port) for name, port in ctx.ports.items()})
+    measured = scenario.measured_service.name
+    values["port"] = str(ctx.ports[measured])
+    values["service"] = measured
+    return values
+
+
+def _tls_path(configured: str | None, generated: Path | None) -> str:
+    if configured is not None:
+        return configured
+    return str(generated) if generated is not None else ""
+
+
+def render_trial(loaded: LoadedScenario, trial: TrialSpec, ctx: RenderContext) -> TrialSetup:
+    scenario = loaded.scenario
+    common = _common_values(loaded, trial, ctx)
+    services = tuple(_render_service(s, scenario, trial, ctx, common) for s in scenario.services)
+    requests: tuple[RequestSpec, ...] = ()
+    if scenario.requests is not None:
+        requests = tuple(_render_requests(scenario.requests, common))
+    tls = tls_on(scenario, trial.variant)
+    probe = ProbeSettings(
+        pooling=trial.variant.factors.get("pooling", "on") == "on",
+        http2=trial.variant.factors.get("http2") == "on",
+        tls=tls,
+        ca_file=(render(common["tls_ca"], common) or None) if tls else None,
+        insecure=scenario.tls.insecure,
+        server_name=scenario.tls.server_name,
+        pause_ms=scenario.requests.pause_ms if scenario.requests else 0.0,
+    )
+    page_cache_mode = trial.variant.factors.get("page_cache")
+    page_cache_files: tuple[str, ...] = ()
+    if page_cache_mode and scenario.page_cache is not None:
+        page_cache_files = tuple(render(f, common) for f in scenario.page_cache.files)
+    return TrialSetup(
+        services=services,
+        requests=requests,
+        probe=probe,
+        prepare=tuple(tuple(render(a, common) for a in argv) for argv in scenario.prepare),
+        page_cache_mode=page_cache_mode,  # type: ignore[arg-type]
+        page_cache_files=page_cache_files,
+    )
+
+
+def _render_service(
+    service: Service,
+    scenario: Scenario,
+    trial: TrialSpec,
+    ctx: RenderContext,
+    common: dict[str, str],
+) -> ServiceSpec:
+    values = {**common, "port": str(ctx.ports[service.name]), "service": service.name}
+    argv = [render(a, values) for a in service.command]
+    env: dict[str, str] = dict(os.environ) if service.inherit_env else {}
+    env.update({k: render(v, values) for k, v in service.env.items()})
+    for rule in service.when:
+        if trial.variant.matches(rule.levels):
+            argv += [render(a, values) for a in rule.args]
+            env.update({k: render(v, values) for k, v in rule.env.items()})
+    phases_path = ctx.trial_dir / f"phases-{service.name}.jsonl"
+    env[PHASES_ENV] = str(phases_path)
+    is_measured = service.name == scenario.measured_service.name
+    rule = service.ready
+    https = rule.scheme == "https" or (
+        rule.scheme == "auto" and is_measured and tls_on(scenario, trial.variant)
+    )
+    ready = ReadySpec(
+        kind=rule.kind,
+        host=LOCAL_HOST,
+        port=ctx.ports[service.name],
+        timeout_s=rule.timeout_s,
+        interval_ms=rule.interval_ms,
+        path=render(rule.path, values),
+        status=rule.status,
+        https=https,
+        pattern=rule.pattern,
+        exit_code=rule.exit_code,
+    )
+    return ServiceSpec(
+        name=service.name,
+        argv=tuple(argv),
+        env=env,
+        cwd=render(service.cwd, values) if service.cwd is not None else None,
+        port=ctx.ports[service.name],
+        ready=ready,
+        stop_signal=service.signal_number,
+        stop_grace_s=service.stop_grace_s,
+        log_path=ctx.trial_dir / f"{service.name}.log",
+        phases_path=phases_path,
+    )
+
+
+def _render_deep(value: Any, values: Mapping[str, str]) -> Any:
+    if isinstance(value, str):
+        return render(value, values)
+    if isinstance(value, dict):
+        return {k: _render_deep(v, values) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_render_deep(v, values) for v in value]
+    return value
+
+
+def _render_requests(req: Requests, values: dict[str, str]) -> list[RequestSpec]:
+    host = req.host if ":" not in req.host else f"[{req.host}]"
+    path = render(req.path or req.default_path, values)
+    url = f"{values['scheme']}://{host}:{values['port']}{path}"
+    headers = {k: render(v, values) for k, v in req.headers.items()}
+    if req.kind != "http":
+        headers.setdefault("Content-Type", "application/json")
+        if req.stream:
+            headers.setdefault("Accept", "text/event-stream")
+    extra = _render_deep(req.extra_body, values)
+    specs = []
+    for i in range(req.count):
+        prompt = render(req.prompt_for(i), values)
+        body: bytes | None
+        if req.kind == "http":
+            body = render(req.body, values).encode("utf-8") if req.body is not None else None
+        else:
+            payload: dict[str, Any] = {"model": render(req.model, values)}
+            if req.kind == "openai-chat":
+                payload["messages"] = [{"role": "user", "content": prompt}]
+            else:
+                payload["prompt"] = prompt
+            payload["max_tokens"] = req.max_tokens
+            payload["stream"] = req.stream
+            if req.temperature is not None:
+                payload["temperature"] = req.temperature
+            payload.update(extra)
+            body = json.dumps(payload).encode("utf-8")
+        specs.append(
+            RequestSpec(
+                index=i,
+                kind=req.kind,
+                method=req.http_method,
+                url=url,
+                headers=headers,
+                body=body,
+                stream=req.stream,
+                expect_status=req.expect_status,
+                timeout_s=req.timeout_s,
+            )
+        )
+    return specs

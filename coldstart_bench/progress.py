@@ -1,0 +1,68 @@
+"""A rich progress bar for ``coldstart run``: trials done, ETA, and the last trial's result."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from coldstart_bench.plan import TrialSpec
+from coldstart_bench.records import TrialRecord
+from coldstart_bench.report.terminal import ms
+
+
+def headline(record: TrialRecord) -> str:
+    if record.status == "ok":
+        if record.cold_ttft_ms is not None:
+            return f"cold TTFT {ms(record.cold_ttft_ms)} ms"
+        return f"ready {ms(record.ready_ms)} ms"
+    reason = (record.error or "").split("\n", 1)[0]
+    if len(reason) > 70:
+        reason = reason[:67] + "..."
+    return f"{record.status.upper()}: {reason}"
+
+
+class ProgressObserver:
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self._progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("eta"),
+            TimeRemainingColumn(),
+            TextColumn("{task.fields[last]}", markup=False),
+            console=console,
+            transient=False,
+        )
+        self._task = None
+
+    def __enter__(self) -> ProgressObserver:
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._progress.stop()
+
+    def run_started(self, run_dir: Path, trials: Sequence[TrialSpec]) -> None:
+        self.console.print(f"run directory: {run_dir}", highlight=False)
+        self._task = self._progress.add_task("trials", total=len(trials), last="")
+
+    def trial_started(self, trial: TrialSpec) -> None:
+        if self._task is not None:
+            label = "warm-up " if trial.warmup else ""
+            self._progress.update(self._task, description=f"{label}{trial.variant.id}")
+
+    def trial_finished(self, trial: TrialSpec, record: TrialRecord) -> None:
+        if self._task is not None:
+            self._progress.update(self._task, advance=1, last=f"last: {headline(record)}")

@@ -1,0 +1,416 @@
+"""Run a scenario: every trial (variant × repetition) cold, in a seeded interleaved order,
+each one appended to ``trials.jsonl`` the moment it is finished.
+
+One trial: prepare hooks → page-cache state → build the HTTP client → t0 → spawn each
+service and wait for it to be ready → send the requests → tear everything down → read the
+phases the services reported. Only the part from t0 to the last response is the measured
+cold start; everything around it is recorded as the harness's own time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from coldstart_bench import __version__, page_cache
+from coldstart_bench.errors import ColdstartError
+from coldstart_bench.launch import LaunchError, TrialProcesses, free_port, log_tail
+from coldstart_bench.plan import (
+    RenderContext,
+    TrialSpec,
+    filter_variants,
+    needs_tls_files,
+    plan_trials,
+    render_trial,
+)
+from coldstart_bench.probe import Probe
+from coldstart_bench.records import (
+    SCHEMA_VERSION,
+    PhaseRecord,
+    RequestRecord,
+    Status,
+    TrialRecord,
+    ns_to_ms,
+)
+from coldstart_bench.results import RunWriter, new_run_dir, utc_now
+from coldstart_bench.scenario import LoadedScenario, Variant
+from coldstart_bench.signals import Interrupted, interrupts_as_exceptions
+from coldstart_bench.specs import ServiceSpec, TrialSetup
+from coldstart_bench.sysinfo import environment, redact_scenario
+from coldstart_bench.tlsgen import TlsFiles, make_throwaway_tls
+
+_PREPARE_TIMEOUT_S = 600.0
+
+
+class RunObserver(Protocol):
+    """Told about progress; the CLI draws a progress bar with it."""
+
+    def run_started(self, run_dir: Path, trials: Sequence[TrialSpec]) -> None: ...
+    def trial_started(self, trial: TrialSpec) -> None: ...
+    def trial_finished(self, trial: TrialSpec, record: TrialRecord) -> None: ...
+
+
+@dataclass
+class RunOptions:
+    results_dir: Path = Path("results")
+    run_id: str | None = None
+    repetitions: int | None = None  # overrides the scenario's
+    warmup_trials: int | None = None
+    seed: int | None = None
+    variants: Mapping[str, Sequence[str]] = field(default_factory=dict)  # only these levels
+    record_torch: bool = True  # ask a subprocess for torch/CUDA facts for run.json
+
+
+@dataclass
+class RunOutcome:
+    run_dir: Path
+    run_id: str
+    status: str  # "complete" or "interrupted"
+    trials: list[TrialRecord]
+    variants: list[str]
+    interrupted_by: str | None = None
+    exit_code: int = 0
+
+
+def run_scenario(
+    scenario: LoadedScenario | str | Path,
+    options: RunOptions | None = None,
+    observer: RunObserver | None = None,
+) -> RunOutcome:
+    """Run every trial of a scenario and write ``results/<run-id>/``. Returns when all trials
+    are done or the run was interrupted (SIGINT/SIGTERM); finished trials are kept either way."""
+    from coldstart_bench.scenario import load_scenario
+
+    loaded = scenario if isinstance(scenario, LoadedScenario) else load_scenario(scenario)
+    options = options or RunOptions()
+    spec = loaded.scenario
+    variants = filter_variants(loaded.variants, options.variants)
+    if not variants:
+        choices = ", ".join(v.id for v in loaded.variants)
+        raise ColdstartError(f"--variant matches none of the scenario's variants ({choices})")
+    seed = options.seed if options.seed is not None else spec.seed
+    if seed is None:
+        seed = random.SystemRandom().randrange(2**32)
+    repetitions = options.repetitions if options.repetitions is not None else spec.repetitions
+    warmups = options.warmup_trials if options.warmup_trials is not None else spec.warmup_trials
+    if repetitions < 1 or warmups < 0:
+        raise ColdstartError("--repetitions must be at least 1 and --warmup-trials at least 0")
+    plan = plan_trials(variants, repetitions, warmups, seed)
+    _preflight(loaded, variants)
+
+    run_dir = new_run_dir(options.results_dir, loaded.name, options.run_id).resolve()
+    run_id = run_dir.name
+    tls = _tls_files(loaded, run_dir)
+    writer = RunWriter(
+        run_dir,
+        {
+            "run_id": run_id,
+            "tool": "coldstart-bench",
+            "tool_version": __version__,
+            "status": "running",
+            "started_at": utc_now(),
+            "finished_at": None,
+            "seed": seed,
+            "command": sys.argv,
+            "scenario": {
+                "name": loaded.name,
+                "path": str(loaded.path),
+                "sha256": hashlib.sha256(loaded.text.encode("utf-8")).hexdigest(),
+                "as_run": redact_scenario(spec.model_dump(mode="json")),
+            },
+            "plan": {
+                "variants": [{"id": v.id, "factors": dict(v.factors)} for v in variants],
+                "repetitions": repetitions,
+                "warmup_trials": warmups,
+                "trials": len(plan),
+                "order": [[t.variant.id, t.repetition, t.warmup] for t in plan],
+            },
+            "environment": environment(with_torch=options.record_torch),
+        },
+    )
+    records: list[TrialRecord] = []
+    status, interrupted_by = "complete", None
+    exit_code = 0
+    if observer:
+        observer.run_started(run_dir, plan)
+    try:
+        with interrupts_as_exceptions():
+            for trial in plan:
+                if observer:
+                    observer.trial_started(trial)
+                record = run_trial(loaded, trial, run_dir, run_id, tls)
+                writer.append(record)
+                records.append(record)
+                if observer:
+                    observer.trial_finished(trial, record)
+    except Interrupted as exc:
+        status, interrupted_by, exit_code = "interrupted", str(exc), exc.exit_code
+    except KeyboardInterrupt:
+        status, interrupted_by, exit_code = "interrupted", "SIGINT", 130
+    except BaseException:
+        status = "crashed"
+        raise
+    finally:
+        counts = Counter(r.status for r in records if not r.warmup)
+        writer.finish(
+            status=status,
+            finished_at=utc_now(),
+            interrupted_by=interrupted_by,
+            counts={s: counts.get(s, 0) for s in ("ok", "failed", "timeout", "skipped")},
+            trials_done=len(records),
+        )
+    if status == "complete" and any(
+        r.status in ("failed", "timeout") for r in records if not r.warmup
+    ):
+        exit_code = 1
+    return RunOutcome(
+        run_dir=run_dir,
+        run_id=run_id,
+        status=status,
+        trials=records,
+        variants=[v.id for v in variants],
+        interrupted_by=interrupted_by,
+        exit_code=exit_code,
+    )
+
+
+def _tls_files(loaded: LoadedScenario, run_dir: Path) -> TlsFiles | None:
+    cfg = loaded.scenario.tls
+    if not needs_tls_files(loaded) or (cfg.cert_file and cfg.key_file and cfg.ca_file):
+        return None
+    return make_throwaway_tls(run_dir / "tls")
+
+
+def _preflight(loaded: LoadedScenario, variants: Sequence[Variant]) -> None:
+    """Fail before the first trial, with exit code 2, on what no trial could survive: a
+    program that is not installed."""
+    missing: dict[str, str] = {}
+    probe_dir = Path("/nonexistent-run")
+    for variant in variants:
+        trial = TrialSpec(0, variant, 0, False)
+        ports = {s.name: s.port or 1 for s in loaded.scenario.services}
+        ctx = RenderContext(
+            probe_dir, probe_dir, loaded.path.parent.resolve(), sys.executable, ports
+        )
+        for service in render_trial(loaded, trial, ctx).services:
+            program = service.argv[0]
+            where = (
+                service.cwd
+                if service.cwd and not os.path.isabs(program) and "/" in program
+                else None
+            )
+            found = shutil.which(program, path=service.env.get("PATH")) or (
+                os.path.exists(os.path.join(where, program)) if where else False
+            )
+            if not found:
+                missing.setdefault(program, service.name)
+    if missing:
+        listing = "; ".join(f"{prog!r} (service {svc!r})" for prog, svc in missing.items())
+        raise ColdstartError(
+            f"{loaded.path}: program not found: {listing}. Is it installed and on PATH?"
+        )
+
+
+# One trial --------------------------------------------------------------------------
+
+
+def run_trial(
+    loaded: LoadedScenario, trial: TrialSpec, run_dir: Path, run_id: str, tls: TlsFiles | None
+) -> TrialRecord:
+    """Run one trial and return its record. Never raises for a failing target; raises only
+    :class:`KeyboardInterrupt` (after tearing everything down)."""
+    began = time.perf_counter_ns()
+    started_at = utc_now()
+    trial_dir = run_dir / "logs" / f"trial-{trial.index:04d}"
+    trial_dir.mkdir(parents=True, exist_ok=True)
+    ports = {s.name: s.port or free_port() for s in loaded.scenario.services}
+    ctx = RenderContext(
+        run_dir, trial_dir, loaded.path.parent.resolve(), sys.executable, ports, tls
+    )
+    setup = render_trial(loaded, trial, ctx)
+    state = _TrialState()
+
+    try:
+        state.prepare_ms = _run_prepare(setup, trial_dir)
+        state.page_cache_ms, state.extra = _set_page_cache(setup)
+    except _SetupFailed as exc:
+        state.fail("failed", str(exc))
+    processes = TrialProcesses()
+    if state.status == "ok":
+        with Probe(setup.probe) as probe:
+            probe.prime(list(setup.requests))
+            try:
+                TrialProcesses.check_ports(setup.services)
+                t0 = processes.begin()
+                for service in setup.services:
+                    processes.start(service)
+                _send_requests(probe, setup, t0, state)
+            except LaunchError as exc:
+                state.fail(exc.status, str(exc))
+            finally:
+                teardown_began = time.perf_counter_ns()
+                processes.stop_all()
+                state.teardown_ms = ns_to_ms(time.perf_counter_ns() - teardown_began)
+
+    t0 = processes.t0_ns if processes.t0_ns is not None else time.perf_counter_ns()
+    services = tuple(p.record(run_dir) for p in processes.services)
+    phases = tuple(p for spec in setup.services for p in read_phases(spec, t0, state.notes))
+    for svc in services:
+        if svc.survivors:
+            state.notes.append(
+                f"service {svc.name!r}: processes {list(svc.survivors)} survived teardown"
+            )
+    first = state.requests[0] if state.requests else None
+    cold_ttft = None
+    if first is not None and first.status == "ok" and first.ttft_ms is not None:
+        cold_ttft = round(first.start_ms + first.ttft_ms, 4)
+    return TrialRecord(
+        schema_version=SCHEMA_VERSION,
+        run_id=run_id,
+        trial=trial.index,
+        variant=trial.variant.id,
+        factors=dict(trial.variant.factors),
+        repetition=trial.repetition,
+        warmup=trial.warmup,
+        status=state.status,
+        started_at=started_at,
+        t0_ns=t0,
+        error=state.error,
+        spawn_ms=services[0].spawn_ms if services else None,
+        ready_ms=services[-1].ready_ms if len(services) == len(setup.services) else None,
+        cold_ttft_ms=cold_ttft,
+        prepare_ms=state.prepare_ms,
+        page_cache_ms=state.page_cache_ms,
+        teardown_ms=state.teardown_ms,
+        wall_ms=ns_to_ms(time.perf_counter_ns() - began),
+        services=services,
+        requests=tuple(state.requests),
+        phases=phases,
+        notes=tuple(state.notes),
+        extra=state.extra,
+    )
+
+
+@dataclass
+class _TrialState:
+    status: Status = "ok"
+    error: str | None = None
+    prepare_ms: float | None = None
+    page_cache_ms: float | None = None
+    teardown_ms: float | None = None
+    requests: list[RequestRecord] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def fail(self, status: Status, error: str) -> None:
+        if self.status == "ok":
+            self.status, self.error = status, error
+
+
+class _SetupFailed(Exception):
+    pass
+
+
+def _send_requests(probe: Probe, setup: TrialSetup, t0: int, state: _TrialState) -> None:
+    pause_s = setup.probe.pause_ms / 1000.0
+    for i, request in enumerate(setup.requests):
+        if i and pause_s:
+            time.sleep(pause_s)
+        record = probe.send(request, t0)
+        state.requests.append(record)
+        if record.status != "ok":
+            state.fail(record.status, f"request {record.index}: {record.error}")
+            return
+
+
+def _run_prepare(setup: TrialSetup, trial_dir: Path) -> float | None:
+    if not setup.prepare:
+        return None
+    log_path = trial_dir / "prepare.log"
+    began = time.perf_counter_ns()
+    for i, argv in enumerate(setup.prepare):
+        with open(log_path, "ab") as log:
+            try:
+                done = subprocess.run(
+                    list(argv),
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    timeout=_PREPARE_TIMEOUT_S,
+                    check=False,
+                    start_new_session=True,
+                )
+            except FileNotFoundError:
+                raise _SetupFailed(f"prepare[{i}]: program not found: {argv[0]!r}") from None
+            except subprocess.TimeoutExpired:
+                raise _SetupFailed(
+                    f"prepare[{i}]: still running after {_PREPARE_TIMEOUT_S:g} s"
+                ) from None
+        if done.returncode != 0:
+            tail = log_tail(log_path)
+            raise _SetupFailed(
+                f"prepare[{i}] ({' '.join(argv)}) exited with code {done.returncode}; "
+                f"last log lines:\n{tail}"
+            )
+    return ns_to_ms(time.perf_counter_ns() - began)
+
+
+def _set_page_cache(setup: TrialSetup) -> tuple[float | None, dict[str, Any]]:
+    if not setup.page_cache_mode:
+        return None, {}
+    began = time.perf_counter_ns()
+    try:
+        files = page_cache.expand(setup.page_cache_files)
+        nbytes = (
+            page_cache.evict(files) if setup.page_cache_mode == "cold" else page_cache.warm(files)
+        )
+    except (page_cache.PageCacheError, OSError) as exc:
+        raise _SetupFailed(str(exc)) from None
+    elapsed = ns_to_ms(time.perf_counter_ns() - began)
+    resident = page_cache.resident_fraction(files)
+    return elapsed, {
+        "page_cache": {
+            "mode": setup.page_cache_mode,
+            "files": len(files),
+            "bytes": nbytes,
+            "resident_before_spawn": None if resident is None else round(resident, 4),
+        }
+    }
+
+
+def read_phases(spec: ServiceSpec, t0_ns: int, notes: list[str]) -> list[PhaseRecord]:
+    """Phases a target appended to its ``COLDSTART_PHASES`` file, placed on the trial's
+    timeline. Lines that do not follow the protocol are skipped with a note."""
+    path = spec.phases_path
+    if not path.exists():
+        return []
+    phases: list[PhaseRecord] = []
+    bad = 0
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+            start, end = int(data["start_ns"]), int(data["end_ns"])
+            name = str(data["phase"])
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError):
+            bad += 1
+            continue
+        phases.append(PhaseRecord(spec.name, name, ns_to_ms(start - t0_ns), ns_to_ms(end - t0_ns)))
+    if bad:
+        notes.append(
+            f"service {spec.name!r}: {bad} line(s) of its phases file are not "
+            '{"phase": ..., "start_ns": ..., "end_ns": ...} and were skipped'
+        )
+    return phases

@@ -1,0 +1,77 @@
+"""Fully rendered instructions for one trial: what to start and what to send.
+
+The runner renders a scenario (templates filled, ports chosen) into these plain records;
+``launch`` and ``probe`` act on them and know nothing about scenario files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class ReadySpec:
+    kind: Literal["tcp", "http", "log", "exit"]
+    host: str
+    port: int
+    timeout_s: float
+    interval_ms: float
+    path: str = "/health"
+    status: int = 200
+    https: bool = False
+    pattern: str | None = None
+    exit_code: int = 0
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    argv: tuple[str, ...]
+    env: dict[str, str]
+    cwd: str | None
+    port: int
+    ready: ReadySpec
+    stop_signal: int
+    stop_grace_s: float
+    log_path: Path
+    phases_path: Path
+
+
+@dataclass(frozen=True)
+class RequestSpec:
+    index: int
+    kind: Literal["openai-chat", "openai-completions", "http"]
+    method: str
+    url: str
+    headers: dict[str, str]
+    body: bytes | None
+    stream: bool
+    expect_status: int
+    timeout_s: float
+
+
+@dataclass(frozen=True)
+class ProbeSettings:
+    pooling: bool = True
+    http2: bool = False
+    tls: bool = False
+    ca_file: str | None = None
+    insecure: bool = False
+    server_name: str | None = None  # SNI and certificate hostname when it differs from the URL host
+    pause_ms: float = 0.0
+    max_body_bytes: int = 64 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class TrialSetup:
+    """Everything needed to run one trial, rendered from the scenario."""
+
+    services: tuple[ServiceSpec, ...]
+    requests: tuple[RequestSpec, ...]
+    probe: ProbeSettings
+    prepare: tuple[tuple[str, ...], ...] = ()
+    page_cache_mode: Literal["cold", "warm"] | None = None
+    page_cache_files: tuple[str, ...] = ()
+    notes: tuple[str, ...] = field(default=())

@@ -1,0 +1,73 @@
+"""Shared fixtures: scenario files written on the fly, trustme certificates, and a guard
+that fails any test leaving a process behind."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import textwrap
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from coldstart_bench import proctree
+
+
+@pytest.fixture
+def write_scenario(tmp_path: Path) -> Callable[..., Path]:
+    """Write a scenario file from (dedented) TOML text and return its path."""
+
+    def write(text: str, name: str = "scenario.toml") -> Path:
+        path = tmp_path / name
+        path.write_text(textwrap.dedent(text), encoding="utf-8")
+        return path
+
+    return write
+
+
+@dataclass(frozen=True)
+class CertFiles:
+    ca: Path
+    cert: Path
+    key: Path
+
+
+@pytest.fixture(scope="session")
+def trustme_certs(tmp_path_factory: pytest.TempPathFactory) -> CertFiles:
+    trustme = pytest.importorskip("trustme")
+    directory = tmp_path_factory.mktemp("certs")
+    ca = trustme.CA()
+    server = ca.issue_cert("localhost", "127.0.0.1")
+    files = CertFiles(directory / "ca.pem", directory / "server.pem", directory / "server.key")
+    ca.cert_pem.write_to_path(str(files.ca))
+    server.private_key_pem.write_to_path(str(files.key))
+    for i, blob in enumerate(server.cert_chain_pems):
+        blob.write_to_path(str(files.cert), append=i > 0)
+    return files
+
+
+def _descendants() -> dict[int, proctree.ProcInfo]:
+    table = proctree.scan()
+    return {pid: table[pid] for pid in proctree.descendants(os.getpid(), table) if table[pid].alive}
+
+
+@pytest.fixture(autouse=True)
+def no_leaked_processes() -> Iterator[None]:
+    """Every test must leave no process of its own behind (checked in /proc, not trusted
+    from exit codes). Leftovers are killed so one failure does not cascade."""
+    before = set(_descendants())
+    yield
+    deadline = time.monotonic() + 3.0
+    leaked = {pid: p for pid, p in _descendants().items() if pid not in before}
+    while leaked and time.monotonic() < deadline:
+        time.sleep(0.05)
+        leaked = {pid: p for pid, p in _descendants().items() if pid not in before}
+    for pid in leaked:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    proctree.reap(leaked)
+    assert not leaked, f"processes left behind: {[(p.pid, p.comm) for p in leaked.values()]}"

@@ -1,0 +1,28 @@
+"""Helpers for tests: the toy server's command line and process checks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from coldstart_bench import proctree
+
+TESTS = Path(__file__).parent
+TOY_SERVER = TESTS / "servers" / "toy_server.py"
+REPO = TESTS.parent
+
+
+def toy_command(*flags: str) -> str:
+    """A TOML array running the toy server on the trial's port, with extra flags."""
+    argv = ["{python}", str(TOY_SERVER), "--port", "{port}", *flags]
+    return "[" + ", ".join(f'"{a}"' for a in argv) + "]"
+
+
+def pids_in(pidfile: Path) -> list[int]:
+    if not pidfile.exists():
+        return []
+    return [int(line) for line in pidfile.read_text().split()]
+
+
+def alive(pid: int) -> bool:
+    info = proctree.read_proc(pid)
+    return info is not None and info.alive

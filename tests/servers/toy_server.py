@@ -1,0 +1,270 @@
+"""A small, configurable HTTP(S) server for the harness's tests (stdlib only, so it starts
+in tens of milliseconds and behaves exactly as told).
+
+It serves ``GET /`` (plain text), ``GET /health``, ``POST /v1/chat/completions`` and
+``POST /v1/completions`` in OpenAI's format (streaming SSE or one JSON body), and reports
+its ``listen`` phase through the ``COLDSTART_PHASES`` protocol. Flags make it slow to
+start, crash, exit at once, fork children that try to escape, ignore SIGTERM, or misbehave
+on the wire.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import socket
+import ssl
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+IMPORT_START_NS = time.perf_counter_ns()
+
+
+def write_phase(name: str, start_ns: int, end_ns: int) -> None:
+    path = os.environ.get("COLDSTART_PHASES")
+    if path:
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(json.dumps({"phase": name, "start_ns": start_ns, "end_ns": end_ns}) + "\n")
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser()
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--tls-cert")
+    p.add_argument("--tls-key")
+    p.add_argument("--startup-delay-ms", type=float, default=0.0, help="sleep before listening")
+    p.add_argument(
+        "--health-delay-ms",
+        type=float,
+        default=0.0,
+        help="/health is 503 for this long after listen",
+    )
+    p.add_argument("--ready-line", help="print this line to stdout once listening")
+    p.add_argument(
+        "--crash-before-ready",
+        action="store_true",
+        help="print an error and exit 3 before listening",
+    )
+    p.add_argument("--never-listen", action="store_true", help="run but never open the port")
+    p.add_argument(
+        "--fork-children", type=int, default=0, help="children (each with a grandchild) to fork"
+    )
+    p.add_argument(
+        "--escape-session",
+        action="store_true",
+        help="one grandchild calls setsid() to leave the group",
+    )
+    p.add_argument("--pidfile", help="append the pid of every process this server starts")
+    p.add_argument("--ignore-sigterm", action="store_true")
+    p.add_argument("--ttft-ms", type=float, default=0.0, help="delay before the first token")
+    p.add_argument("--itl-ms", type=float, default=0.0, help="delay between tokens")
+    p.add_argument(
+        "--tokens", type=int, default=5, help="tokens per response (capped by max_tokens)"
+    )
+    p.add_argument(
+        "--malformed-sse", action="store_true", help="stream a data line that is not JSON"
+    )
+    p.add_argument("--status", type=int, default=200, help="status code of completion responses")
+    p.add_argument(
+        "--hang-after-tokens", type=int, default=-1, help="stop sending after this many tokens"
+    )
+    return p.parse_args(argv)
+
+
+def record_pid(args: argparse.Namespace) -> None:
+    if args.pidfile:
+        with open(args.pidfile, "a", encoding="utf-8") as f:
+            f.write(f"{os.getpid()}\n")
+
+
+def sleeper(args: argparse.Namespace, depth: int) -> None:
+    """A forked descendant that just lives until it is killed."""
+    record_pid(args)
+    if depth == 1 and os.fork() == 0:
+        if args.escape_session:
+            os.setsid()
+        sleeper(args, 2)
+    while True:
+        time.sleep(3600)
+
+
+def fork_children(args: argparse.Namespace) -> None:
+    for _ in range(args.fork_children):
+        if os.fork() == 0:
+            try:
+                sleeper(args, 1)
+            finally:
+                os._exit(0)
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    # Without TCP_NODELAY, each small SSE write after the first waits for the client's
+    # delayed ACK (~40 ms on Linux); real servers (uvicorn, vLLM) set it too.
+    disable_nagle_algorithm = True
+    server: ToyServer
+
+    def log_message(self, format: str, *args: object) -> None:  # quiet, like a real server at INFO
+        pass
+
+    def do_GET(self) -> None:
+        if self.path == "/health":
+            ready = time.monotonic() >= self.server.healthy_at
+            self._send(200 if ready else 503, b"ok" if ready else b"loading", "text/plain")
+        elif self.path == "/":
+            self._send(200, b"hello from toy_server\n", "text/plain")
+        else:
+            self._send(404, b"not found", "text/plain")
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = json.loads(self.rfile.read(length) or b"{}")
+        args = self.server.args
+        if self.path not in ("/v1/chat/completions", "/v1/completions"):
+            self._send(404, b"not found", "text/plain")
+            return
+        if args.status != 200:
+            self._send(
+                args.status,
+                json.dumps({"error": {"message": "planted failure"}}).encode(),
+                "application/json",
+            )
+            return
+        chat = self.path.endswith("chat/completions")
+        n = min(args.tokens, int(body.get("max_tokens", args.tokens)))
+        words = [f"tok{i} " for i in range(n)]
+        if body.get("stream"):
+            self._stream(words, chat)
+        else:
+            time.sleep(args.ttft_ms / 1000 + args.itl_ms * max(0, n - 1) / 1000)
+            text = "".join(words)
+            choice = {"index": 0, "finish_reason": "length"}
+            choice.update(
+                {"message": {"role": "assistant", "content": text}} if chat else {"text": text}
+            )
+            payload = {
+                "id": "x",
+                "object": "chat.completion" if chat else "text_completion",
+                "choices": [choice],
+                "usage": {"completion_tokens": n},
+            }
+            self._send(200, json.dumps(payload).encode(), "application/json")
+
+    def _stream(self, words: list[str], chat: bool) -> None:
+        args = self.server.args
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+
+        def event(payload: str) -> None:
+            data = f"data: {payload}\n\n".encode()
+            self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+            self.wfile.flush()
+
+        def chunk(content: str | None, role: bool = False) -> str:
+            if chat:
+                delta: dict[str, str] = {"role": "assistant"} if role else {}
+                if content is not None:
+                    delta["content"] = content
+                choice = {"index": 0, "delta": delta}
+            else:
+                choice = {"index": 0, "text": content or ""}
+            return json.dumps({"id": "x", "choices": [choice]})
+
+        if chat:
+            event(chunk(None, role=True))  # role-only chunk: must not count as the first token
+        time.sleep(args.ttft_ms / 1000)
+        for i, word in enumerate(words):
+            if i == args.hang_after_tokens:
+                time.sleep(3600)
+            if i:
+                time.sleep(args.itl_ms / 1000)
+            if args.malformed_sse and i == 1:
+                event("{not json")
+                continue
+            event(chunk(word))
+        event(json.dumps({"id": "x", "choices": [], "usage": {"completion_tokens": len(words)}}))
+        event("[DONE]")
+        self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
+
+    def _send(self, status: int, body: bytes, content_type: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+class ToyServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, args: argparse.Namespace, context: ssl.SSLContext | None) -> None:
+        self.args = args
+        self.context = context
+        self.healthy_at = float("inf")
+        super().__init__((args.host, args.port), Handler)
+
+    def get_request(self) -> tuple[socket.socket, object]:
+        sock, addr = super().get_request()
+        if self.context is not None:
+            sock = self.context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        return sock, addr
+
+    def finish_request(self, request: socket.socket, client_address: object) -> None:
+        if isinstance(request, ssl.SSLSocket):
+            try:
+                request.do_handshake()
+            except (ssl.SSLError, OSError):
+                return  # e.g. a readiness probe that only opened a TCP connection
+        super().finish_request(request, client_address)  # type: ignore[arg-type]
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass  # a client that hangs up is not the server's problem
+
+
+def main(argv: list[str]) -> int:
+    args = parse_args(argv)
+    record_pid(args)
+    if args.ignore_sigterm:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    write_phase("import", IMPORT_START_NS, time.perf_counter_ns())
+    fork_children(args)
+    if args.crash_before_ready:
+        print("toy_server: fatal: planted crash before ready", file=sys.stderr, flush=True)
+        return 3
+    if args.startup_delay_ms:
+        time.sleep(args.startup_delay_ms / 1000)
+    if args.never_listen:
+        while True:
+            time.sleep(3600)
+    context = None
+    if args.tls_cert:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(args.tls_cert, args.tls_key)
+    listen_start = time.perf_counter_ns()
+    server = ToyServer(args, context)  # binds and listens
+    listened = time.perf_counter_ns()
+    write_phase("listen", listen_start, listened)
+    server.healthy_at = time.monotonic() + args.health_delay_ms / 1000
+    if args.ready_line:
+        print(args.ready_line, flush=True)
+    threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    ).start()
+    try:
+        while True:
+            time.sleep(3600)
+    finally:
+        server.server_close()
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,54 @@
+"""The command line as a user meets it: help, version, and `python -m`."""
+
+import subprocess
+import sys
+
+from helpers import REPO
+from typer.testing import CliRunner
+
+from coldstart_bench import __version__
+from coldstart_bench.cli import app
+
+runner = CliRunner()
+
+
+def test_help_lists_the_commands():
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    assert "validate" in result.output and "run" in result.output
+
+
+def test_version():
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.output.strip() == f"coldstart-bench {__version__}"
+
+
+def test_python_dash_m_works_like_the_script():
+    done = subprocess.run(
+        [sys.executable, "-m", "coldstart_bench", "--help"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0
+    assert "Usage: coldstart" in done.stdout
+
+
+def test_help_does_not_import_heavy_libraries():
+    code = (
+        "import sys; from coldstart_bench.cli import app\n"
+        "try:\n    app(['--help'], prog_name='coldstart')\nexcept SystemExit:\n    pass\n"
+        "heavy = [m for m in ('pandas', 'matplotlib', 'httpx', 'pydantic', 'torch', 'numpy') if m in sys.modules]\n"
+        "print('HEAVY', heavy)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
+    assert "HEAVY []" in done.stdout, done.stdout + done.stderr
+
+
+def test_bad_variant_filter_is_a_usage_error(tmp_path):
+    path = tmp_path / "s.toml"
+    path.write_text('[[services]]\ncommand = ["x"]\n')
+    result = runner.invoke(app, ["run", str(path), "--variant", "pooling"])
+    assert result.exit_code == 2
+    assert "--variant expects factor=level" in result.output

@@ -1,0 +1,47 @@
+from coldstart_bench.sysinfo import environment, redact_argv, redact_mapping, redact_scenario
+
+
+def test_secret_looking_names_are_redacted():
+    env = {
+        "HF_TOKEN": "x",
+        "OPENAI_API_KEY": "y",
+        "DB_PASSWORD": "z",
+        "AUTH_HEADER": "w",
+        "PATH": "/bin",
+    }
+    assert redact_mapping(env) == {
+        "HF_TOKEN": "***",
+        "OPENAI_API_KEY": "***",
+        "DB_PASSWORD": "***",
+        "AUTH_HEADER": "***",
+        "PATH": "/bin",
+    }
+
+
+def test_secret_flag_values_are_redacted_in_commands():
+    assert redact_argv(["serve", "--api-key", "k1", "--secret=k2", "--port", "80"]) == [
+        "serve",
+        "--api-key",
+        "***",
+        "--secret=***",
+        "--port",
+        "80",
+    ]
+
+
+def test_scenario_keys_that_merely_contain_token_are_kept():
+    dump = {
+        "requests": {"max_tokens": 16, "headers": {"Authorization": "Bearer x"}},
+        "services": [{"env": {"HF_TOKEN": "t"}, "command": ["s", "--token", "t"]}],
+    }
+    assert redact_scenario(dump) == {
+        "requests": {"max_tokens": 16, "headers": {"Authorization": "***"}},
+        "services": [{"env": {"HF_TOKEN": "***"}, "command": ["s", "--token", "***"]}],
+    }
+
+
+def test_environment_describes_the_machine():
+    info = environment(with_torch=False)
+    assert info["cpu_count"] >= 1
+    assert info["python"].count(".") == 2
+    assert info["torch"] is None
