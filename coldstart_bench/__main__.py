@@ -1,3 +1,3 @@
-from coldstart_bench.cli import main
+from coldstart_bench.entry import main
 
 main()

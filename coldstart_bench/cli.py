@@ -116,6 +116,12 @@ def validate(scenario: ScenarioArg) -> None:
         console.print(
             f"requests: {r.count} × {r.kind} ({mode}) to {spec.measured_service.name}", markup=False
         )
+    for i, argv in enumerate(spec.setup):
+        console.print(f"setup[{i}] (once per run): {' '.join(argv)}", markup=False)
+    for i, need in enumerate(spec.requires):
+        check = f"program {need.program}" if need.program else " ".join(need.command or [])
+        scope = ", ".join(f"{k}={'|'.join(v)}" for k, v in need.levels.items()) or "all variants"
+        console.print(f"requires[{i}] ({scope}): {check}; else skipped", markup=False)
     trials = len(loaded.variants) * (spec.repetitions + spec.warmup_trials)
     console.print(
         f"trials: {len(loaded.variants)} variant(s) × ({spec.repetitions} repetitions + "
@@ -169,10 +175,10 @@ def run(
     from rich.console import Console
 
     from coldstart_bench.progress import ProgressObserver
-    from coldstart_bench.report.terminal import print_failures, summary_table
+    from coldstart_bench.report.terminal import print_failures, print_skipped, summary_table
     from coldstart_bench.runner import RunOptions, run_scenario
     from coldstart_bench.scenario import load_scenario
-    from coldstart_bench.summary import failures, summarise
+    from coldstart_bench.summary import failures, skipped_variants, summarise
 
     loaded = load_scenario(scenario)
     options = RunOptions(
@@ -193,6 +199,7 @@ def run(
     rows = summarise(outcome.trials, outcome.variants)
     out.print(summary_table(rows, title=f"{loaded.name} — {outcome.run_id}"))
     print_failures(out, failures(outcome.trials))
+    print_skipped(out, skipped_variants(outcome.trials))
     sys.stdout.flush()
     if outcome.status == "interrupted":
         kept = f"{len(outcome.trials)} finished trial(s) kept in {outcome.run_dir}"
@@ -200,6 +207,31 @@ def run(
     else:
         err.print(f"results: {outcome.run_dir}")
     raise typer.Exit(outcome.exit_code)
+
+
+_PASS_THROUGH = {
+    "allow_extra_args": True,
+    "ignore_unknown_options": True,
+    "help_option_names": [],
+}
+
+
+@app.command(context_settings=_PASS_THROUGH, add_help_option=False)
+def serve(ctx: typer.Context) -> None:
+    """Run the reference model server (OpenAI-compatible); `coldstart serve --help` lists
+    its knobs."""
+    from coldstart_bench.target.commands import serve_main
+
+    raise typer.Exit(serve_main(list(ctx.args)))
+
+
+@app.command("make-model", context_settings=_PASS_THROUGH, add_help_option=False)
+def make_model(ctx: typer.Context) -> None:
+    """Write a deterministic generated model for the reference server
+    (`coldstart make-model --help`)."""
+    from coldstart_bench.target.commands import make_model_main
+
+    raise typer.Exit(make_model_main(list(ctx.args)))
 
 
 def main() -> None:

@@ -6,8 +6,9 @@ from __future__ import annotations
 import json
 import os
 import random
+import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +65,16 @@ def needs_tls_files(loaded: LoadedScenario) -> bool:
     return any(v.startswith("tls_") for v in variables_in(loaded.text))
 
 
+def default_cache_dir() -> Path:
+    """Where generated models live between runs: $COLDSTART_CACHE_DIR, else
+    $XDG_CACHE_HOME/coldstart-bench, else ~/.cache/coldstart-bench."""
+    explicit = os.environ.get("COLDSTART_CACHE_DIR")
+    if explicit:
+        return Path(explicit).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "coldstart-bench"
+
+
 @dataclass(frozen=True)
 class RenderContext:
     run_dir: Path
@@ -72,6 +83,61 @@ class RenderContext:
     python: str
     ports: Mapping[str, int]
     tls: TlsFiles | None = None
+    cache_dir: Path = field(default_factory=default_cache_dir)
+
+
+@dataclass(frozen=True)
+class RunCommand:
+    """A rendered run-level command (``setup`` or a ``requires`` check) and the variants
+    that asked for it; the same command for several variants runs once."""
+
+    argv: tuple[str, ...]
+    variants: tuple[str, ...]
+    index: int  # position in the scenario's list
+
+
+def run_level_context(loaded: LoadedScenario, run_dir: Path, tls: TlsFiles | None) -> RenderContext:
+    """For commands that run once per run: no trial directory of their own, placeholder
+    ports (a port is a trial's, not the run's)."""
+    ports = {s.name: s.port or 0 for s in loaded.scenario.services}
+    return RenderContext(run_dir, run_dir, loaded.path.parent.resolve(), sys.executable, ports, tls)
+
+
+def _run_commands(
+    loaded: LoadedScenario,
+    variants: Sequence[Variant],
+    ctx: RenderContext,
+    commands: Sequence[tuple[int, Sequence[str], Mapping[str, tuple[str, ...]]]],
+) -> list[RunCommand]:
+    found: dict[tuple[int, tuple[str, ...]], list[str]] = {}
+    for variant in variants:
+        values = _common_values(loaded, TrialSpec(0, variant, 0, False), ctx)
+        for index, argv, match in commands:
+            if variant.matches(match):
+                key = (index, tuple(render(a, values) for a in argv))
+                found.setdefault(key, []).append(variant.id)
+    return [RunCommand(argv, tuple(vs), index) for (index, argv), vs in found.items()]
+
+
+def setup_commands(
+    loaded: LoadedScenario, variants: Sequence[Variant], ctx: RenderContext
+) -> list[RunCommand]:
+    """The scenario's ``setup`` commands as rendered for these variants, each distinct one
+    once, in the order of the file (a command templated on a factor runs once per level)."""
+    cmds = [(i, argv, {}) for i, argv in enumerate(loaded.scenario.setup)]
+    return sorted(_run_commands(loaded, variants, ctx, cmds), key=lambda c: c.index)
+
+
+def requirement_checks(
+    loaded: LoadedScenario, variants: Sequence[Variant], ctx: RenderContext
+) -> list[RunCommand]:
+    """The ``requires`` checks that apply to these variants (``program`` checks come back
+    as a one-element argv holding the program name)."""
+    cmds = [
+        (i, need.command if need.command is not None else [need.program], need.levels)
+        for i, need in enumerate(loaded.scenario.requires)
+    ]
+    return sorted(_run_commands(loaded, variants, ctx, cmds), key=lambda c: c.index)
 
 
 def _common_values(loaded: LoadedScenario, trial: TrialSpec, ctx: RenderContext) -> dict[str, str]:
@@ -81,6 +147,7 @@ def _common_values(loaded: LoadedScenario, trial: TrialSpec, ctx: RenderContext)
         "run_dir": str(ctx.run_dir),
         "trial_dir": str(ctx.trial_dir),
         "scenario_dir": str(ctx.scenario_dir),
+        "cache_dir": str(ctx.cache_dir),
         "host": scenario.requests.host if scenario.requests else LOCAL_HOST,
         "scheme": "https" if tls_on(scenario, trial.variant) else "http",
         "variant": trial.variant.id,
@@ -213,7 +280,10 @@ def _render_requests(req: Requests, values: dict[str, str]) -> list[RequestSpec]
         else:
             payload: dict[str, Any] = {"model": render(req.model, values)}
             if req.kind == "openai-chat":
-                payload["messages"] = [{"role": "user", "content": prompt}]
+                messages = [{"role": "user", "content": prompt}]
+                if req.system is not None:
+                    messages.insert(0, {"role": "system", "content": render(req.system, values)})
+                payload["messages"] = messages
             else:
                 payload["prompt"] = prompt
             payload["max_tokens"] = req.max_tokens

@@ -58,6 +58,9 @@ class ProgressObserver:
         self.console.print(f"run directory: {run_dir}", highlight=False)
         self._task = self._progress.add_task("trials", total=len(trials), last="")
 
+    def setup_started(self, argv: Sequence[str]) -> None:
+        self.console.print(f"setup: {' '.join(argv)}", markup=False, highlight=False)
+
     def trial_started(self, trial: TrialSpec) -> None:
         if self._task is not None:
             label = "warm-up " if trial.warmup else ""

@@ -14,8 +14,8 @@ import json
 import os
 import random
 import shutil
-import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -25,7 +25,7 @@ from typing import Any, Protocol
 
 from coldstart_bench import __version__, page_cache
 from coldstart_bench.errors import ColdstartError
-from coldstart_bench.launch import LaunchError, TrialProcesses, free_port, log_tail
+from coldstart_bench.launch import LaunchError, TrialProcesses, free_port
 from coldstart_bench.plan import (
     RenderContext,
     TrialSpec,
@@ -33,6 +33,7 @@ from coldstart_bench.plan import (
     needs_tls_files,
     plan_trials,
     render_trial,
+    run_level_context,
 )
 from coldstart_bench.probe import Probe
 from coldstart_bench.records import (
@@ -44,6 +45,13 @@ from coldstart_bench.records import (
     ns_to_ms,
 )
 from coldstart_bench.results import RunWriter, new_run_dir, utc_now
+from coldstart_bench.runsetup import (
+    CommandFailed,
+    SetupError,
+    run_logged,
+    run_setup,
+    unmet_requirements,
+)
 from coldstart_bench.scenario import LoadedScenario, Variant
 from coldstart_bench.signals import Interrupted, interrupts_as_exceptions
 from coldstart_bench.specs import ServiceSpec, TrialSetup
@@ -107,9 +115,17 @@ def run_scenario(
     if repetitions < 1 or warmups < 0:
         raise ColdstartError("--repetitions must be at least 1 and --warmup-trials at least 0")
     plan = plan_trials(variants, repetitions, warmups, seed)
-    _preflight(loaded, variants)
-
-    run_dir = new_run_dir(options.results_dir, loaded.name, options.run_id).resolve()
+    with tempfile.TemporaryDirectory(prefix="coldstart-requires-") as tmp:
+        checks_log = Path(tmp) / "requires.log"
+        skipped = unmet_requirements(
+            loaded, variants, run_level_context(loaded, Path(tmp), None), checks_log
+        )
+        runnable = [v for v in variants if v.id not in skipped]
+        _preflight(loaded, runnable)
+        run_dir = new_run_dir(options.results_dir, loaded.name, options.run_id).resolve()
+        (run_dir / "logs").mkdir()
+        if checks_log.exists():
+            shutil.copyfile(checks_log, run_dir / "logs" / "requires.log")
     run_id = run_dir.name
     tls = _tls_files(loaded, run_dir)
     writer = RunWriter(
@@ -137,6 +153,7 @@ def run_scenario(
                 "order": [[t.variant.id, t.repetition, t.warmup] for t in plan],
             },
             "environment": environment(with_torch=options.record_torch),
+            "skipped_variants": skipped,
         },
     )
     records: list[TrialRecord] = []
@@ -146,10 +163,21 @@ def run_scenario(
         observer.run_started(run_dir, plan)
     try:
         with interrupts_as_exceptions():
+            announce = getattr(observer, "setup_started", None)
+            run_setup(
+                loaded,
+                runnable,
+                run_level_context(loaded, run_dir, tls),
+                run_dir / "logs" / "setup.log",
+                announce,
+            )
             for trial in plan:
                 if observer:
                     observer.trial_started(trial)
-                record = run_trial(loaded, trial, run_dir, run_id, tls)
+                if trial.variant.id in skipped:
+                    record = skipped_trial(trial, run_id, skipped[trial.variant.id])
+                else:
+                    record = run_trial(loaded, trial, run_dir, run_id, tls)
                 writer.append(record)
                 records.append(record)
                 if observer:
@@ -158,6 +186,9 @@ def run_scenario(
         status, interrupted_by, exit_code = "interrupted", str(exc), exc.exit_code
     except KeyboardInterrupt:
         status, interrupted_by, exit_code = "interrupted", "SIGINT", 130
+    except SetupError:
+        status = "setup-failed"
+        raise
     except BaseException:
         status = "crashed"
         raise
@@ -196,13 +227,9 @@ def _preflight(loaded: LoadedScenario, variants: Sequence[Variant]) -> None:
     """Fail before the first trial, with exit code 2, on what no trial could survive: a
     program that is not installed."""
     missing: dict[str, str] = {}
-    probe_dir = Path("/nonexistent-run")
+    ctx = run_level_context(loaded, Path("/nonexistent-run"), None)
     for variant in variants:
         trial = TrialSpec(0, variant, 0, False)
-        ports = {s.name: s.port or 1 for s in loaded.scenario.services}
-        ctx = RenderContext(
-            probe_dir, probe_dir, loaded.path.parent.resolve(), sys.executable, ports
-        )
         for service in render_trial(loaded, trial, ctx).services:
             program = service.argv[0]
             where = (
@@ -223,6 +250,23 @@ def _preflight(loaded: LoadedScenario, variants: Sequence[Variant]) -> None:
 
 
 # One trial --------------------------------------------------------------------------
+
+
+def skipped_trial(trial: TrialSpec, run_id: str, reason: str) -> TrialRecord:
+    """The record of a trial that was not run because its variant cannot run here."""
+    return TrialRecord(
+        schema_version=SCHEMA_VERSION,
+        run_id=run_id,
+        trial=trial.index,
+        variant=trial.variant.id,
+        factors=dict(trial.variant.factors),
+        repetition=trial.repetition,
+        warmup=trial.warmup,
+        status="skipped",
+        started_at=utc_now(),
+        t0_ns=time.perf_counter_ns(),
+        error=reason,
+    )
 
 
 def run_trial(
@@ -337,32 +381,12 @@ def _send_requests(probe: Probe, setup: TrialSetup, t0: int, state: _TrialState)
 def _run_prepare(setup: TrialSetup, trial_dir: Path) -> float | None:
     if not setup.prepare:
         return None
-    log_path = trial_dir / "prepare.log"
     began = time.perf_counter_ns()
     for i, argv in enumerate(setup.prepare):
-        with open(log_path, "ab") as log:
-            try:
-                done = subprocess.run(
-                    list(argv),
-                    stdin=subprocess.DEVNULL,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    timeout=_PREPARE_TIMEOUT_S,
-                    check=False,
-                    start_new_session=True,
-                )
-            except FileNotFoundError:
-                raise _SetupFailed(f"prepare[{i}]: program not found: {argv[0]!r}") from None
-            except subprocess.TimeoutExpired:
-                raise _SetupFailed(
-                    f"prepare[{i}]: still running after {_PREPARE_TIMEOUT_S:g} s"
-                ) from None
-        if done.returncode != 0:
-            tail = log_tail(log_path)
-            raise _SetupFailed(
-                f"prepare[{i}] ({' '.join(argv)}) exited with code {done.returncode}; "
-                f"last log lines:\n{tail}"
-            )
+        try:
+            run_logged(argv, trial_dir / "prepare.log", _PREPARE_TIMEOUT_S, f"prepare[{i}]")
+        except CommandFailed as exc:
+            raise _SetupFailed(str(exc)) from None
     return ns_to_ms(time.perf_counter_ns() - began)
 
 

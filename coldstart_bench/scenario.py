@@ -49,6 +49,8 @@ BUILTIN_VARIABLES: dict[str, str] = {
     "run_dir": "absolute path of this run's results directory",
     "trial_dir": "absolute path of this trial's directory (logs, phase files)",
     "scenario_dir": "absolute path of the directory holding the scenario file",
+    "cache_dir": "a per-user cache for generated models ($COLDSTART_CACHE_DIR, else "
+    "$XDG_CACHE_HOME/coldstart-bench, else ~/.cache/coldstart-bench)",
     "tls_cert": "server certificate (PEM): [tls] cert_file, or one generated for the run",
     "tls_key": "server private key (PEM): [tls] key_file, or one generated for the run",
     "tls_ca": "CA certificate that signed tls_cert: [tls] ca_file, or the generated one",
@@ -163,6 +165,34 @@ class ConditionalArgs(_Model):
         }
 
 
+class Requirement(_Model):
+    """A condition for running the variants that ``match`` (all variants without a match):
+    a program on PATH, or a command that must exit 0. Where it fails, those trials are
+    recorded as ``skipped`` with ``reason``, not run."""
+
+    match: dict[str, Scalar | list[Scalar]] = {}
+    program: str | None = None
+    command: list[str] | None = None
+    reason: str | None = None
+
+    _command_argv = field_validator("command", mode="before")(_argv)
+
+    @model_validator(mode="after")
+    def _one_check(self) -> Requirement:
+        if (self.program is None) == (self.command is None):
+            raise _PathError("command", "give either 'program' or 'command' (one of them)")
+        if self.command is not None and not self.command:
+            raise _PathError("command", "an empty command")
+        return self
+
+    @property
+    def levels(self) -> dict[str, tuple[str, ...]]:
+        return {
+            k: tuple(_normalise_level(k, v) for v in _as_list(vals))
+            for k, vals in self.match.items()
+        }
+
+
 class Service(_Model):
     name: str = "server"
     command: Annotated[list[str], Field(min_length=1)]
@@ -223,6 +253,7 @@ class Requests(_Model):
     stream: bool = True
     prompt: str = "Write one sentence about a cold start."
     prompts: list[str] | None = Field(None, min_length=1)
+    system: str | None = None  # openai-chat: a system message before each prompt
     model: str = "default"
     max_tokens: int = Field(16, ge=1, le=1_000_000)
     temperature: float | None = 0.0
@@ -311,13 +342,15 @@ class Scenario(_Model):
     services: Annotated[list[Service], Field(min_length=1)]
     requests: Requests | None = None
     matrix: dict[str, Any] = {}
+    setup: list[list[str]] = []
     prepare: list[list[str]] = []
+    requires: list[Requirement] = []
     page_cache: PageCacheConfig | None = None
     tls: TlsConfig = TlsConfig()
 
     _var_strings = field_validator("vars", mode="before")(_str_values)
 
-    @field_validator("prepare", mode="before")
+    @field_validator("setup", "prepare", mode="before")
     @classmethod
     def _prepare_argv(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -326,7 +359,7 @@ class Scenario(_Model):
             return [_argv(item) for item in value]
         return value
 
-    @field_validator("prepare")
+    @field_validator("setup", "prepare")
     @classmethod
     def _prepare_non_empty(cls, value: list[list[str]]) -> list[list[str]]:
         for i, argv in enumerate(value):
@@ -566,6 +599,8 @@ def _templated_strings(scenario: Scenario) -> Iterator[tuple[str, str, str | Non
     req = scenario.requests
     if req is not None:
         yield "requests.prompt", req.prompt, None
+        if req.system is not None:
+            yield "requests.system", req.system, None
         for j, p in enumerate(req.prompts or []):
             yield f"requests.prompts[{j}]", p, None
         for key in ("path", "body", "model"):
@@ -575,9 +610,13 @@ def _templated_strings(scenario: Scenario) -> Iterator[tuple[str, str, str | Non
         for key, val in req.headers.items():
             yield f"requests.headers.{key}", val, None
         yield from _strings_in(req.extra_body, "requests.extra_body")
-    for i, argv in enumerate(scenario.prepare):
-        for j, arg in enumerate(argv):
-            yield f"prepare[{i}][{j}]", arg, None
+    for key in ("setup", "prepare"):
+        for i, argv in enumerate(getattr(scenario, key)):
+            for j, arg in enumerate(argv):
+                yield f"{key}[{i}][{j}]", arg, None
+    for i, need in enumerate(scenario.requires):
+        for j, arg in enumerate(need.command or []):
+            yield f"requires[{i}].command[{j}]", arg, None
     if scenario.page_cache is not None:
         for j, f in enumerate(scenario.page_cache.files):
             yield f"page_cache.files[{j}]", f, None
@@ -614,19 +653,25 @@ def _check_cross_references(scenario: Scenario) -> None:
                 f"vars.{key}", f"'{key}' is already a built-in variable or a matrix factor"
             )
 
+    matches = [
+        (f"services[{i}].when[{k}].match", cond.match)
+        for i, svc in enumerate(scenario.services)
+        for k, cond in enumerate(svc.when)
+    ]
+    matches += [(f"requires[{i}].match", need.match) for i, need in enumerate(scenario.requires)]
+    for base, match in matches:
+        for key, vals in match.items():
+            where = f"{base}.{key}"
+            if key not in factors:
+                hint = nearest(key, factors)
+                extra = f" (did you mean {hint!r}?)" if hint else ""
+                raise _PathError(where, f"not a factor of the matrix{extra}")
+            for v in _as_list(vals):
+                if _normalise_level(key, v) not in factors[key]:
+                    raise _PathError(
+                        where, f"{v!r} is not a level of '{key}' (levels: {list(factors[key])})"
+                    )
     for i, svc in enumerate(scenario.services):
-        for k, cond in enumerate(svc.when):
-            for key, vals in cond.match.items():
-                where = f"services[{i}].when[{k}].match.{key}"
-                if key not in factors:
-                    hint = nearest(key, factors)
-                    extra = f" (did you mean {hint!r}?)" if hint else ""
-                    raise _PathError(where, f"not a factor of the matrix{extra}")
-                for v in _as_list(vals):
-                    if _normalise_level(key, v) not in factors[key]:
-                        raise _PathError(
-                            where, f"{v!r} is not a level of '{key}' (levels: {list(factors[key])})"
-                        )
         ports = [s.port for s in scenario.services if s.port is not None]
         if svc.port is not None and ports.count(svc.port) > 1:
             raise _PathError(f"services[{i}].port", f"port {svc.port} is given to two services")

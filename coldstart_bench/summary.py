@@ -23,6 +23,7 @@ class VariantSummary:
     first_connect_p50: float | None
     first_tls_p50: float | None
     first_ttfb_p50: float | None
+    first_ttft_p50: float | None
     later_connect_p50: float | None  # a reused connection counts as 0 ms of connecting
     later_reused_share: float | None
     later_ttft_p50: float | None
@@ -71,6 +72,7 @@ def _summarise_variant(variant: str, trials: list[TrialRecord]) -> VariantSummar
         first_connect_p50=median(r.connect_ms for r in firsts),
         first_tls_p50=median(r.tls_ms for r in firsts),
         first_ttfb_p50=median(r.ttfb_ms for r in firsts),
+        first_ttft_p50=median(r.ttft_ms for r in firsts),
         later_connect_p50=median((r.connect_ms or 0.0) for r in later) if later else None,
         later_reused_share=(sum(bool(r.reused) for r in later) / len(later)) if later else None,
         later_ttft_p50=median(r.ttft_ms for r in later),
@@ -84,3 +86,12 @@ def failures(trials: Iterable[TrialRecord]) -> list[Failure]:
         for t in trials
         if t.status in ("failed", "timeout")
     ]
+
+
+def skipped_variants(trials: Iterable[TrialRecord]) -> dict[str, str]:
+    """variant → why its trials were not run (a failed ``requires`` check)."""
+    found: dict[str, str] = {}
+    for t in trials:
+        if t.status == "skipped":
+            found.setdefault(t.variant, t.error or "(no reason recorded)")
+    return found

@@ -122,3 +122,27 @@ def test_requests_are_rendered_with_prompts_cycled():
     assert bodies[0]["ignore_eos"] is True
     assert setup.requests[0].url == "http://127.0.0.1:2222/v1/completions"
     assert setup.probe.pooling  # pooling is on unless a factor turns it off
+
+
+def test_chat_requests_carry_the_system_prompt_and_cache_dir_is_a_variable(monkeypatch):
+    import json
+
+    monkeypatch.setenv("COLDSTART_CACHE_DIR", "/cache")
+    loaded = parse_scenario("""
+[[services]]
+command = ["serve", "--model", "{cache_dir}/models/tiny"]
+[requests]
+kind = "openai-chat"
+system = "You are {who}."
+prompt = "hi"
+[vars]
+who = "terse"
+""")
+    ctx = RenderContext(Path("/run"), Path("/run/t0"), Path("/s"), "/py", {"server": 1})
+    setup = render_trial(loaded, TrialSpec(0, loaded.variants[0], 0, False), ctx)
+    assert setup.services[0].argv[-1] == "/cache/models/tiny"
+    messages = json.loads(setup.requests[0].body)["messages"]
+    assert messages == [
+        {"role": "system", "content": "You are terse."},
+        {"role": "user", "content": "hi"},
+    ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from rich.console import Console
 from rich.table import Table
@@ -37,14 +37,21 @@ def summary_table(rows: Sequence[VariantSummary], title: str | None = None) -> T
     table.add_column("1st req\nconnect", justify="right")
     table.add_column("1st req\nTLS", justify="right")
     table.add_column("1st req\nTTFB", justify="right")
+    table.add_column("1st req\nTTFT", justify="right")
     table.add_column("later\nconnect", justify="right")
     table.add_column("later\nreused", justify="right")
     table.add_column("later\nTTFT", justify="right")
     for row in rows:
         ok_style = "" if row.ok == row.trials - row.skipped else "red"
+        if row.skipped == row.trials:
+            count = "[yellow]skipped[/]"
+        elif ok_style:
+            count = f"[{ok_style}]{row.ok}/{row.trials}[/]"
+        else:
+            count = f"{row.ok}/{row.trials}"
         table.add_row(
             Text(row.variant),
-            f"[{ok_style}]{row.ok}/{row.trials}[/]" if ok_style else f"{row.ok}/{row.trials}",
+            count,
             ms(row.ready_p50),
             ms(row.ready_p95),
             ms(row.cold_ttft_p50),
@@ -52,6 +59,7 @@ def summary_table(rows: Sequence[VariantSummary], title: str | None = None) -> T
             ms(row.first_connect_p50),
             ms(row.first_tls_p50) if row.tls_seen else _DASH,
             ms(row.first_ttfb_p50),
+            ms(row.first_ttft_p50),
             ms(row.later_connect_p50),
             _DASH if row.later_reused_share is None else f"{row.later_reused_share:.0%}",
             ms(row.later_ttft_p50),
@@ -79,3 +87,16 @@ def print_failures(console: Console, failures: Sequence[Failure], limit: int = 1
             console.print(f"      {line}", markup=False, highlight=False)
     if len(failures) > limit:
         console.print(f"  ... and {len(failures) - limit} more (see trials.jsonl)")
+
+
+def print_skipped(console: Console, skipped: Mapping[str, str]) -> None:
+    if not skipped:
+        return
+    by_reason: dict[str, list[str]] = {}
+    for variant, reason in skipped.items():
+        by_reason.setdefault(reason, []).append(variant)
+    console.print(f"[yellow]{len(skipped)} variant(s) skipped, not run here:[/]")
+    for reason, variants in by_reason.items():
+        console.print(f"  {reason}:", markup=False, highlight=False)
+        for variant in variants:
+            console.print(f"    {variant}", markup=False, highlight=False)

@@ -1,0 +1,210 @@
+"""The reference server as a real subprocess: the official openai client talks to it, its
+readiness is honest, it reports its phases, and its knobs do what they say."""
+
+from __future__ import annotations
+
+import json
+import ssl
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from conftest import RunningServer, wait_healthy
+
+openai = pytest.importorskip("openai")
+torch = pytest.importorskip("torch")
+
+
+def client(server: RunningServer, **kwargs: object) -> openai.OpenAI:
+    return openai.OpenAI(base_url=server.url + "/v1", api_key="unused", max_retries=0, **kwargs)
+
+
+def test_the_openai_client_streams_chat_and_completions(cached_server: RunningServer):
+    c = client(cached_server)
+    chunks = list(
+        c.chat.completions.create(
+            model="tiny",
+            messages=[{"role": "user", "content": "Say hi"}],
+            max_tokens=8,
+            stream=True,
+            stream_options={"include_usage": True},
+            extra_body={"ignore_eos": True},
+        )
+    )
+    assert chunks[0].choices[0].delta.role == "assistant"
+    text = "".join(ch.choices[0].delta.content or "" for ch in chunks if ch.choices)
+    assert len(text) == 8
+    assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens == 8
+    finish = [ch.choices[0].finish_reason for ch in chunks if ch.choices]
+    assert finish[-1] == "length"
+
+    stream = c.completions.create(
+        model="tiny", prompt="cold", max_tokens=5, stream=True, extra_body={"ignore_eos": True}
+    )
+    assert len("".join(ch.choices[0].text for ch in stream)) == 5
+
+
+def test_non_streaming_answers_match_the_streamed_ones(cached_server: RunningServer):
+    c = client(cached_server)
+    body = {"model": "tiny", "prompt": "first token", "max_tokens": 6}
+    whole = c.completions.create(**body, extra_body={"ignore_eos": True})
+    streamed = "".join(
+        ch.choices[0].text
+        for ch in c.completions.create(**body, stream=True, extra_body={"ignore_eos": True})
+    )
+    assert whole.choices[0].text == streamed
+    assert whole.usage.prompt_tokens == len("first token") + 1  # bytes + BOS
+    assert [m.id for m in c.models.list()] == ["tiny"]
+
+
+def test_bad_requests_get_openai_style_errors(cached_server: RunningServer):
+    r = httpx.post(cached_server.url + "/v1/completions", json={"prompt": 3})
+    assert r.status_code == 400
+    assert "prompt" in r.json()["error"]["message"]
+    r = httpx.post(cached_server.url + "/v1/chat/completions", content=b"{not json")
+    assert r.status_code == 400
+
+
+def test_startup_reports_phases_knobs_and_cache_hits(cached_server: RunningServer):
+    c = client(cached_server)
+    messages = [
+        {"role": "system", "content": "You are terse."},
+        {"role": "user", "content": "again"},
+    ]
+    for _ in range(2):
+        c.chat.completions.create(model="tiny", messages=messages, max_tokens=4)
+    info = httpx.get(cached_server.url + "/startup").json()
+    names = [p["phase"] for p in info["phases"]]
+    for phase in ("import", "model_read", "deserialize", "to_device", "prefix_cache", "warmup"):
+        assert phase in names
+    assert names.index("warmup") < names.index("listen") < names.index("warmup_http")
+    assert info["knobs"]["prefix_cache"] == "on" and info["ready"] is True
+    assert info["stats"]["response_cache_hits"] >= 1
+    assert info["stats"]["prefix_cache_hits"] >= 1
+
+    written = [json.loads(line) for line in cached_server.phases.read_text().splitlines()]
+    assert [p["phase"] for p in written] == names
+    assert all(p["end_ns"] >= p["start_ns"] for p in written)
+
+
+def test_async_warmup_listens_first_and_answers_once_loaded(tiny_model: Path, start_server):
+    server = start_server(tiny_model, "--warmup", "async", "--load-delay-ms", "1500")
+    deadline = time.monotonic() + 30
+    while True:  # the port opens long before the model is loaded
+        try:
+            health = httpx.get(server.url + "/health", timeout=5)
+            break
+        except httpx.TransportError:
+            assert time.monotonic() < deadline, server.log_text()
+            time.sleep(0.01)
+    assert health.status_code == 503 and health.json()["status"] == "loading"
+
+    answer: dict[str, object] = {}
+
+    def ask() -> None:
+        r = httpx.post(
+            server.url + "/v1/completions",
+            json={"prompt": "wait for me", "max_tokens": 4, "ignore_eos": True},
+            timeout=30,
+        )
+        answer["status"], answer["at"] = r.status_code, time.monotonic()
+        answer["text"] = r.json()["choices"][0]["text"]
+
+    asker = threading.Thread(target=ask)
+    asker.start()
+    wait_healthy(server)
+    healthy_at = time.monotonic()
+    asker.join(30)
+    assert answer["status"] == 200 and len(str(answer["text"])) == 4
+    assert answer["at"] <= healthy_at + 0.5  # answered once loaded, not turned away
+
+    phases = [json.loads(line)["phase"] for line in server.phases.read_text().splitlines()]
+    assert phases.index("listen") < phases.index("simulated_delay") < phases.index("warmup")
+
+
+def test_health_is_503_until_it_can_answer_in_every_mode(tiny_model: Path, start_server):
+    for mode in ("none", "startup"):
+        server = start_server(tiny_model, "--warmup", mode)
+        wait_healthy(server)
+        r = httpx.post(
+            server.url + "/v1/completions", json={"prompt": "x", "max_tokens": 2}, timeout=10
+        )
+        assert r.status_code == 200
+
+
+def test_tls_with_a_trusted_certificate(tiny_model: Path, start_server, trustme_certs):
+    server = start_server(
+        tiny_model,
+        "--ssl-certfile",
+        str(trustme_certs.cert),
+        "--ssl-keyfile",
+        str(trustme_certs.key),
+        scheme="https",
+    )
+    trusted = ssl.create_default_context(cafile=str(trustme_certs.ca))
+    wait_healthy(server, verify=trusted)
+    c = client(server, http_client=httpx.Client(verify=trusted))
+    out = c.chat.completions.create(
+        model="tiny", messages=[{"role": "user", "content": "tls"}], max_tokens=3
+    )
+    assert out.choices[0].message.role == "assistant"
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_cuda_without_a_gpu_is_a_clear_error(tiny_model: Path):
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "coldstart_bench.target",
+            "serve",
+            "--model",
+            str(tiny_model),
+            "--device",
+            "cuda",
+            "--port",
+            "0",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "CUDA is not available" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_a_missing_model_says_how_to_make_one(tmp_path: Path):
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "coldstart_bench.target",
+            "serve",
+            "--model",
+            str(tmp_path / "nothing"),
+            "--port",
+            "0",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "coldstart make-model --out" in done.stderr
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_on_cuda_the_model_answers_and_cuda_init_is_timed(tiny_model: Path, start_server):
+    server = start_server(tiny_model, "--device", "cuda", "--warmup", "startup")
+    wait_healthy(server)
+    r = httpx.post(server.url + "/v1/completions", json={"prompt": "gpu", "max_tokens": 4})
+    assert r.status_code == 200
+    info = httpx.get(server.url + "/startup").json()
+    assert info["knobs"]["device"].startswith("cuda")
+    assert "cuda_init" in [p["phase"] for p in info["phases"]]

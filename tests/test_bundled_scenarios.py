@@ -1,0 +1,64 @@
+"""The scenarios shipped in scenarios/: all valid, and the README's main command (the
+quickstart) runs end to end — with one repetition instead of ten, nothing else changed."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from helpers import REPO
+
+from coldstart_bench import load_run
+from coldstart_bench.scenario import load_scenario
+
+SCENARIOS = sorted((REPO / "scenarios").glob("*.toml"))
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.name)
+def test_every_bundled_scenario_is_valid(path: Path):
+    loaded = load_scenario(path)
+    assert loaded.variants
+    assert loaded.scenario.description
+
+
+@pytest.mark.slow
+def test_quickstart_runs_end_to_end(tmp_path: Path):
+    pytest.importorskip("torch")
+    env = {**os.environ, "COLDSTART_CACHE_DIR": str(tmp_path / "cache")}
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "coldstart_bench",
+            "run",
+            str(REPO / "scenarios/quickstart.toml"),
+            "-n",
+            "1",
+            "-q",
+            "--results-dir",
+            str(tmp_path / "results"),
+            "--run-id",
+            "qs",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "warmup=startup,pooling=off,cache=on" in done.stdout
+
+    run = load_run(tmp_path / "results" / "qs")
+    assert len(run.measured) == 8 and all(t.status == "ok" for t in run.measured)
+    for trial in run.measured:
+        assert len(trial.requests) == 4 and all(r.tokens == 16 for r in trial.requests)
+        reused = [r.reused for r in trial.requests[1:]]
+        assert reused == [trial.factors["pooling"] == "on"] * 3
+        phases = {p.phase for p in trial.phases}
+        assert {"import", "model_read", "deserialize", "to_device", "listen"} <= phases
+        assert ("warmup" in phases) == (trial.factors["warmup"] == "startup")
+        assert ("prefix_cache" in phases) == (trial.factors["cache"] == "on")
+        assert trial.ready_ms > max(p.end_ms for p in trial.phases if p.phase == "listen")
