@@ -175,7 +175,7 @@ def run(
     from rich.console import Console
 
     from coldstart_bench.progress import ProgressObserver
-    from coldstart_bench.report.terminal import print_failures, print_skipped, summary_table
+    from coldstart_bench.report.terminal import print_failures, print_skipped, print_summary
     from coldstart_bench.runner import RunOptions, run_scenario
     from coldstart_bench.scenario import load_scenario
     from coldstart_bench.summary import failures, skipped_variants, summarise
@@ -197,7 +197,7 @@ def run(
             outcome = run_scenario(loaded, options, observer)
     out = _stdout_console()
     rows = summarise(outcome.trials, outcome.variants)
-    out.print(summary_table(rows, title=f"{loaded.name} — {outcome.run_id}"))
+    print_summary(out, rows, f"{loaded.name} — {outcome.run_id}")
     print_failures(out, failures(outcome.trials))
     print_skipped(out, skipped_variants(outcome.trials))
     sys.stdout.flush()

@@ -10,10 +10,12 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    TaskID,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from rich.table import Column
 
 from coldstart_bench.plan import TrialSpec
 from coldstart_bench.records import TrialRecord
@@ -32,20 +34,29 @@ def headline(record: TrialRecord) -> str:
 
 
 class ProgressObserver:
+    """Fixed-width figures first (bar, count, elapsed, ETA), then the trial running now and
+    the last result, cut to fit, so a narrow terminal still shows the ETA."""
+
     def __init__(self, console: Console) -> None:
         self.console = console
         self._progress = Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
+            TextColumn("[bold]trials"),
+            BarColumn(bar_width=20),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
             TextColumn("eta"),
             TimeRemainingColumn(),
-            TextColumn("{task.fields[last]}", markup=False),
+            TextColumn(
+                "{task.fields[status]}",
+                markup=False,
+                table_column=Column(no_wrap=True, overflow="ellipsis", ratio=1),
+            ),
             console=console,
             transient=False,
+            expand=True,
         )
-        self._task = None
+        self._task: TaskID | None = None
+        self._last = ""
 
     def __enter__(self) -> ProgressObserver:
         self._progress.start()
@@ -56,7 +67,7 @@ class ProgressObserver:
 
     def run_started(self, run_dir: Path, trials: Sequence[TrialSpec]) -> None:
         self.console.print(f"run directory: {run_dir}", highlight=False)
-        self._task = self._progress.add_task("trials", total=len(trials), last="")
+        self._task = self._progress.add_task("trials", total=len(trials), status="")
 
     def setup_started(self, argv: Sequence[str]) -> None:
         self.console.print(f"setup: {' '.join(argv)}", markup=False, highlight=False)
@@ -64,8 +75,10 @@ class ProgressObserver:
     def trial_started(self, trial: TrialSpec) -> None:
         if self._task is not None:
             label = "warm-up " if trial.warmup else ""
-            self._progress.update(self._task, description=f"{label}{trial.variant.id}")
+            status = f"{label}{trial.variant.id}" + (f" | last: {self._last}" if self._last else "")
+            self._progress.update(self._task, status=status)
 
     def trial_finished(self, trial: TrialSpec, record: TrialRecord) -> None:
+        self._last = headline(record)
         if self._task is not None:
-            self._progress.update(self._task, advance=1, last=f"last: {headline(record)}")
+            self._progress.update(self._task, advance=1, status=f"last: {self._last}")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from coldstart_bench.records import TrialRecord
@@ -12,6 +12,7 @@ from coldstart_bench.stats import median, percentile
 @dataclass(frozen=True)
 class VariantSummary:
     variant: str
+    factors: Mapping[str, str]
     trials: int
     ok: int
     failed: int  # failed + timeout
@@ -61,6 +62,7 @@ def _summarise_variant(variant: str, trials: list[TrialRecord]) -> VariantSummar
     ttft = [t.cold_ttft_ms for t in ok]
     return VariantSummary(
         variant=variant,
+        factors=dict(trials[0].factors),
         trials=len(trials),
         ok=len(ok),
         failed=sum(t.status in ("failed", "timeout") for t in trials),

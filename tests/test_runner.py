@@ -246,7 +246,11 @@ def test_the_cli_prints_the_summary_table(tmp_path: Path, write_scenario):
         ["run", str(path), "--results-dir", str(tmp_path / "r"), "-q", "--variant", "pooling=off"],
     )
     assert result.exit_code == 0, result.output
-    assert "pooling=off" in result.output and "pooling=on" not in result.output
+    lines = result.output.splitlines()
+    header = [line for line in lines if "┃" in line][-1]
+    [row] = [line for line in lines if "│" in line]
+    assert "pooling" in header and "ok/n" in header
+    assert row.split("│")[1].strip() == "off" and "2/2" in row  # only the pooling=off variant
     assert "cold TTFT" in result.output
     [run_dir] = (tmp_path / "r").iterdir()
     assert len(read_trials(run_dir / "trials.jsonl")[0]) == 2

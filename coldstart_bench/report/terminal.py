@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
+from rich import box
 from rich.console import Console
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
@@ -21,55 +23,98 @@ def ms(value: float | None, digits: int | None = None) -> str:
     return f"{value:,.{digits}f}"
 
 
-def summary_table(rows: Sequence[VariantSummary], title: str | None = None) -> Table:
+# (header, value of a row, bold?) for each metric column, in two groups: the start-up and
+# the requests. A wide terminal shows both in one table, a narrow one in two.
+_Column = tuple[str, Callable[[VariantSummary], str], bool]
+
+STARTUP_COLUMNS: tuple[_Column, ...] = (
+    ("ready\np50", lambda r: ms(r.ready_p50), False),
+    ("ready\np95", lambda r: ms(r.ready_p95), False),
+    ("cold TTFT\np50", lambda r: ms(r.cold_ttft_p50), True),
+    ("cold TTFT\np95", lambda r: ms(r.cold_ttft_p95), False),
+)
+REQUEST_COLUMNS: tuple[_Column, ...] = (
+    ("1st req\nconnect", lambda r: ms(r.first_connect_p50), False),
+    ("1st req\nTLS", lambda r: ms(r.first_tls_p50) if r.tls_seen else _DASH, False),
+    ("1st req\nTTFB", lambda r: ms(r.first_ttfb_p50), False),
+    ("1st req\nTTFT", lambda r: ms(r.first_ttft_p50), False),
+    ("later\nconnect", lambda r: ms(r.later_connect_p50), False),
+    (
+        "later\nreused",
+        lambda r: _DASH if r.later_reused_share is None else f"{r.later_reused_share:.0%}",
+        False,
+    ),
+    ("later\nTTFT", lambda r: ms(r.later_ttft_p50), False),
+)
+CAPTION = (
+    "milliseconds, medians unless p95; ready and cold TTFT from t0 (just before spawn); "
+    "1st req = the first request after ready; later = requests 2..n "
+    "(connect 0 when the connection was reused)"
+)
+
+
+def _count(row: VariantSummary) -> str:
+    if row.trials and row.skipped == row.trials:
+        return "[yellow]skipped[/]"
+    if row.ok != row.trials - row.skipped:
+        return f"[red]{row.ok}/{row.trials}[/]"
+    return f"{row.ok}/{row.trials}"
+
+
+def summary_table(
+    rows: Sequence[VariantSummary],
+    title: str | None = None,
+    columns: Sequence[_Column] | None = None,
+    caption: str | None = CAPTION,
+    counts: bool = True,
+    compact: bool = False,
+) -> Table:
+    """One row per variant: a column per matrix factor (or the variant id when it has
+    none), the trial count, then ``columns`` (default: all; TLS only if a row had TLS)."""
+    if columns is None:
+        columns = _shown(STARTUP_COLUMNS + REQUEST_COLUMNS, rows)
     table = Table(
         title=Text(title) if title else None,
         title_justify="left",
         header_style="bold",
-        show_lines=False,
+        caption=caption,
+        caption_justify="left",
+        box=box.SIMPLE_HEAD if compact else box.HEAVY_HEAD,
+        collapse_padding=compact,
+        pad_edge=not compact,
     )
-    table.add_column("variant", overflow="fold")
-    table.add_column("ok/n", justify="right")
-    table.add_column("ready\np50", justify="right")
-    table.add_column("ready\np95", justify="right")
-    table.add_column("cold TTFT\np50", justify="right", style="bold")
-    table.add_column("cold TTFT\np95", justify="right")
-    table.add_column("1st req\nconnect", justify="right")
-    table.add_column("1st req\nTLS", justify="right")
-    table.add_column("1st req\nTTFB", justify="right")
-    table.add_column("1st req\nTTFT", justify="right")
-    table.add_column("later\nconnect", justify="right")
-    table.add_column("later\nreused", justify="right")
-    table.add_column("later\nTTFT", justify="right")
+    factors: list[str] = []
     for row in rows:
-        ok_style = "" if row.ok == row.trials - row.skipped else "red"
-        if row.skipped == row.trials:
-            count = "[yellow]skipped[/]"
-        elif ok_style:
-            count = f"[{ok_style}]{row.ok}/{row.trials}[/]"
-        else:
-            count = f"{row.ok}/{row.trials}"
-        table.add_row(
-            Text(row.variant),
-            count,
-            ms(row.ready_p50),
-            ms(row.ready_p95),
-            ms(row.cold_ttft_p50),
-            ms(row.cold_ttft_p95),
-            ms(row.first_connect_p50),
-            ms(row.first_tls_p50) if row.tls_seen else _DASH,
-            ms(row.first_ttfb_p50),
-            ms(row.first_ttft_p50),
-            ms(row.later_connect_p50),
-            _DASH if row.later_reused_share is None else f"{row.later_reused_share:.0%}",
-            ms(row.later_ttft_p50),
-        )
-    table.caption = (
-        "milliseconds; ready and cold TTFT from t0 (just before spawn); 1st req = the first "
-        "request after ready; later = requests 2..n (connect 0 when the connection was reused)"
-    )
-    table.caption_justify = "left"
+        factors += [f for f in row.factors if f not in factors]
+    for name in factors or ["variant"]:
+        table.add_column(Text(name), overflow="fold")
+    if counts:
+        table.add_column("ok/n", justify="right")
+    for header, _value, bold in columns:
+        table.add_column(header, justify="right", style="bold" if bold else None)
+    for row in rows:
+        labels = [Text(row.factors.get(f, _DASH)) for f in factors] or [Text(row.variant)]
+        cells = [value(row) for _h, value, _b in columns]
+        table.add_row(*labels, *([_count(row)] if counts else []), *cells)
     return table
+
+
+def print_summary(console: Console, rows: Sequence[VariantSummary], title: str) -> None:
+    """The summary in one table if it fits the console, else in two (start-up, requests)."""
+    whole = summary_table(rows, title)
+    natural = Measurement.get(console, console.options.update_width(10_000), whole).maximum
+    if natural <= console.width:
+        console.print(whole)
+        return
+    startup = summary_table(rows, f"{title}: start-up", STARTUP_COLUMNS, None, compact=True)
+    requests = _shown(REQUEST_COLUMNS, rows)
+    console.print(startup)
+    console.print(summary_table(rows, f"{title}: requests", requests, counts=False, compact=True))
+
+
+def _shown(columns: Sequence[_Column], rows: Sequence[VariantSummary]) -> list[_Column]:
+    tls = any(r.tls_seen for r in rows)
+    return [c for c in columns if tls or "TLS" not in c[0]]
 
 
 def print_failures(console: Console, failures: Sequence[Failure], limit: int = 10) -> None:

@@ -1,7 +1,8 @@
 """``coldstart serve``: the reference model server (OpenAI-compatible, on uvicorn + starlette).
 
 Start-up, in order: ``import`` → [``cuda_init``] → ``model_read`` → ``deserialize`` →
-``to_device`` → [``prefix_cache``] → [``warmup``] → ``listen``. With ``--warmup async`` it
+``to_device`` → [``prefix_cache``] → [``warmup``] → ``listen`` → ``http_start`` (uvicorn
+starts accepting) → [``warmup_http``]. With ``--warmup async`` it
 listens first and does the rest in the background; ``/health`` is 503 until the model can
 answer, and requests that arrive before that wait for it. Every phase is reported through
 ``COLDSTART_PHASES`` and on ``/startup``.
@@ -114,6 +115,7 @@ class ServerState:
     error: str | None = None
     ready: threading.Event = field(default_factory=threading.Event)
     serving: bool = False
+    http_start_ns: int = 0
     http_warm: bool = False  # --warmup startup/async: one request went through the HTTP stack
     created: int = field(default_factory=lambda: int(time.time()))
 
@@ -454,6 +456,8 @@ class _Server(uvicorn.Server):
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
+        # Between listen() and here, connections queue in the backlog unanswered.
+        self.state.phases.add("http_start", self.state.http_start_ns, time.perf_counter_ns())
         self.state.serving = True
         if self.state.args.warmup == "none":
             self._announce()
@@ -537,6 +541,7 @@ def serve(args: argparse.Namespace) -> int:
         with phases.span("listen"):
             sock = _listen(args.host, args.port)
     port = sock.getsockname()[1]
+    state.http_start_ns = time.perf_counter_ns()
     scheme = "https" if args.ssl_certfile else "http"
     config = uvicorn.Config(
         create_app(state),

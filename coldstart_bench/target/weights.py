@@ -8,11 +8,12 @@ seed give the same bytes, and an existing identical model is left as it is.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
+import mmap
 import os
 import struct
 import tempfile
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -177,24 +178,20 @@ _SAFETENSORS_DTYPES = {
 }
 
 
-def _read_all(path: Path) -> bytearray:
-    """The whole file in one buffer, read sequentially in large chunks."""
-    size = path.stat().st_size
-    buffer = bytearray(size)
-    view = memoryview(buffer)
-    with open(path, "rb", buffering=0) as f:
-        done = 0
-        while done < size:
-            n = f.readinto(view[done : done + (16 << 20)])
-            if not n:
-                raise ModelFileError(f"{path}: file ended after {done} of {size} bytes")
-            done += n
-    return buffer
+def map_file(path: Path) -> mmap.mmap:
+    """The whole file mapped read-only, every page read in now (MAP_POPULATE): the kernel
+    fills the page cache from disk if it must and maps those pages, with no copy into
+    fresh memory. (Copying 600 MB into new anonymous memory costs ~0.3 s of page faults
+    here, six times a sequential read.)"""
+    with open(path, "rb") as f:
+        flags = mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0)
+        return mmap.mmap(f.fileno(), 0, flags=flags, prot=mmap.PROT_READ)
 
 
-def parse_safetensors(buffer: bytearray) -> dict[str, torch.Tensor]:
-    """Tensors as views into ``buffer`` (no copy). The format is an 8-byte little-endian
-    header length, a JSON header of dtype/shape/data_offsets, then the raw data."""
+def parse_safetensors(buffer: mmap.mmap | bytes | bytearray) -> dict[str, torch.Tensor]:
+    """Tensors as views into ``buffer`` (no copy; read-only if the buffer is). The format
+    is an 8-byte little-endian header length, a JSON header of dtype/shape/data_offsets,
+    then the raw data."""
     (header_len,) = struct.unpack_from("<Q", buffer, 0)
     header = json.loads(bytes(buffer[8 : 8 + header_len]))
     base = 8 + header_len
@@ -207,30 +204,35 @@ def parse_safetensors(buffer: bytearray) -> dict[str, torch.Tensor]:
         if end == begin:
             tensors[name] = torch.empty(info["shape"], dtype=dtype)
             continue
-        flat = torch.frombuffer(buffer, dtype=dtype, count=-1, offset=base + begin)
-        count = (end - begin) // flat.element_size()
-        tensors[name] = flat[:count].view(info["shape"])
+        count = (end - begin) // torch.empty((), dtype=dtype).element_size()
+        with warnings.catch_warnings():
+            # A read-only buffer is what we want: inference never writes to its weights.
+            warnings.filterwarnings("ignore", message="The given buffer is not writable")
+            flat = torch.frombuffer(buffer, dtype=dtype, count=count, offset=base + begin)
+        tensors[name] = flat.view(info["shape"])
     return tensors
 
 
 def load_weights(model_dir: Path, load_format: str, phases: PhaseLog) -> dict[str, torch.Tensor]:
-    """Read the weights in one of :data:`LOAD_FORMATS`, recording ``model_read`` (bytes
-    from the file into memory) and ``deserialize`` (bytes into tensors).
+    """Read the weights in one of :data:`LOAD_FORMATS`, recording the phases:
 
-    ``torch-mmap`` maps the file instead of reading it, so it has no ``model_read``: its
-    pages are read when first touched (device transfer, warmup or the first request)."""
+    - ``safetensors``: ``model_read`` maps the file and reads every page in; ``deserialize``
+      parses the header and makes tensors that are views of those pages (read-only).
+    - ``torch``: ``torch.load(path, weights_only=True)`` reads and unpickles in one call,
+      so there is only ``deserialize``.
+    - ``torch-mmap``: ``torch.load(..., mmap=True)`` maps the file without reading it
+      (``deserialize``); its pages are read when first touched, i.e. during the device
+      transfer, the warm-up or the first request.
+    """
     path = weight_file(model_dir, load_format)
     if load_format == "safetensors":
         with phases.span("model_read"):
-            buffer = _read_all(path)
+            mapped = map_file(path)
         with phases.span("deserialize"):
-            return parse_safetensors(buffer)
-    if load_format == "torch":
-        with phases.span("model_read"):
-            buffer = _read_all(path)
+            return parse_safetensors(mapped)
+    if load_format in ("torch", "torch-mmap"):
         with phases.span("deserialize"):
-            return torch.load(io.BytesIO(buffer), map_location="cpu", weights_only=True)
-    if load_format == "torch-mmap":
-        with phases.span("deserialize"):
-            return torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+            return torch.load(
+                path, map_location="cpu", weights_only=True, mmap=load_format == "torch-mmap"
+            )
     raise ValueError(f"load format must be one of {', '.join(LOAD_FORMATS)}, got {load_format!r}")
