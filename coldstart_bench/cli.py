@@ -199,7 +199,8 @@ def run(
     rows = summarise(outcome.trials, outcome.variants)
     print_summary(out, rows, f"{loaded.name} — {outcome.run_id}")
     print_failures(out, failures(outcome.trials))
-    print_skipped(out, skipped_variants(outcome.trials))
+    skipped = skipped_variants(outcome.trials)
+    print_skipped(out, {v: skipped[v] for v in outcome.variants if v in skipped})
     sys.stdout.flush()
     if outcome.status == "interrupted":
         kept = f"{len(outcome.trials)} finished trial(s) kept in {outcome.run_dir}"

@@ -252,16 +252,23 @@ def _preflight(loaded: LoadedScenario, variants: Sequence[Variant]) -> None:
 # One trial --------------------------------------------------------------------------
 
 
+def _identity(trial: TrialSpec, run_id: str) -> dict[str, Any]:
+    """The fields that say which trial a record is."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "run_id": run_id,
+        "trial": trial.index,
+        "variant": trial.variant.id,
+        "factors": dict(trial.variant.factors),
+        "repetition": trial.repetition,
+        "warmup": trial.warmup,
+    }
+
+
 def skipped_trial(trial: TrialSpec, run_id: str, reason: str) -> TrialRecord:
     """The record of a trial that was not run because its variant cannot run here."""
     return TrialRecord(
-        schema_version=SCHEMA_VERSION,
-        run_id=run_id,
-        trial=trial.index,
-        variant=trial.variant.id,
-        factors=dict(trial.variant.factors),
-        repetition=trial.repetition,
-        warmup=trial.warmup,
+        **_identity(trial, run_id),
         status="skipped",
         started_at=utc_now(),
         t0_ns=time.perf_counter_ns(),
@@ -320,13 +327,7 @@ def run_trial(
     if first is not None and first.status == "ok" and first.ttft_ms is not None:
         cold_ttft = round(first.start_ms + first.ttft_ms, 4)
     return TrialRecord(
-        schema_version=SCHEMA_VERSION,
-        run_id=run_id,
-        trial=trial.index,
-        variant=trial.variant.id,
-        factors=dict(trial.variant.factors),
-        repetition=trial.repetition,
-        warmup=trial.warmup,
+        **_identity(trial, run_id),
         status=state.status,
         started_at=started_at,
         t0_ns=t0,

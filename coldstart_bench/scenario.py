@@ -147,6 +147,10 @@ class ReadyRule(_Model):
         return self
 
 
+def match_levels(match: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
+    return {k: tuple(_normalise_level(k, v) for v in _as_list(vals)) for k, vals in match.items()}
+
+
 class ConditionalArgs(_Model):
     """Extra arguments and environment for the variants that match, e.g. TLS flags."""
 
@@ -159,10 +163,7 @@ class ConditionalArgs(_Model):
     @property
     def levels(self) -> dict[str, tuple[str, ...]]:
         """The match as factor → levels in their normalised text form."""
-        return {
-            k: tuple(_normalise_level(k, v) for v in _as_list(vals))
-            for k, vals in self.match.items()
-        }
+        return match_levels(self.match)
 
 
 class Requirement(_Model):
@@ -187,10 +188,8 @@ class Requirement(_Model):
 
     @property
     def levels(self) -> dict[str, tuple[str, ...]]:
-        return {
-            k: tuple(_normalise_level(k, v) for v in _as_list(vals))
-            for k, vals in self.match.items()
-        }
+        """The match as factor → levels in their normalised text form."""
+        return match_levels(self.match)
 
 
 class Service(_Model):

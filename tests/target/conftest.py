@@ -99,7 +99,8 @@ def start_server(tmp_path: Path) -> Iterator[Callable[..., RunningServer]]:
 def cached_server(
     tiny_model: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[RunningServer]:
-    """One server for the module: warm-up at start-up, prefix and response cache on."""
+    """One server for the module: warm-up at start-up, prefix and response cache on, the
+    garbage collector frozen after the imports."""
     server = _start(
         tiny_model,
         tmp_path_factory.mktemp("server"),
@@ -111,6 +112,8 @@ def cached_server(
         "on",
         "--system-prompt",
         "You are terse.",
+        "--gc-freeze",
+        "on",
     )
     try:
         wait_healthy(server)

@@ -79,10 +79,12 @@ def test_startup_reports_phases_knobs_and_cache_hits(cached_server: RunningServe
         c.chat.completions.create(model="tiny", messages=messages, max_tokens=4)
     info = httpx.get(cached_server.url + "/startup").json()
     names = [p["phase"] for p in info["phases"]]
-    for phase in ("import", "model_read", "deserialize", "to_device", "prefix_cache", "warmup"):
+    for phase in ("import", "gc_freeze", "model_read", "deserialize", "to_device", "warmup"):
         assert phase in names
     assert names.index("warmup") < names.index("listen") < names.index("warmup_http")
-    assert info["knobs"]["prefix_cache"] == "on" and info["ready"] is True
+    assert "prefix_cache" in names and "http_start" in names
+    assert info["knobs"]["prefix_cache"] == "on" and info["knobs"]["gc_freeze"] == "on"
+    assert info["ready"] is True
     assert info["stats"]["response_cache_hits"] >= 1
     assert info["stats"]["prefix_cache_hits"] >= 1
 
@@ -154,46 +156,22 @@ def test_tls_with_a_trusted_certificate(tiny_model: Path, start_server, trustme_
     assert out.choices[0].message.role == "assistant"
 
 
+def serve_once(*flags: str) -> subprocess.CompletedProcess[str]:
+    """Run the server for a start-up that is expected to fail."""
+    argv = [sys.executable, "-m", "coldstart_bench.target", "serve", "--port", "0", *flags]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=60)
+
+
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
 def test_cuda_without_a_gpu_is_a_clear_error(tiny_model: Path):
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "coldstart_bench.target",
-            "serve",
-            "--model",
-            str(tiny_model),
-            "--device",
-            "cuda",
-            "--port",
-            "0",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = serve_once("--model", str(tiny_model), "--device", "cuda")
     assert done.returncode == 2
     assert "CUDA is not available" in done.stderr
     assert "Traceback" not in done.stderr
 
 
 def test_a_missing_model_says_how_to_make_one(tmp_path: Path):
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "coldstart_bench.target",
-            "serve",
-            "--model",
-            str(tmp_path / "nothing"),
-            "--port",
-            "0",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = serve_once("--model", str(tmp_path / "nothing"))
     assert done.returncode == 2
     assert "coldstart make-model --out" in done.stderr
 
