@@ -168,8 +168,12 @@ def run(
         str | None, typer.Option("--run-id", help="Name of the run directory.")
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    no_report: Annotated[
+        bool, typer.Option("--no-report", help="Do not write the report at the end.")
+    ] = False,
 ) -> None:
-    """Start the scenario's services cold for every trial, time everything, print a table.
+    """Start the scenario's services cold for every trial, time everything, print a table,
+    and write the report (tables, plots, HTML) into the run directory.
 
     Exit code: 0 all trials ok, 1 some trials failed, 2 bad input, 130 interrupted."""
     from rich.console import Console
@@ -206,8 +210,49 @@ def run(
         kept = f"{len(outcome.trials)} finished trial(s) kept in {outcome.run_dir}"
         err.print(f"interrupted ({outcome.interrupted_by}); {kept}", style="yellow", markup=False)
     else:
-        err.print(f"results: {outcome.run_dir}")
+        err.print(f"results: {outcome.run_dir}", markup=False)
+    if not no_report and outcome.trials:
+        _write_report(out, err, outcome.run_dir, None, ("html", "md", "csv", "png"), table=False)
     raise typer.Exit(outcome.exit_code)
+
+
+def _write_report(
+    out: Any, err: Any, run_dir: Path, out_dir: Path | None, formats: Any, table: bool
+) -> None:
+    from coldstart_bench.report.build import build_report
+    from coldstart_bench.report.terminal import print_effects, print_summary
+
+    report = build_report(run_dir, out_dir, formats)
+    if table:
+        title = str(report.run.metadata.get("scenario", {}).get("name") or run_dir.name)
+        print_summary(out, report.rows, f"{title} — {report.run.run_dir.name}")
+    print_effects(out, report.effects)
+    sys.stdout.flush()
+    for problem in report.run.problems:
+        err.print(f"note: {problem}", style="yellow", markup=False)
+    html = report.out_dir / "report.html"
+    where = html if html in report.files else report.out_dir
+    err.print(f"report: {where}", markup=False)
+
+
+@app.command()
+@user_errors
+def report(
+    run_dir: Annotated[
+        Path, typer.Argument(help="A run directory (results/<run-id>).", show_default=False)
+    ],
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Where to write (default: RUN_DIR/report).")
+    ] = None,
+    formats: Annotated[
+        str, typer.Option("--format", help="Comma-separated: html, md, csv, png.")
+    ] = "html,md,csv,png",
+) -> None:
+    """Write the report of a run: summary.md/.csv, trials.csv, PNG plots, report.html.
+    Works on interrupted and partly failed runs too."""
+    from coldstart_bench.report.build import parse_formats
+
+    _write_report(_stdout_console(), _stderr(), run_dir, out, parse_formats(formats), table=True)
 
 
 _PASS_THROUGH = {

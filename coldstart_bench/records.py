@@ -31,6 +31,7 @@ class PhaseRecord:
     phase: str
     start_ms: float
     end_ms: float
+    bytes: int | None = None  # how much data the phase handled, when the target says
 
     @property
     def duration_ms(self) -> float:

@@ -429,10 +429,14 @@ def read_phases(spec: ServiceSpec, t0_ns: int, notes: list[str]) -> list[PhaseRe
             data = json.loads(line)
             start, end = int(data["start_ns"]), int(data["end_ns"])
             name = str(data["phase"])
+            nbytes = data.get("bytes")
+            nbytes = int(nbytes) if isinstance(nbytes, int) and nbytes >= 0 else None
         except (json.JSONDecodeError, KeyError, TypeError, ValueError):
             bad += 1
             continue
-        phases.append(PhaseRecord(spec.name, name, ns_to_ms(start - t0_ns), ns_to_ms(end - t0_ns)))
+        phases.append(
+            PhaseRecord(spec.name, name, ns_to_ms(start - t0_ns), ns_to_ms(end - t0_ns), nbytes)
+        )
     if bad:
         notes.append(
             f"service {spec.name!r}: {bad} line(s) of its phases file are not "

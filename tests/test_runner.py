@@ -254,6 +254,21 @@ def test_the_cli_prints_the_summary_table(tmp_path: Path, write_scenario):
     assert "cold TTFT" in result.output
     [run_dir] = (tmp_path / "r").iterdir()
     assert len(read_trials(run_dir / "trials.jsonl")[0]) == 2
+    assert (run_dir / "report" / "report.html").exists()  # written at the end of the run
+    assert "report:" in result.output
+
+
+def test_no_report_skips_the_report(tmp_path: Path, write_scenario):
+    path = write_scenario(f"""
+        repetitions = 1
+        [[services]]
+        command = {toy_command()}
+    """)
+    args = ["run", str(path), "--results-dir", str(tmp_path / "r"), "-q", "--no-report"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    [run_dir] = (tmp_path / "r").iterdir()
+    assert not (run_dir / "report").exists()
 
 
 @pytest.mark.slow

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from rich import box
 from rich.console import Console
@@ -11,6 +12,9 @@ from rich.table import Table
 from rich.text import Text
 
 from coldstart_bench.summary import Failure, VariantSummary
+
+if TYPE_CHECKING:
+    from coldstart_bench.analysis import Effect
 
 _DASH = "—"
 
@@ -145,3 +149,15 @@ def print_skipped(console: Console, skipped: Mapping[str, str]) -> None:
         console.print(f"  {reason}:", markup=False, highlight=False)
         for variant in variants:
             console.print(f"    {variant}", markup=False, highlight=False)
+
+
+def print_effects(console: Console, effects: Sequence[Effect], limit: int = 8) -> None:
+    """The clear effects in words, biggest change first."""
+    clear = sorted((e for e in effects if e.clear), key=lambda e: -abs(e.change_pct))
+    if not clear:
+        return
+    console.print("[bold]clear effects[/] (95 % bootstrap CI of the ratio of medians excludes 1):")
+    for effect in clear[:limit]:
+        console.print(f"  {effect.sentence()}", markup=False, highlight=False)
+    if len(clear) > limit:
+        console.print(f"  ... {len(clear) - limit} more in the report")

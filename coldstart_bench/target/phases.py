@@ -17,14 +17,21 @@ class Phase:
     name: str
     start_ns: int
     end_ns: int
+    nbytes: int | None = None
 
-    def to_dict(self) -> dict[str, object]:
-        return {
+    def line(self) -> dict[str, object]:
+        """The ``COLDSTART_PHASES`` protocol's line."""
+        data: dict[str, object] = {
             "phase": self.name,
             "start_ns": self.start_ns,
             "end_ns": self.end_ns,
-            "duration_ms": round((self.end_ns - self.start_ns) / 1e6, 4),
         }
+        if self.nbytes is not None:
+            data["bytes"] = self.nbytes
+        return data
+
+    def to_dict(self) -> dict[str, object]:
+        return {**self.line(), "duration_ms": round((self.end_ns - self.start_ns) / 1e6, 4)}
 
 
 class PhaseLog:
@@ -33,22 +40,21 @@ class PhaseLog:
         self._phases: list[Phase] = []
         self._lock = threading.Lock()
 
-    def add(self, name: str, start_ns: int, end_ns: int) -> None:
-        phase = Phase(name, start_ns, end_ns)
+    def add(self, name: str, start_ns: int, end_ns: int, nbytes: int | None = None) -> None:
+        phase = Phase(name, start_ns, end_ns, nbytes)
         with self._lock:
             self._phases.append(phase)
             if self.path:
-                line = json.dumps({"phase": name, "start_ns": start_ns, "end_ns": end_ns})
                 with open(self.path, "a", encoding="utf-8") as f:
-                    f.write(line + "\n")
+                    f.write(json.dumps(phase.line()) + "\n")
 
     @contextmanager
-    def span(self, name: str) -> Iterator[None]:
+    def span(self, name: str, nbytes: int | None = None) -> Iterator[None]:
         start = time.perf_counter_ns()
         try:
             yield
         finally:
-            self.add(name, start, time.perf_counter_ns())
+            self.add(name, start, time.perf_counter_ns(), nbytes)
 
     @property
     def phases(self) -> list[Phase]:

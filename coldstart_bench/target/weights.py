@@ -225,13 +225,14 @@ def load_weights(model_dir: Path, load_format: str, phases: PhaseLog) -> dict[st
       transfer, the warm-up or the first request.
     """
     path = weight_file(model_dir, load_format)
+    size = path.stat().st_size
     if load_format == "safetensors":
-        with phases.span("model_read"):
+        with phases.span("model_read", size):
             mapped = map_file(path)
-        with phases.span("deserialize"):
+        with phases.span("deserialize", size):
             return parse_safetensors(mapped)
     if load_format in ("torch", "torch-mmap"):
-        with phases.span("deserialize"):
+        with phases.span("deserialize", size):
             return torch.load(
                 path, map_location="cpu", weights_only=True, mmap=load_format == "torch-mmap"
             )

@@ -82,24 +82,40 @@ def record_pid(args: argparse.Namespace) -> None:
             f.write(f"{os.getpid()}\n")
 
 
-def sleeper(args: argparse.Namespace, depth: int) -> None:
-    """A forked descendant that just lives until it is killed."""
+def sleeper(args: argparse.Namespace, depth: int, started: int) -> None:
+    """A forked descendant that just lives until it is killed. It says so on the
+    ``started`` pipe once its pid is recorded (and its own child forked)."""
     record_pid(args)
     if depth == 1 and os.fork() == 0:
         if args.escape_session:
             os.setsid()
-        sleeper(args, 2)
+        sleeper(args, 2, started)
+    os.write(started, b"x")
     while True:
         time.sleep(3600)
 
 
 def fork_children(args: argparse.Namespace) -> None:
+    """Fork the children and grandchildren, and return only once all of them run, so a
+    test never races a teardown against a fork."""
+    if not args.fork_children:
+        return
+    ready_r, ready_w = os.pipe()
     for _ in range(args.fork_children):
         if os.fork() == 0:
             try:
-                sleeper(args, 1)
+                os.close(ready_r)
+                sleeper(args, 1, ready_w)
             finally:
                 os._exit(0)
+    os.close(ready_w)
+    expected, seen = 2 * args.fork_children, 0
+    while seen < expected:
+        chunk = os.read(ready_r, expected - seen)
+        if not chunk:
+            break
+        seen += len(chunk)
+    os.close(ready_r)
 
 
 class Handler(BaseHTTPRequestHandler):

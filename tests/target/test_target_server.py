@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import RunningServer, wait_healthy
+from server_helpers import RunningServer, wait_healthy
 
 openai = pytest.importorskip("openai")
 torch = pytest.importorskip("torch")

@@ -1,0 +1,141 @@
+"""The self-contained HTML report: one file, no external resources (plots embedded as data
+URIs, styles inline). Rendered with Jinja2 autoescaping, so every string from a scenario,
+a server or a log is escaped."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import jinja2
+
+from coldstart_bench.analysis import Effect
+from coldstart_bench.report.terminal import CAPTION, REQUEST_COLUMNS, STARTUP_COLUMNS
+from coldstart_bench.summary import VariantSummary
+
+
+@dataclass(frozen=True)
+class FailureView:
+    trial: int
+    variant: str
+    status: str
+    reason: str
+    log_tail: str
+
+
+@dataclass(frozen=True)
+class Plot:
+    name: str
+    title: str
+    png: bytes
+
+    @property
+    def data_uri(self) -> str:
+        return "data:image/png;base64," + base64.b64encode(self.png).decode("ascii")
+
+
+def _template() -> str:
+    return resources.files("coldstart_bench.report").joinpath("report.html.j2").read_text("utf-8")
+
+
+def _fmt(value: Any) -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return "—"
+    if isinstance(value, float):
+        return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:,.2f}"
+    return str(value)
+
+
+def render_html(
+    *,
+    title: str,
+    meta: Mapping[str, Any],
+    headline: str,
+    rows: Sequence[VariantSummary],
+    effects: Sequence[Effect],
+    stats: Sequence[Mapping[str, Any]],
+    by_index: Sequence[Mapping[str, Any]],
+    plots: Sequence[Plot],
+    failures: Sequence[FailureView],
+    skipped: Mapping[str, str],
+    resamples: int,
+) -> str:
+    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+    columns = [*STARTUP_COLUMNS, *REQUEST_COLUMNS]
+    if not any(r.tls_seen for r in rows):
+        columns = [c for c in columns if "TLS" not in c[0]]
+    factors: list[str] = []
+    for row in rows:
+        factors += [f for f in row.factors if f not in factors]
+    heads = [*(factors or ["variant"]), "ok/n", *(h.replace("\n", " ") for h, _v, _b in columns)]
+    table_rows = [
+        {
+            "labels": [row.factors.get(f, "—") for f in factors] or [row.variant],
+            "cells": [
+                "skipped" if row.trials and row.skipped == row.trials else f"{row.ok}/{row.trials}",
+                *(value(row) for _h, value, _b in columns),
+            ],
+        }
+        for row in rows
+    ]
+    plan = meta.get("plan", {})
+    meta_rows = [
+        ("run id", meta.get("run_id")),
+        ("status", meta.get("status")),
+        ("started / finished", f"{meta.get('started_at')} / {meta.get('finished_at')}"),
+        ("seed", meta.get("seed")),
+        ("repetitions × variants", f"{plan.get('repetitions')} × {len(plan.get('variants', []))}"),
+        ("warm-up trials per variant", plan.get("warmup_trials")),
+        ("command", " ".join(str(a) for a in meta.get("command", []))),
+        ("scenario file", meta.get("scenario", {}).get("path")),
+    ]
+    return env.from_string(_template()).render(
+        title=title,
+        run_id=meta.get("run_id", ""),
+        status=meta.get("status", ""),
+        started=meta.get("started_at", ""),
+        version=meta.get("tool_version", ""),
+        headline=headline,
+        effects=effects,
+        heads=heads,
+        table_rows=table_rows,
+        caption=CAPTION,
+        plots=plots,
+        stats=[
+            {
+                "variant": s["variant"],
+                "metric": s["metric"],
+                "n": s["n"],
+                "median": _fmt(s["median"]),
+                "ci": f"[{_fmt(s['ci_low'])}, {_fmt(s['ci_high'])}]",
+                "p95": _fmt(s["p95"]),
+                "min": _fmt(s["min"]),
+                "max": _fmt(s["max"]),
+                "mad": _fmt(s["mad"]),
+            }
+            for s in stats
+        ],
+        by_index=[
+            {
+                "variant": r["variant"],
+                "index": int(r["request_index"]) + 1,
+                "n": r["n"],
+                "connect": _fmt(r["connect_ms"]),
+                "ttfb": _fmt(r["ttfb_ms"]),
+                "ttft": _fmt(r["ttft_ms"]),
+                "total": _fmt(r["total_ms"]),
+                "reused": f"{r['reused_share']:.0%}",
+            }
+            for r in by_index
+        ],
+        failures=failures,
+        skipped=skipped,
+        meta_rows=[(k, _fmt(v)) for k, v in meta_rows],
+        environment=json.dumps(meta.get("environment", {}), indent=2, sort_keys=True),
+        scenario=json.dumps(meta.get("scenario", {}).get("as_run", {}), indent=2),
+        resamples=resamples,
+    )

@@ -1,0 +1,326 @@
+"""The report's PNG plots (matplotlib, non-interactive). Each function takes analysis frames
+and returns PNG bytes, or None when the run has nothing to show for that plot.
+
+Colours are the Okabe–Ito palette (safe for the common colour-vision deficiencies); every
+plot has a title, units and labelled axes, and grows with the number of variants so labels
+never overlap.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")  # before pyplot: no display, no GUI toolkit
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from coldstart_bench.analysis import METRICS, Effect
+
+OKABE_ITO = (
+    "#0072B2",  # blue
+    "#E69F00",  # orange
+    "#009E73",  # bluish green
+    "#CC79A7",  # reddish purple
+    "#56B4E9",  # sky blue
+    "#D55E00",  # vermillion
+    "#F0E442",  # yellow
+    "#000000",  # black
+)
+HATCHES = ("", "//", "..", "xx", "\\\\")
+GREY = "#BBBBBB"
+
+
+def colour(i: int) -> tuple[str, str]:
+    """Colour and hatch of the i-th series: colours first, then patterns on top of them."""
+    return OKABE_ITO[i % len(OKABE_ITO)], HATCHES[(i // len(OKABE_ITO)) % len(HATCHES)]
+
+
+def _figure(rows: int, width: float = 11.0, min_height: float = 3.0) -> tuple[Figure, object]:
+    height = max(min_height, 1.2 + 0.38 * rows)
+    fig, ax = plt.subplots(figsize=(width, height), layout="constrained")
+    return fig, ax
+
+
+def _png(fig: Figure) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110)
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def _legend_below(ax: object, columns: int = 6) -> None:
+    ax.legend(  # type: ignore[attr-defined]
+        loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=columns, fontsize=8, frameon=False
+    )
+
+
+def waterfall(
+    phases: pd.DataFrame, first_split: pd.DataFrame, trials: pd.DataFrame, order: Sequence[str]
+) -> bytes | None:
+    """Per variant, the median timeline from spawn to first token: the server's own phases
+    where it reports them, the rest of spawn → ready in grey, then the first request. The
+    right panel zooms in on the end, where a long first phase (imports) hides the rest."""
+    ok = trials[(~trials["warmup"].astype(bool)) & (trials["status"] == "ok")]
+    variants = [v for v in order if v in set(ok["variant"])]
+    if not variants:
+        return None
+    height = max(3.0, 1.6 + 0.38 * len(variants))
+    fig, (full, zoom) = plt.subplots(
+        1,
+        2,
+        figsize=(15, height),
+        sharey=True,
+        layout="constrained",
+        gridspec_kw={"width_ratios": (1, 1)},
+    )
+    phase_names: list[str] = []
+    if not phases.empty:
+        phase_names = list(dict.fromkeys(phases.sort_values("start_ms")["phase"]))
+    request_parts = [
+        ("connect", "connect_ms"),
+        ("TLS", "tls_ms"),
+        ("wait for headers (TTFB)", "headers_wait_ms"),
+        ("headers → first token", "first_token_wait_ms"),
+    ]
+    styles = {name: colour(i) for i, name in enumerate(phase_names)}
+    for j, (label, _col) in enumerate(request_parts):
+        styles[label] = colour(len(phase_names) + j)
+    unreported = "spawn → ready, not reported by the server"
+    styles[unreported] = (GREY, "")
+    split = first_split.set_index("variant") if not first_split.empty else None
+    bars: list[tuple[int, float, float, str]] = []  # (row, left, width, label)
+    marks: list[tuple[int, float]] = []
+    tail_start = float("inf")
+    for y, variant in enumerate(variants):
+        group = ok[ok["variant"] == variant]
+        ready = float(group["ready_ms"].median())
+        bars.append((y, 0.0, ready, unreported))
+        longest_end = 0.0
+        if not phases.empty:
+            mine = phases[phases["variant"] == variant]
+            spans = [
+                (float(p.start_ms), max(float(p.duration_ms), 0.0), str(p.phase))
+                for p in mine.itertuples()
+            ]
+            for left, width, name in spans:
+                bars.append((y, left, width, name))
+            if spans:
+                longest = max(spans, key=lambda s: s[1])
+                longest_end = longest[0] + longest[1]
+        left = ready
+        if split is not None and variant in split.index:
+            row = split.loc[variant]
+            for label, col in request_parts:
+                width = float(row[col])
+                if width > 0:
+                    bars.append((y, left, width, label))
+                    left += width
+        cold = group["cold_ttft_ms"].median()
+        if pd.notna(cold):
+            marks.append((y, float(cold)))
+        tail_start = min(tail_start, longest_end or ready)
+    end = max([m for _, m in marks] + [b[1] + b[2] for b in bars])
+    for ax in (full, zoom):
+        seen: set[str] = set()
+        for y, left, width, label in bars:
+            face, hatch = styles[label]
+            ax.barh(
+                y,
+                width,
+                left=left,
+                height=0.6,
+                color=face,
+                hatch=hatch,
+                edgecolor="white",
+                linewidth=0.5,
+                label=None if label in seen or ax is zoom else label,
+            )
+            seen.add(label)
+        for y, cold in marks:
+            ax.plot([cold], [y], marker="|", color="black", markersize=16, markeredgewidth=2)
+        ax.grid(axis="x", alpha=0.3)
+    margin = max((end - tail_start) * 0.05, 1.0)
+    zoom.set_xlim(max(tail_start - margin, 0.0), end + margin)
+    full.set_xlim(0, end * 1.02)
+    full.set_yticks(range(len(variants)), variants, fontsize=8)
+    full.invert_yaxis()
+    full.set_xlabel("ms from spawn (t0), medians")
+    zoom.set_xlabel("the same, zoomed in after the longest phase")
+    full.set_title("Where the cold start goes: spawn → ready → first token")
+    zoom.set_title("| = cold TTFT (first token of the first request)")
+    fig.legend(loc="outside lower center", ncol=5, fontsize=8, frameon=False)
+    return _png(fig)
+
+
+def distribution(trials: pd.DataFrame, order: Sequence[str]) -> bytes | None:
+    """Box plot plus every trial as a jittered point of ``cold_ttft_ms`` per variant."""
+    ok = trials[(~trials["warmup"].astype(bool)) & (trials["status"] == "ok")]
+    data = [(v, ok.loc[ok["variant"] == v, "cold_ttft_ms"].dropna().to_numpy()) for v in order]
+    data = [(v, d) for v, d in data if len(d)]
+    if not data:
+        return None
+    fig, ax = _figure(len(data))
+    ax.boxplot(  # type: ignore[attr-defined]
+        [d for _, d in data],
+        orientation="horizontal",
+        widths=0.5,
+        showfliers=False,
+        medianprops={"color": OKABE_ITO[5], "linewidth": 2},
+    )
+    rng = np.random.default_rng(0)
+    for i, (_v, d) in enumerate(data, start=1):
+        ax.scatter(
+            d,
+            i + rng.uniform(-0.15, 0.15, len(d)),
+            s=12,
+            alpha=0.7,  # type: ignore[attr-defined]
+            color=OKABE_ITO[0],
+            zorder=3,
+        )
+    ax.set_yticks(range(1, len(data) + 1), [v for v, _ in data], fontsize=8)  # type: ignore[attr-defined]
+    ax.invert_yaxis()  # type: ignore[attr-defined]
+    ax.set_xlabel("cold TTFT, ms (spawn → first token of the first request)")  # type: ignore[attr-defined]
+    ax.set_title("Cold TTFT per variant: box = quartiles, points = trials")  # type: ignore[attr-defined]
+    ax.grid(axis="x", alpha=0.3)  # type: ignore[attr-defined]
+    return _png(fig)
+
+
+def requests_by_index(by_index: pd.DataFrame, order: Sequence[str]) -> bytes | None:
+    """Median TTFT by request index, one line per variant."""
+    if by_index.empty or by_index["request_index"].nunique() < 2:
+        return None
+    fig, ax = plt.subplots(figsize=(11, 5.5), layout="constrained")
+    variants = [v for v in order if v in set(by_index["variant"])]
+    for i, variant in enumerate(variants):
+        part = by_index[by_index["variant"] == variant].sort_values("request_index")
+        face, _ = colour(i)
+        style = ("-", "--", ":", "-.")[(i // len(OKABE_ITO)) % 4]
+        ax.plot(
+            part["request_index"] + 1,
+            part["ttft_ms"],
+            marker="o",
+            linestyle=style,
+            color=face,
+            label=variant,
+        )
+    ax.set_xlabel("request number within the trial (1 = first after ready)")
+    ax.set_ylabel("TTFT, ms (median)")
+    ax.set_title("Time to first token by request: the first-request penalty")
+    ax.set_xticks(sorted(by_index["request_index"].unique() + 1))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    return _png(fig)
+
+
+def connections(requests: pd.DataFrame, order: Sequence[str]) -> bytes | None:
+    """Median connect / TLS / TTFB of fresh vs reused connections, per variant."""
+    if requests.empty:
+        return None
+    ok = requests[(~requests["warmup"].astype(bool)) & (requests["status"] == "ok")].copy()
+    if ok.empty:
+        return None
+    ok["kind"] = np.where(ok["reused"].fillna(False).astype(bool), "reused", "fresh")
+    rows = []
+    for variant in order:
+        for kind in ("fresh", "reused"):
+            part = ok[(ok["variant"] == variant) & (ok["kind"] == kind)]
+            if part.empty:
+                continue
+            connect = float(part["connect_ms"].fillna(0.0).median())
+            tls = float(part["tls_ms"].fillna(0.0).median())
+            ttfb = float(part["ttfb_ms"].median())
+            rows.append(
+                (
+                    f"{variant} · {kind} (n={len(part)})",
+                    connect,
+                    tls,
+                    max(ttfb - connect - tls, 0.0),
+                )
+            )
+    fig, ax = _figure(len(rows))
+    labels = [r[0] for r in rows]
+    left = np.zeros(len(rows))
+    for j, name in enumerate(("TCP connect", "TLS handshake", "rest of TTFB")):
+        widths = np.array([r[j + 1] for r in rows])
+        face, hatch = colour(j)
+        ax.barh(
+            range(len(rows)),
+            widths,
+            left=left,
+            color=face,
+            hatch=hatch,
+            label=name,  # type: ignore[attr-defined]
+            height=0.6,
+            edgecolor="white",
+        )
+        left += widths
+    ax.set_yticks(range(len(rows)), labels, fontsize=8)  # type: ignore[attr-defined]
+    ax.invert_yaxis()  # type: ignore[attr-defined]
+    ax.set_xlabel("milliseconds from request start (medians)")  # type: ignore[attr-defined]
+    ax.set_title("Connection set-up: fresh vs reused connections")  # type: ignore[attr-defined]
+    ax.grid(axis="x", alpha=0.3)  # type: ignore[attr-defined]
+    _legend_below(ax, 3)
+    return _png(fig)
+
+
+def effects(found: Sequence[Effect]) -> bytes | None:
+    """Forest plot: each factor's effect on each metric as % change with its 95 % CI."""
+    if not found:
+        return None
+    fig, ax = _figure(len(found), min_height=3.5)
+    ys = np.arange(len(found))
+    change = np.array([e.change_pct for e in found])
+    low = np.array([(e.ci_low - 1) * 100 for e in found])
+    high = np.array([(e.ci_high - 1) * 100 for e in found])
+    colours = [
+        OKABE_ITO[2] if e.clear and e.ratio < 1 else OKABE_ITO[5] if e.clear else GREY
+        for e in found
+    ]
+    ax.errorbar(
+        change,
+        ys,
+        xerr=[change - low, high - change],
+        fmt="none",  # type: ignore[attr-defined]
+        ecolor="#555555",
+        capsize=3,
+    )
+    ax.scatter(change, ys, c=colours, s=40, zorder=3)  # type: ignore[attr-defined]
+    ax.axvline(0, color="black", linewidth=1)  # type: ignore[attr-defined]
+    labels = [
+        f"{e.factor}={e.treatment} vs {e.baseline}: {METRICS.get(e.metric, e.metric)}"
+        for e in found
+    ]
+    ax.set_yticks(ys, labels, fontsize=8)  # type: ignore[attr-defined]
+    ax.invert_yaxis()  # type: ignore[attr-defined]
+    ax.set_xlabel("change of the median, % (95 % bootstrap CI); left of 0 = faster")  # type: ignore[attr-defined]
+    ax.set_title(
+        "What each toggle buys (green: clearly faster, vermillion: clearly slower, "  # type: ignore[attr-defined]
+        "grey: not clear)"
+    )
+    ax.grid(axis="x", alpha=0.3)  # type: ignore[attr-defined]
+    return _png(fig)
+
+
+def model_load(throughput: pd.DataFrame, order: Sequence[str]) -> bytes | None:
+    """Median model-load throughput per variant, from phases that report their bytes."""
+    if throughput.empty:
+        return None
+    med = throughput.groupby("variant")["mb_per_s"].median()
+    variants = [v for v in order if v in med.index]
+    fig, ax = _figure(len(variants))
+    values = [float(med[v]) for v in variants]
+    ax.barh(range(len(variants)), values, color=OKABE_ITO[0], height=0.6)  # type: ignore[attr-defined]
+    for y, v in enumerate(values):
+        ax.text(v, y, f" {v:,.0f}", va="center", fontsize=8)  # type: ignore[attr-defined]
+    ax.set_yticks(range(len(variants)), variants, fontsize=8)  # type: ignore[attr-defined]
+    ax.invert_yaxis()  # type: ignore[attr-defined]
+    ax.set_xlabel("MB/s: weight-file bytes / (model_read + deserialize + to_device), median")  # type: ignore[attr-defined]
+    ax.set_title("Model-load throughput")  # type: ignore[attr-defined]
+    ax.grid(axis="x", alpha=0.3)  # type: ignore[attr-defined]
+    return _png(fig)

@@ -1,0 +1,89 @@
+"""The report's tables as files: GitHub-flavoured Markdown for a CI step summary, and CSV."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import pandas as pd
+
+from coldstart_bench.analysis import FACTOR_PREFIX, Effect, trials_frame
+from coldstart_bench.records import TrialRecord
+from coldstart_bench.report.terminal import CAPTION, REQUEST_COLUMNS, STARTUP_COLUMNS
+from coldstart_bench.summary import Failure, VariantSummary
+
+
+def md_escape(text: str) -> str:
+    """Safe in a Markdown table cell: no pipes, no line breaks, no raw HTML."""
+    return (
+        text.replace("&", "&amp;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace("|", "\\|")
+        .replace("\r", " ")
+        .replace("\n", " ")
+    )
+
+
+def summary_markdown(
+    title: str,
+    rows: Sequence[VariantSummary],
+    effects: Sequence[Effect],
+    failures: Sequence[Failure],
+    skipped: Mapping[str, str],
+    status_line: str,
+) -> str:
+    columns = [*STARTUP_COLUMNS, *REQUEST_COLUMNS]
+    if not any(r.tls_seen for r in rows):
+        columns = [c for c in columns if "TLS" not in c[0]]
+    factors: list[str] = []
+    for row in rows:
+        factors += [f for f in row.factors if f not in factors]
+    heads = [*(factors or ["variant"]), "ok/n", *(h.replace("\n", " ") for h, _v, _b in columns)]
+    lines = [f"## {md_escape(title)}", "", md_escape(status_line), ""]
+    lines.append("| " + " | ".join(md_escape(h) for h in heads) + " |")
+    lines.append(
+        "|"
+        + "|".join(["---"] * len(factors or [1]) + ["---:"] * (len(heads) - len(factors or [1])))
+        + "|"
+    )
+    for row in rows:
+        labels = [row.factors.get(f, "—") for f in factors] or [row.variant]
+        count = "skipped" if row.trials and row.skipped == row.trials else f"{row.ok}/{row.trials}"
+        cells = [*labels, count, *(value(row) for _h, value, _b in columns)]
+        lines.append("| " + " | ".join(md_escape(str(c)) for c in cells) + " |")
+    lines += ["", f"_{CAPTION}_", ""]
+    if effects:
+        lines += ["### What each toggle buys", ""]
+        lines += [f"- {md_escape(e.sentence())}" for e in effects]
+        lines.append("")
+    if failures:
+        lines += [f"### {len(failures)} trial(s) did not succeed", ""]
+        for f in failures[:20]:
+            reason = f.error.splitlines()[0] if f.error else ""
+            lines.append(
+                f"- trial {f.trial} `{md_escape(f.variant)}` {f.status}: {md_escape(reason)}"
+            )
+        lines.append("")
+    if skipped:
+        lines += ["### Skipped variants", ""]
+        lines += [f"- `{md_escape(v)}`: {md_escape(r)}" for v, r in skipped.items()]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def flat_trials(trials: Sequence[TrialRecord], requests: pd.DataFrame) -> pd.DataFrame:
+    """One row per request with its trial's figures beside it (``req_`` columns are the
+    request's); a trial that sent no request still gets one row, its ``req_`` cells empty."""
+    per_trial = trials_frame(trials)
+    if per_trial.empty:
+        return per_trial
+    keep = [c for c in per_trial.columns if not c.startswith(("first_", "later_"))]
+    per_trial = per_trial[keep]
+    if requests.empty:
+        return per_trial
+    identity = {"run_id", "variant", "repetition", "warmup", "trial_status", "ready_ms"}
+    req = requests.drop(
+        columns=[c for c in requests.columns if c in identity or c.startswith(FACTOR_PREFIX)]
+    )
+    req = req.rename(columns={c: f"req_{c}" for c in req.columns if c != "trial"})
+    return per_trial.merge(req, on="trial", how="left")

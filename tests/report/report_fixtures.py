@@ -1,0 +1,3 @@
+"""Constants shared by the report tests."""
+
+HOSTILE = "<script>alert(1)</script>"
