@@ -17,6 +17,10 @@ from coldstart_bench.records import TrialRecord
 
 BOOTSTRAP_RESAMPLES = 2000
 BOOTSTRAP_SEED = 0
+# Below this many trials in a cell (one variant), resampling says nothing about the median's
+# spread (two values give at most three distinct medians), so the cell is left out of
+# factor effects.
+MIN_TRIALS_PER_CELL = 3
 CONFIDENCE = 0.95
 FACTOR_PREFIX = "factor_"
 
@@ -339,12 +343,13 @@ def factor_effects(
     metrics: Sequence[str] = EFFECT_METRICS,
     resamples: int = BOOTSTRAP_RESAMPLES,
     seed: int = BOOTSTRAP_SEED,
+    min_trials: int = MIN_TRIALS_PER_CELL,
 ) -> list[Effect]:
     """For each two-level factor and metric: the ratio of medians treatment / baseline,
     computed within each combination of the other factors (a stratum, so only the factor
     differs) and averaged over the strata; the 95 % CI comes from resampling the trials of
-    every cell at once. Strata missing a level are left out; so is a metric whose baseline
-    median is 0."""
+    every cell at once. Strata where a level has fewer than ``min_trials`` trials are left
+    out; so is a metric whose baseline median is 0."""
     data = measured_ok(frame)
     effects: list[Effect] = []
     if data.empty:
@@ -365,7 +370,7 @@ def factor_effects(
             for _key, stratum in groups:
                 base = stratum.loc[stratum[column] == baseline, metric].dropna().to_numpy(float)
                 treat = stratum.loc[stratum[column] == treatment, metric].dropna().to_numpy(float)
-                if not len(base) or not len(treat) or np.median(base) <= 0:
+                if min(len(base), len(treat)) < min_trials or np.median(base) <= 0:
                     continue
                 point.append(float(np.median(treat) / np.median(base)))
                 b = np.median(base[rng.integers(0, len(base), (resamples, len(base)))], axis=1)

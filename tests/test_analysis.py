@@ -124,10 +124,17 @@ def test_an_effect_with_overlapping_levels_is_not_called_clear():
 
 
 def test_baseline_levels_are_recognised_whatever_their_order():
-    trials = [trial(0, {"warmup": "startup"}, 50.0), trial(1, {"warmup": "none"}, 100.0)]
+    trials = [trial(i, {"warmup": "startup"}, 50.0) for i in range(3)]
+    trials += [trial(i + 3, {"warmup": "none"}, 100.0) for i in range(3)]
     assert two_level_factors(trials_frame(trials)) == {"warmup": ("none", "startup")}
     [effect] = factor_effects(trials_frame(trials), ["cold_ttft_ms"])
     assert effect.ratio == 0.5 and math.isclose(effect.change_pct, -50.0)
+
+
+def test_cells_with_too_few_trials_give_no_effect():
+    trials = [trial(0, {"w": "on"}, 50.0), trial(1, {"w": "on"}, 51.0)]
+    trials += [trial(i + 2, {"w": "off"}, 100.0) for i in range(5)]
+    assert factor_effects(trials_frame(trials), ["cold_ttft_ms"]) == []
 
 
 def test_requests_by_index_show_the_first_request_penalty_and_reuse():

@@ -321,6 +321,10 @@ def model_load(throughput: pd.DataFrame, order: Sequence[str]) -> bytes | None:
     ax.set_yticks(range(len(variants)), variants, fontsize=8)  # type: ignore[attr-defined]
     ax.invert_yaxis()  # type: ignore[attr-defined]
     ax.set_xlabel("MB/s: weight-file bytes / (model_read + deserialize + to_device), median")  # type: ignore[attr-defined]
-    ax.set_title("Model-load throughput")  # type: ignore[attr-defined]
+    ax.set_title(  # type: ignore[attr-defined]
+        "Model-load throughput\n(a lazy loader, e.g. mmap, reads its pages later, at first "
+        "use: its figure here is not all of its I/O)",
+        fontsize=10,
+    )
     ax.grid(axis="x", alpha=0.3)  # type: ignore[attr-defined]
     return _png(fig)
