@@ -5,14 +5,13 @@ so ``coldstart --help`` stays fast."""
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
-from functools import wraps
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 
-from coldstart_bench import __version__
+from coldstart_bench import __version__, cli_gate
+from coldstart_bench.cli_common import stderr_console, stdout_console, user_errors
 
 app = typer.Typer(
     name="coldstart",
@@ -24,41 +23,6 @@ app = typer.Typer(
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _stderr() -> Any:
-    from rich.console import Console
-
-    return Console(stderr=True, highlight=False)
-
-
-def _stdout_console() -> Any:
-    """A terminal gets tables at its own width; a log file or CI step gets them unwrapped."""
-    from rich.console import Console
-
-    return Console(highlight=False, width=None if sys.stdout.isatty() else 200)
-
-
-def user_errors(func: F) -> F:
-    """Print a user error as one paragraph and exit with its code; never a traceback."""
-
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from coldstart_bench.errors import ColdstartError
-
-        try:
-            return func(*args, **kwargs)
-        except ColdstartError as exc:
-            from rich.markup import escape
-
-            _stderr().print(
-                f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True
-            )
-            raise typer.Exit(exc.exit_code) from None
-
-    return wrapper  # type: ignore[return-value]
 
 
 def _version(value: bool) -> None:
@@ -94,7 +58,7 @@ def validate(scenario: ScenarioArg) -> None:
 
     loaded = load_scenario(scenario)
     spec = loaded.scenario
-    console = _stdout_console()
+    console = stdout_console()
     heading = f"[bold]{escape(loaded.name)}[/]"
     console.print(f"{heading}: {escape(spec.description)}" if spec.description else heading)
     factors = spec.factors
@@ -127,6 +91,18 @@ def validate(scenario: ScenarioArg) -> None:
         f"trials: {len(loaded.variants)} variant(s) × ({spec.repetitions} repetitions + "
         f"{spec.warmup_trials} warm-up) = {trials}"
     )
+
+
+def _parse_pairs(items: list[str], option: str) -> dict[str, str]:
+    from coldstart_bench.errors import ColdstartError
+
+    pairs: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ColdstartError(f"{option} expects name=value, got {item!r}")
+        pairs[key.strip()] = value
+    return pairs
 
 
 def _parse_variant_filters(items: list[str]) -> dict[str, list[str]]:
@@ -171,6 +147,10 @@ def run(
     no_report: Annotated[
         bool, typer.Option("--no-report", help="Do not write the report at the end.")
     ] = False,
+    var: Annotated[
+        list[str] | None,
+        typer.Option("--var", help="Set a [vars] value: name=value (repeatable)."),
+    ] = None,
 ) -> None:
     """Start the scenario's services cold for every trial, time everything, print a table,
     and write the report (tables, plots, HTML) into the run directory.
@@ -181,10 +161,10 @@ def run(
     from coldstart_bench.progress import ProgressObserver
     from coldstart_bench.report.terminal import print_failures, print_skipped, print_summary
     from coldstart_bench.runner import RunOptions, run_scenario
-    from coldstart_bench.scenario import load_scenario
+    from coldstart_bench.scenario import load_scenario, with_vars
     from coldstart_bench.summary import failures, skipped_variants, summarise
 
-    loaded = load_scenario(scenario)
+    loaded = with_vars(load_scenario(scenario), _parse_pairs(var or [], "--var"))
     options = RunOptions(
         results_dir=results_dir,
         run_id=run_id,
@@ -199,7 +179,7 @@ def run(
     else:
         with ProgressObserver(err) as observer:
             outcome = run_scenario(loaded, options, observer)
-    out = _stdout_console()
+    out = stdout_console()
     rows = summarise(outcome.trials, outcome.variants)
     print_summary(out, rows, f"{loaded.name} — {outcome.run_id}")
     print_failures(out, failures(outcome.trials))
@@ -252,7 +232,9 @@ def report(
     Works on interrupted and partly failed runs too."""
     from coldstart_bench.report.build import parse_formats
 
-    _write_report(_stdout_console(), _stderr(), run_dir, out, parse_formats(formats), table=True)
+    _write_report(
+        stdout_console(), stderr_console(), run_dir, out, parse_formats(formats), table=True
+    )
 
 
 _PASS_THROUGH = {
@@ -278,6 +260,9 @@ def make_model(ctx: typer.Context) -> None:
     from coldstart_bench.target.commands import make_model_main
 
     raise typer.Exit(make_model_main(list(ctx.args)))
+
+
+cli_gate.register(app)
 
 
 def main() -> None:

@@ -8,6 +8,7 @@ misspelt one, and never as a traceback.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import re
 import shlex
@@ -325,6 +326,49 @@ class TlsConfig(_Model):
         return self
 
 
+def parse_fraction(value: Any) -> float:
+    """``"5%"``, ``5%``-style strings or a plain fraction (``0.05``) → 0.05."""
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            number = float(text.rstrip("%").strip())
+        except ValueError:
+            raise ValueError(
+                f"expected a percentage like '5%' or a fraction like 0.05, got {value!r}"
+            ) from None
+        return number / 100 if text.endswith("%") else number
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    raise ValueError(f"expected a percentage like '5%' or a fraction like 0.05, got {value!r}")
+
+
+class GateConfig(_Model):
+    """Defaults for ``coldstart gate`` on runs of this scenario (the command line wins)."""
+
+    metrics: list[str] | None = None
+    max_regression: float | None = None
+    confidence: float | None = Field(None, gt=0.5, lt=1.0)
+    budgets: dict[str, float] = {}
+    factor: str | None = None  # A/B within one run: the factor whose levels are compared
+    baseline_level: str | None = None
+
+    @field_validator("max_regression", mode="before")
+    @classmethod
+    def _fraction(cls, value: Any) -> Any:
+        if value is None:
+            return value
+        fraction = parse_fraction(value)
+        if not 0 <= fraction < 10:
+            raise ValueError(f"must be between 0% and 1000%, got {value!r}")
+        return fraction
+
+    @model_validator(mode="after")
+    def _levels(self) -> GateConfig:
+        if (self.factor is None) != (self.baseline_level is None):
+            raise _PathError("baseline_level", "factor and baseline_level go together")
+        return self
+
+
 class PageCacheConfig(_Model):
     """Files whose page-cache state the ``page_cache`` factor sets before each spawn."""
 
@@ -346,6 +390,7 @@ class Scenario(_Model):
     requires: list[Requirement] = []
     page_cache: PageCacheConfig | None = None
     tls: TlsConfig = TlsConfig()
+    gate: GateConfig = GateConfig()
 
     _var_strings = field_validator("vars", mode="before")(_str_values)
 
@@ -481,6 +526,24 @@ def load_scenario(path: str | Path) -> LoadedScenario:
     except UnicodeDecodeError as exc:
         raise ScenarioError(source, [f"not UTF-8 text (byte {exc.start})"]) from None
     return parse_scenario(text, source=source, path=file)
+
+
+def with_vars(loaded: LoadedScenario, overrides: Mapping[str, str]) -> LoadedScenario:
+    """The scenario with some of its ``[vars]`` set to other values (``coldstart run
+    --var``). Only declared variables can be set, so a typo cannot pass silently."""
+    if not overrides:
+        return loaded
+    declared = loaded.scenario.vars
+    for key in overrides:
+        if key not in declared:
+            hint = nearest(key, declared)
+            extra = f" (did you mean {hint!r}?)" if hint else ""
+            known = ", ".join(declared) or "none"
+            raise ScenarioError(
+                str(loaded.path), [f"--var {key}: not a [vars] name{extra}; declared: {known}"]
+            )
+    scenario = loaded.scenario.model_copy(update={"vars": {**declared, **overrides}})
+    return dataclasses.replace(loaded, scenario=scenario)
 
 
 def parse_scenario(
@@ -688,6 +751,18 @@ def _check_cross_references(scenario: Scenario) -> None:
                 where,
                 "a service with kind = 'exit' has exited when it is ready, so no requests can be "
                 "sent to it; set requests.count = 0 or use 'tcp', 'http' or 'log'",
+            )
+    gate = scenario.gate
+    if gate.factor is not None:
+        if gate.factor not in factors:
+            hint = nearest(gate.factor, factors)
+            extra = f" (did you mean {hint!r}?)" if hint else ""
+            raise _PathError("gate.factor", f"not a factor of the matrix{extra}")
+        if gate.baseline_level not in factors[gate.factor]:
+            raise _PathError(
+                "gate.baseline_level",
+                f"{gate.baseline_level!r} is not a level of '{gate.factor}' "
+                f"(levels: {list(factors[gate.factor])})",
             )
     if "page_cache" in factors and scenario.page_cache is None:
         raise _PathError(

@@ -89,3 +89,16 @@ def test_a_narrow_terminal_gets_the_summary_in_two_tables_with_nothing_cut():
     wide = Console(width=200, record=True)
     print_summary(wide, [row], "run")
     assert "run: start-up" not in wide.export_text()
+
+
+def test_run_var_overrides_only_declared_vars(tmp_path, write_scenario):
+    path = write_scenario("""
+        [vars]
+        delay_ms = "0"
+        [[services]]
+        command = ["server-that-is-not-installed", "--delay", "{delay_ms}"]
+    """)
+    result = CliRunner().invoke(app, ["run", str(path), "--var", "delay_m=5"])
+    assert result.exit_code == 2
+    assert "did you mean 'delay_ms'" in " ".join(result.output.split())
+    assert "Traceback" not in result.output

@@ -88,11 +88,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--response-cache", choices=("on", "off"), default="off")
     p.add_argument("--response-cache-size", type=int, default=256)
     p.add_argument(
-        "--load-delay-ms",
+        "--startup-delay-ms",
         type=float,
         default=0.0,
         help="sleep this long before reading the weights, to simulate slow storage "
-        "(reported as its own phase, simulated_delay)",
+        "(reported as its own phase, startup_delay)",
     )
     p.add_argument(
         "--gc-freeze",
@@ -168,9 +168,9 @@ def load_model(state: ServerState) -> None:
                 torch.empty(1, device=device)
                 _synchronize(device)
         cfg = model_config(args.model)
-        if args.load_delay_ms > 0:
-            with phases.span("simulated_delay"):
-                time.sleep(args.load_delay_ms / 1000.0)
+        if args.startup_delay_ms > 0:
+            with phases.span("startup_delay"):
+                time.sleep(args.startup_delay_ms / 1000.0)
         weights = load_weights(args.model, args.load_format, phases)
         with phases.span("to_device"):
             model = build_model(cfg, weights).to(device)

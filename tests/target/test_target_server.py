@@ -94,7 +94,7 @@ def test_startup_reports_phases_knobs_and_cache_hits(cached_server: RunningServe
 
 
 def test_async_warmup_listens_first_and_answers_once_loaded(tiny_model: Path, start_server):
-    server = start_server(tiny_model, "--warmup", "async", "--load-delay-ms", "1500")
+    server = start_server(tiny_model, "--warmup", "async", "--startup-delay-ms", "1500")
     deadline = time.monotonic() + 30
     while True:  # the port opens long before the model is loaded
         try:
@@ -125,7 +125,7 @@ def test_async_warmup_listens_first_and_answers_once_loaded(tiny_model: Path, st
     assert answer["at"] <= healthy_at + 0.5  # answered once loaded, not turned away
 
     phases = [json.loads(line)["phase"] for line in server.phases.read_text().splitlines()]
-    assert phases.index("listen") < phases.index("simulated_delay") < phases.index("warmup")
+    assert phases.index("listen") < phases.index("startup_delay") < phases.index("warmup")
 
 
 def test_health_is_503_until_it_can_answer_in_every_mode(tiny_model: Path, start_server):
