@@ -19,7 +19,7 @@ from rich.table import Column
 
 from coldstart_bench.plan import TrialSpec
 from coldstart_bench.records import TrialRecord
-from coldstart_bench.report.terminal import ms
+from coldstart_bench.report.columns import ms
 
 
 def headline(record: TrialRecord) -> str:

@@ -14,7 +14,7 @@ from typing import Any
 import jinja2
 
 from coldstart_bench.analysis import Effect
-from coldstart_bench.report.terminal import CAPTION, REQUEST_COLUMNS, STARTUP_COLUMNS
+from coldstart_bench.report.columns import CAPTION, plain_grid
 from coldstart_bench.summary import VariantSummary
 
 
@@ -65,23 +65,8 @@ def render_html(
     resamples: int,
 ) -> str:
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
-    columns = [*STARTUP_COLUMNS, *REQUEST_COLUMNS]
-    if not any(r.tls_seen for r in rows):
-        columns = [c for c in columns if "TLS" not in c[0]]
-    factors: list[str] = []
-    for row in rows:
-        factors += [f for f in row.factors if f not in factors]
-    heads = [*(factors or ["variant"]), "ok/n", *(h.replace("\n", " ") for h, _v, _b in columns)]
-    table_rows = [
-        {
-            "labels": [row.factors.get(f, "—") for f in factors] or [row.variant],
-            "cells": [
-                "skipped" if row.trials and row.skipped == row.trials else f"{row.ok}/{row.trials}",
-                *(value(row) for _h, value, _b in columns),
-            ],
-        }
-        for row in rows
-    ]
+    heads, grid = plain_grid(rows)
+    table_rows = [{"labels": labels, "cells": cells} for labels, cells in grid]
     plan = meta.get("plan", {})
     meta_rows = [
         ("run id", meta.get("run_id")),

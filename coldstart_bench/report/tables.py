@@ -8,7 +8,7 @@ import pandas as pd
 
 from coldstart_bench.analysis import FACTOR_PREFIX, Effect, trials_frame
 from coldstart_bench.records import TrialRecord
-from coldstart_bench.report.terminal import CAPTION, REQUEST_COLUMNS, STARTUP_COLUMNS
+from coldstart_bench.report.columns import CAPTION, plain_grid
 from coldstart_bench.summary import Failure, VariantSummary
 
 
@@ -32,25 +32,14 @@ def summary_markdown(
     skipped: Mapping[str, str],
     status_line: str,
 ) -> str:
-    columns = [*STARTUP_COLUMNS, *REQUEST_COLUMNS]
-    if not any(r.tls_seen for r in rows):
-        columns = [c for c in columns if "TLS" not in c[0]]
-    factors: list[str] = []
-    for row in rows:
-        factors += [f for f in row.factors if f not in factors]
-    heads = [*(factors or ["variant"]), "ok/n", *(h.replace("\n", " ") for h, _v, _b in columns)]
+    heads, grid = plain_grid(rows)
+    labels_width = len(grid[0][0]) if grid else 1
     lines = [f"## {md_escape(title)}", "", md_escape(status_line), ""]
     lines.append("| " + " | ".join(md_escape(h) for h in heads) + " |")
-    lines.append(
-        "|"
-        + "|".join(["---"] * len(factors or [1]) + ["---:"] * (len(heads) - len(factors or [1])))
-        + "|"
-    )
-    for row in rows:
-        labels = [row.factors.get(f, "—") for f in factors] or [row.variant]
-        count = "skipped" if row.trials and row.skipped == row.trials else f"{row.ok}/{row.trials}"
-        cells = [*labels, count, *(value(row) for _h, value, _b in columns)]
-        lines.append("| " + " | ".join(md_escape(str(c)) for c in cells) + " |")
+    aligns = ["---"] * labels_width + ["---:"] * (len(heads) - labels_width)
+    lines.append("|" + "|".join(aligns) + "|")
+    for labels, cells in grid:
+        lines.append("| " + " | ".join(md_escape(str(c)) for c in [*labels, *cells]) + " |")
     lines += ["", f"_{CAPTION}_", ""]
     if effects:
         lines += ["### What each toggle buys", ""]

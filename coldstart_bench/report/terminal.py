@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from rich import box
@@ -16,53 +16,25 @@ from coldstart_bench.summary import Failure, VariantSummary
 if TYPE_CHECKING:
     from coldstart_bench.analysis import Effect
 
-_DASH = "—"
-
-
-def ms(value: float | None, digits: int | None = None) -> str:
-    if value is None:
-        return _DASH
-    if digits is None:
-        digits = 0 if abs(value) >= 1000 else 1 if abs(value) >= 10 else 2
-    return f"{value:,.{digits}f}"
-
-
-# (header, value of a row, bold?) for each metric column, in two groups: the start-up and
-# the requests. A wide terminal shows both in one table, a narrow one in two.
-_Column = tuple[str, Callable[[VariantSummary], str], bool]
-
-STARTUP_COLUMNS: tuple[_Column, ...] = (
-    ("ready\np50", lambda r: ms(r.ready_p50), False),
-    ("ready\np95", lambda r: ms(r.ready_p95), False),
-    ("cold TTFT\np50", lambda r: ms(r.cold_ttft_p50), True),
-    ("cold TTFT\np95", lambda r: ms(r.cold_ttft_p95), False),
-)
-REQUEST_COLUMNS: tuple[_Column, ...] = (
-    ("1st req\nconnect", lambda r: ms(r.first_connect_p50), False),
-    ("1st req\nTLS", lambda r: ms(r.first_tls_p50) if r.tls_seen else _DASH, False),
-    ("1st req\nTTFB", lambda r: ms(r.first_ttfb_p50), False),
-    ("1st req\nTTFT", lambda r: ms(r.first_ttft_p50), False),
-    ("later\nconnect", lambda r: ms(r.later_connect_p50), False),
-    (
-        "later\nreused",
-        lambda r: _DASH if r.later_reused_share is None else f"{r.later_reused_share:.0%}",
-        False,
-    ),
-    ("later\nTTFT", lambda r: ms(r.later_ttft_p50), False),
-)
-CAPTION = (
-    "milliseconds, medians unless p95; ready and cold TTFT from t0 (just before spawn); "
-    "1st req = the first request after ready; later = requests 2..n "
-    "(connect 0 when the connection was reused)"
+from coldstart_bench.report.columns import (
+    _DASH,
+    CAPTION,
+    REQUEST_COLUMNS,
+    STARTUP_COLUMNS,
+    _Column,
+    count_text,
+    factor_names,
+    shown_columns,
 )
 
 
 def _count(row: VariantSummary) -> str:
-    if row.trials and row.skipped == row.trials:
+    text = count_text(row)
+    if text == "skipped":
         return "[yellow]skipped[/]"
     if row.ok != row.trials - row.skipped:
-        return f"[red]{row.ok}/{row.trials}[/]"
-    return f"{row.ok}/{row.trials}"
+        return f"[red]{text}[/]"
+    return text
 
 
 def summary_table(
@@ -76,7 +48,7 @@ def summary_table(
     """One row per variant: a column per matrix factor (or the variant id when it has
     none), the trial count, then ``columns`` (default: all; TLS only if a row had TLS)."""
     if columns is None:
-        columns = _shown(STARTUP_COLUMNS + REQUEST_COLUMNS, rows)
+        columns = shown_columns(STARTUP_COLUMNS + REQUEST_COLUMNS, rows)
     table = Table(
         title=Text(title) if title else None,
         title_justify="left",
@@ -87,9 +59,7 @@ def summary_table(
         collapse_padding=compact,
         pad_edge=not compact,
     )
-    factors: list[str] = []
-    for row in rows:
-        factors += [f for f in row.factors if f not in factors]
+    factors = factor_names(rows)
     for name in factors or ["variant"]:
         table.add_column(Text(name), overflow="fold")
     if counts:
@@ -111,14 +81,9 @@ def print_summary(console: Console, rows: Sequence[VariantSummary], title: str) 
         console.print(whole)
         return
     startup = summary_table(rows, f"{title}: start-up", STARTUP_COLUMNS, None, compact=True)
-    requests = _shown(REQUEST_COLUMNS, rows)
+    requests = shown_columns(REQUEST_COLUMNS, rows)
     console.print(startup)
     console.print(summary_table(rows, f"{title}: requests", requests, counts=False, compact=True))
-
-
-def _shown(columns: Sequence[_Column], rows: Sequence[VariantSummary]) -> list[_Column]:
-    tls = any(r.tls_seen for r in rows)
-    return [c for c in columns if tls or "TLS" not in c[0]]
 
 
 def print_failures(console: Console, failures: Sequence[Failure], limit: int = 10) -> None:
