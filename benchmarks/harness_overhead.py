@@ -57,7 +57,7 @@ class Line:
     met: bool
     unit: str = "ms"
 
-    def render(self) -> str:
+    def render(self, width: int = 38) -> str:
         ref = f"{self.reference:10.3f}" if self.reference is not None else f"{'-':>10}"
         ratio = (
             f"{self.ours / self.reference:7.2f}"
@@ -66,7 +66,7 @@ class Line:
         )
         verdict = "pass" if self.met else "MISS"
         return (
-            f"{self.name:<38} {self.ours:10.3f} {ref} {ratio}  {self.unit:<3} "
+            f"{self.name:<{width}} {self.ours:10.3f} {ref} {ratio}  {self.unit:<3} "
             f"{self.goal:<22} {verdict}"
         )
 
