@@ -65,6 +65,11 @@ class _Timeline:
                 return ns
         return None
 
+    def first_mark(self) -> int | None:
+        """When the client first touched the network (connect, or a send on a reused
+        connection): every trace event is a network step."""
+        return min(self.marks.values()) if self.marks else None
+
     @property
     def reused(self) -> bool:
         return "connection.connect_tcp.started" not in self.marks
@@ -158,6 +163,10 @@ class Probe:
             status, error = "failed", f"malformed response: {exc}"
         end = time.perf_counter_ns()
 
+        # Durations run from the first network action, so the client's own request
+        # building (~0.1 ms in httpx) is not charged to the server; it is kept as client_ms.
+        called = start
+        start = timeline.first_mark() or called
         first_content = timeline.token_ns[0] if timeline.token_ns else complete_ns
         if status == "ok" and spec.stream and spec.kind != "http" and not timeline.token_ns:
             status, error = "failed", "the stream ended without any content token"
@@ -167,6 +176,7 @@ class Probe:
             index=spec.index,
             status=status,
             start_ms=ns_to_ms(start - t0_ns),
+            client_ms=ns_to_ms(start - called),
             status_code=status_code,
             http_version=http_version,
             reused=timeline.reused if status_code is not None else None,

@@ -63,7 +63,7 @@ class RequestRecord:
 
     index: int
     status: Status
-    start_ms: float
+    start_ms: float  # the client's first network action (connect, or send when reused)
     status_code: int | None = None
     http_version: str | None = None
     reused: bool | None = None  # the connection came from the pool
@@ -78,6 +78,7 @@ class RequestRecord:
     itl_ms: tuple[float, ...] = ()
     bytes: int = 0
     error: str | None = None
+    client_ms: float | None = None  # the probe's own preparation before start_ms
 
 
 @dataclass(frozen=True, slots=True)

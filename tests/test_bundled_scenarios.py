@@ -62,3 +62,39 @@ def test_quickstart_runs_end_to_end(tmp_path: Path):
         assert ("warmup" in phases) == (trial.factors["warmup"] == "startup")
         assert ("prefix_cache" in phases) == (trial.factors["cache"] == "on")
         assert trial.ready_ms > max(p.end_ms for p in trial.phases if p.phase == "listen")
+
+
+@pytest.mark.slow
+def test_tls_and_http2_variants_speak_what_they_say(tmp_path: Path):
+    pytest.importorskip("hypercorn")
+    env = {**os.environ, "COLDSTART_CACHE_DIR": str(tmp_path / "cache")}
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "coldstart_bench",
+            "run",
+            str(REPO / "scenarios/tls-http2.toml"),
+            "-n",
+            "1",
+            "-q",
+            "--no-report",
+            "--results-dir",
+            str(tmp_path / "r"),
+            "--run-id",
+            "t",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    run = load_run(tmp_path / "r" / "t")
+    for trial in run.measured:
+        tls, http2 = trial.factors["tls"] == "on", trial.factors["http2"] == "on"
+        first, later = trial.requests[0], trial.requests[1:]
+        assert first.http_version == ("HTTP/2" if http2 else "HTTP/1.1")
+        assert (first.tls_ms is not None) == tls
+        pooled = trial.factors["pooling"] == "on"
+        assert all(r.reused == pooled for r in later)

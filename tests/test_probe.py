@@ -196,3 +196,25 @@ def test_a_refused_connection_is_a_failure_not_a_crash():
     [record] = send_all(ProbeSettings(), [chat(port)])
     assert record.status == "failed"
     assert record.error.startswith("ConnectError")
+
+
+def test_connbench_shows_what_tls_and_a_pool_cost(toy: Server, trustme_certs):
+    from typer.testing import CliRunner
+
+    from coldstart_bench.cli import app
+    from coldstart_bench.connbench import run_connbench
+
+    port = toy("--tls-cert", str(trustme_certs.cert), "--tls-key", str(trustme_certs.key))
+    url = f"https://127.0.0.1:{port}/health"
+    result = run_connbench(url, 20, ca_file=str(trustme_certs.ca), warmup=2)
+    assert result.tls_p50 is not None and result.connect_p50 is not None
+    assert 0 < result.tls_share < 1  # type: ignore[operator]
+    assert result.setup_pooled_ms < result.setup_fresh_ms
+    assert result.pool_saving > 0.5  # one handshake for 20 requests instead of 20
+    printed = CliRunner().invoke(
+        app, ["connbench", url, "-n", "5", "--cacert", str(trustme_certs.ca)]
+    )
+    assert printed.exit_code == 0, printed.output
+    assert "TLS share of connection set-up" in printed.output
+    bad = CliRunner().invoke(app, ["connbench", "127.0.0.1:1"])
+    assert bad.exit_code == 2 and "give a full URL" in bad.output

@@ -102,6 +102,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "torch's ~170k objects (~70 ms here) somewhere in the start-up",
     )
     p.add_argument("--threads", type=int, help="torch intra-op threads (default: torch's)")
+    p.add_argument(
+        "--http2",
+        action="store_true",
+        help="serve with hypercorn, which speaks HTTP/2 (over TLS, negotiated by ALPN) "
+        "as well as HTTP/1.1; default: uvicorn, HTTP/1.1 only",
+    )
     p.add_argument("--ssl-certfile")
     p.add_argument("--ssl-keyfile")
     p.add_argument("--log-level", default="warning")
@@ -124,6 +130,7 @@ class ServerState:
     ready: threading.Event = field(default_factory=threading.Event)
     serving: bool = False
     http_start_ns: int = 0
+    tasks: set[asyncio.Task[None]] = field(default_factory=set)  # keeps background tasks alive
     http_warm: bool = False  # --warmup startup/async: one request went through the HTTP stack
     created: int = field(default_factory=lambda: int(time.time()))
 
@@ -137,6 +144,7 @@ class ServerState:
             "response_cache": a.response_cache,
             "tls": a.ssl_certfile is not None,
             "gc_freeze": a.gc_freeze,
+            "server": "hypercorn (HTTP/2)" if a.http2 else "uvicorn (HTTP/1.1)",
         }
 
 
@@ -348,7 +356,7 @@ async def _stream(
         await run_in_threadpool(tokens.close)  # type: ignore[attr-defined]
 
 
-def create_app(state: ServerState) -> Starlette:
+def create_app(state: ServerState, lifespan: Any = None) -> Starlette:
     async def engine_or_error() -> Engine | Response:
         if not state.ready.is_set():
             await run_in_threadpool(state.ready.wait)
@@ -424,13 +432,14 @@ def create_app(state: ServerState) -> Starlette:
         )
 
     return Starlette(
+        lifespan=lifespan,
         routes=[
             Route("/v1/chat/completions", chat_completions, methods=["POST"]),
             Route("/v1/completions", text_completions, methods=["POST"]),
             Route("/v1/models", models),
             Route("/health", health),
             Route("/startup", startup),
-        ]
+        ],
     )
 
 
@@ -454,10 +463,43 @@ def _listen(host: str, port: int) -> socket.socket:
     return sock
 
 
-class _Server(uvicorn.Server):
-    """Says so on stdout once it accepts requests *and* the model can answer them, for
-    scenarios that use a ``log`` readiness rule."""
+async def _on_serving(state: ServerState, url: str) -> None:
+    """Called once the HTTP server accepts requests: record ``http_start``, then say so on
+    stdout (for ``log`` readiness rules) when the model can answer too — after one request
+    to ourselves when a warm-up was asked for."""
+    # Between listen() and here, connections queue in the backlog unanswered.
+    state.phases.add("http_start", state.http_start_ns, time.perf_counter_ns())
+    state.serving = True
+    if state.args.warmup == "none":
+        _announce(state, url)
+    else:
+        task = asyncio.get_running_loop().create_task(_warm_http(state, url))
+        state.tasks.add(task)
+        task.add_done_callback(state.tasks.discard)
 
+
+async def _warm_http(state: ServerState, url: str) -> None:
+    """Send one streamed completion to ourselves, so the first real request finds the
+    HTTP stack's lazy imports and worker threads in place too (warming the model alone
+    leaves ~10-20 ms of them to the first request). /health stays 503 until done."""
+    await run_in_threadpool(state.ready.wait)
+    if state.engine is None:
+        return
+    with state.phases.span("warmup_http"):
+        try:
+            await _request_self(url)
+        except (TimeoutError, OSError) as exc:
+            print(f"coldstart serve: HTTP warm-up failed: {exc}", file=sys.stderr)
+    state.http_warm = True
+    _announce(state, url)
+
+
+def _announce(state: ServerState, url: str) -> None:
+    if state.engine is not None:
+        print(f"coldstart serve: ready on {url}", flush=True)
+
+
+class _Server(uvicorn.Server):
     def __init__(self, config: uvicorn.Config, state: ServerState, url: str) -> None:
         super().__init__(config)
         self.state = state
@@ -465,32 +507,56 @@ class _Server(uvicorn.Server):
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
-        # Between listen() and here, connections queue in the backlog unanswered.
-        self.state.phases.add("http_start", self.state.http_start_ns, time.perf_counter_ns())
-        self.state.serving = True
-        if self.state.args.warmup == "none":
-            self._announce()
-        else:
-            self._tasks = {asyncio.get_running_loop().create_task(self._warm_http())}
+        await _on_serving(self.state, self.url)
 
-    async def _warm_http(self) -> None:
-        """Send one streamed completion to ourselves, so the first real request finds the
-        HTTP stack's lazy imports and worker threads in place too (warming the model alone
-        leaves ~10-20 ms of them to the first request). /health stays 503 until done."""
-        await run_in_threadpool(self.state.ready.wait)
-        if self.state.engine is None:
-            return
-        with self.state.phases.span("warmup_http"):
-            try:
-                await _request_self(self.url)
-            except (TimeoutError, OSError) as exc:
-                print(f"coldstart serve: HTTP warm-up failed: {exc}", file=sys.stderr)
-        self.state.http_warm = True
-        self._announce()
 
-    def _announce(self) -> None:
-        if self.state.engine is not None:
-            print(f"coldstart serve: ready on {self.url}", flush=True)
+def _serve_uvicorn(state: ServerState, sock: socket.socket, url: str) -> None:
+    args = state.args
+    config = uvicorn.Config(
+        create_app(state),
+        log_level=args.log_level,
+        access_log=False,
+        lifespan="off",
+        ssl_certfile=args.ssl_certfile,
+        ssl_keyfile=args.ssl_keyfile,
+        timeout_graceful_shutdown=2,
+    )
+    _Server(config, state, url).run(sockets=[sock])
+
+
+def _serve_hypercorn(state: ServerState, sock: socket.socket, url: str) -> None:
+    """HTTP/2 (and HTTP/1.1) on hypercorn, on the socket we already listen on."""
+    import contextlib
+    import signal
+
+    from hypercorn.asyncio import serve as hypercorn_serve
+    from hypercorn.config import Config
+
+    args = state.args
+    config = Config()
+    config.bind = [f"fd://{sock.fileno()}"]
+    config.alpn_protocols = ["h2", "http/1.1"]
+    config.accesslog = None
+    config.loglevel = args.log_level.upper()
+    config.graceful_timeout = 2.0
+    if args.ssl_certfile:
+        config.certfile, config.keyfile = args.ssl_certfile, args.ssl_keyfile
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        await _on_serving(state, url)  # hypercorn accepts as soon as this returns
+        yield
+
+    app = create_app(state, lifespan=lifespan)
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        await hypercorn_serve(app, config, shutdown_trigger=stop.wait)  # type: ignore[arg-type]
+
+    asyncio.run(run())
 
 
 async def _request_self(url: str) -> None:
@@ -555,17 +621,9 @@ def serve(args: argparse.Namespace) -> int:
     port = sock.getsockname()[1]
     state.http_start_ns = time.perf_counter_ns()
     scheme = "https" if args.ssl_certfile else "http"
-    config = uvicorn.Config(
-        create_app(state),
-        log_level=args.log_level,
-        access_log=False,
-        lifespan="off",
-        ssl_certfile=args.ssl_certfile,
-        ssl_keyfile=args.ssl_keyfile,
-        timeout_graceful_shutdown=2,
-    )
     host = f"[{args.host}]" if ":" in args.host else args.host
-    _Server(config, state, f"{scheme}://{host}:{port}").run(sockets=[sock])
+    url = f"{scheme}://{host}:{port}"
+    (_serve_hypercorn if args.http2 else _serve_uvicorn)(state, sock, url)
     return 0
 
 
