@@ -25,5 +25,4 @@ def bench(session: nox.Session) -> None:
     """Measurements of the harness itself: readiness lag and per-trial overhead, then our
     probe vs curl and a raw socket, exit timing vs hyperfine, and --help start-up."""
     session.install("-e", ".[target,dev]")
-    session.run("python", "benchmarks/harness_overhead.py", *session.posargs)
-    session.run("python", "benchmarks/fidelity.py")
+    session.run("python", "benchmarks/fidelity.py", *session.posargs)

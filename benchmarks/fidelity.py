@@ -10,10 +10,11 @@ alike:
   libcurl with its own defaults, so its handshake differs from Python's ``ssl``);
 - one-shot process timing: a scenario with ``exit`` readiness vs ``hyperfine -N`` on
   ``python -c pass`` and ``python -c "import json"`` (goal: medians within 5 %);
-- ``coldstart --help`` vs ``python -c "import typer"`` (goal: <= 1.3x).
+- ``coldstart --help`` vs ``python -c "import typer"`` (goal: <= 1.3x);
+- readiness lag (a test server's own listen() time vs our ready time) and the harness's
+  overhead per trial (from ``harness_overhead.py``).
 
-Readiness lag and per-trial overhead are in ``harness_overhead.py`` (also run by
-``nox -s bench``). Exits non-zero only if a measurement broke, never on a missed goal.
+Exits non-zero only if a measurement broke, never on a missed goal.
 
 Run: ``python benchmarks/fidelity.py [-n 50]``.
 """
@@ -35,7 +36,7 @@ from pathlib import Path
 
 import httpx
 
-from coldstart_bench import RunOptions, load_scenario, run_scenario
+from coldstart_bench import load_run
 from coldstart_bench.launch import free_port
 from coldstart_bench.probe import Probe
 from coldstart_bench.specs import ProbeSettings, RequestSpec
@@ -43,7 +44,7 @@ from coldstart_bench.stats import median
 from coldstart_bench.tlsgen import make_throwaway_tls
 
 sys.path.insert(0, str(Path(__file__).parent))
-from harness_overhead import Line
+from harness_overhead import Line, overhead_lines
 
 PATH = "/v1/models"
 
@@ -199,7 +200,7 @@ def oneshot_lines(runs: int, blocks: int = 8) -> list[Line]:
         return []
     lines = []
     with tempfile.TemporaryDirectory() as tmp:
-        for code in ("pass", "import json"):
+        for code_index, code in enumerate(("pass", "import json")):
             theirs: list[float] = []
             ours_ms: list[float] = []
             scenario = Path(tmp) / "exit.toml"
@@ -225,15 +226,28 @@ def oneshot_lines(runs: int, blocks: int = 8) -> list[Line]:
                     capture_output=True,
                 )
                 theirs += [t * 1000 for t in json.loads(export.read_text())["results"][0]["times"]]
-                outcome = run_scenario(
-                    load_scenario(scenario),
-                    RunOptions(results_dir=Path(tmp) / f"r{block}", record_torch=False),
+                # Through the CLI, as a user runs it: this benchmark's own process has torch
+                # imported (for the model), and forking a process that large is slower.
+                subprocess.run(
+                    [
+                        coldstart_executable(),
+                        "run",
+                        str(scenario),
+                        "-q",
+                        "--no-report",
+                        "--results-dir",
+                        str(Path(tmp) / "r"),
+                        "--run-id",
+                        f"{code_index}-{block}",
+                    ],
+                    check=True,
+                    capture_output=True,
                 )
+                run = load_run(Path(tmp) / "r" / f"{code_index}-{block}")
                 ours_ms += [
-                    t.ready_ms
-                    for t in outcome.trials
-                    if not t.warmup and t.status == "ok" and t.ready_ms is not None
+                    t.ready_ms for t in run.measured if t.status == "ok" and t.ready_ms is not None
                 ]
+
             a, b = median(ours_ms), median(theirs)
             assert a is not None and b is not None
             lines.append(
@@ -248,9 +262,13 @@ def oneshot_lines(runs: int, blocks: int = 8) -> list[Line]:
     return lines
 
 
-def help_line(runs: int) -> Line:
+def coldstart_executable() -> str:
     beside = Path(sys.executable).parent / "coldstart"  # the one of this environment
-    coldstart = str(beside) if beside.exists() else (shutil.which("coldstart") or "coldstart")
+    return str(beside) if beside.exists() else (shutil.which("coldstart") or "coldstart")
+
+
+def help_line(runs: int) -> Line:
+    coldstart = coldstart_executable()
 
     def timed(argv: list[str]) -> float:
         t = time.perf_counter()
@@ -292,8 +310,10 @@ def main(argv: list[str] | None = None) -> int:
                 os.killpg(server.pid, signal.SIGTERM)
                 server.wait(10)
     lines += oneshot_lines(10)
+    lines += overhead_lines(30)
     lines.append(help_line(15))
-    print(f"{args.n} fresh connections per client, interleaved; medians")
+    print(f"{args.n} fresh connections per client, interleaved; medians; overhead reference")
+    print("= the median wall time of a whole trial")
     print(f"{'measure':<44} {'ours':>10} {'reference':>10} {'ratio':>7}  unit goal")
     for line in lines:
         print(line.render(width=44))

@@ -16,7 +16,6 @@ Exits non-zero only if the measurement itself broke, never because a goal was mi
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -93,14 +92,11 @@ def in_record_overhead_ms(trial: TrialRecord) -> float:
     return trial.wall_ms - setup - target_time_ms(trial)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("-n", "--trials", type=int, default=30)
-    args = parser.parse_args(argv)
-
+def overhead_lines(trials_wanted: int) -> list[Line]:
+    """Run the toy server ``trials_wanted`` times and turn the records into table lines."""
     with tempfile.TemporaryDirectory(prefix="coldstart-bench-") as tmp:
         path = Path(tmp) / "overhead.toml"
-        path.write_text(SCENARIO.format(n=args.trials, server=TOY_SERVER))
+        path.write_text(SCENARIO.format(n=trials_wanted, server=TOY_SERVER))
         loaded = load_scenario(path)
         began = time.perf_counter()
         outcome = run_scenario(
@@ -110,41 +106,30 @@ def main(argv: list[str] | None = None) -> int:
 
     trials = [t for t in outcome.trials if not t.warmup]
     broken = [t for t in trials if t.status != "ok"]
-    if broken or len(trials) != args.trials:
-        for t in broken:
-            print(f"trial {t.trial}: {t.status}: {t.error}", file=sys.stderr)
-        return 1
+    if broken or len(trials) != trials_wanted:
+        reasons = "; ".join(f"trial {t.trial}: {t.status}: {t.error}" for t in broken)
+        raise SystemExit(f"the overhead run broke: {reasons}")
 
     lags = readiness_lags(trials)
     inside = [in_record_overhead_ms(t) for t in trials]
-    outside = run_ms / len(trials) - median([target_time_ms(t) for t in trials])
-    trial_wall = median([t.wall_ms or 0.0 for t in trials])
-
-    lines = [
-        Line("readiness lag, median", median(lags), None, "<= 1 ms", median(lags) <= 1.0),
-        Line(
-            "readiness lag, p95",
-            percentile(lags, 95),
-            None,
-            "<= 2 ms",
-            percentile(lags, 95) <= 2.0,
-        ),
-        Line(
-            "overhead per trial (in record), median",
-            median(inside),
-            trial_wall,
-            "<= 30 ms",
-            median(inside) <= 30.0,
-        ),
-        Line(
-            "overhead per trial (whole run / n)",
-            outside,
-            trial_wall,
-            "<= 30 ms",
-            outside <= 30.0,
-        ),
+    outside = run_ms / len(trials) - (median([target_time_ms(t) for t in trials]) or 0.0)
+    wall = median([t.wall_ms or 0.0 for t in trials])
+    lag_p50, lag_p95, inside_p50 = median(lags), percentile(lags, 95), median(inside)
+    assert lag_p50 is not None and lag_p95 is not None and inside_p50 is not None
+    return [
+        Line("readiness lag, median", lag_p50, None, "<= 1 ms", lag_p50 <= 1.0),
+        Line("readiness lag, p95", lag_p95, None, "<= 2 ms", lag_p95 <= 2.0),
+        Line("overhead per trial (in record)", inside_p50, wall, "<= 30 ms", inside_p50 <= 30),
+        Line("overhead per trial (whole run / n)", outside, wall, "<= 30 ms", outside <= 30),
     ]
-    print(f"{len(trials)} trials of the toy server (tcp readiness, 2 streamed requests)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("-n", "--trials", type=int, default=30)
+    args = parser.parse_args(argv)
+    lines = overhead_lines(args.trials)
+    print(f"{args.trials} trials of the toy server (tcp readiness, 2 streamed requests)")
     print(f"{'measure':<38} {'ours':>10} {'reference':>10} {'ratio':>7}  unit goal")
     for line in lines:
         print(line.render())

@@ -180,8 +180,10 @@ def render_trial(loaded: LoadedScenario, trial: TrialSpec, ctx: RenderContext) -
     if scenario.requests is not None:
         requests = tuple(_render_requests(scenario.requests, common))
     tls = tls_on(scenario, trial.variant)
+    pooling = trial.variant.factors.get("pooling", "on")
     probe = ProbeSettings(
-        pooling=trial.variant.factors.get("pooling", "on") == "on",
+        pooling=pooling != "off",
+        pool_size=int(pooling) if pooling.isdigit() else None,
         http2=trial.variant.factors.get("http2") == "on",
         tls=tls,
         ca_file=(render(common["tls_ca"], common) or None) if tls else None,

@@ -88,8 +88,8 @@ class Probe:
     def __init__(self, settings: ProbeSettings) -> None:
         self.settings = settings
         limits = httpx.Limits(
-            max_connections=None,
-            max_keepalive_connections=None if settings.pooling else 0,
+            max_connections=settings.pool_size if settings.pooling else None,
+            max_keepalive_connections=settings.pool_size if settings.pooling else 0,
             keepalive_expiry=None,
         )
         self._client = httpx.Client(

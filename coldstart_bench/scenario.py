@@ -609,11 +609,15 @@ def _check_matrix(matrix: dict[str, Any]) -> None:
         allowed = HARNESS_FACTORS.get(name)
         if allowed:
             for i, t in enumerate(texts):
+                if name == "pooling" and t.isdigit() and int(t) >= 1:
+                    continue  # pooling on, with a pool of this many connections
                 if t not in allowed:
                     raise _PathError(
                         f"{name}[{i}]",
                         f"the harness factor '{name}' takes "
-                        f"{' or '.join(map(repr, allowed))}, got {items[i]!r}",
+                        f"{' or '.join(map(repr, allowed))}"
+                        f"{' (or a pool size, e.g. 4)' if name == 'pooling' else ''}, "
+                        f"got {items[i]!r}",
                     )
         levels[name] = texts
     if not levels and "exclude" not in matrix:

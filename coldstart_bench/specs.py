@@ -55,6 +55,7 @@ class RequestSpec:
 @dataclass(frozen=True)
 class ProbeSettings:
     pooling: bool = True
+    pool_size: int | None = None  # with pooling: at most this many connections (None: no cap)
     http2: bool = False
     tls: bool = False
     ca_file: str | None = None

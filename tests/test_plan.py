@@ -146,3 +146,21 @@ who = "terse"
         {"role": "system", "content": "You are terse."},
         {"role": "user", "content": "hi"},
     ]
+
+
+def test_pooling_may_name_a_pool_size():
+    loaded = parse_scenario("""
+[matrix]
+pooling = ["off", 4]
+[[services]]
+command = ["serve", "--port", "{port}"]
+[requests]
+kind = "http"
+""")
+    ctx = RenderContext(Path("/run"), Path("/run/t0"), Path("/s"), "/py", {"server": 1})
+    probes = {
+        v.factors["pooling"]: render_trial(loaded, TrialSpec(0, v, 0, False), ctx).probe
+        for v in loaded.variants
+    }
+    assert probes["4"].pooling and probes["4"].pool_size == 4
+    assert not probes["off"].pooling and probes["off"].pool_size is None
