@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from coldstart_bench import proctree
+from coldstart_bench.guardian import Guardian
 from coldstart_bench.records import ServiceRecord, Status, ns_to_ms
 from coldstart_bench.signals import shielded
 from coldstart_bench.specs import ReadySpec, ServiceSpec
@@ -119,6 +120,10 @@ def _http_check(spec: ReadySpec) -> Callable[[], bool]:
     return check
 
 
+_LOG_CHUNK_BYTES = 1 << 20
+LOG_LIMIT_BYTES = 8 << 20
+
+
 class _LogCheck:
     """Reads the log file incrementally and looks for the pattern in what is new."""
 
@@ -129,20 +134,45 @@ class _LogCheck:
         self._carry = b""
 
     def __call__(self) -> bool:
+        # Chunk by chunk, so a service flooding its output costs bounded memory.
         try:
             with open(self._path, "rb") as f:
                 f.seek(self._offset)
-                data = f.read()
+                while data := f.read(_LOG_CHUNK_BYTES):
+                    self._offset += len(data)
+                    window = self._carry + data
+                    if self._regex.search(window):
+                        return True
+                    self._carry = window[-_LOG_TAIL_BYTES:]
         except OSError:
             return False
-        if not data:
-            return False
-        self._offset += len(data)
-        window = self._carry + data
-        if self._regex.search(window):
-            return True
-        self._carry = window[-_LOG_TAIL_BYTES:]
         return False
+
+
+def cap_log(path: Path, limit: int = LOG_LIMIT_BYTES) -> int:
+    """Shorten a log over ``limit`` bytes to its first and last ``limit // 2`` bytes with
+    a note in between, in place, in bounded memory. Returns the bytes dropped."""
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return 0
+    if size <= limit:
+        return 0
+    half = limit // 2
+    dropped = size - 2 * half
+    note = (
+        f"\n[... coldstart: {dropped:,} bytes of output dropped here; logs are capped at "
+        f"{limit:,} bytes per service and trial ...]\n"
+    ).encode()
+    tmp = path.with_name(path.name + ".capped")
+    with open(path, "rb") as src, open(tmp, "wb") as dst:
+        dst.write(src.read(half))
+        dst.write(note)
+        src.seek(size - half)
+        while chunk := src.read(_LOG_CHUNK_BYTES):
+            dst.write(chunk)
+    os.replace(tmp, path)
+    return dropped
 
 
 def describe_rule(spec: ReadySpec) -> str:
@@ -430,9 +460,10 @@ def _describe_code(code: int) -> str:
 class TrialProcesses:
     """The services of one trial, started in order and always stopped in reverse order."""
 
-    def __init__(self) -> None:
+    def __init__(self, guardian: Guardian | None = None) -> None:
         self.t0_ns: int | None = None
         self.services: list[ServiceProcess] = []
+        self.guardian = guardian
         proctree.become_subreaper()
 
     def begin(self) -> int:
@@ -461,6 +492,8 @@ class TrialProcesses:
         service = ServiceProcess(spec, self.t0_ns)
         self.services.append(service)
         service.spawn()
+        if self.guardian is not None and service.pid is not None:
+            self.guardian.watch(service.pid)
         service.wait_ready()
         return service
 

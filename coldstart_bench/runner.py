@@ -25,7 +25,8 @@ from typing import Any, Protocol
 
 from coldstart_bench import __version__, page_cache
 from coldstart_bench.errors import ColdstartError
-from coldstart_bench.launch import LaunchError, TrialProcesses, free_port
+from coldstart_bench.guardian import Guardian
+from coldstart_bench.launch import LaunchError, TrialProcesses, cap_log, free_port
 from coldstart_bench.plan import (
     RenderContext,
     TrialSpec,
@@ -161,6 +162,7 @@ def run_scenario(
     exit_code = 0
     if observer:
         observer.run_started(run_dir, plan)
+    guardian = Guardian().start()  # kills the targets if this process is SIGKILLed
     try:
         with interrupts_as_exceptions():
             announce = getattr(observer, "setup_started", None)
@@ -177,7 +179,7 @@ def run_scenario(
                 if trial.variant.id in skipped:
                     record = skipped_trial(trial, run_id, skipped[trial.variant.id])
                 else:
-                    record = run_trial(loaded, trial, run_dir, run_id, tls)
+                    record = run_trial(loaded, trial, run_dir, run_id, tls, guardian)
                 writer.append(record)
                 records.append(record)
                 if observer:
@@ -193,6 +195,7 @@ def run_scenario(
         status = "crashed"
         raise
     finally:
+        guardian.close()
         counts = Counter(r.status for r in records if not r.warmup)
         writer.finish(
             status=status,
@@ -277,7 +280,12 @@ def skipped_trial(trial: TrialSpec, run_id: str, reason: str) -> TrialRecord:
 
 
 def run_trial(
-    loaded: LoadedScenario, trial: TrialSpec, run_dir: Path, run_id: str, tls: TlsFiles | None
+    loaded: LoadedScenario,
+    trial: TrialSpec,
+    run_dir: Path,
+    run_id: str,
+    tls: TlsFiles | None,
+    guardian: Guardian | None = None,
 ) -> TrialRecord:
     """Run one trial and return its record. Never raises for a failing target; raises only
     :class:`KeyboardInterrupt` (after tearing everything down)."""
@@ -297,7 +305,7 @@ def run_trial(
         state.page_cache_ms, state.extra = _set_page_cache(setup)
     except _SetupFailed as exc:
         state.fail("failed", str(exc))
-    processes = TrialProcesses()
+    processes = TrialProcesses(guardian)
     if state.status == "ok":
         with Probe(setup.probe) as probe:
             probe.prime(list(setup.requests))
@@ -314,6 +322,13 @@ def run_trial(
                 processes.stop_all()
                 state.teardown_ms = ns_to_ms(time.perf_counter_ns() - teardown_began)
 
+    for service in processes.services:
+        dropped = cap_log(service.spec.log_path)
+        if dropped:
+            state.notes.append(
+                f"service {service.spec.name!r}: output log capped, {dropped:,} bytes dropped "
+                "from its middle"
+            )
     t0 = processes.t0_ns if processes.t0_ns is not None else time.perf_counter_ns()
     services = tuple(p.record(run_dir) for p in processes.services)
     phases = tuple(p for spec in setup.services for p in read_phases(spec, t0, state.notes))

@@ -318,3 +318,102 @@ def test_sigint_keeps_finished_trials_and_leaves_no_server(tmp_path: Path, write
     assert b"interrupted (SIGINT)" in output
     time.sleep(0.2)
     assert [pid for pid in pids_in(pidfile) if alive(pid)] == []
+
+
+@pytest.mark.slow
+def test_sigkill_of_the_harness_takes_every_target_with_it(tmp_path: Path, write_scenario):
+    """SIGKILL cannot be caught: the run's guardian process notices the harness is gone
+    and kills the targets, escaped grandchildren included, within a second."""
+    pidfile = tmp_path / "pids"
+    flags = ("--fork-children", "2", "--escape-session", "--pidfile", str(pidfile))
+    path = write_scenario(f"""
+        repetitions = 200
+        [[services]]
+        command = {toy_command(*flags, "--ttft-ms", "400")}
+        [requests]
+        count = 1
+    """)
+    results = tmp_path / "results"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "coldstart_bench",
+            "run",
+            str(path),
+            "--results-dir",
+            str(results),
+            "--run-id",
+            "killed",
+            "-q",
+            "--no-report",
+        ],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    trials_file = results / "killed" / "trials.jsonl"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # at least one trial done, the next one running
+        done = trials_file.exists() and trials_file.read_text().count("\n") >= 1
+        if done and len(pids_in(pidfile)) >= 10:
+            break
+        time.sleep(0.02)
+    running = [pid for pid in pids_in(pidfile) if alive(pid)]
+    assert len(running) == 5  # the trial's server, 2 children, 2 grandchildren
+    proc.kill()
+    proc.wait(10)
+    killed_at = time.monotonic()
+    while [p for p in running if alive(p)] and time.monotonic() - killed_at < 5:
+        time.sleep(0.01)
+    survivors_after = time.monotonic() - killed_at
+    assert [p for p in running if alive(p)] == []
+    assert survivors_after < 1.0
+    # the run it left behind still reports (a torn last line would be tolerated too)
+    report = CliRunner().invoke(app, ["report", str(results / "killed"), "--format", "md"])
+    assert report.exit_code == 0, report.output
+
+
+@pytest.mark.slow
+def test_a_server_flooding_its_output_neither_hangs_nor_fills_the_disk(
+    tmp_path: Path, write_scenario
+):
+    path = write_scenario(f"""
+        repetitions = 1
+        [[services]]
+        command = {toy_command("--flood-mb", "100", "--ready-line", "flooded-and-ready")}
+        ready = {{ kind = "log", pattern = "flooded-and-ready", timeout_s = 60 }}
+        [requests]
+        kind = "http"
+    """)
+    outcome = run_scenario(load_scenario(path), options(tmp_path))
+    [trial] = outcome.trials
+    assert trial.status == "ok", trial.error
+    log = outcome.run_dir / trial.services[0].log
+    assert log.stat().st_size < 9 * 1024 * 1024  # 200 MB written, 8 MB kept
+    assert "bytes of output dropped here" in log.read_text(errors="replace")
+    assert any("log capped" in note for note in trial.notes)
+
+
+@pytest.mark.slow
+def test_soak_500_trials_leave_no_process_and_no_open_file(tmp_path: Path, write_scenario):
+    path = write_scenario(f"""
+        repetitions = 250
+        seed = 1
+        [matrix]
+        pooling = ["on", "off"]
+        [[services]]
+        command = {toy_command()}
+        ready = {{ kind = "tcp" }}
+        [requests]
+        kind = "http"
+        count = 2
+    """)
+    fds_before = len(os.listdir("/proc/self/fd"))
+    outcome = run_scenario(load_scenario(path), options(tmp_path))
+    assert outcome.exit_code == 0
+    assert len(outcome.trials) == 500
+    assert all(t.status == "ok" for t in outcome.trials)
+    assert all(not s.survivors for t in outcome.trials for s in t.services)
+    assert len(os.listdir("/proc/self/fd")) == fds_before
+    # (the autouse guard then checks that no process of ours is left)

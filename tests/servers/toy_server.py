@@ -52,6 +52,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     p.add_argument("--never-listen", action="store_true", help="run but never open the port")
     p.add_argument(
+        "--flood-mb", type=int, default=0, help="write this many MB to stdout and to stderr first"
+    )
+    p.add_argument(
         "--fork-children", type=int, default=0, help="children (each with a grandchild) to fork"
     )
     p.add_argument(
@@ -253,6 +256,13 @@ def main(argv: list[str]) -> int:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
     write_phase("import", IMPORT_START_NS, time.perf_counter_ns())
     fork_children(args)
+    if args.flood_mb:
+        line = b"x" * 1023 + b"\n"
+        for _ in range(args.flood_mb * 1024):
+            sys.stdout.buffer.write(line)
+            sys.stderr.buffer.write(line)
+        sys.stdout.flush()
+        sys.stderr.flush()
     if args.crash_before_ready:
         print("toy_server: fatal: planted crash before ready", file=sys.stderr, flush=True)
         return 3
