@@ -64,6 +64,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     p.add_argument("--pidfile", help="append the pid of every process this server starts")
     p.add_argument("--ignore-sigterm", action="store_true")
+    p.add_argument(
+        "--crash-after-tokens", type=int, help="the whole server dies after N streamed tokens"
+    )
+    p.add_argument("--body-mb", type=int, default=0, help="GET / answers with this many MB")
     p.add_argument("--ttft-ms", type=float, default=0.0, help="delay before the first token")
     p.add_argument("--itl-ms", type=float, default=0.0, help="delay between tokens")
     p.add_argument(
@@ -135,6 +139,14 @@ class Handler(BaseHTTPRequestHandler):
         if self.path == "/health":
             ready = time.monotonic() >= self.server.healthy_at
             self._send(200 if ready else 503, b"ok" if ready else b"loading", "text/plain")
+        elif self.path == "/" and self.server.args.body_mb:
+            block = b"y" * (1 << 20)
+            self.send_response(200)
+            self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("Content-Length", str(len(block) * self.server.args.body_mb))
+            self.end_headers()
+            for _ in range(self.server.args.body_mb):
+                self.wfile.write(block)
         elif self.path == "/":
             self._send(200, b"hello from toy_server\n", "text/plain")
         else:
@@ -202,6 +214,8 @@ class Handler(BaseHTTPRequestHandler):
         for i, word in enumerate(words):
             if i == args.hang_after_tokens:
                 time.sleep(3600)
+            if i == args.crash_after_tokens:
+                os._exit(7)
             if i:
                 time.sleep(args.itl_ms / 1000)
             if args.malformed_sse and i == 1:
