@@ -9,6 +9,7 @@ cold start; everything around it is recorded as the harness's own time.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -56,7 +57,7 @@ from coldstart_bench.runsetup import (
 from coldstart_bench.scenario import LoadedScenario, Variant
 from coldstart_bench.signals import Interrupted, interrupts_as_exceptions
 from coldstart_bench.specs import ServiceSpec, TrialSetup
-from coldstart_bench.sysinfo import environment, redact_scenario
+from coldstart_bench.sysinfo import environment, redact_scenario, redact_text, secret_values
 from coldstart_bench.tlsgen import TlsFiles, make_throwaway_tls
 
 _PREPARE_TIMEOUT_S = 600.0
@@ -337,6 +338,23 @@ def run_trial(
             state.notes.append(
                 f"service {svc.name!r}: processes {list(svc.survivors)} survived teardown"
             )
+    # Error messages carry log lines; a server that prints its API key must not put it
+    # into trials.jsonl.
+    secrets = secret_values(
+        *(spec.env for spec in setup.services),
+        *(req.headers for req in setup.requests),
+        loaded.scenario.vars,
+    )
+    state.error = redact_text(state.error, secrets) if state.error else state.error
+    state.notes = [redact_text(n, secrets) for n in state.notes]
+    services = tuple(
+        dataclasses.replace(s, error=redact_text(s.error, secrets)) if s.error else s
+        for s in services
+    )
+    state.requests = [
+        dataclasses.replace(r, error=redact_text(r.error, secrets)) if r.error else r
+        for r in state.requests
+    ]
     first = state.requests[0] if state.requests else None
     cold_ttft = None
     if first is not None and first.status == "ok" and first.ttft_ms is not None:

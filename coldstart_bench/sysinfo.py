@@ -62,6 +62,36 @@ def redact_argv(argv: Iterable[str]) -> list[str]:
     return out
 
 
+# Secrets that show up in text without a known value: bearer tokens, API-key-shaped words,
+# and NAME=value / NAME: value where the name looks secret.
+_SECRET_PATTERNS = (
+    re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{8,}"),
+    re.compile(r"\b(sk-|hf_|ghp_|xox[bp]-)[A-Za-z0-9_-]{8,}"),
+    # ENV_STYLE names (API_KEY=..., HF_TOKEN: ...) and a few lower-case words; not
+    # "max_tokens: 8", which is no secret.
+    re.compile(
+        r"\b([A-Z][A-Z0-9_]*(?:TOKEN|KEY|SECRET|PASSWORD|AUTH)[A-Z0-9_]*\s*[=:]\s*)"
+        r"[^\s,;\"']+"
+        r"|(?i:\b((?:api[_-]?key|password|secret|access[_-]?token)\s*[=:]\s*))[^\s,;\"']+"
+    ),
+)
+
+
+def secret_values(*mappings: Mapping[str, str]) -> set[str]:
+    """The values of every secret-looking key (long enough to be worth hiding)."""
+    return {str(v) for m in mappings for k, v in m.items() if is_secret(k) and len(str(v)) >= 4}
+
+
+def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
+    """Hide known secret values, and anything shaped like a token, in free text such as a
+    server's log lines or an error message."""
+    for value in sorted(secrets, key=len, reverse=True):
+        text = text.replace(value, REDACTED)
+    text = _SECRET_PATTERNS[0].sub(lambda m: m.group(1) + REDACTED, text)
+    text = _SECRET_PATTERNS[1].sub(lambda m: m.group(1) + REDACTED, text)
+    return _SECRET_PATTERNS[2].sub(lambda m: (m.group(1) or m.group(2)) + REDACTED, text)
+
+
 _SECRET_TABLES = ("env", "headers", "vars")
 _ARGV_LISTS = ("command", "args")
 

@@ -417,3 +417,32 @@ def test_soak_500_trials_leave_no_process_and_no_open_file(tmp_path: Path, write
     assert all(not s.survivors for t in outcome.trials for s in t.services)
     assert len(os.listdir("/proc/self/fd")) == fds_before
     # (the autouse guard then checks that no process of ours is left)
+
+
+def test_a_server_printing_its_secret_does_not_leak_it_into_results(tmp_path: Path, write_scenario):
+    path = write_scenario("""
+        repetitions = 1
+        [[services]]
+        command = ["sh", "-c", "echo using key $MY_API_KEY and Bearer abcdefghijklmnop; exit 3"]
+        env = { MY_API_KEY = "s3cr3t-value-123" }
+    """)
+    outcome = run_scenario(load_scenario(path), options(tmp_path))
+    [trial] = outcome.trials
+    assert trial.status == "failed"
+    text = (outcome.run_dir / "trials.jsonl").read_text()
+    assert "using key" in text  # the log line is there ...
+    assert "s3cr3t-value-123" not in text and "abcdefghijklmnop" not in text  # ... its secrets not
+    assert "s3cr3t-value-123" not in (outcome.run_dir / "run.json").read_text()
+
+
+def test_names_cannot_write_outside_the_results_folder(tmp_path: Path, write_scenario):
+    path = write_scenario(f"""
+        name = "../../escape"
+        repetitions = 1
+        [[services]]
+        command = {toy_command()}
+    """)
+    outcome = run_scenario(load_scenario(path), options(tmp_path, run_id="../../../tmp/x"))
+    results = (tmp_path / "results").resolve()
+    assert outcome.run_dir.resolve().parent == results
+    assert not (tmp_path / "escape").exists()

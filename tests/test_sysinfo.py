@@ -45,3 +45,12 @@ def test_environment_describes_the_machine():
     assert info["cpu_count"] >= 1
     assert info["python"].count(".") == 2
     assert info["torch"] is None
+
+
+def test_free_text_loses_known_secrets_and_token_shapes_but_not_numbers():
+    from coldstart_bench.sysinfo import redact_text
+
+    line = "Authorization: Bearer abcdefghijkl; HF_TOKEN=hf_abcdefgh1234 pw hunter22 max_tokens: 8"
+    out = redact_text(line, {"hunter22"})
+    assert "abcdefghijkl" not in out and "hf_abcdefgh1234" not in out and "hunter22" not in out
+    assert "max_tokens: 8" in out

@@ -19,6 +19,7 @@ from coldstart_bench.report import plots, tables
 from coldstart_bench.report.html import FailureView, Plot, render_html
 from coldstart_bench.results import RunData, atomic_write_text, load_run
 from coldstart_bench.summary import VariantSummary, failures, skipped_variants, summarise
+from coldstart_bench.sysinfo import redact_text
 
 FORMATS: tuple[str, ...] = ("html", "md", "csv", "png")
 
@@ -100,7 +101,7 @@ def _failure_views(run: RunData, found: Sequence) -> list[FailureView]:  # type:
         if trial is not None:
             for svc in trial.services:
                 if svc.log and svc.status != "ok":
-                    tail = log_tail(run.run_dir / svc.log)
+                    tail = redact_text(log_tail(run.run_dir / svc.log))
                     break
         views.append(FailureView(f.trial, f.variant, f.status, f.error, tail))
     return views
