@@ -872,12 +872,22 @@ def _describe_input(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+# Pydantic names the member of a union it tried as an extra location step ("str",
+# "list[union[str,int]]", "function-after[...]"); a user never wrote those.
+_UNION_STEP = re.compile(r"^(str|int|float|bool|none|[a-z-]+\[.*\])$")
+
+
 def _problems(exc: ValidationError) -> list[str]:
     problems: list[str] = []
+    expectations: dict[str, list[str]] = {}  # path → what each union member wanted
     for err in exc.errors(include_url=False):
-        loc = tuple(err["loc"])
+        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and _UNION_STEP.match(p)))
         kind = err["type"]
         path = _format_loc(loc)
+        if kind in _TYPE_NAMES:
+            expectations.setdefault(path, [])
+            if _TYPE_NAMES[kind] not in expectations[path]:
+                expectations[path].append(_TYPE_NAMES[kind])
         ctx = err.get("ctx") or {}
         cause = ctx.get("error")
         if isinstance(cause, _PathError):
@@ -901,9 +911,9 @@ def _problems(exc: ValidationError) -> list[str]:
                 f"{path}: expected one of {expected}, got {_describe_input(got)}{extra}"
             )
         elif kind in _TYPE_NAMES:
-            problems.append(
-                f"{path}: expected {_TYPE_NAMES[kind]}, got {_describe_input(err.get('input'))}"
-            )
+            wanted = expectations[path]
+            either = wanted[0] if len(wanted) == 1 else ", ".join(wanted[:-1]) + " or " + wanted[-1]
+            problems.append(f"{path}: expected {either}, got {_describe_input(err.get('input'))}")
         elif kind in _BOUNDS:
             limit = next(iter(ctx.values()), "?")
             if isinstance(limit, float) and limit.is_integer():
@@ -924,11 +934,8 @@ def _problems(exc: ValidationError) -> list[str]:
                 f"{path}: {msg[0].lower()}{msg[1:]}, got {_describe_input(err.get('input'))}"
             )
     # Pydantic reports a value once per member of a union; keep the first of each path.
-    seen: set[str] = set()
-    unique = []
+    # The last message of a path lists every expectation gathered so far.
+    last: dict[str, str] = {}
     for p in problems:
-        key = p.split(":", 1)[0]
-        if key not in seen:
-            seen.add(key)
-            unique.append(p)
-    return unique
+        last[p.split(":", 1)[0]] = p
+    return list(last.values())
