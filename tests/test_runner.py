@@ -272,7 +272,10 @@ def test_no_report_skips_the_report(tmp_path: Path, write_scenario):
 
 
 @pytest.mark.slow
-def test_sigint_keeps_finished_trials_and_leaves_no_server(tmp_path: Path, write_scenario):
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_sigint_keeps_finished_trials_and_leaves_no_server(
+    tmp_path: Path, write_scenario, signum: int, code: int
+):
     pidfile = tmp_path / "pids"
     path = write_scenario(f"""
         repetitions = 200
@@ -305,17 +308,17 @@ def test_sigint_keeps_finished_trials_and_leaves_no_server(tmp_path: Path, write
         if trials_file.exists() and trials_file.read_text().count("\n") >= 3:
             break
         time.sleep(0.05)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signum)
     output, _ = proc.communicate(timeout=30)
-    assert proc.returncode == 130, output.decode()
+    assert proc.returncode == code, output.decode()
     assert b"Traceback" not in output
     run = load_run(results / "r1")
     assert run.metadata["status"] == "interrupted"
-    assert run.metadata["interrupted_by"] == "SIGINT"
+    assert run.metadata["interrupted_by"] == signal.Signals(signum).name
     assert 3 <= len(run.trials) < 200
     assert run.problems == []
     assert all(t.status == "ok" for t in run.trials)
-    assert b"interrupted (SIGINT)" in output
+    assert f"interrupted ({signal.Signals(signum).name})".encode() in output
     time.sleep(0.2)
     assert [pid for pid in pids_in(pidfile) if alive(pid)] == []
 
@@ -446,3 +449,18 @@ def test_names_cannot_write_outside_the_results_folder(tmp_path: Path, write_sce
     results = (tmp_path / "results").resolve()
     assert outcome.run_dir.resolve().parent == results
     assert not (tmp_path / "escape").exists()
+
+
+def test_commands_never_go_through_a_shell(tmp_path: Path, write_scenario):
+    marker = tmp_path / "injected"
+    path = write_scenario(f"""
+        repetitions = 1
+        [[services]]
+        command = "echo hello; touch {marker}"
+        ready = {{ kind = "exit" }}
+    """)
+    outcome = run_scenario(load_scenario(path), options(tmp_path))
+    assert outcome.trials[0].status == "ok"
+    assert not marker.exists()  # ';' reached echo as an argument, not a shell
+    log = outcome.run_dir / outcome.trials[0].services[0].log
+    assert f"hello; touch {marker}" in log.read_text()
