@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from coldstart_bench import proctree
@@ -26,3 +27,15 @@ def pids_in(pidfile: Path) -> list[int]:
 def alive(pid: int) -> bool:
     info = proctree.read_proc(pid)
     return info is not None and info.alive
+
+
+def coldstart_argv(*args: str) -> list[str]:
+    """``coldstart ARGS`` as a fresh process would run it."""
+    return [sys.executable, "-m", "coldstart_bench", *args]
+
+
+def run_argv(scenario: Path, results: Path, run_id: str, *extra: str) -> list[str]:
+    """``coldstart run`` of a scenario into ``results/run_id``, quietly."""
+    return coldstart_argv(
+        "run", str(scenario), "--results-dir", str(results), "--run-id", run_id, "-q", *extra
+    )

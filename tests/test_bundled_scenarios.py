@@ -5,16 +5,23 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from helpers import REPO
+from helpers import REPO, run_argv
 
 from coldstart_bench import load_run
 from coldstart_bench.scenario import load_scenario
 
 SCENARIOS = sorted((REPO / "scenarios").glob("*.toml"))
+
+
+def run_bundled(name: str, tmp_path: Path, run_id: str, *extra: str):  # type: ignore[no-untyped-def]
+    """One repetition of a bundled scenario, as the README's command runs it, with the
+    generated model in a private cache."""
+    env = {**os.environ, "COLDSTART_CACHE_DIR": str(tmp_path / "cache")}
+    argv = run_argv(REPO / "scenarios" / name, tmp_path / "results", run_id, "-n", "1", *extra)
+    return subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300)
 
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.name)
@@ -27,27 +34,7 @@ def test_every_bundled_scenario_is_valid(path: Path):
 @pytest.mark.slow
 def test_quickstart_runs_end_to_end(tmp_path: Path):
     pytest.importorskip("torch")
-    env = {**os.environ, "COLDSTART_CACHE_DIR": str(tmp_path / "cache")}
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "coldstart_bench",
-            "run",
-            str(REPO / "scenarios/quickstart.toml"),
-            "-n",
-            "1",
-            "-q",
-            "--results-dir",
-            str(tmp_path / "results"),
-            "--run-id",
-            "qs",
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
+    done = run_bundled("quickstart.toml", tmp_path, "qs")
     assert done.returncode == 0, done.stdout + done.stderr
     assert all(factor in done.stdout for factor in ("warmup", "pooling", "cache"))
 
@@ -67,30 +54,9 @@ def test_quickstart_runs_end_to_end(tmp_path: Path):
 @pytest.mark.slow
 def test_tls_and_http2_variants_speak_what_they_say(tmp_path: Path):
     pytest.importorskip("hypercorn")
-    env = {**os.environ, "COLDSTART_CACHE_DIR": str(tmp_path / "cache")}
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "coldstart_bench",
-            "run",
-            str(REPO / "scenarios/tls-http2.toml"),
-            "-n",
-            "1",
-            "-q",
-            "--no-report",
-            "--results-dir",
-            str(tmp_path / "r"),
-            "--run-id",
-            "t",
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
+    done = run_bundled("tls-http2.toml", tmp_path, "t", "--no-report")
     assert done.returncode == 0, done.stdout + done.stderr
-    run = load_run(tmp_path / "r" / "t")
+    run = load_run(tmp_path / "results" / "t")
     for trial in run.measured:
         tls, http2 = trial.factors["tls"] == "on", trial.factors["http2"] == "on"
         first, later = trial.requests[0], trial.requests[1:]

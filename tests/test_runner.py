@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import REPO, alive, pids_in, toy_command
+from helpers import REPO, alive, pids_in, run_argv, toy_command
 from typer.testing import CliRunner
 
 from coldstart_bench import load_run
@@ -286,18 +286,7 @@ def test_sigint_keeps_finished_trials_and_leaves_no_server(
     """)
     results = tmp_path / "results"
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "coldstart_bench",
-            "run",
-            str(path),
-            "--results-dir",
-            str(results),
-            "--run-id",
-            "r1",
-            "-q",
-        ],
+        run_argv(path, results, "r1"),
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -338,19 +327,7 @@ def test_sigkill_of_the_harness_takes_every_target_with_it(tmp_path: Path, write
     """)
     results = tmp_path / "results"
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "coldstart_bench",
-            "run",
-            str(path),
-            "--results-dir",
-            str(results),
-            "--run-id",
-            "killed",
-            "-q",
-            "--no-report",
-        ],
+        run_argv(path, results, "killed", "--no-report"),
         cwd=REPO,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
