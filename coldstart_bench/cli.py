@@ -239,6 +239,96 @@ def report(
 
 @app.command()
 @user_errors
+def profile(
+    scenario: ScenarioArg,
+    variant: Annotated[
+        list[str] | None,
+        typer.Option("--variant", help="factor=level (repeatable); the first match is profiled."),
+    ] = None,
+    profiler: Annotated[
+        str, typer.Option("--profiler", help="py-spy, pyinstrument, importtime or all.")
+    ] = "all",
+    until: Annotated[
+        str, typer.Option("--until", help="Stop the profile at: ready or first-token.")
+    ] = "ready",
+    top: Annotated[int, typer.Option("--top", help="Rows of hot spots to show.")] = 15,
+    results_dir: Annotated[
+        Path, typer.Option("--results-dir", help="Where run directories go.")
+    ] = Path("results"),
+    run_id: Annotated[str | None, typer.Option("--run-id")] = None,
+) -> None:
+    """Profile one cold start: each profiler in its own cold trial, attached from the first
+    instruction, plus one trial without a profiler to show the profiler's overhead."""
+    from rich.table import Table
+    from rich.text import Text
+
+    from coldstart_bench.errors import ColdstartError
+    from coldstart_bench.profile import PROFILERS, UNTIL, run_profile
+    from coldstart_bench.scenario import load_scenario
+
+    chosen = list(PROFILERS) if profiler == "all" else [p.strip() for p in profiler.split(",")]
+    unknown = [p for p in chosen if p not in PROFILERS]
+    if unknown or until not in UNTIL:
+        raise ColdstartError(
+            f"--profiler takes {', '.join(PROFILERS)} or all; --until takes {' or '.join(UNTIL)}"
+        )
+    session = run_profile(
+        load_scenario(scenario),
+        _parse_variant_filters(variant or []),
+        chosen,
+        until,
+        results_dir,
+        run_id,
+        top,
+    )
+    out = stdout_console()
+    point = "ready" if until == "ready" else "cold TTFT"
+
+    def measured(trial: Any) -> float | None:
+        if trial is None:
+            return None
+        return trial.ready_ms if until == "ready" else trial.cold_ttft_ms
+
+    overhead = Table(title=f"profiled: {session.variant} — {point}, ms", title_justify="left")
+    for col in ("profiler", "status", point, "vs none"):
+        overhead.add_column(col, justify="left" if col in ("profiler", "status") else "right")
+    base = measured(session.baseline)
+    overhead.add_row(
+        "none",
+        session.baseline.status if session.baseline else "-",
+        f"{base:,.1f}" if base else "—",
+        "1.00",
+    )
+    for r in session.results:
+        value = measured(r.trial)
+        ratio = f"{value / base:.2f}" if value and base else "—"
+        overhead.add_row(r.profiler, r.status, f"{value:,.1f}" if value else "—", ratio)
+    out.print(overhead)
+    for r in session.results:
+        if r.message:
+            out.print(f"{r.profiler}: {r.message}", markup=False)
+        if not r.hot:
+            continue
+        table = Table(title=f"{r.profiler}: hot spots", title_justify="left", header_style="bold")
+        table.add_column("function" if r.unit == "samples" else "import", overflow="fold")
+        table.add_column("self", justify="right")
+        table.add_column("total", justify="right")
+        for h in r.hot:
+            if r.unit == "samples":
+                table.add_row(Text(h.name), f"{h.self_share:.1%}", f"{h.total_share:.1%}")
+            else:
+                table.add_row(
+                    Text(h.name),
+                    f"{h.self_value / 1000:,.1f} ms",
+                    f"{h.total_value / 1000:,.1f} ms",
+                )
+        out.print(table)
+    sys.stdout.flush()
+    stderr_console().print(f"profiles: {session.run_dir / 'profiles'}", markup=False)
+
+
+@app.command()
+@user_errors
 def connbench(
     url: Annotated[
         str, typer.Argument(help="e.g. https://127.0.0.1:8443/health", show_default=False)

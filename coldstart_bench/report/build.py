@@ -16,7 +16,7 @@ from coldstart_bench.errors import ColdstartError
 from coldstart_bench.launch import log_tail
 from coldstart_bench.records import TrialRecord
 from coldstart_bench.report import plots, tables
-from coldstart_bench.report.html import FailureView, Plot, render_html
+from coldstart_bench.report.html import FailureView, Plot, ProfileView, render_html
 from coldstart_bench.results import RunData, atomic_write_text, load_run
 from coldstart_bench.summary import VariantSummary, failures, skipped_variants, summarise
 from coldstart_bench.sysinfo import redact_text
@@ -107,6 +107,63 @@ def _failure_views(run: RunData, found: Sequence) -> list[FailureView]:  # type:
     return views
 
 
+def _profile_view(run_dir: Path, out: Path) -> ProfileView | None:
+    """The profile session this run belongs to (``coldstart profile`` writes its baseline
+    run under ``<session>/runs/none``), if any. The flame graph is embedded as an image
+    (an SVG in an <img> runs no script), the pyinstrument page linked."""
+    import json
+
+    session = run_dir.parent.parent
+    summary = session / "profile.json"
+    if run_dir.parent.name != "runs" or not summary.exists():
+        return None
+    data = json.loads(summary.read_text(encoding="utf-8"))
+
+    def fmt(value: float | None) -> str:
+        return "—" if value is None else f"{value:,.1f}"
+
+    overhead = [("none", "ok", fmt(data.get("baseline_ms")))]
+    hot, images, links, messages = [], [], [], []
+    for p in data.get("profilers", []):
+        overhead.append((p["profiler"], p["status"], fmt(p.get("measured_ms"))))
+        if p.get("message"):
+            messages.append(f"{p['profiler']}: {p['message']}")
+        if p.get("hot"):
+            if p.get("unit") == "samples":
+                rows = [
+                    (h["name"], f"{h['self_share']:.1%}", f"{h['total_share']:.1%}")
+                    for h in p["hot"]
+                ]
+            else:
+                rows = [
+                    (
+                        h["name"],
+                        f"{h['self_value'] / 1000:,.1f} ms",
+                        f"{h['total_value'] / 1000:,.1f} ms",
+                    )
+                    for h in p["hot"]
+                ]
+            hot.append((p["profiler"], rows))
+        for rel in p.get("files", []):
+            path = session / rel
+            if path.suffix == ".svg":
+                images.append(
+                    Plot(
+                        path.stem,
+                        "py-spy flame graph (root on top)",
+                        path.read_bytes(),
+                        "image/svg+xml",
+                    )
+                )
+            elif path.suffix == ".png":
+                images.append(Plot(path.stem, "slowest imports", path.read_bytes()))
+            elif path.suffix in (".html", ".json", ".txt"):
+                links.append((path.name, os.path.relpath(path, out)))
+    return ProfileView(
+        data.get("variant", ""), data.get("until", ""), overhead, hot, images, links, messages
+    )
+
+
 def build_report(
     run_dir: str | Path, out_dir: str | Path | None = None, formats: Sequence[str] = FORMATS
 ) -> Report:
@@ -187,6 +244,7 @@ def build_report(
             failures=_failure_views(run, found_failures),
             skipped=skipped,
             resamples=analysis.BOOTSTRAP_RESAMPLES,
+            profile=_profile_view(run.run_dir, out),
         )
         write_text("report.html", html)
     return report

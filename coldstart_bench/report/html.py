@@ -28,14 +28,29 @@ class FailureView:
 
 
 @dataclass(frozen=True)
+class ProfileView:
+    """What the report shows of a ``coldstart profile`` session."""
+
+    variant: str
+    until: str
+    overhead: list[tuple[str, str, str]]  # profiler, status, measured ms
+    hot: list[tuple[str, list[tuple[str, str, str]]]]  # profiler, rows (name, self, total)
+    images: list[Plot]
+    links: list[tuple[str, str]]  # label, relative href
+    messages: list[str]
+
+
+@dataclass(frozen=True)
 class Plot:
     name: str
     title: str
     png: bytes
 
+    mime: str = "image/png"
+
     @property
     def data_uri(self) -> str:
-        return "data:image/png;base64," + base64.b64encode(self.png).decode("ascii")
+        return f"data:{self.mime};base64," + base64.b64encode(self.png).decode("ascii")
 
 
 def _template() -> str:
@@ -63,6 +78,7 @@ def render_html(
     failures: Sequence[FailureView],
     skipped: Mapping[str, str],
     resamples: int,
+    profile: Mapping[str, Any] | None = None,
 ) -> str:
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     heads, grid = plain_grid(rows)
@@ -123,4 +139,5 @@ def render_html(
         environment=json.dumps(meta.get("environment", {}), indent=2, sort_keys=True),
         scenario=json.dumps(meta.get("scenario", {}).get("as_run", {}), indent=2),
         resamples=resamples,
+        profile=profile,
     )

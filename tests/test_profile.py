@@ -1,0 +1,162 @@
+"""`coldstart profile`: the pieces on hand-made input, then the reference server's cold
+start profiled for real with every profiler."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from xml.etree import ElementTree as ET
+
+import pytest
+from typer.testing import CliRunner
+
+from coldstart_bench.cli import app
+from coldstart_bench.profile import (
+    _py_spy_problem,
+    flame_svg,
+    hot_spots,
+    import_times,
+    pyinstrument_argv,
+    read_collapsed,
+    run_profile,
+)
+from coldstart_bench.scenario import parse_scenario
+
+
+def test_collapsed_stacks_give_self_and_total_shares(tmp_path: Path):
+    raw = tmp_path / "raw.txt"
+    raw.write_text(
+        'process 12:"python srv.py --key a;b";main (a.py:1);load (w.py:10);read (w.py:20) 6\n'
+        "main (a.py:1);load (w.py:10) 2\n"
+        "main (a.py:1);<script>x</script> (e.py:3) 2\n"
+    )
+    stacks = read_collapsed(raw)
+    assert sum(stacks.values()) == 10
+    spots = {h.name: h for h in hot_spots(stacks)}
+    assert spots["read (w.py)"].self_share == 0.6
+    assert spots["load (w.py)"].total_share == 0.8 and spots["load (w.py)"].self_share == 0.2
+    assert spots["main (a.py)"].total_share == 1.0
+    svg = flame_svg(stacks, "t")
+    ET.fromstring(svg)  # well-formed
+    assert "<script>" not in svg and "&lt;script&gt;" in svg
+
+
+def test_import_time_lines_are_parsed_and_ranked():
+    log = (
+        "import time: self [us] | cumulative | imported package\n"
+        "import time:       120 |        120 |   json.decoder\n"
+        "import time:      5000 |     900000 | torch\n"
+        "noise line\n"
+        "import time:        50 |       3050 | json\n"
+    )
+    hot = import_times(log)
+    assert [h.name for h in hot] == ["torch", "json", "json.decoder"]
+    assert hot[0].total_value == 900000
+
+
+def test_pyinstrument_wraps_python_modules_and_scripts_only(tmp_path: Path):
+    out = tmp_path / "s.pyisession"
+    assert pyinstrument_argv(["{python}", "-m", "srv", "--port", "{port}"], out) == [
+        "{python}",
+        "-m",
+        "pyinstrument",
+        "-r",
+        "pyisession",
+        "-o",
+        str(out),
+        "-m",
+        "srv",
+        "--port",
+        "{port}",
+    ]
+    assert pyinstrument_argv(["/usr/bin/python3", "app.py"], out)[-1] == "app.py"
+    assert pyinstrument_argv(["vllm", "serve", "m"], out) is None
+
+
+def test_a_ptrace_refusal_says_how_to_allow_it():
+    message = _py_spy_problem("Error: Operation not permitted (os error 1)")
+    assert "SYS_PTRACE" in message and "ptrace_scope" in message
+
+
+def scenario_for(model: Path) -> str:
+    return f"""
+name = "profiled"
+[matrix]
+warmup = ["startup"]
+[[services]]
+command = ["{sys.executable}", "-m", "coldstart_bench.target", "serve", "--model", "{model}",
+           "--port", "{{port}}", "--warmup", "{{warmup}}"]
+ready = {{ kind = "http", path = "/health", timeout_s = 120 }}
+[requests]
+kind = "openai-completions"
+count = 3
+max_tokens = 8
+"""
+
+
+@pytest.mark.slow
+def test_profiling_the_reference_server(tmp_path: Path):
+    pytest.importorskip("torch")
+    from coldstart_bench.target.weights import write_model
+
+    model = write_model(tmp_path / "model", "small", ["safetensors"]).path
+    loaded = parse_scenario(scenario_for(model), path=tmp_path / "s.toml")
+    session = run_profile(
+        loaded, {}, ["py-spy", "pyinstrument", "importtime"], "first-token", tmp_path / "r"
+    )
+    by_name = {r.profiler: r for r in session.results}
+    assert {r.status for r in session.results} == {"ok"}, [r.message for r in session.results]
+    profiles = session.run_dir / "profiles"
+
+    spy = by_name["py-spy"]
+    doc = json.loads((profiles / "py-spy.speedscope.json").read_text())
+    assert doc["profiles"][0]["type"] == "sampled" and doc["profiles"][0]["samples"]
+    ET.parse(profiles / "py-spy.flame.svg")
+    everything = hot_spots(read_collapsed(profiles / "py-spy.raw.txt"), top=100_000)
+    assert any(h.name.startswith("load_model ") for h in everything)  # the model loading
+    assert spy.hot and spy.trial is not None
+
+    assert (profiles / "pyinstrument.html").stat().st_size > 1000
+    assert "load_model" in (profiles / "pyinstrument.txt").read_text()
+
+    imports = [h.name for h in by_name["importtime"].hot]
+    assert "torch" in imports
+    assert (profiles / "importtime.png").read_bytes()[:4] == b"\x89PNG"
+
+    for result in session.results:  # stopped after the first token, one request only
+        assert result.trial is not None and len(result.trial.requests) == 1
+        assert result.trial.requests[0].tokens == 1
+    html = (session.run_dir / "report" / "report.html").read_text()
+    assert "Start-up profile" in html and "data:image/svg+xml;base64," in html
+    assert "pyinstrument.html" in html
+
+
+def test_profilers_that_cannot_apply_are_skipped_with_the_reason(tmp_path: Path, monkeypatch):
+    monkeypatch.setattr(
+        "shutil.which", lambda name, *a, **k: None if name == "py-spy" else "/bin/true"
+    )
+    text = """
+[[services]]
+command = ["sh", "-c", "exec sleep 30"]
+ready = { kind = "tcp", timeout_s = 1 }
+[requests]
+kind = "http"
+"""
+    session = run_profile(
+        parse_scenario(text, path=tmp_path / "s.toml"),
+        {},
+        ["py-spy", "pyinstrument"],
+        "ready",
+        tmp_path / "r",
+    )
+    messages = {r.profiler: (r.status, r.message) for r in session.results}
+    assert messages["py-spy"][0] == "skipped" and "not installed" in messages["py-spy"][1]
+    assert messages["pyinstrument"][0] == "skipped"
+    assert "Python programs" in messages["pyinstrument"][1]
+
+
+def test_the_cli_refuses_unknown_profilers(tmp_path: Path, write_scenario):
+    path = write_scenario('[[services]]\ncommand = ["x"]\n')
+    result = CliRunner().invoke(app, ["profile", str(path), "--profiler", "perf"])
+    assert result.exit_code == 2 and "--profiler takes" in result.output
