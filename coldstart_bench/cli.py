@@ -400,6 +400,15 @@ def serve(ctx: typer.Context) -> None:
     raise typer.Exit(serve_main(list(ctx.args)))
 
 
+@app.command("serve-gateway", context_settings=_PASS_THROUGH, add_help_option=False)
+def serve_gateway(ctx: typer.Context) -> None:
+    """Run the reference gateway (upstream pool, two-level cache);
+    `coldstart serve-gateway --help` lists its options."""
+    from coldstart_bench.target.commands import gateway_main
+
+    raise typer.Exit(gateway_main(list(ctx.args)))
+
+
 @app.command("make-model", context_settings=_PASS_THROUGH, add_help_option=False)
 def make_model(ctx: typer.Context) -> None:
     """Write a deterministic generated model for the reference server

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 
-TARGET_COMMANDS = ("serve", "make-model")
+TARGET_COMMANDS = ("serve", "serve-gateway", "make-model", "check-device")
 
 
 def main() -> None:

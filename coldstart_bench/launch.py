@@ -12,6 +12,7 @@ any survivor.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import http.client
 import os
 import re
@@ -343,7 +344,10 @@ class ServiceProcess:
 
     def stop(self, other_main_pids: Collection[int] = ()) -> StopReport:
         """Stop signal to the group and escaped descendants, SIGKILL after the grace period,
-        reap, and report anything still alive. Signals are held off until it is done."""
+        reap, and report anything still alive. Signals are held off until it is done.
+        Stopping twice returns the first report."""
+        if self.stop_report is not None:
+            return self.stop_report
         with shielded():
             report = self._stop(other_main_pids)
         self.stop_report = report
@@ -496,6 +500,22 @@ class TrialProcesses:
             self.guardian.watch(service.pid)
         service.wait_ready()
         return service
+
+    def restart(self, name: str, kill: bool = False) -> ServiceProcess | None:
+        """Stop a running service (SIGKILL with ``kill``) and, unless killing, start it
+        again with the same spec and wait for it to be ready. Both instances stay in
+        :attr:`services`, so teardown and the records cover them."""
+        current = next((s for s in reversed(self.services) if s.spec.name == name), None)
+        if current is None:
+            raise LaunchError("failed", f"chaos: no running service named {name!r}")
+        main_pids = {s.pid for s in self.services if s.pid is not None} - {current.pid}
+        if kill:
+            spec = dataclasses.replace(current.spec, stop_signal=signal.SIGKILL, stop_grace_s=0.0)
+            current.spec = spec
+            current.stop(main_pids)
+            return None
+        current.stop(main_pids)
+        return self.start(current.spec)
 
     def stop_all(self) -> None:
         main_pids = {s.pid for s in self.services if s.pid is not None}

@@ -12,8 +12,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from coldstart_bench.scenario import LoadedScenario, Requests, Scenario, Service, Variant
-from coldstart_bench.specs import ProbeSettings, ReadySpec, RequestSpec, ServiceSpec, TrialSetup
+from coldstart_bench.scenario import (
+    LoadedScenario,
+    Requests,
+    Scenario,
+    Service,
+    Variant,
+    match_levels,
+)
+from coldstart_bench.specs import (
+    ChaosSpec,
+    ProbeSettings,
+    ReadySpec,
+    RequestSpec,
+    ServiceSpec,
+    TrialSetup,
+)
 from coldstart_bench.templating import render, variables_in
 from coldstart_bench.tlsgen import TlsFiles
 
@@ -175,7 +189,11 @@ def _tls_path(configured: str | None, generated: Path | None) -> str:
 def render_trial(loaded: LoadedScenario, trial: TrialSpec, ctx: RenderContext) -> TrialSetup:
     scenario = loaded.scenario
     common = _common_values(loaded, trial, ctx)
-    services = tuple(_render_service(s, scenario, trial, ctx, common) for s in scenario.services)
+    services = tuple(
+        _render_service(s, scenario, trial, ctx, common)
+        for s in scenario.services
+        if trial.variant.matches(match_levels(s.only))
+    )
     requests: tuple[RequestSpec, ...] = ()
     if scenario.requests is not None:
         requests = tuple(_render_requests(scenario.requests, common))
@@ -195,7 +213,14 @@ def render_trial(loaded: LoadedScenario, trial: TrialSpec, ctx: RenderContext) -
     page_cache_files: tuple[str, ...] = ()
     if page_cache_mode and scenario.page_cache is not None:
         page_cache_files = tuple(render(f, common) for f in scenario.page_cache.files)
+    chaos = None
+    if scenario.chaos is not None and trial.variant.matches(scenario.chaos.levels):
+        c = scenario.chaos
+        chaos = ChaosSpec(
+            c.service, c.at_request, c.action, c.recovery_timeout_s, c.retry_interval_ms
+        )
     return TrialSetup(
+        chaos=chaos,
         services=services,
         requests=requests,
         probe=probe,

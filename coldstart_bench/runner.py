@@ -56,7 +56,7 @@ from coldstart_bench.runsetup import (
 )
 from coldstart_bench.scenario import LoadedScenario, Variant
 from coldstart_bench.signals import Interrupted, interrupts_as_exceptions
-from coldstart_bench.specs import ServiceSpec, TrialSetup
+from coldstart_bench.specs import RequestSpec, ServiceSpec, TrialSetup
 from coldstart_bench.sysinfo import environment, redact_scenario, redact_text, secret_values
 from coldstart_bench.tlsgen import TlsFiles, make_throwaway_tls
 
@@ -315,7 +315,7 @@ def run_trial(
                 t0 = processes.begin()
                 for service in setup.services:
                     processes.start(service)
-                _send_requests(probe, setup, t0, state)
+                _send_requests(probe, setup, t0, state, processes)
             except LaunchError as exc:
                 state.fail(exc.status, str(exc))
             finally:
@@ -366,7 +366,10 @@ def run_trial(
         t0_ns=t0,
         error=state.error,
         spawn_ms=services[0].spawn_ms if services else None,
-        ready_ms=services[-1].ready_ms if len(services) == len(setup.services) else None,
+        # the last service of the start-up (a chaos restart appends instances after it)
+        ready_ms=services[len(setup.services) - 1].ready_ms
+        if setup.services and len(services) >= len(setup.services)
+        else None,
         cold_ttft_ms=cold_ttft,
         prepare_ms=state.prepare_ms,
         page_cache_ms=state.page_cache_ms,
@@ -400,16 +403,62 @@ class _SetupFailed(Exception):
     pass
 
 
-def _send_requests(probe: Probe, setup: TrialSetup, t0: int, state: _TrialState) -> None:
+def _send_requests(
+    probe: Probe,
+    setup: TrialSetup,
+    t0: int,
+    state: _TrialState,
+    processes: TrialProcesses | None = None,
+) -> None:
     pause_s = setup.probe.pause_ms / 1000.0
     for i, request in enumerate(setup.requests):
         if i and pause_s:
             time.sleep(pause_s)
-        record = probe.send(request, t0)
+        if setup.chaos is not None and processes is not None and i == setup.chaos.at_request:
+            record = _chaos(probe, setup, request, t0, state, processes)
+        else:
+            record = probe.send(request, t0)
         state.requests.append(record)
         if record.status != "ok":
             state.fail(record.status, f"request {record.index}: {record.error}")
             return
+
+
+def _chaos(
+    probe: Probe,
+    setup: TrialSetup,
+    request: RequestSpec,
+    t0: int,
+    state: _TrialState,
+    processes: TrialProcesses,
+) -> RequestRecord:
+    """Restart (or kill) a service, then retry ``request`` until it succeeds; the recovery
+    time runs from the action to the end of the first successful response."""
+    chaos = setup.chaos
+    assert chaos is not None
+    began = time.perf_counter_ns()
+    processes.restart(chaos.service, kill=chaos.action == "kill")
+    restarted = time.perf_counter_ns()
+    deadline = began + int(chaos.recovery_timeout_s * 1e9)
+    failures: list[str] = []
+    while True:
+        record = probe.send(request, t0)
+        if record.status == "ok" or time.perf_counter_ns() >= deadline:
+            break
+        failures.append(record.error or record.status)
+        time.sleep(chaos.retry_interval_ms / 1000.0)
+    done = time.perf_counter_ns()
+    state.extra["chaos"] = {
+        "service": chaos.service,
+        "action": chaos.action,
+        "at_request": chaos.at_request,
+        "restart_ms": ns_to_ms(restarted - began) if chaos.action == "restart" else None,
+        "recovered": record.status == "ok",
+        "recovery_ms": ns_to_ms(done - began) if record.status == "ok" else None,
+        "failed_requests": len(failures),
+        "first_errors": failures[:3],
+    }
+    return record
 
 
 def _run_prepare(setup: TrialSetup, trial_dir: Path) -> float | None:

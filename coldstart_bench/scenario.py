@@ -204,6 +204,7 @@ class Service(_Model):
     stop_signal: str = "SIGTERM"
     stop_grace_s: float = Field(10.0, ge=0, le=3_600)
     when: list[ConditionalArgs] = []
+    only: dict[str, Scalar | list[Scalar]] = {}  # start it only in the variants that match
 
     _command_argv = field_validator("command", mode="before")(_argv)
     _env_strings = field_validator("env", mode="before")(_str_values)
@@ -369,6 +370,23 @@ class GateConfig(_Model):
         return self
 
 
+class ChaosConfig(_Model):
+    """Before request ``at_request`` (0-based) of a trial, restart or kill a service, then
+    retry that request until it succeeds: the time from the action to the first success is
+    the recovery time, the failures in between are counted."""
+
+    service: str
+    at_request: int = Field(1, ge=0, le=100_000)
+    action: Literal["restart", "kill"] = "restart"
+    recovery_timeout_s: float = Field(30.0, gt=0, le=3_600)
+    retry_interval_ms: float = Field(20.0, ge=0, le=60_000)
+    match: dict[str, Scalar | list[Scalar]] = {}
+
+    @property
+    def levels(self) -> dict[str, tuple[str, ...]]:
+        return match_levels(self.match)
+
+
 class PageCacheConfig(_Model):
     """Files whose page-cache state the ``page_cache`` factor sets before each spawn."""
 
@@ -391,6 +409,7 @@ class Scenario(_Model):
     page_cache: PageCacheConfig | None = None
     tls: TlsConfig = TlsConfig()
     gate: GateConfig = GateConfig()
+    chaos: ChaosConfig | None = None
 
     _var_strings = field_validator("vars", mode="before")(_str_values)
 
@@ -725,6 +744,19 @@ def _check_cross_references(scenario: Scenario) -> None:
         for k, cond in enumerate(svc.when)
     ]
     matches += [(f"requires[{i}].match", need.match) for i, need in enumerate(scenario.requires)]
+    matches += [(f"services[{i}].only", svc.only) for i, svc in enumerate(scenario.services)]
+    if scenario.chaos is not None:
+        matches.append(("chaos.match", scenario.chaos.match))
+        if scenario.chaos.service not in names:
+            hint = nearest(scenario.chaos.service, names)
+            extra = f" (did you mean {hint!r}?)" if hint else ""
+            raise _PathError("chaos.service", f"no service named {scenario.chaos.service!r}{extra}")
+        count = scenario.requests.count if scenario.requests else 0
+        if scenario.chaos.at_request >= count:
+            raise _PathError(
+                "chaos.at_request",
+                f"the trial sends {count} request(s); at_request must be below that",
+            )
     for base, match in matches:
         for key, vals in match.items():
             where = f"{base}.{key}"

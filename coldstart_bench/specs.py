@@ -66,6 +66,15 @@ class ProbeSettings:
 
 
 @dataclass(frozen=True)
+class ChaosSpec:
+    service: str
+    at_request: int
+    action: Literal["restart", "kill"]
+    recovery_timeout_s: float
+    retry_interval_ms: float
+
+
+@dataclass(frozen=True)
 class TrialSetup:
     """Everything needed to run one trial, rendered from the scenario."""
 
@@ -75,4 +84,5 @@ class TrialSetup:
     prepare: tuple[tuple[str, ...], ...] = ()
     page_cache_mode: Literal["cold", "warm"] | None = None
     page_cache_files: tuple[str, ...] = ()
+    chaos: ChaosSpec | None = None
     notes: tuple[str, ...] = field(default=())

@@ -75,7 +75,18 @@ def check_device_main(argv: list[str] | None = None) -> int:
     return 1
 
 
-COMMANDS = {"serve": serve_main, "make-model": make_model_main, "check-device": check_device_main}
+def gateway_main(argv: list[str] | None = None) -> int:
+    from coldstart_bench.target.gateway import main
+
+    return main(argv)
+
+
+COMMANDS = {
+    "serve-gateway": gateway_main,
+    "serve": serve_main,
+    "make-model": make_model_main,
+    "check-device": check_device_main,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

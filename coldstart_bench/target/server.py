@@ -43,6 +43,7 @@ from coldstart_bench.target.engine import (  # noqa: E402
     SamplingParams,
 )
 from coldstart_bench.target.model import build_model  # noqa: E402
+from coldstart_bench.target.net import ListenError, listen  # noqa: E402
 from coldstart_bench.target.phases import PhaseLog  # noqa: E402
 from coldstart_bench.target.tokenizer import decode, encode, encode_chat  # noqa: E402
 from coldstart_bench.target.weights import (  # noqa: E402
@@ -447,20 +448,10 @@ def create_app(state: ServerState, lifespan: Any = None) -> Starlette:
 
 
 def _listen(host: str, port: int) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    # proto must be IPPROTO_TCP: asyncio sets TCP_NODELAY only on sockets that say so, and
-    # without it a streamed response on a kept-alive connection stalls 40 ms per request
-    # (Nagle's algorithm waiting for the client's delayed ACK).
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     try:
-        sock.bind((host, port))
-    except OSError as exc:
-        sock.close()
-        raise StartupError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
-    sock.listen(2048)
-    return sock
+        return listen(host, port)
+    except ListenError as exc:
+        raise StartupError(str(exc)) from None
 
 
 async def _on_serving(state: ServerState, url: str) -> None:

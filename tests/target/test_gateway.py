@@ -1,0 +1,194 @@
+"""The reference gateway as real processes: an upstream reference server, gateways, and
+a real redis-server (tests skip where it is not installed)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from helpers import REPO
+from server_helpers import RunningServer, wait_healthy
+
+from coldstart_bench.launch import free_port
+from coldstart_bench.runner import RunOptions, run_scenario
+from coldstart_bench.scenario import load_scenario
+
+REDIS = shutil.which("redis-server")
+needs_redis = pytest.mark.skipif(
+    REDIS is None, reason="needs redis-server (apt-get install redis-server)"
+)
+CHAT = {"messages": [{"role": "user", "content": "hi"}], "max_tokens": 4, "stream": True}
+
+
+def spawn(argv: list[str], log: Path) -> subprocess.Popen[bytes]:
+    with open(log, "wb") as out:
+        return subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+@pytest.fixture
+def processes():
+    started: list[subprocess.Popen[bytes]] = []
+    yield started
+    for p in reversed(started):
+        stop(p)
+
+
+def start_gateway(processes, tmp_path: Path, upstream_port: int, *flags: str) -> RunningServer:
+    port = free_port()
+    argv = [
+        sys.executable,
+        "-m",
+        "coldstart_bench.target",
+        "serve-gateway",
+        "--port",
+        str(port),
+        "--upstream",
+        f"http://127.0.0.1:{upstream_port}",
+        "--health-interval-ms",
+        "100",
+        *flags,
+    ]
+    process = spawn(argv, tmp_path / f"gw-{port}.log")
+    processes.append(process)
+    server = RunningServer(
+        f"http://127.0.0.1:{port}", process, tmp_path / f"gw-{port}.log", tmp_path / "none"
+    )
+    wait_healthy(server)
+    return server
+
+
+def start_upstream(processes, tmp_path: Path, model: Path, port: int) -> RunningServer:
+    argv = [
+        sys.executable,
+        "-m",
+        "coldstart_bench.target",
+        "serve",
+        "--model",
+        str(model),
+        "--port",
+        str(port),
+    ]
+    process = spawn(argv, tmp_path / f"up-{port}-{len(processes)}.log")
+    processes.append(process)
+    server = RunningServer(
+        f"http://127.0.0.1:{port}", process, tmp_path / "up.log", tmp_path / "none"
+    )
+    wait_healthy(server)
+    return server
+
+
+def stats(gateway: RunningServer) -> dict:
+    return httpx.get(gateway.url + "/stats").json()
+
+
+def test_cache_hits_never_reach_the_upstream(processes, tmp_path: Path, tiny_model: Path):
+    upstream = start_upstream(processes, tmp_path, tiny_model, free_port())
+    gateway = start_gateway(
+        processes, tmp_path, int(upstream.url.rsplit(":", 1)[1]), "--cache", "local"
+    )
+    replies = [httpx.post(gateway.url + "/v1/chat/completions", json=CHAT) for _ in range(3)]
+    assert [r.headers["x-cache"] for r in replies] == ["miss", "hit", "hit"]
+    assert replies[0].text == replies[2].text and "data: [DONE]" in replies[2].text
+    counts = stats(gateway)
+    assert counts["upstream_requests"] == 1 and counts["l1_hits"] == 2
+    random = {**CHAT, "temperature": 1.0}  # not deterministic: never cached
+    httpx.post(gateway.url + "/v1/chat/completions", json=random)
+    assert stats(gateway)["upstream_requests"] == 2
+
+
+@needs_redis
+def test_an_invalidation_reaches_every_gateway(processes, tmp_path: Path, tiny_model: Path):
+    redis_port = free_port()
+    processes.append(
+        spawn(
+            [
+                REDIS,
+                "--port",
+                str(redis_port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            tmp_path / "redis.log",
+        )
+    )
+    upstream = start_upstream(processes, tmp_path, tiny_model, free_port())
+    up_port = int(upstream.url.rsplit(":", 1)[1])
+    flags = ("--cache", "local+redis", "--redis", f"redis://127.0.0.1:{redis_port}/0")
+    first = start_gateway(processes, tmp_path, up_port, *flags)
+    second = start_gateway(processes, tmp_path, up_port, *flags)
+    httpx.post(first.url + "/v1/chat/completions", json=CHAT)  # upstream, then L1 + Redis
+    hit = httpx.post(second.url + "/v1/chat/completions", json=CHAT)
+    assert hit.headers["x-cache"] == "hit" and stats(second)["l2_hits"] == 1
+    assert stats(second)["l1_entries"] == 1
+    key = httpx.post(
+        first.url + "/cache/key", json={"path": "/v1/chat/completions", "body": CHAT}
+    ).json()["key"]
+    httpx.post(first.url + "/cache/invalidate", json={"key": key})
+    deadline = time.monotonic() + 2
+    while stats(second)["l1_entries"] and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert stats(second)["l1_entries"] == 0 and stats(second)["invalidations_received"] == 1
+    again = httpx.post(second.url + "/v1/chat/completions", json=CHAT)
+    assert again.headers["x-cache"] == "miss"
+
+
+def test_a_restarted_upstream_is_reconnected_within_the_health_interval(
+    processes, tmp_path: Path, tiny_model: Path
+):
+    port = free_port()
+    upstream = start_upstream(processes, tmp_path, tiny_model, port)
+    gateway = start_gateway(processes, tmp_path, port, "--upstream-pool", "on")
+    assert httpx.post(gateway.url + "/v1/chat/completions", json=CHAT).status_code == 200
+    stop(upstream.process)
+    start_upstream(processes, tmp_path, tiny_model, port)  # same port, new process
+    back = time.monotonic()
+    while httpx.post(gateway.url + "/v1/chat/completions", json=CHAT).status_code != 200:
+        assert time.monotonic() - back < 2.0, "not reconnected"
+        time.sleep(0.01)
+    assert time.monotonic() - back < 0.5  # health checks every 100 ms
+    assert stats(gateway)["reconnects"] >= 1
+
+
+@needs_redis
+@pytest.mark.slow
+def test_the_stack_scenario_starts_chains_restarts_and_leaves_nothing(tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("COLDSTART_CACHE_DIR", str(tmp_path / "cache"))
+    loaded = load_scenario(REPO / "scenarios" / "gateway-stack.toml")
+    outcome = run_scenario(
+        loaded,
+        RunOptions(
+            results_dir=tmp_path / "r",
+            record_torch=False,
+            repetitions=1,
+            variants={"upstream_pool": ["on"], "warmup": ["startup"], "cache": ["redis", "off"]},
+        ),
+    )
+    by_id = {t.variant: t for t in outcome.trials}
+    assert all(t.status == "ok" for t in outcome.trials), [t.error for t in outcome.trials]
+    redis_trial = by_id["upstream_pool=on,cache=redis,warmup=startup,chaos=off"]
+    assert [s.name for s in redis_trial.services] == ["redis", "llm", "gateway"]
+    assert [s.stopped_by for s in redis_trial.services] != [None, None, None]
+    chaos = by_id["upstream_pool=on,cache=off,warmup=startup,chaos=on"].extra["chaos"]
+    assert chaos["recovered"] and chaos["recovery_ms"] >= chaos["restart_ms"]
+    assert all(not s.survivors for t in outcome.trials for s in t.services)
