@@ -93,6 +93,17 @@ def validate(scenario: ScenarioArg) -> None:
     )
 
 
+def _parse_shard(text: str | None) -> tuple[int, int] | None:
+    from coldstart_bench.errors import ColdstartError
+
+    if text is None:
+        return None
+    index, sep, count = text.partition("/")
+    if not sep or not index.isdigit() or not count.isdigit() or int(count) < 1:
+        raise ColdstartError(f"--shard expects I/N, e.g. 2/4; got {text!r}")
+    return int(index), int(count)
+
+
 def _parse_pairs(items: list[str], option: str) -> dict[str, str]:
     from coldstart_bench.errors import ColdstartError
 
@@ -151,6 +162,10 @@ def run(
         list[str] | None,
         typer.Option("--var", help="Set a [vars] value: name=value (repeatable)."),
     ] = None,
+    shard: Annotated[
+        str | None,
+        typer.Option("--shard", help="I/N: run only shard I of N (needs a fixed --seed)."),
+    ] = None,
 ) -> None:
     """Start the scenario's services cold for every trial, time everything, print a table,
     and write the report (tables, plots, HTML) into the run directory.
@@ -172,6 +187,7 @@ def run(
         warmup_trials=warmup_trials,
         seed=seed,
         variants=_parse_variant_filters(variant or []),
+        shard=_parse_shard(shard),
     )
     err = Console(stderr=True, highlight=False)
     if quiet:
@@ -325,6 +341,19 @@ def profile(
         out.print(table)
     sys.stdout.flush()
     stderr_console().print(f"profiles: {session.run_dir / 'profiles'}", markup=False)
+
+
+@app.command()
+@user_errors
+def merge(
+    runs: Annotated[list[Path], typer.Argument(help="Shard run directories.", show_default=False)],
+    out: Annotated[Path, typer.Option("--out", help="The merged run directory to create.")],
+) -> None:
+    """Merge the shards of one run (coldstart run --shard I/N) into one run directory."""
+    from coldstart_bench.merge import merge_runs
+
+    merged = merge_runs(runs, out)
+    stdout_console().print(f"merged {len(runs)} runs into {merged}", markup=False)
 
 
 @app.command()

@@ -89,6 +89,16 @@ def default_cache_dir() -> Path:
     return Path(base) / "coldstart-bench"
 
 
+def shard_trials(plan: Sequence[TrialSpec], shard: int, shards: int) -> list[TrialSpec]:
+    """Shard ``shard`` (1-based) of ``shards``: trials are dealt out round-robin over a
+    fixed ordering (variant, warm-up first, repetition), so every shard gets its share of
+    every variant and the shards together are exactly the plan. The trials keep their
+    indexes and their order within the plan."""
+    canonical = sorted(plan, key=lambda t: (t.variant.index, not t.warmup, t.repetition))
+    mine = {id(t) for k, t in enumerate(canonical) if k % shards == shard - 1}
+    return [t for t in plan if id(t) in mine]
+
+
 @dataclass(frozen=True)
 class RenderContext:
     run_dir: Path

@@ -36,6 +36,7 @@ from coldstart_bench.plan import (
     plan_trials,
     render_trial,
     run_level_context,
+    shard_trials,
 )
 from coldstart_bench.probe import Probe
 from coldstart_bench.records import (
@@ -80,6 +81,7 @@ class RunOptions:
     seed: int | None = None
     variants: Mapping[str, Sequence[str]] = field(default_factory=dict)  # only these levels
     record_torch: bool = True  # ask a subprocess for torch/CUDA facts for run.json
+    shard: tuple[int, int] | None = None  # (I, N): run only shard I of N
 
 
 @dataclass
@@ -117,6 +119,16 @@ def run_scenario(
     if repetitions < 1 or warmups < 0:
         raise ColdstartError("--repetitions must be at least 1 and --warmup-trials at least 0")
     plan = plan_trials(variants, repetitions, warmups, seed)
+    if options.shard is not None:
+        index, count = options.shard
+        if not 1 <= index <= count:
+            raise ColdstartError(f"--shard {index}/{count}: I must be between 1 and N")
+        if options.seed is None and spec.seed is None:
+            raise ColdstartError(
+                "--shard needs a fixed trial order: give --seed S (the same for every shard) "
+                "or set seed in the scenario"
+            )
+        plan = shard_trials(plan, index, count)
     with tempfile.TemporaryDirectory(prefix="coldstart-requires-") as tmp:
         checks_log = Path(tmp) / "requires.log"
         skipped = unmet_requirements(
@@ -153,6 +165,7 @@ def run_scenario(
                 "warmup_trials": warmups,
                 "trials": len(plan),
                 "order": [[t.variant.id, t.repetition, t.warmup] for t in plan],
+                "shard": list(options.shard) if options.shard else None,
             },
             "environment": environment(with_torch=options.record_torch),
             "skipped_variants": skipped,

@@ -164,3 +164,15 @@ kind = "http"
     }
     assert probes["4"].pooling and probes["4"].pool_size == 4
     assert not probes["off"].pooling and probes["off"].pool_size is None
+
+
+def test_shards_split_every_variant_evenly_and_cover_the_plan_once():
+    from coldstart_bench.plan import shard_trials
+
+    variants = [Variant(i, {"v": str(i)}) for i in range(3)]
+    plan = plan_trials(variants, repetitions=5, warmup_trials=1, seed=3)
+    shards = [shard_trials(plan, i, 4) for i in range(1, 5)]
+    assert sorted(t.index for s in shards for t in s) == [t.index for t in plan]
+    assert max(map(len, shards)) - min(map(len, shards)) <= 1
+    for shard in shards:  # order within a shard follows the plan
+        assert [t.index for t in shard] == sorted(t.index for t in shard)

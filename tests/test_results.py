@@ -80,3 +80,52 @@ def test_loading_something_that_is_not_a_run_is_a_clear_error(tmp_path: Path):
         load_run(tmp_path / "missing")
     with pytest.raises(RunDirError, match="not a coldstart run"):
         load_run(tmp_path)
+
+
+def test_shards_run_apart_merge_into_the_whole_run(tmp_path: Path, write_scenario):
+    from helpers import toy_command
+    from typer.testing import CliRunner
+
+    from coldstart_bench.cli import app
+
+    path = write_scenario(f"""
+        repetitions = 3
+        [matrix]
+        pooling = ["on", "off"]
+        [[services]]
+        command = {toy_command()}
+        [requests]
+        kind = "http"
+    """)
+    results = str(tmp_path / "r")
+    runner = CliRunner()
+    for i in (1, 2):
+        done = runner.invoke(
+            app,
+            [
+                "run",
+                str(path),
+                "--shard",
+                f"{i}/2",
+                "--seed",
+                "5",
+                "-q",
+                "--no-report",
+                "--results-dir",
+                results,
+                "--run-id",
+                f"s{i}",
+            ],
+        )
+        assert done.exit_code == 0, done.output
+    no_seed = runner.invoke(app, ["run", str(path), "--shard", "1/2", "--results-dir", results])
+    assert no_seed.exit_code == 2 and "--seed" in no_seed.output
+    merged = runner.invoke(
+        app, ["merge", f"{results}/s1", f"{results}/s2", "--out", f"{results}/all"]
+    )
+    assert merged.exit_code == 0, merged.output
+    run = load_run(tmp_path / "r" / "all")
+    assert sorted(t.trial for t in run.trials) == list(range(6))
+    assert [m["shard"] for m in run.metadata["merged_from"]] == [[1, 2], [2, 2]]
+    twice = runner.invoke(app, ["merge", f"{results}/s1", f"{results}/s1", "--out", f"{results}/x"])
+    assert twice.exit_code == 2 and "not distinct shards" in twice.output
