@@ -93,6 +93,14 @@ def validate(scenario: ScenarioArg) -> None:
     )
 
 
+def _executor(name: str) -> str:
+    from coldstart_bench.errors import ColdstartError
+
+    if name not in ("local", "ray"):
+        raise ColdstartError(f"--executor takes local or ray, got {name!r}")
+    return name
+
+
 def _parse_shard(text: str | None) -> tuple[int, int] | None:
     from coldstart_bench.errors import ColdstartError
 
@@ -166,6 +174,12 @@ def run(
         str | None,
         typer.Option("--shard", help="I/N: run only shard I of N (needs a fixed --seed)."),
     ] = None,
+    executor: Annotated[
+        str, typer.Option("--executor", help="local, or ray (one trial per node at a time).")
+    ] = "local",
+    ray_address: Annotated[
+        str | None, typer.Option("--ray-address", help="An existing Ray cluster, e.g. auto.")
+    ] = None,
 ) -> None:
     """Start the scenario's services cold for every trial, time everything, print a table,
     and write the report (tables, plots, HTML) into the run directory.
@@ -177,7 +191,7 @@ def run(
     from coldstart_bench.report.terminal import print_failures, print_skipped, print_summary
     from coldstart_bench.runner import RunOptions, run_scenario
     from coldstart_bench.scenario import load_scenario, with_vars
-    from coldstart_bench.summary import failures, skipped_variants, summarise
+    from coldstart_bench.summary import failures, skipped_variants, stratify_by_node, summarise
 
     loaded = with_vars(load_scenario(scenario), _parse_pairs(var or [], "--var"))
     options = RunOptions(
@@ -188,6 +202,8 @@ def run(
         seed=seed,
         variants=_parse_variant_filters(variant or []),
         shard=_parse_shard(shard),
+        executor=_executor(executor),
+        ray_address=ray_address,
     )
     err = Console(stderr=True, highlight=False)
     if quiet:
@@ -196,7 +212,7 @@ def run(
         with ProgressObserver(err) as observer:
             outcome = run_scenario(loaded, options, observer)
     out = stdout_console()
-    rows = summarise(outcome.trials, outcome.variants)
+    rows = summarise(stratify_by_node(outcome.trials), outcome.variants)
     print_summary(out, rows, f"{loaded.name} — {outcome.run_id}")
     print_failures(out, failures(outcome.trials))
     skipped = skipped_variants(outcome.trials)

@@ -58,7 +58,13 @@ from coldstart_bench.runsetup import (
 from coldstart_bench.scenario import LoadedScenario, Variant
 from coldstart_bench.signals import Interrupted, interrupts_as_exceptions
 from coldstart_bench.specs import RequestSpec, ServiceSpec, TrialSetup
-from coldstart_bench.sysinfo import environment, redact_scenario, redact_text, secret_values
+from coldstart_bench.sysinfo import (
+    environment,
+    node_identity,
+    redact_scenario,
+    redact_text,
+    secret_values,
+)
 from coldstart_bench.tlsgen import TlsFiles, make_throwaway_tls
 
 _PREPARE_TIMEOUT_S = 600.0
@@ -82,6 +88,8 @@ class RunOptions:
     variants: Mapping[str, Sequence[str]] = field(default_factory=dict)  # only these levels
     record_torch: bool = True  # ask a subprocess for torch/CUDA facts for run.json
     shard: tuple[int, int] | None = None  # (I, N): run only shard I of N
+    executor: str = "local"  # or "ray"
+    ray_address: str | None = None
 
 
 @dataclass
@@ -187,17 +195,39 @@ def run_scenario(
                 run_dir / "logs" / "setup.log",
                 announce,
             )
-            for trial in plan:
+
+            def started(trial: TrialSpec) -> None:
                 if observer:
                     observer.trial_started(trial)
-                if trial.variant.id in skipped:
-                    record = skipped_trial(trial, run_id, skipped[trial.variant.id])
-                else:
-                    record = run_trial(loaded, trial, run_dir, run_id, tls, guardian)
+
+            def finished(trial: TrialSpec, record: TrialRecord) -> None:
                 writer.append(record)
                 records.append(record)
                 if observer:
                     observer.trial_finished(trial, record)
+
+            if options.executor == "ray":
+                from coldstart_bench.ray_executor import run_on_ray
+
+                run_on_ray(
+                    loaded,
+                    plan,
+                    run_dir,
+                    run_id,
+                    tls,
+                    options.ray_address,
+                    skipped,
+                    started,
+                    finished,
+                )
+            else:
+                for trial in plan:
+                    started(trial)
+                    if trial.variant.id in skipped:
+                        record = skipped_trial(trial, run_id, skipped[trial.variant.id])
+                    else:
+                        record = run_trial(loaded, trial, run_dir, run_id, tls, guardian)
+                    finished(trial, record)
     except Interrupted as exc:
         status, interrupted_by, exit_code = "interrupted", str(exc), exc.exit_code
     except KeyboardInterrupt:
@@ -392,7 +422,7 @@ def run_trial(
         requests=tuple(state.requests),
         phases=phases,
         notes=tuple(state.notes),
-        extra=state.extra,
+        extra={**state.extra, "node": node_identity()},
     )
 
 

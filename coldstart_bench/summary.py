@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -97,3 +98,25 @@ def skipped_variants(trials: Iterable[TrialRecord]) -> dict[str, str]:
         if t.status == "skipped":
             found.setdefault(t.variant, t.error or "(no reason recorded)")
     return found
+
+
+def node_of(trial: TrialRecord) -> str | None:
+    node = trial.extra.get("node") if isinstance(trial.extra, dict) else None
+    return node.get("hostname") if isinstance(node, dict) else None
+
+
+def stratify_by_node(trials: Sequence[TrialRecord]) -> list[TrialRecord]:
+    """Trials from several machines get their node as one more factor (and in the variant
+    id), so no statistic averages two machine types together. One machine: unchanged."""
+    nodes = {node_of(t) for t in trials} - {None}
+    if len(nodes) < 2:
+        return list(trials)
+    out = []
+    for t in trials:
+        node = node_of(t) or "unknown"
+        out.append(
+            dataclasses.replace(
+                t, factors={**t.factors, "node": node}, variant=f"{t.variant},node={node}"
+            )
+        )
+    return out

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import os
 import platform
@@ -11,6 +13,7 @@ import subprocess
 import sys
 from collections.abc import Iterable, Mapping
 from importlib.util import find_spec
+from pathlib import Path
 from typing import Any
 
 SECRET_MARKERS = ("TOKEN", "KEY", "SECRET", "PASSWORD", "AUTH")
@@ -184,3 +187,21 @@ def environment(*, with_torch: bool = True) -> dict[str, Any]:
         "torch": torch_info() if with_torch else None,
         "env": redact_mapping(recorded_env),
     }
+
+
+@functools.lru_cache(maxsize=1)
+def node_identity() -> dict[str, Any]:
+    """Which machine ran a trial: put on every record, so runs spanning several nodes are
+    never averaged across machine types by accident."""
+    gpus = []
+    root = "/proc/driver/nvidia/gpus"
+    if os.path.isdir(root):
+        for entry in sorted(os.listdir(root)):
+            with contextlib.suppress(OSError):
+                text = Path(root, entry, "information").read_text(encoding="utf-8")
+                gpus += [
+                    line.split(":", 1)[1].strip()
+                    for line in text.splitlines()
+                    if line.startswith("Model:")
+                ]
+    return {"hostname": socket.gethostname(), "cpu_model": _cpu_model(), "gpus": gpus}

@@ -18,7 +18,13 @@ from coldstart_bench.records import TrialRecord
 from coldstart_bench.report import plots, tables
 from coldstart_bench.report.html import FailureView, Plot, ProfileView, render_html
 from coldstart_bench.results import RunData, atomic_write_text, load_run
-from coldstart_bench.summary import VariantSummary, failures, skipped_variants, summarise
+from coldstart_bench.summary import (
+    VariantSummary,
+    failures,
+    skipped_variants,
+    stratify_by_node,
+    summarise,
+)
 from coldstart_bench.sysinfo import redact_text
 
 FORMATS: tuple[str, ...] = ("html", "md", "csv", "png")
@@ -171,7 +177,7 @@ def build_report(
     out = Path(out_dir) if out_dir is not None else run.run_dir / "report"
     out.mkdir(parents=True, exist_ok=True)
     declared = [v["id"] for v in run.metadata.get("plan", {}).get("variants", [])]
-    trials: list[TrialRecord] = run.trials
+    trials: list[TrialRecord] = stratify_by_node(run.trials)
     frame = analysis.trials_frame(trials)
     order = analysis.variant_order(frame, declared)
     rows = summarise(trials, order)
