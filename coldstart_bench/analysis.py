@@ -474,3 +474,21 @@ def factor_levels(frame: pd.DataFrame) -> Mapping[str, list[str]]:
         c[len(FACTOR_PREFIX) :]: [str(v) for v in pd.unique(frame[c].dropna())]
         for c in factor_columns(frame)
     }
+
+
+def service_ready(trials: Iterable[TrialRecord]) -> pd.DataFrame:
+    """Median ready time (from t0) of each service per variant, over measured ok trials;
+    the first instance of a service only (a chaos restart adds another)."""
+    rows = []
+    for t in trials:
+        if t.warmup or t.status != "ok":
+            continue
+        seen: set[str] = set()
+        for s in t.services:
+            if s.name not in seen and s.ready_ms is not None:
+                seen.add(s.name)
+                rows.append({"variant": t.variant, "service": s.name, "ready_ms": s.ready_ms})
+    frame = pd.DataFrame(rows, columns=["variant", "service", "ready_ms"])
+    if frame.empty:
+        return frame
+    return frame.groupby(["variant", "service"], sort=False)["ready_ms"].median().reset_index()

@@ -224,7 +224,17 @@ def run(
     else:
         err.print(f"results: {outcome.run_dir}", markup=False)
     if not no_report and outcome.trials:
-        _write_report(out, err, outcome.run_dir, None, ("html", "md", "csv", "png"), table=False)
+        try:
+            _write_report(
+                out, err, outcome.run_dir, None, ("html", "md", "csv", "png"), table=False
+            )
+        except Exception as exc:  # the measurements are safe on disk; say so, keep the code
+            err.print(
+                f"the report could not be written ({type(exc).__name__}: {exc}); the results "
+                f"are intact — retry with: coldstart report {outcome.run_dir}",
+                style="yellow",
+                markup=False,
+            )
     raise typer.Exit(outcome.exit_code)
 
 

@@ -221,7 +221,11 @@ def build_report(
     if "png" in formats or "html" in formats:
         drawn = {
             "waterfall": plots.waterfall(
-                analysis.phase_medians(phases), analysis.first_request_split(frame), frame, order
+                analysis.phase_medians(phases),
+                analysis.first_request_split(frame),
+                frame,
+                order,
+                analysis.service_ready(trials),
             ),
             "distribution": plots.distribution(frame, order),
             "requests": plots.requests_by_index(by_index, order),

@@ -61,7 +61,11 @@ def _legend_below(ax: object, columns: int = 6) -> None:
 
 
 def waterfall(
-    phases: pd.DataFrame, first_split: pd.DataFrame, trials: pd.DataFrame, order: Sequence[str]
+    phases: pd.DataFrame,
+    first_split: pd.DataFrame,
+    trials: pd.DataFrame,
+    order: Sequence[str],
+    service_ready: pd.DataFrame | None = None,
 ) -> bytes | None:
     """Per variant, the median timeline from spawn to first token: the server's own phases
     where it reports them, the rest of spawn → ready in grey, then the first request. The
@@ -96,6 +100,7 @@ def waterfall(
     split = first_split.set_index("variant") if not first_split.empty else None
     bars: list[tuple[int, float, float, str]] = []  # (row, left, width, label)
     marks: list[tuple[int, float]] = []
+    service_marks: list[tuple[int, float, str]] = []
     tail_start = float("inf")
     for y, variant in enumerate(variants):
         group = ok[ok["variant"] == variant]
@@ -124,6 +129,11 @@ def waterfall(
         cold = group["cold_ttft_ms"].median()
         if pd.notna(cold):
             marks.append((y, float(cold)))
+        if service_ready is not None and not service_ready.empty:
+            mine = service_ready[service_ready["variant"] == variant]
+            if mine["service"].nunique() > 1:  # a chain: where each service became ready
+                for row in mine.itertuples():
+                    service_marks.append((y, float(row.ready_ms), str(row.service)))
         tail_start = min(tail_start, longest_end or ready)
     end = max([m for _, m in marks] + [b[1] + b[2] for b in bars])
     for ax in (full, zoom):
@@ -144,6 +154,16 @@ def waterfall(
             seen.add(label)
         for y, cold in marks:
             ax.plot([cold], [y], marker="|", color="black", markersize=16, markeredgewidth=2)
+        for y, ready_at, name in service_marks:
+            ax.plot([ready_at], [y - 0.38], marker="v", color="black", markersize=6)
+            ax.annotate(
+                name,
+                (ready_at, y - 0.38),
+                xytext=(2, 3),
+                textcoords="offset points",
+                fontsize=6,
+                clip_on=True,
+            )
         ax.grid(axis="x", alpha=0.3)
     margin = max((end - tail_start) * 0.05, 1.0)
     zoom.set_xlim(max(tail_start - margin, 0.0), end + margin)
@@ -153,7 +173,7 @@ def waterfall(
     full.set_xlabel("ms from spawn (t0), medians")
     zoom.set_xlabel("the same, zoomed in after the longest phase")
     full.set_title("Where the cold start goes: spawn → ready → first token")
-    zoom.set_title("| = cold TTFT (first token of the first request)")
+    zoom.set_title("| = cold TTFT (first token of the first request); ▼ = a service ready")
     fig.legend(loc="outside lower center", ncol=5, fontsize=8, frameon=False)
     return _png(fig)
 
