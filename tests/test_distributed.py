@@ -17,6 +17,22 @@ from coldstart_bench.records import TrialRecord
 from coldstart_bench.summary import stratify_by_node, summarise
 
 
+def run_on_ray(path: Path, tmp_path: Path, run_id: str):  # type: ignore[no-untyped-def]
+    args = [
+        "run",
+        str(path),
+        "--executor",
+        "ray",
+        "--results-dir",
+        str(tmp_path / "r"),
+        "--run-id",
+        run_id,
+        "-q",
+        "--no-report",
+    ]
+    return CliRunner().invoke(app, args)
+
+
 def record(n: int, host: str, ttft: float) -> TrialRecord:
     return TrialRecord(
         schema_version=1,
@@ -54,19 +70,7 @@ def test_without_ray_the_executor_says_how_to_install_it(
 ):
     monkeypatch.setitem(sys.modules, "ray", None)
     path = write_scenario(f"[[services]]\ncommand = {toy_command()}\n")
-    result = CliRunner().invoke(
-        app,
-        [
-            "run",
-            str(path),
-            "--executor",
-            "ray",
-            "--results-dir",
-            str(tmp_path / "r"),
-            "-q",
-            "--no-report",
-        ],
-    )
+    result = run_on_ray(path, tmp_path, "no-ray")
     assert result.exit_code == 2
     assert "pip install" in result.output and "[ray]" in result.output
 
@@ -84,21 +88,7 @@ def test_trials_run_as_ray_tasks_on_a_local_cluster(tmp_path: Path, write_scenar
         [requests]
         count = 2
     """)
-    result = CliRunner().invoke(
-        app,
-        [
-            "run",
-            str(path),
-            "--executor",
-            "ray",
-            "--results-dir",
-            str(tmp_path / "r"),
-            "--run-id",
-            "ray",
-            "-q",
-            "--no-report",
-        ],
-    )
+    result = run_on_ray(path, tmp_path, "ray")
     assert result.exit_code == 0, result.output
     run = load_run(tmp_path / "r" / "ray")
     assert len(run.trials) == 8
