@@ -495,9 +495,12 @@ class TrialProcesses:
         assert self.t0_ns is not None
         service = ServiceProcess(spec, self.t0_ns)
         self.services.append(service)
-        service.spawn()
-        if self.guardian is not None and service.pid is not None:
-            self.guardian.watch(service.pid)
+        # A Ctrl-C inside Popen would lose the pid of a child that already runs, and with
+        # it the teardown: hold signals until the process is known (and watched).
+        with shielded():
+            service.spawn()
+            if self.guardian is not None and service.pid is not None:
+                self.guardian.watch(service.pid)
         service.wait_ready()
         return service
 

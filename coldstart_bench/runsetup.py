@@ -14,6 +14,7 @@ from coldstart_bench.errors import ColdstartError
 from coldstart_bench.launch import log_tail
 from coldstart_bench.plan import RenderContext, requirement_checks, setup_commands
 from coldstart_bench.scenario import LoadedScenario, Variant
+from coldstart_bench.signals import shielded
 
 SETUP_TIMEOUT_S = 3600.0
 CHECK_TIMEOUT_S = 120.0
@@ -37,16 +38,22 @@ def run_logged(argv: Sequence[str], log_path: Path, timeout_s: float, label: str
     with open(log_path, "ab") as log:
         log.write(f"$ {' '.join(argv)}\n".encode())
         log.flush()
+        process: subprocess.Popen[bytes] | None = None
         try:
-            process = subprocess.Popen(
-                list(argv),
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+            with shielded():  # a Ctrl-C inside Popen would lose a running child's pid
+                process = subprocess.Popen(
+                    list(argv),
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
         except (FileNotFoundError, PermissionError) as exc:
             raise CommandFailed(f"{label}: cannot run {argv[0]!r}: {exc.strerror}") from None
+        except BaseException:  # the deferred Ctrl-C: the child is known, stop it
+            if process is not None:
+                _kill_group(process)
+            raise
         try:
             code = process.wait(timeout_s)
         except subprocess.TimeoutExpired:
