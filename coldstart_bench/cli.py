@@ -54,7 +54,7 @@ def validate(scenario: ScenarioArg) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    from coldstart_bench.scenario import load_scenario
+    from coldstart_bench.scenario import load_scenario, match_levels
 
     loaded = load_scenario(scenario)
     spec = loaded.scenario
@@ -86,6 +86,17 @@ def validate(scenario: ScenarioArg) -> None:
         check = f"program {need.program}" if need.program else " ".join(need.command or [])
         scope = ", ".join(f"{k}={'|'.join(v)}" for k, v in need.levels.items()) or "all variants"
         console.print(f"requires[{i}] ({scope}): {check}; else skipped", markup=False)
+    for svc in spec.services:
+        if svc.only:
+            scope = ", ".join(f"{k}={'|'.join(v)}" for k, v in match_levels(svc.only).items())
+            console.print(f"service {svc.name} starts only where {scope}", markup=False)
+    if spec.chaos is not None:
+        c = spec.chaos
+        scope = ", ".join(f"{k}={'|'.join(v)}" for k, v in c.levels.items()) or "all variants"
+        console.print(
+            f"chaos ({scope}): {c.action} {c.service} before request {c.at_request}",
+            markup=False,
+        )
     trials = len(loaded.variants) * (spec.repetitions + spec.warmup_trials)
     console.print(
         f"trials: {len(loaded.variants)} variant(s) × ({spec.repetitions} repetitions + "

@@ -166,7 +166,7 @@ def test_a_restarted_upstream_is_reconnected_within_the_health_interval(
     while httpx.post(gateway.url + "/v1/chat/completions", json=CHAT).status_code != 200:
         assert time.monotonic() - back < 2.0, "not reconnected"
         time.sleep(0.01)
-    assert time.monotonic() - back < 0.5  # health checks every 100 ms
+    assert time.monotonic() - back < 1.0  # health checks every 100 ms (~0.2 s seen)
     assert stats(gateway)["reconnects"] >= 1
 
 
