@@ -84,15 +84,15 @@ def validate(scenario: ScenarioArg) -> None:
         console.print(f"setup[{i}] (once per run): {' '.join(argv)}", markup=False)
     for i, need in enumerate(spec.requires):
         check = f"program {need.program}" if need.program else " ".join(need.command or [])
-        scope = ", ".join(f"{k}={'|'.join(v)}" for k, v in need.levels.items()) or "all variants"
+        scope = _scope(need.levels)
         console.print(f"requires[{i}] ({scope}): {check}; else skipped", markup=False)
     for svc in spec.services:
         if svc.only:
-            scope = ", ".join(f"{k}={'|'.join(v)}" for k, v in match_levels(svc.only).items())
+            scope = _scope(match_levels(svc.only))
             console.print(f"service {svc.name} starts only where {scope}", markup=False)
     if spec.chaos is not None:
         c = spec.chaos
-        scope = ", ".join(f"{k}={'|'.join(v)}" for k, v in c.levels.items()) or "all variants"
+        scope = _scope(c.levels)
         console.print(
             f"chaos ({scope}): {c.action} {c.service} before request {c.at_request}",
             markup=False,
@@ -133,6 +133,11 @@ def _parse_pairs(items: list[str], option: str) -> dict[str, str]:
             raise ColdstartError(f"{option} expects name=value, got {item!r}")
         pairs[key.strip()] = value
     return pairs
+
+
+def _scope(levels: dict[str, tuple[str, ...]]) -> str:
+    """Which variants a match applies to, e.g. "cache=redis|local"."""
+    return ", ".join(f"{k}={'|'.join(v)}" for k, v in levels.items()) or "all variants"
 
 
 def _parse_variant_filters(items: list[str]) -> dict[str, list[str]]:

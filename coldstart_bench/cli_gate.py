@@ -203,6 +203,7 @@ def register(app: typer.Typer) -> None:
         from rich.text import Text
 
         from coldstart_bench.gate import compare_rows, compare_verdict, resolve_run, sides_from_runs
+        from coldstart_bench.report.tables import md_escape
         from coldstart_bench.results import atomic_write_text
 
         base_run, new_run = resolve_run(base, results_dir), resolve_run(new, results_dir)
@@ -243,7 +244,7 @@ def register(app: typer.Typer) -> None:
                 f"{c.p_two_sided:.3g}",
             ]
             table.add_row(Text(c.variant), c.metric, *cells, verdict)
-            variant = c.variant.replace("|", "\\|").replace("<", "&lt;")
+            variant = md_escape(c.variant)
             md.append(f"| {variant} | {c.metric} | " + " | ".join(cells) + f" | {verdict} |")
             writer.writerow(
                 [

@@ -14,10 +14,13 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
 
+import pandas as pd
+
 from coldstart_bench import gatestats
 from coldstart_bench.analysis import METRICS, measured_ok, trials_frame
 from coldstart_bench.errors import ColdstartError
 from coldstart_bench.records import TrialRecord
+from coldstart_bench.report.tables import md_escape
 from coldstart_bench.results import RunData, load_run, safe_name
 from coldstart_bench.scenario import GateConfig
 
@@ -142,11 +145,26 @@ def sides_from_factor(run: RunData, factor: str, baseline_level: str) -> list[tu
     return pairs
 
 
-def _values(trials: Sequence[TrialRecord], metric: str) -> list[float]:
-    frame = measured_ok(trials_frame(trials))
+def _values(frame: pd.DataFrame, metric: str) -> list[float]:
     if frame.empty or metric not in frame:
         return []
     return [float(v) for v in frame[metric].dropna()]
+
+
+def _matched(
+    pairs: Sequence[tuple[Side, Side]],
+) -> tuple[list[tuple[str, pd.DataFrame, pd.DataFrame]], list[str]]:
+    """(variant key, base frame, new frame) of every variant both sides have — each side's
+    measured ok trials, framed once — and the variants only one side has."""
+    matched = []
+    unmatched: list[str] = []
+    for base, new in pairs:
+        unmatched += [f"only in {base.label}: {k}" for k in base.groups if k not in new.groups]
+        unmatched += [f"only in {new.label}: {k}" for k in new.groups if k not in base.groups]
+        for key in (k for k in new.groups if k in base.groups):
+            frames = (measured_ok(trials_frame(side.groups[key])) for side in (base, new))
+            matched.append((key, *frames))
+    return matched, unmatched
 
 
 # Gate ------------------------------------------------------------------------------------
@@ -211,24 +229,15 @@ class GateResult:
 
 
 def run_gate(pairs: Sequence[tuple[Side, Side]], settings: GateSettings) -> GateResult:
-    comparisons: list[gatestats.Comparison] = []
+    matched, unmatched = _matched(pairs)
+    comparisons = _comparisons(matched, settings.metrics, settings.confidence)
     budgets: list[tuple[str, str, float, float, bool]] = []
-    unmatched: list[str] = []
-    for base, new in pairs:
-        unmatched += [f"only in {base.label}: {k}" for k in base.groups if k not in new.groups]
-        unmatched += [f"only in {new.label}: {k}" for k in new.groups if k not in base.groups]
-        for key in (k for k in new.groups if k in base.groups):
-            for metric in settings.metrics:
-                b = _values(base.groups[key], metric)
-                n = _values(new.groups[key], metric)
-                if not b or not n:
-                    continue
-                comparisons.append(gatestats.compare(key, metric, b, n, settings.confidence))
-            for metric, limit in settings.budgets.items():
-                n = _values(new.groups[key], metric)
-                if n:
-                    median = float(statistics.median(n))
-                    budgets.append((key, metric, median, limit, median <= limit))
+    for key, _base, new in matched:
+        for metric, limit in settings.budgets.items():
+            n = _values(new, metric)
+            if n:
+                median = float(statistics.median(n))
+                budgets.append((key, metric, median, limit, median <= limit))
     if not comparisons and not budgets:
         raise GateInputError(
             "no variant with ok measured trials on both sides; nothing to gate"
@@ -237,6 +246,20 @@ def run_gate(pairs: Sequence[tuple[Side, Side]], settings: GateSettings) -> Gate
     decisions = gatestats.decide(comparisons, settings.alpha, settings.max_regression)
     labels = pairs[0] if pairs else (Side("", {}), Side("", {}))
     return GateResult(decisions, budgets, unmatched, settings, labels[0].label, labels[1].label)
+
+
+def _comparisons(
+    matched: Sequence[tuple[str, pd.DataFrame, pd.DataFrame]],
+    metrics: Sequence[str],
+    confidence: float,
+) -> list[gatestats.Comparison]:
+    rows = []
+    for key, base, new in matched:
+        for metric in metrics:
+            b, n = _values(base, metric), _values(new, metric)
+            if b and n:
+                rows.append(gatestats.compare(key, metric, b, n, confidence))
+    return rows
 
 
 def compare_verdict(c: gatestats.Comparison, alpha: float) -> str:
@@ -248,17 +271,14 @@ def compare_verdict(c: gatestats.Comparison, alpha: float) -> str:
 # Output ----------------------------------------------------------------------------------
 
 
-def _md(text: str) -> str:
-    return text.replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;").replace("\n", " ")
-
-
 def gate_markdown(result: GateResult) -> str:
     s = result.settings
     icon = {"pass": "✅", "fail": "❌", "inconclusive": "⚠️"}[result.verdict]
     lines = [
         f"## {icon} cold-start gate: {result.verdict}",
         "",
-        f"{_md(result.new_label)} vs baseline {_md(result.base_label)}; regression = slower "
+        f"{md_escape(result.new_label)} vs baseline {md_escape(result.base_label)}; "
+        f"regression = slower "
         f"by more than {s.max_regression:.0%} **and** significant at {s.confidence:.0%} "
         f"(one-sided Mann–Whitney U, Holm-corrected over {len(result.decisions)} comparison(s)).",
         "",
@@ -269,7 +289,7 @@ def gate_markdown(result: GateResult) -> str:
     for d in result.decisions:
         c = d.comparison
         lines.append(
-            f"| {d.verdict} | {_md(c.variant)} | {c.metric} | {c.base_median:,.1f} | "
+            f"| {d.verdict} | {md_escape(c.variant)} | {c.metric} | {c.base_median:,.1f} | "
             f"{c.new_median:,.1f} | {c.change_pct:+.1f} % | "
             f"[{(c.ratio_low - 1) * 100:+.1f}, {(c.ratio_high - 1) * 100:+.1f}] % | "
             f"{d.p_adjusted:.3g} | {c.n_base}/{c.n_new} | {c.outliers_base}/{c.outliers_new} |"
@@ -282,16 +302,17 @@ def gate_markdown(result: GateResult) -> str:
         ]
         for variant, metric, median, limit, ok in result.budgets:
             lines.append(
-                f"| {'ok' if ok else 'over budget'} | {_md(variant)} | {metric} | "
+                f"| {'ok' if ok else 'over budget'} | {md_escape(variant)} | {metric} | "
                 f"{median:,.1f} | {limit:,.1f} |"
             )
     notes = [d for d in result.decisions if d.verdict in ("inconclusive", "warning")]
     if notes or result.unmatched:
         lines.append("")
         lines += [
-            f"- {_md(d.comparison.variant)} {d.comparison.metric}: {_md(d.reason)}" for d in notes
+            f"- {md_escape(d.comparison.variant)} {d.comparison.metric}: {md_escape(d.reason)}"
+            for d in notes
         ]
-        lines += [f"- unmatched: {_md(u)}" for u in result.unmatched]
+        lines += [f"- unmatched: {md_escape(u)}" for u in result.unmatched]
     return "\n".join(lines) + "\n"
 
 
@@ -330,14 +351,5 @@ def gate_junit(result: GateResult) -> str:
 def compare_rows(
     pairs: Sequence[tuple[Side, Side]], metrics: Sequence[str], confidence: float
 ) -> tuple[list[gatestats.Comparison], list[str]]:
-    rows: list[gatestats.Comparison] = []
-    unmatched: list[str] = []
-    for base, new in pairs:
-        unmatched += [f"only in {base.label}: {k}" for k in base.groups if k not in new.groups]
-        unmatched += [f"only in {new.label}: {k}" for k in new.groups if k not in base.groups]
-        for key in (k for k in new.groups if k in base.groups):
-            for metric in metrics:
-                b, n = _values(base.groups[key], metric), _values(new.groups[key], metric)
-                if len(b) and len(n):
-                    rows.append(gatestats.compare(key, metric, b, n, confidence))
-    return rows, unmatched
+    matched, unmatched = _matched(pairs)
+    return _comparisons(matched, metrics, confidence), unmatched

@@ -17,7 +17,7 @@ from coldstart_bench.launch import log_tail
 from coldstart_bench.records import TrialRecord
 from coldstart_bench.report import plots, tables
 from coldstart_bench.report.html import FailureView, Plot, ProfileView, render_html
-from coldstart_bench.results import RunData, atomic_write_text, load_run
+from coldstart_bench.results import RunData, atomic_write_bytes, atomic_write_text, load_run
 from coldstart_bench.summary import (
     VariantSummary,
     failures,
@@ -237,9 +237,7 @@ def build_report(
         if "png" in formats:
             for plot in pngs:
                 path = out / f"{plot.name}.png"
-                tmp = path.with_suffix(".png.tmp")
-                tmp.write_bytes(plot.png)
-                os.replace(tmp, path)
+                atomic_write_bytes(path, plot.png)
                 report.files.append(path)
     if "html" in formats:
         html = render_html(
