@@ -46,7 +46,8 @@ EFFECT_METRICS: tuple[str, ...] = (
     "later_connect_ms",
     "later_ttft_ms",
 )
-# Which level of a two-level factor is the baseline ("off"); the other is the treatment.
+# Which level of a factor is the baseline ("off"); every other level is a treatment. A
+# factor with none of these compares against its first declared level.
 BASELINE_LEVELS: tuple[str, ...] = ("off", "none", "cold", "false", "no", "0", "cpu", "base")
 
 
@@ -325,17 +326,39 @@ class Effect:
         )
 
 
-def two_level_factors(frame: pd.DataFrame) -> dict[str, tuple[str, str]]:
-    """factor → (baseline, treatment) for every factor with exactly two levels."""
-    found: dict[str, tuple[str, str]] = {}
+def factor_contrasts(
+    frame: pd.DataFrame, declared: Mapping[str, Sequence[str]] | None = None
+) -> dict[str, tuple[str, tuple[str, ...]]]:
+    """factor → (baseline, treatments) for every factor with two or more levels.
+
+    ``declared`` gives each factor's levels in the scenario's order: the baseline is an
+    "off"-like level where there is one, else the first declared level, and the treatments
+    follow in declared order (first-seen order for levels not declared)."""
+    found: dict[str, tuple[str, tuple[str, ...]]] = {}
     for column in factor_columns(frame):
-        levels = [str(v) for v in pd.unique(frame[column].dropna())]
-        if len(levels) != 2:
+        factor = column[len(FACTOR_PREFIX) :]
+        seen = [str(v) for v in pd.unique(frame[column].dropna())]
+        if len(seen) < 2:
             continue
+        order = [lv for lv in (declared or {}).get(factor, ()) if lv in seen]
+        levels = order + [lv for lv in seen if lv not in order]
         baseline = next((lv for lv in BASELINE_LEVELS if lv in levels), levels[0])
-        treatment = next(lv for lv in levels if lv != baseline)
-        found[column[len(FACTOR_PREFIX) :]] = (baseline, treatment)
+        found[factor] = (baseline, tuple(lv for lv in levels if lv != baseline))
     return found
+
+
+def declared_levels(variants: Iterable[Mapping[str, object]]) -> dict[str, list[str]]:
+    """Each factor's levels in the order the plan's variants (``run.json``) list them."""
+    levels: dict[str, list[str]] = {}
+    for variant in variants:
+        factors = variant.get("factors")
+        if not isinstance(factors, Mapping):
+            continue
+        for factor, level in factors.items():
+            seen = levels.setdefault(str(factor), [])
+            if str(level) not in seen:
+                seen.append(str(level))
+    return levels
 
 
 def factor_effects(
@@ -344,56 +367,67 @@ def factor_effects(
     resamples: int = BOOTSTRAP_RESAMPLES,
     seed: int = BOOTSTRAP_SEED,
     min_trials: int = MIN_TRIALS_PER_CELL,
+    declared: Mapping[str, Sequence[str]] | None = None,
 ) -> list[Effect]:
-    """For each two-level factor and metric: the ratio of medians treatment / baseline,
-    computed within each combination of the other factors (a stratum, so only the factor
-    differs) and averaged over the strata; the 95 % CI comes from resampling the trials of
-    every cell at once. Strata where a level has fewer than ``min_trials`` trials are left
-    out; so is a metric whose baseline median is 0."""
+    """For each factor, each of its non-baseline levels and each metric: the ratio of
+    medians treatment / baseline, computed within each combination of the other factors (a
+    stratum, so only the factor differs) and averaged over the strata; the 95 % CI comes
+    from resampling the trials of every cell at once. Strata where a level has fewer than
+    ``min_trials`` trials are left out; so is a metric whose baseline median is 0."""
     data = measured_ok(frame)
     effects: list[Effect] = []
     if data.empty:
         return effects
-    factors = two_level_factors(data)
     columns = factor_columns(data)
     rng = np.random.default_rng(seed)
-    tail = (1 - CONFIDENCE) / 2 * 100
-    for factor, (baseline, treatment) in factors.items():
+    for factor, (baseline, treatments) in factor_contrasts(data, declared).items():
         column = FACTOR_PREFIX + factor
         others = [c for c in columns if c != column]
-        groups = data.groupby(others, sort=False) if others else [((), data)]
-        for metric in metrics:
-            if metric not in data:
-                continue
-            point: list[float] = []
-            boots: list[np.ndarray] = []
-            for _key, stratum in groups:
-                base = stratum.loc[stratum[column] == baseline, metric].dropna().to_numpy(float)
-                treat = stratum.loc[stratum[column] == treatment, metric].dropna().to_numpy(float)
-                if min(len(base), len(treat)) < min_trials or np.median(base) <= 0:
+        groups = list(data.groupby(others, sort=False)) if others else [((), data)]
+        for treatment in treatments:
+            for metric in metrics:
+                if metric not in data:
                     continue
-                point.append(float(np.median(treat) / np.median(base)))
-                b = np.median(base[rng.integers(0, len(base), (resamples, len(base)))], axis=1)
-                t = np.median(treat[rng.integers(0, len(treat), (resamples, len(treat)))], axis=1)
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    boots.append(np.where(b > 0, t / b, np.nan))
-            if not point:
-                continue
-            ratios = np.nanmean(np.vstack(boots), axis=0)
-            low, high = np.nanpercentile(ratios, [tail, 100 - tail])
-            effects.append(
-                Effect(
-                    factor,
-                    baseline,
-                    treatment,
-                    metric,
-                    float(np.mean(point)),
-                    float(low),
-                    float(high),
-                    len(point),
-                )
-            )
+                cells = [
+                    (
+                        stratum.loc[stratum[column] == baseline, metric].dropna().to_numpy(float),
+                        stratum.loc[stratum[column] == treatment, metric].dropna().to_numpy(float),
+                    )
+                    for _key, stratum in groups
+                ]
+                effect = _stratified_ratio(cells, resamples, min_trials, rng)
+                if effect is not None:
+                    ratio, low, high, strata = effect
+                    effects.append(
+                        Effect(factor, baseline, treatment, metric, ratio, low, high, strata)
+                    )
     return effects
+
+
+def _stratified_ratio(
+    cells: Sequence[tuple[np.ndarray, np.ndarray]],
+    resamples: int,
+    min_trials: int,
+    rng: np.random.Generator,
+) -> tuple[float, float, float, int] | None:
+    """Mean over strata of median(treatment) / median(baseline), with a bootstrap CI;
+    None when no stratum has enough trials on both sides."""
+    point: list[float] = []
+    boots: list[np.ndarray] = []
+    for base, treat in cells:
+        if min(len(base), len(treat)) < min_trials or np.median(base) <= 0:
+            continue
+        point.append(float(np.median(treat) / np.median(base)))
+        b = np.median(base[rng.integers(0, len(base), (resamples, len(base)))], axis=1)
+        t = np.median(treat[rng.integers(0, len(treat), (resamples, len(treat)))], axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            boots.append(np.where(b > 0, t / b, np.nan))
+    if not point:
+        return None
+    tail = (1 - CONFIDENCE) / 2 * 100
+    ratios = np.nanmean(np.vstack(boots), axis=0)
+    low, high = np.nanpercentile(ratios, [tail, 100 - tail])
+    return float(np.mean(point)), float(low), float(high), len(point)
 
 
 def effects_frame(effects: Sequence[Effect]) -> pd.DataFrame:

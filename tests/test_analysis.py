@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 
 from coldstart_bench.analysis import (
+    declared_levels,
+    factor_contrasts,
     factor_effects,
     first_request_split,
     load_throughput,
@@ -18,7 +20,6 @@ from coldstart_bench.analysis import (
     request_index_summary,
     requests_frame,
     trials_frame,
-    two_level_factors,
 )
 from coldstart_bench.records import PhaseRecord, RequestRecord, TrialRecord
 
@@ -101,7 +102,7 @@ def test_factor_effects_pair_within_strata_and_say_so_in_words():
                 )
                 n += 1
     frame = trials_frame(trials)
-    assert two_level_factors(frame) == {"pooling": ("off", "on"), "tls": ("off", "on")}
+    assert factor_contrasts(frame) == {"pooling": ("off", ("on",)), "tls": ("off", ("on",))}
     effects = {(e.factor, e.metric): e for e in factor_effects(frame, ["cold_ttft_ms"])}
     pooling = effects[("pooling", "cold_ttft_ms")]
     # strata: tls=off → 50/100 = 0.5; tls=on → 55/105; the effect is their mean
@@ -126,9 +127,37 @@ def test_an_effect_with_overlapping_levels_is_not_called_clear():
 def test_baseline_levels_are_recognised_whatever_their_order():
     trials = [trial(i, {"warmup": "startup"}, 50.0) for i in range(3)]
     trials += [trial(i + 3, {"warmup": "none"}, 100.0) for i in range(3)]
-    assert two_level_factors(trials_frame(trials)) == {"warmup": ("none", "startup")}
+    assert factor_contrasts(trials_frame(trials)) == {"warmup": ("none", ("startup",))}
     [effect] = factor_effects(trials_frame(trials), ["cold_ttft_ms"])
     assert effect.ratio == 0.5 and math.isclose(effect.change_pct, -50.0)
+
+
+def test_a_three_level_factor_is_compared_level_by_level_with_its_first_declared_level():
+    # torch is seen first (trials are interleaved), but the scenario declared safetensors
+    # first: it is the baseline, and each other level gets its own effect.
+    medians = {"torch": 300.0, "safetensors": 100.0, "torch-mmap": 150.0}
+    trials = [
+        trial(n, {"load_format": fmt}, medians[fmt] + jitter)
+        for n, (jitter, fmt) in enumerate(
+            (j, f) for j in (-1.0, 0.0, 1.0) for f in ("torch", "safetensors", "torch-mmap")
+        )
+    ]
+    planned = [{"factors": {"load_format": f}} for f in ("safetensors", "torch", "torch-mmap")]
+    declared = declared_levels(planned)
+    assert declared == {"load_format": ["safetensors", "torch", "torch-mmap"]}
+    frame = trials_frame(trials)
+    assert factor_contrasts(frame, declared) == {
+        "load_format": ("safetensors", ("torch", "torch-mmap"))
+    }
+    effects = factor_effects(frame, ["cold_ttft_ms"], declared=declared)
+    assert [(e.treatment, e.baseline) for e in effects] == [
+        ("torch", "safetensors"),
+        ("torch-mmap", "safetensors"),
+    ]
+    assert [e.ratio for e in effects] == [3.0, 1.5]
+    assert effects[0].sentence().startswith("load_format=torch (vs safetensors): cold TTFT")
+    # Without the declared order the first level seen is the baseline.
+    assert factor_contrasts(frame)["load_format"][0] == "torch"
 
 
 def test_cells_with_too_few_trials_give_no_effect():

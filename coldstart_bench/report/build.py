@@ -176,12 +176,13 @@ def build_report(
     run = load_run(run_dir)
     out = Path(out_dir) if out_dir is not None else run.run_dir / "report"
     out.mkdir(parents=True, exist_ok=True)
-    declared = [v["id"] for v in run.metadata.get("plan", {}).get("variants", [])]
+    planned = run.metadata.get("plan", {}).get("variants", [])
+    declared = [v["id"] for v in planned]
     trials: list[TrialRecord] = stratify_by_node(run.trials)
     frame = analysis.trials_frame(trials)
     order = analysis.variant_order(frame, declared)
     rows = summarise(trials, order)
-    effects = analysis.factor_effects(frame)
+    effects = analysis.factor_effects(frame, declared=analysis.declared_levels(planned))
     requests = analysis.requests_frame(trials)
     phases = analysis.phases_frame(trials)
     report = Report(run, out, rows, effects)

@@ -16,6 +16,7 @@ import matplotlib
 matplotlib.use("Agg")  # before pyplot: no display, no GUI toolkit
 
 import matplotlib.pyplot as plt
+import matplotlib.ticker
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
@@ -290,41 +291,80 @@ def connections(requests: pd.DataFrame, order: Sequence[str]) -> bytes | None:
 
 
 def effects(found: Sequence[Effect]) -> bytes | None:
-    """Forest plot: each factor's effect on each metric as % change with its 95 % CI."""
+    """Forest plot: each factor level's effect on each metric as a ratio of medians with
+    its 95 % CI, on a log axis so that halving and doubling sit equally far from 1× and a
+    20× slowdown does not flatten a 15 % one."""
     if not found:
         return None
     fig, ax = _figure(len(found), min_height=3.5)
     ys = np.arange(len(found))
-    change = np.array([e.change_pct for e in found])
-    low = np.array([(e.ci_low - 1) * 100 for e in found])
-    high = np.array([(e.ci_high - 1) * 100 for e in found])
-    colours = [
-        OKABE_ITO[2] if e.clear and e.ratio < 1 else OKABE_ITO[5] if e.clear else GREY
-        for e in found
-    ]
+    # A reused connection's connect is 0 ms: ratios and bounds of 0 have no place on a log
+    # axis, so anything below 1 % of the baseline is drawn at 0.01× with a "<" marker.
+    floor = 0.01
+    ratio = np.array([e.ratio for e in found])
+    shown = np.clip(ratio, floor, None)
+    low = np.clip([e.ci_low for e in found], floor, None)
+    high = np.clip([e.ci_high for e in found], floor, None)
+    colours = np.array(
+        [
+            OKABE_ITO[2] if e.clear and e.ratio < 1 else OKABE_ITO[5] if e.clear else GREY
+            for e in found
+        ]
+    )
     ax.errorbar(
-        change,
+        shown,
         ys,
-        xerr=[change - low, high - change],
+        xerr=[np.maximum(shown - low, 0), np.maximum(high - shown, 0)],
         fmt="none",  # type: ignore[attr-defined]
         ecolor="#555555",
         capsize=3,
     )
-    ax.scatter(change, ys, c=colours, s=40, zorder=3)  # type: ignore[attr-defined]
-    ax.axvline(0, color="black", linewidth=1)  # type: ignore[attr-defined]
+    below = ratio < floor
+    for marker, rows in (("o", ~below), ("<", below)):
+        if rows.any():
+            ax.scatter(shown[rows], ys[rows], c=colours[rows], s=40, marker=marker, zorder=3)  # type: ignore[attr-defined]
+    ax.axvline(1, color="black", linewidth=1)  # type: ignore[attr-defined]
+    ax.set_xscale("log")  # type: ignore[attr-defined]
+    left, right = min(float(low.min()), 0.8) / 1.15, max(float(high.max()), 1.25) * 1.15
+    ax.set_xlim(left, right)  # type: ignore[attr-defined]
+    ax.xaxis.set_major_locator(_ratio_ticks(left, right))  # type: ignore[attr-defined]
+    ax.xaxis.set_major_formatter(  # type: ignore[attr-defined]
+        matplotlib.ticker.FuncFormatter(_ratio_label)
+    )
+    ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())  # type: ignore[attr-defined]
     labels = [
         f"{e.factor}={e.treatment} vs {e.baseline}: {METRICS.get(e.metric, e.metric)}"
         for e in found
     ]
     ax.set_yticks(ys, labels, fontsize=8)  # type: ignore[attr-defined]
     ax.invert_yaxis()  # type: ignore[attr-defined]
-    ax.set_xlabel("change of the median, % (95 % bootstrap CI); left of 0 = faster")  # type: ignore[attr-defined]
-    ax.set_title(
-        "What each toggle buys (green: clearly faster, vermillion: clearly slower, "  # type: ignore[attr-defined]
-        "grey: not clear)"
+    ax.set_xlabel(  # type: ignore[attr-defined]
+        "ratio of medians, level / baseline (95 % bootstrap CI, log scale); left of 1× = faster"
+    )
+    ax.set_title(  # type: ignore[attr-defined]
+        "What each toggle buys\n"
+        "(green: clearly faster, vermillion: clearly slower, grey: not clear)"
     )
     ax.grid(axis="x", alpha=0.3)  # type: ignore[attr-defined]
     return _png(fig)
+
+
+def _ratio_ticks(left: float, right: float) -> matplotlib.ticker.Locator:
+    """1-2-5 ticks per decade; on a narrow axis (less than 4× end to end) those would leave
+    only 1×, so steps of 10 % instead."""
+    if right / left >= 4:
+        return matplotlib.ticker.LogLocator(subs=(1.0, 2.0, 5.0))
+    steps = (0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.3, 1.5, 1.7, 2.0, 2.5, 3.0)
+    return matplotlib.ticker.FixedLocator([t for t in steps if left <= t <= right])
+
+
+def _ratio_label(value: float, _position: object = None) -> str:
+    """1 → "1×", 0.5 → "0.5× (−50 %)", 3 → "3× (+200 %)"."""
+    if value <= 0:
+        return ""
+    change = (value - 1) * 100
+    text = f"{value:.3g}×"
+    return text if abs(change) < 0.5 else f"{text}\n({change:+.0f} %)".replace("-", "−")
 
 
 def model_load(throughput: pd.DataFrame, order: Sequence[str]) -> bytes | None:
