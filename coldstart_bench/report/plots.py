@@ -299,8 +299,9 @@ def effects(found: Sequence[Effect]) -> bytes | None:
     fig, ax = _figure(len(found), min_height=3.5)
     ys = np.arange(len(found))
     # A reused connection's connect is 0 ms: ratios and bounds of 0 have no place on a log
-    # axis, so anything below 1 % of the baseline is drawn at 0.01× with a "<" marker.
-    floor = 0.01
+    # axis, and one near-0 effect would squeeze all others into a corner, so anything below
+    # a tenth of the baseline is drawn at 0.1× with a "<" marker (the text gives the value).
+    floor = 0.1
     ratio = np.array([e.ratio for e in found])
     shown = np.clip(ratio, floor, None)
     low = np.clip([e.ci_low for e in found], floor, None)
@@ -340,6 +341,7 @@ def effects(found: Sequence[Effect]) -> bytes | None:
     ax.invert_yaxis()  # type: ignore[attr-defined]
     ax.set_xlabel(  # type: ignore[attr-defined]
         "ratio of medians, level / baseline (95 % bootstrap CI, log scale); left of 1× = faster"
+        + ("\n◀ below 0.1× (e.g. a reused connection's 0 ms connect)" if below.any() else "")
     )
     ax.set_title(  # type: ignore[attr-defined]
         "What each toggle buys\n"
