@@ -310,13 +310,22 @@ def profile(
         str, typer.Option("--until", help="Stop the profile at: ready or first-token.")
     ] = "ready",
     top: Annotated[int, typer.Option("--top", help="Rows of hot spots to show.")] = 15,
+    repetitions: Annotated[
+        int,
+        typer.Option(
+            "-n",
+            "--repetitions",
+            min=1,
+            help="Cold trials per profiler and without one; the overhead is their medians'.",
+        ),
+    ] = 1,
     results_dir: Annotated[
         Path, typer.Option("--results-dir", help="Where run directories go.")
     ] = Path("results"),
     run_id: Annotated[str | None, typer.Option("--run-id")] = None,
 ) -> None:
-    """Profile one cold start: each profiler in its own cold trial, attached from the first
-    instruction, plus one trial without a profiler to show the profiler's overhead."""
+    """Profile one cold start: each profiler in its own cold trials, attached from the first
+    instruction, plus trials without a profiler to show the profiler's overhead."""
     from rich.table import Table
     from rich.text import Text
 
@@ -338,29 +347,34 @@ def profile(
         results_dir,
         run_id,
         top,
+        repetitions,
     )
     out = stdout_console()
     point = "ready" if until == "ready" else "cold TTFT"
-
-    def measured(trial: Any) -> float | None:
-        if trial is None:
-            return None
-        return trial.ready_ms if until == "ready" else trial.cold_ttft_ms
-
-    overhead = Table(title=f"profiled: {session.variant} — {point}, ms", title_justify="left")
-    for col in ("profiler", "status", point, "vs none"):
+    title = f"profiled: {session.variant} — {point}, ms" + (
+        f" (median of {repetitions})" if repetitions > 1 else ""
+    )
+    overhead = Table(title=title, title_justify="left")
+    for col in ("profiler", "status", "ok/n", point, "vs none"):
         overhead.add_column(col, justify="left" if col in ("profiler", "status") else "right")
-    base = measured(session.baseline)
+
+    def ok_of(trials: list[Any]) -> str:
+        return f"{sum(t.status == 'ok' for t in trials)}/{len(trials)}" if trials else "—"
+
+    base = session.measured_ms(session.baselines)
     overhead.add_row(
         "none",
         session.baseline.status if session.baseline else "-",
+        ok_of(session.baselines),
         f"{base:,.1f}" if base else "—",
         "1.00",
     )
     for r in session.results:
-        value = measured(r.trial)
+        value = session.measured_ms(r.trials)
         ratio = f"{value / base:.2f}" if value and base else "—"
-        overhead.add_row(r.profiler, r.status, f"{value:,.1f}" if value else "—", ratio)
+        overhead.add_row(
+            r.profiler, r.status, ok_of(r.trials), f"{value:,.1f}" if value else "—", ratio
+        )
     out.print(overhead)
     for r in session.results:
         if r.message:

@@ -47,6 +47,10 @@ class Guardian:
         self._pipe = self._proc.stdin
         return self
 
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
     def watch(self, pid: int) -> None:
         info = proctree.read_proc(pid)
         if self._pipe is None or info is None:

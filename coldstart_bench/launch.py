@@ -511,7 +511,7 @@ class TrialProcesses:
         current = next((s for s in reversed(self.services) if s.spec.name == name), None)
         if current is None:
             raise LaunchError("failed", f"chaos: no running service named {name!r}")
-        main_pids = {s.pid for s in self.services if s.pid is not None} - {current.pid}
+        main_pids = self._own_children() - {current.pid}
         if kill:
             spec = dataclasses.replace(current.spec, stop_signal=signal.SIGKILL, stop_grace_s=0.0)
             current.spec = spec
@@ -521,9 +521,19 @@ class TrialProcesses:
         return self.start(current.spec)
 
     def stop_all(self) -> None:
-        main_pids = {s.pid for s in self.services if s.pid is not None}
+        main_pids = self._own_children()
         for service in reversed(self.services):
             service.stop(main_pids - {service.pid})
+
+    def _own_children(self) -> set[int]:
+        """Processes this harness started itself: the services' main processes and the
+        guardian. A service's teardown takes children of ours that started after it for
+        escaped descendants (re-parented to us, the subreaper); these never are, and the
+        guardian, started a moment before the first spawn, would otherwise be signalled."""
+        pids = {s.pid for s in self.services if s.pid is not None}
+        if self.guardian is not None and self.guardian.pid is not None:
+            pids.add(self.guardian.pid)
+        return pids
 
     def __enter__(self) -> TrialProcesses:
         return self

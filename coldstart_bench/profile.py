@@ -1,10 +1,12 @@
-"""``coldstart profile``: one cold trial of one variant with a profiler attached from the
+"""``coldstart profile``: cold trials of one variant with a profiler attached from the
 first instruction, stopped at ready or at the first token, and the hot spots it found.
 
-Each profiler gets its own trial (they would distort each other), plus one trial without
-any, so the profiler's own overhead is on the table too. Everything lands in
-``results/<run-id>/``: ``profiles/`` holds the artifacts, ``runs/<profiler>/`` the ordinary
-run directories of the trials (``coldstart report`` works on them).
+Each profiler gets its own trials (they would distort each other), plus as many without
+any, so the profiler's own overhead is on the table too (medians over ``repetitions``
+trials each). py-spy's samples are pooled over its trials; pyinstrument and the import
+times come from the trial with the median time. Everything lands in ``results/<run-id>/``:
+``profiles/`` holds the artifacts, ``runs/<profiler>/`` the ordinary run directories of the
+trials (``coldstart report`` works on them).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import json
 import os
 import re
 import shutil
+import statistics
 import subprocess
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -27,6 +30,7 @@ from coldstart_bench.records import TrialRecord
 from coldstart_bench.results import atomic_write_text, new_run_dir
 from coldstart_bench.runner import RunOptions, run_scenario
 from coldstart_bench.scenario import LoadedScenario
+from coldstart_bench.sysinfo import redact_argv, redact_text
 
 PROFILERS: tuple[str, ...] = ("py-spy", "pyinstrument", "importtime")
 UNTIL: tuple[str, ...] = ("ready", "first-token")
@@ -49,8 +53,13 @@ class ProfileResult:
     message: str = ""
     files: list[Path] = field(default_factory=list)
     hot: list[HotSpot] = field(default_factory=list)
-    trial: TrialRecord | None = None
+    trials: list[TrialRecord] = field(default_factory=list)
     unit: str = "samples"
+
+    @property
+    def trial(self) -> TrialRecord | None:
+        """The trial whose artifacts are shown: the one with the median time."""
+        return _median_trial(self.trials)
 
 
 @dataclass
@@ -58,8 +67,35 @@ class ProfileSession:
     run_dir: Path
     variant: str
     until: str
-    baseline: TrialRecord | None
+    baselines: list[TrialRecord]
     results: list[ProfileResult]
+
+    @property
+    def baseline(self) -> TrialRecord | None:
+        return _median_trial(self.baselines)
+
+    def measured_ms(self, trials: Sequence[TrialRecord]) -> float | None:
+        """Median time to ready (``--until ready``) or cold TTFT over the ok trials."""
+        values = [v for v in (_measured(t, self.until) for t in trials) if v is not None]
+        return statistics.median(values) if values else None
+
+
+def _measured(trial: TrialRecord, until: str) -> float | None:
+    if trial.status != "ok":
+        return None
+    return trial.cold_ttft_ms if until == "first-token" else trial.ready_ms
+
+
+def _median_trial(trials: Sequence[TrialRecord], until: str | None = None) -> TrialRecord | None:
+    """The ok trial with the median time (the lower middle of an even count), else the last
+    trial; ``until`` None ranks by cold TTFT where every ok trial has one, else by ready."""
+    ok = [t for t in trials if t.status == "ok"]
+    if not ok:
+        return trials[-1] if trials else None
+    if until is None:
+        until = "first-token" if all(t.cold_ttft_ms is not None for t in ok) else "ready"
+    ranked = sorted(ok, key=lambda t: _measured(t, until) or 0.0)
+    return ranked[(len(ranked) - 1) // 2]
 
 
 # Wrapping the measured service ------------------------------------------------------------
@@ -75,15 +111,25 @@ def _is_python(program: str) -> bool:
     return program == "{python}" or re.fullmatch(r"python[0-9.]*", name) is not None
 
 
-def pyinstrument_argv(argv: Sequence[str], session_file: Path) -> list[str] | None:
-    """The command run under pyinstrument, or None for a target that is not Python."""
+def pyinstrument_argv(argv: Sequence[str], session_file: str) -> list[str] | None:
+    """The command run under pyinstrument, or None for a target that is not Python.
+    ``session_file`` is a scenario string (it may hold ``{trial}``)."""
     if not argv or not _is_python(argv[0]) or len(argv) < 2:
         return None
     rest = list(argv[1:])
     if rest[0] != "-m" and not rest[0].endswith(".py"):
         return None
-    head = [argv[0], "-m", "pyinstrument", "-r", "pyisession", "-o", _literal(session_file)]
+    head = [argv[0], "-m", "pyinstrument", "-r", "pyisession", "-o", session_file]
     return head + rest
+
+
+def _per_trial(profiles: Path, stem: str, suffix: str) -> str:
+    """A scenario string naming one artifact per trial: profiles/STEM.{trial}.SUFFIX."""
+    return _literal(profiles / stem) + ".{trial}." + suffix
+
+
+def _trial_file(profiles: Path, stem: str, suffix: str, trial: TrialRecord) -> Path:
+    return profiles / f"{stem}.{trial.trial}.{suffix}"
 
 
 def _profiled_scenario(
@@ -98,7 +144,6 @@ def _profiled_scenario(
         py_spy = shutil.which("py-spy")
         if py_spy is None:
             return "py-spy is not installed (pip install py-spy)"
-        raw = profiles / "py-spy.raw.txt"
         service = service.model_copy(
             update={
                 "command": [
@@ -107,7 +152,7 @@ def _profiled_scenario(
                     "-f",
                     "raw",
                     "-o",
-                    _literal(raw),
+                    _per_trial(profiles, "py-spy", "raw.txt"),
                     "--rate",
                     str(PY_SPY_RATE),
                     "--subprocesses",
@@ -119,7 +164,9 @@ def _profiled_scenario(
             }
         )
     elif profiler == "pyinstrument":
-        argv = pyinstrument_argv(service.command, profiles / "pyinstrument.pyisession")
+        argv = pyinstrument_argv(
+            service.command, _per_trial(profiles, "pyinstrument", "pyisession")
+        )
         if argv is None:
             return (
                 f"pyinstrument profiles Python programs started as 'python -m MODULE' or "
@@ -320,21 +367,25 @@ def import_chart(hot: Sequence[HotSpot], path: Path) -> None:
 # The session ----------------------------------------------------------------------------
 
 
-def _one_trial(
-    loaded: LoadedScenario, variant_filters: Mapping[str, Sequence[str]], runs: Path, name: str
-) -> TrialRecord:
+def _trials(
+    loaded: LoadedScenario,
+    variant_filters: Mapping[str, Sequence[str]],
+    runs: Path,
+    name: str,
+    repetitions: int,
+) -> list[TrialRecord]:
     outcome = run_scenario(
         loaded,
         RunOptions(
             results_dir=runs,
             run_id=name,
-            repetitions=1,
+            repetitions=repetitions,
             warmup_trials=0,
             variants=variant_filters,
             record_torch=False,
         ),
     )
-    return outcome.trials[-1]
+    return list(outcome.trials)
 
 
 def run_profile(
@@ -345,7 +396,10 @@ def run_profile(
     results_dir: Path = Path("results"),
     run_id: str | None = None,
     top: int = 15,
+    repetitions: int = 1,
 ) -> ProfileSession:
+    if repetitions < 1:
+        raise ColdstartError("--repetitions must be at least 1")
     variants = filter_variants(loaded.variants, variant_filters)
     if not variants:
         choices = ", ".join(v.id for v in loaded.variants)
@@ -358,25 +412,26 @@ def run_profile(
 
     plain = _profiled_scenario(loaded, None, profiles, until)
     assert not isinstance(plain, str)
-    baseline = _one_trial(plain, pinned, runs, "none")
+    baselines = _trials(plain, pinned, runs, "none", repetitions)
     results = []
     for profiler in profilers:
         wrapped = _profiled_scenario(loaded, profiler, profiles, until)
         if isinstance(wrapped, str):
             results.append(ProfileResult(profiler, "skipped", wrapped))
             continue
-        trial = _one_trial(wrapped, pinned, runs, profiler)
-        result = ProfileResult(profiler, "ok" if trial.status == "ok" else "failed", trial=trial)
+        trials = _trials(wrapped, pinned, runs, profiler, repetitions)
+        ok = any(t.status == "ok" for t in trials)
+        result = ProfileResult(profiler, "ok" if ok else "failed", trials=trials)
         try:
-            _collect(result, trial, run_dir, profiles, top)
+            _collect(result, run_dir, profiles, top)
         except (OSError, ValueError, subprocess.SubprocessError) as exc:
             result.status, result.message = "failed", f"{type(exc).__name__}: {exc}"
         results.append(result)
-    session = ProfileSession(run_dir, variant.id, until, baseline, results)
+    session = ProfileSession(run_dir, variant.id, until, baselines, results)
     atomic_write_text(run_dir / "profile.json", json.dumps(_summary(session), indent=2))
     from coldstart_bench.report.build import build_report
 
-    # One report with the timings of the plain trial and the profiles beside them.
+    # One report with the timings of the plain trials and the profiles beside them.
     build_report(runs / "none", run_dir / "report", ["html"])
     return session
 
@@ -388,34 +443,44 @@ def _log_of(trial: TrialRecord, run_dir: Path, profiler: str) -> Path | None:
     return run_dir / "runs" / profiler / service.log
 
 
-def _collect(
-    result: ProfileResult, trial: TrialRecord, run_dir: Path, profiles: Path, top: int
-) -> None:
-    log = _log_of(trial, run_dir, result.profiler)
+def _collect(result: ProfileResult, run_dir: Path, profiles: Path, top: int) -> None:
+    shown = result.trial
+    if shown is None:
+        return
+    log = _log_of(shown, run_dir, result.profiler)
     log_text = log.read_text(errors="replace") if log and log.exists() else ""
     if result.profiler == "py-spy":
-        raw = profiles / "py-spy.raw.txt"
-        if not raw.exists() or not raw.stat().st_size:
+        # Pooled over every trial: more samples, the same cold start each time.
+        stacks: Counter[tuple[str, ...]] = Counter()
+        for trial in result.trials:
+            part = _trial_file(profiles, "py-spy", "raw.txt", trial)
+            if part.exists():
+                stacks.update(read_collapsed(part))
+                part.unlink()  # it holds py-spy's recorded command lines (secrets, maybe)
+        if not stacks:
             result.status = "failed"
             result.message = _py_spy_problem(log_text)
             return
-        stacks = read_collapsed(raw)
-        write_collapsed(stacks, raw)  # without the command lines py-spy put in
+        raw = profiles / "py-spy.raw.txt"
+        write_collapsed(stacks, raw)
         result.hot = hot_spots(stacks, top)
         speedscope, svg = profiles / "py-spy.speedscope.json", profiles / "py-spy.flame.svg"
-        write_speedscope(stacks, speedscope, f"cold start of {trial.variant}")
+        runs = f"{len(result.trials)} cold starts" if len(result.trials) > 1 else "cold start"
+        write_speedscope(stacks, speedscope, f"{runs} of {shown.variant}")
         atomic_write_text(
             svg,
-            flame_svg(
-                stacks, f"py-spy: cold start of {trial.variant}, {sum(stacks.values())} samples"
-            ),
+            flame_svg(stacks, f"py-spy: {runs} of {shown.variant}, {sum(stacks.values())} samples"),
         )
         result.files = [raw, speedscope, svg]
     elif result.profiler == "pyinstrument":
-        session_file = profiles / "pyinstrument.pyisession"
-        if not session_file.exists():
+        chosen = _trial_file(profiles, "pyinstrument", "pyisession", shown)
+        if not chosen.exists():
             result.status, result.message = "failed", "pyinstrument wrote no profile"
             return
+        session_file = profiles / "pyinstrument.pyisession"
+        _redact_pyinstrument_session(chosen, session_file)
+        for trial in result.trials:  # the others' command lines would stay unredacted
+            _trial_file(profiles, "pyinstrument", "pyisession", trial).unlink(missing_ok=True)
         outputs = []
         for renderer, suffix in (("html", "html"), ("text", "txt")):
             out = profiles / f"pyinstrument.{suffix}"
@@ -445,6 +510,16 @@ def _collect(
         result.files = [table, chart]
 
 
+def _redact_pyinstrument_session(source: Path, target: Path) -> None:
+    """pyinstrument keeps the profiled command line ("Program: ...") and shows it in its
+    HTML and text; secret-looking flag values and tokens are hidden before either is made."""
+    data = json.loads(source.read_text(encoding="utf-8"))
+    described = data.get("target_description")
+    if isinstance(described, str):
+        data["target_description"] = redact_text(" ".join(redact_argv(described.split(" "))))
+    atomic_write_text(target, json.dumps(data))
+
+
 def _pyinstrument_cmd() -> list[str]:
     import sys
 
@@ -462,23 +537,25 @@ def _py_spy_problem(log_text: str) -> str:
     return "py-spy wrote no samples (see the service log in runs/py-spy)"
 
 
-def _summary(session: ProfileSession) -> dict:
-    def ttft(trial: TrialRecord | None) -> float | None:
-        if trial is None:
-            return None
-        return trial.cold_ttft_ms if session.until == "first-token" else trial.ready_ms
+def _ok_count(trials: Sequence[TrialRecord]) -> int:
+    return sum(t.status == "ok" for t in trials)
 
+
+def _summary(session: ProfileSession) -> dict:
     return {
         "schema_version": 1,
         "variant": session.variant,
         "until": session.until,
-        "baseline_ms": ttft(session.baseline),
+        "repetitions": len(session.baselines),
+        "baseline_ms": session.measured_ms(session.baselines),
+        "baseline_n": _ok_count(session.baselines),
         "profilers": [
             {
                 "profiler": r.profiler,
                 "status": r.status,
                 "message": r.message,
-                "measured_ms": ttft(r.trial),
+                "measured_ms": session.measured_ms(r.trials),
+                "n": _ok_count(r.trials),
                 "files": [str(f.relative_to(session.run_dir)) for f in r.files],
                 "unit": r.unit,
                 "hot": [dataclasses.asdict(h) for h in r.hot],

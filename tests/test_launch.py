@@ -163,6 +163,28 @@ def test_teardown_kills_children_grandchildren_and_a_session_escapee(tmp_path: P
     assert report.stopped_by == "SIGTERM"
 
 
+def test_teardown_leaves_the_runs_guardian_alone(tmp_path: Path):
+    # A child of ours started after a service looks like one of its escaped descendants.
+    # The guardian starts a moment before a run's first spawn, often within the same clock
+    # tick; here it starts after the spawn, so only knowing its pid keeps it out.
+    from coldstart_bench.guardian import Guardian
+
+    processes = TrialProcesses()
+    guardian = None
+    try:
+        processes.start(service(tmp_path))
+        guardian = Guardian().start()
+        processes.guardian = guardian
+        processes.stop_all()
+        assert guardian.pid is not None and alive(guardian.pid)
+        report = processes.services[0].stop_report
+        assert report.leftover_pids == [] and report.survivors == []
+    finally:
+        processes.stop_all()
+        if guardian is not None:
+            guardian.close()
+
+
 def test_a_server_ignoring_sigterm_is_killed_after_the_grace_period(tmp_path: Path):
     pidfile = tmp_path / "pids"
     spec = service(

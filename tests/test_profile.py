@@ -56,7 +56,7 @@ def test_import_time_lines_are_parsed_and_ranked():
 
 
 def test_pyinstrument_wraps_python_modules_and_scripts_only(tmp_path: Path):
-    out = tmp_path / "s.pyisession"
+    out = str(tmp_path / "s.{trial}.pyisession")
     assert pyinstrument_argv(["{python}", "-m", "srv", "--port", "{port}"], out) == [
         "{python}",
         "-m",
@@ -64,7 +64,7 @@ def test_pyinstrument_wraps_python_modules_and_scripts_only(tmp_path: Path):
         "-r",
         "pyisession",
         "-o",
-        str(out),
+        out,
         "-m",
         "srv",
         "--port",
@@ -130,6 +130,61 @@ def test_profiling_the_reference_server(tmp_path: Path):
     html = (session.run_dir / "report" / "report.html").read_text()
     assert "Start-up profile" in html and "data:image/svg+xml;base64," in html
     assert "pyinstrument.html" in html
+
+
+BUSY_SERVER = """
+import http.server, sys, time
+
+def busy_start():  # a start-up that burns CPU, so py-spy has something to sample
+    end = time.perf_counter() + 0.3
+    while time.perf_counter() < end:
+        sum(range(1000))
+
+busy_start()
+handler = http.server.BaseHTTPRequestHandler
+http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), handler).serve_forever()
+"""
+
+
+def test_repeated_profiles_pool_py_spy_samples_and_take_medians(tmp_path: Path):
+    server = tmp_path / "busy_server.py"
+    server.write_text(BUSY_SERVER)
+    text = f"""
+[[services]]
+command = ["{{python}}", "{server}", "{{port}}", "--api-key", "sk-profiled-secret-123"]
+ready = {{ kind = "tcp", timeout_s = 30 }}
+"""
+    session = run_profile(
+        parse_scenario(text, path=tmp_path / "s.toml"),
+        {},
+        ["py-spy", "pyinstrument", "importtime"],
+        "ready",
+        tmp_path / "r",
+        repetitions=2,
+    )
+    assert len(session.baselines) == 2 and all(t.status == "ok" for t in session.baselines)
+    by_name = {r.profiler: r for r in session.results}
+    assert by_name["py-spy"].status == "ok", by_name["py-spy"].message
+    assert len(by_name["py-spy"].trials) == 2
+    profiles = session.run_dir / "profiles"
+    assert any(h.name.startswith("busy_start ") for h in by_name["py-spy"].hot)
+    # The per-trial files (with py-spy's recorded command lines) are pooled, then gone.
+    assert (profiles / "py-spy.raw.txt").exists() and not list(profiles.glob("py-spy.*.raw.txt"))
+    assert "http.server" in [h.name for h in by_name["importtime"].hot]
+    # pyinstrument's page shows the profiled command line: its secret flag is hidden.
+    assert by_name["pyinstrument"].status == "ok", by_name["pyinstrument"].message
+    assert "busy_start" in (profiles / "pyinstrument.txt").read_text()
+    assert not list(profiles.glob("pyinstrument.*.pyisession"))
+    for artifact in profiles.iterdir():
+        assert b"sk-profiled-secret-123" not in artifact.read_bytes(), artifact.name
+
+    summary = json.loads((session.run_dir / "profile.json").read_text())
+    assert summary["repetitions"] == 2 and summary["baseline_n"] == 2
+    readies = sorted(t.ready_ms for t in session.baselines)
+    assert summary["baseline_ms"] == pytest.approx(sum(readies) / 2)  # median of two
+    assert [p["n"] for p in summary["profilers"]] == [2, 2, 2]
+    html = (session.run_dir / "report" / "report.html").read_text()
+    assert '<td class="num">2/2</td>' in html
 
 
 def test_profilers_that_cannot_apply_are_skipped_with_the_reason(tmp_path: Path, monkeypatch):

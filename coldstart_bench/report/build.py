@@ -128,10 +128,16 @@ def _profile_view(run_dir: Path, out: Path) -> ProfileView | None:
     def fmt(value: float | None) -> str:
         return "—" if value is None else f"{value:,.1f}"
 
-    overhead = [("none", "ok", fmt(data.get("baseline_ms")))]
+    def count(ok: int | None, total: int | None) -> str:
+        return "—" if ok is None else f"{ok}/{total}"
+
+    runs = data.get("repetitions")
+    overhead = [("none", "ok", count(data.get("baseline_n"), runs), fmt(data.get("baseline_ms")))]
     hot, images, links, messages = [], [], [], []
     for p in data.get("profilers", []):
-        overhead.append((p["profiler"], p["status"], fmt(p.get("measured_ms"))))
+        overhead.append(
+            (p["profiler"], p["status"], count(p.get("n"), runs), fmt(p.get("measured_ms")))
+        )
         if p.get("message"):
             messages.append(f"{p['profiler']}: {p['message']}")
         if p.get("hot"):

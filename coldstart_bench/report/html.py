@@ -33,7 +33,7 @@ class ProfileView:
 
     variant: str
     until: str
-    overhead: list[tuple[str, str, str]]  # profiler, status, measured ms
+    overhead: list[tuple[str, str, str, str]]  # profiler, status, ok/n, median ms
     hot: list[tuple[str, list[tuple[str, str, str]]]]  # profiler, rows (name, self, total)
     images: list[Plot]
     links: list[tuple[str, str]]  # label, relative href
