@@ -7,6 +7,7 @@ gives the same report. Heavy imports (pandas, numpy) happen only when this modul
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -511,17 +512,20 @@ def factor_levels(frame: pd.DataFrame) -> Mapping[str, list[str]]:
 
 
 def service_ready(trials: Iterable[TrialRecord]) -> pd.DataFrame:
-    """Median ready time (from t0) of each service per variant, over measured ok trials;
-    the first instance of a service only (a chaos restart adds another)."""
+    """Median ready time (from t0) of each service per variant, over measured ok trials.
+    A chaos restart adds another instance of a service: it is "NAME (restart K)", as its
+    phases are."""
     rows = []
     for t in trials:
         if t.warmup or t.status != "ok":
             continue
-        seen: set[str] = set()
+        seen: Counter[str] = Counter()
         for s in t.services:
-            if s.name not in seen and s.ready_ms is not None:
-                seen.add(s.name)
-                rows.append({"variant": t.variant, "service": s.name, "ready_ms": s.ready_ms})
+            restarts = seen[s.name]
+            seen[s.name] += 1
+            if s.ready_ms is not None:
+                name = s.name if not restarts else f"{s.name} (restart {restarts})"
+                rows.append({"variant": t.variant, "service": name, "ready_ms": s.ready_ms})
     frame = pd.DataFrame(rows, columns=["variant", "service", "ready_ms"])
     if frame.empty:
         return frame

@@ -375,7 +375,11 @@ def run_trial(
             )
     t0 = processes.t0_ns if processes.t0_ns is not None else time.perf_counter_ns()
     services = tuple(p.record(run_dir) for p in processes.services)
-    phases = tuple(p for spec in setup.services for p in read_phases(spec, t0, state.notes))
+    phases = tuple(
+        p
+        for spec in setup.services
+        for p in read_phases(spec, t0, state.notes, state.restart_marks.get(spec.name, ()))
+    )
     for svc in services:
         if svc.survivors:
             state.notes.append(
@@ -436,6 +440,9 @@ class _TrialState:
     requests: list[RequestRecord] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
+    # service name → lines its phases file held at each chaos restart: later lines are the
+    # restarted instance's
+    restart_marks: dict[str, list[int]] = field(default_factory=dict)
 
     def fail(self, status: Status, error: str) -> None:
         if self.status == "ok":
@@ -479,6 +486,9 @@ def _chaos(
     time runs from the action to the end of the first successful response."""
     chaos = setup.chaos
     assert chaos is not None
+    spec = next((s for s in setup.services if s.name == chaos.service), None)
+    if spec is not None:
+        state.restart_marks.setdefault(spec.name, []).append(_phase_lines(spec.phases_path))
     began = time.perf_counter_ns()
     processes.restart(chaos.service, kill=chaos.action == "kill")
     restarted = time.perf_counter_ns()
@@ -539,17 +549,30 @@ def _set_page_cache(setup: TrialSetup) -> tuple[float | None, dict[str, Any]]:
     }
 
 
-def read_phases(spec: ServiceSpec, t0_ns: int, notes: list[str]) -> list[PhaseRecord]:
+def _phase_lines(path: Path) -> int:
+    if not path.exists():
+        return 0
+    text = path.read_text(encoding="utf-8", errors="replace")
+    return sum(1 for line in text.splitlines() if line.strip())
+
+
+def read_phases(
+    spec: ServiceSpec, t0_ns: int, notes: list[str], restart_marks: Sequence[int] = ()
+) -> list[PhaseRecord]:
     """Phases a target appended to its ``COLDSTART_PHASES`` file, placed on the trial's
-    timeline. Lines that do not follow the protocol are skipped with a note."""
+    timeline. Lines that do not follow the protocol are skipped with a note. Lines written
+    after a chaos restart (``restart_marks``: the line count at each restart) belong to the
+    new instance, recorded as service "NAME (restart K)" so they never merge with the cold
+    start's phases of the same name."""
     path = spec.phases_path
     if not path.exists():
         return []
     phases: list[PhaseRecord] = []
     bad = 0
-    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-        if not line.strip():
-            continue
+    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    for index, line in enumerate(ln for ln in lines if ln.strip()):
+        restarts = sum(1 for mark in restart_marks if index >= mark)
+        service = spec.name if not restarts else f"{spec.name} (restart {restarts})"
         try:
             data = json.loads(line)
             start, end = int(data["start_ns"]), int(data["end_ns"])
@@ -560,7 +583,7 @@ def read_phases(spec: ServiceSpec, t0_ns: int, notes: list[str]) -> list[PhaseRe
             bad += 1
             continue
         phases.append(
-            PhaseRecord(spec.name, name, ns_to_ms(start - t0_ns), ns_to_ms(end - t0_ns), nbytes)
+            PhaseRecord(service, name, ns_to_ms(start - t0_ns), ns_to_ms(end - t0_ns), nbytes)
         )
     if bad:
         notes.append(

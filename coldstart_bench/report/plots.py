@@ -157,11 +157,13 @@ def waterfall(
             ax.plot([cold], [y], marker="|", color="black", markersize=16, markeredgewidth=2)
         for y, ready_at, name in service_marks:
             ax.plot([ready_at], [y - 0.38], marker="v", color="black", markersize=6)
+            near_end = ready_at > 0.85 * end  # e.g. a chaos restart: label to the left
             ax.annotate(
                 name,
                 (ready_at, y - 0.38),
-                xytext=(2, 3),
+                xytext=(-2 if near_end else 2, 3),
                 textcoords="offset points",
+                ha="right" if near_end else "left",
                 fontsize=6,
                 clip_on=True,
             )
@@ -170,7 +172,8 @@ def waterfall(
     zoom.set_xlim(max(tail_start - margin, 0.0), end + margin)
     full.set_xlim(0, end * 1.02)
     full.set_yticks(range(len(variants)), variants, fontsize=8)
-    full.invert_yaxis()
+    # Top to bottom in the scenario's order; room above the first bar for its ▼ labels.
+    full.set_ylim(len(variants) - 0.5, -0.9 if service_marks else -0.5)
     full.set_xlabel("ms from spawn (t0), medians")
     zoom.set_xlabel("the same, zoomed in after the longest phase")
     full.set_title("Where the cold start goes: spawn → ready → first token")

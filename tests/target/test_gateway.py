@@ -189,6 +189,13 @@ def test_the_stack_scenario_starts_chains_restarts_and_leaves_nothing(tmp_path: 
     redis_trial = by_id["upstream_pool=on,cache=redis,warmup=startup,chaos=off"]
     assert [s.name for s in redis_trial.services] == ["redis", "llm", "gateway"]
     assert [s.stopped_by for s in redis_trial.services] != [None, None, None]
-    chaos = by_id["upstream_pool=on,cache=off,warmup=startup,chaos=on"].extra["chaos"]
+    chaos_trial = by_id["upstream_pool=on,cache=off,warmup=startup,chaos=on"]
+    chaos = chaos_trial.extra["chaos"]
     assert chaos["recovered"] and chaos["recovery_ms"] >= chaos["restart_ms"]
+    # The restarted server's phases are its own, not a second "import" of the cold start.
+    imports = [p for p in chaos_trial.phases if p.phase == "import"]
+    assert {p.service for p in imports} >= {"llm", "llm (restart 1)"}
+    first = next(p for p in imports if p.service == "llm")
+    again = next(p for p in imports if p.service == "llm (restart 1)")
+    assert first.end_ms <= chaos_trial.ready_ms < again.start_ms
     assert all(not s.survivors for t in outcome.trials for s in t.services)
