@@ -258,13 +258,14 @@ def _write_report(
     out: Any, err: Any, run_dir: Path, out_dir: Path | None, formats: Any, table: bool
 ) -> None:
     from coldstart_bench.report.build import build_report
-    from coldstart_bench.report.terminal import print_effects, print_summary
+    from coldstart_bench.report.terminal import print_diagnoses, print_effects, print_summary
 
     report = build_report(run_dir, out_dir, formats)
     if table:
         title = str(report.run.metadata.get("scenario", {}).get("name") or run_dir.name)
         print_summary(out, report.rows, f"{title} — {report.run.run_dir.name}")
     print_effects(out, report.effects)
+    print_diagnoses(out, report.diagnoses)
     sys.stdout.flush()
     for problem in report.run.problems:
         err.print(f"note: {problem}", style="yellow", markup=False)

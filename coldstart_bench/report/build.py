@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from coldstart_bench import analysis
+from coldstart_bench.diagnostics import Diagnosis, diagnose
 from coldstart_bench.errors import ColdstartError
 from coldstart_bench.launch import log_tail
 from coldstart_bench.records import TrialRecord
@@ -47,6 +48,7 @@ class Report:
     effects: list[analysis.Effect]
     files: list[Path] = field(default_factory=list)
     headline: str = ""
+    diagnoses: list[Diagnosis] = field(default_factory=list)
 
 
 def parse_formats(text: str | Iterable[str]) -> list[str]:
@@ -193,6 +195,7 @@ def build_report(
     phases = analysis.phases_frame(trials)
     report = Report(run, out, rows, effects)
     report.headline = headline(frame, rows, effects)
+    report.diagnoses = diagnose(requests)
     title = str(run.metadata.get("scenario", {}).get("name") or run.run_dir.name)
     status = str(run.metadata.get("status", "unknown"))
     if run.problems:
@@ -216,7 +219,9 @@ def build_report(
         status_line = f"{report.headline} Run status: {status}."
         write_text(
             "summary.md",
-            tables.summary_markdown(title, rows, effects, found_failures, skipped, status_line),
+            tables.summary_markdown(
+                title, rows, effects, found_failures, skipped, status_line, report.diagnoses
+            ),
         )
     if "csv" in formats:
         write_csv("summary.csv", stats)
@@ -253,6 +258,7 @@ def build_report(
             headline=report.headline,
             rows=rows,
             effects=effects,
+            diagnoses=report.diagnoses,
             stats=stats.to_dict("records"),
             by_index=by_index.to_dict("records"),
             plots=pngs,

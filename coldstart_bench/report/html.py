@@ -14,6 +14,7 @@ from typing import Any
 import jinja2
 
 from coldstart_bench.analysis import Effect
+from coldstart_bench.diagnostics import Diagnosis
 from coldstart_bench.report.columns import CAPTION, plain_grid
 from coldstart_bench.summary import VariantSummary
 
@@ -73,6 +74,7 @@ def render_html(
     rows: Sequence[VariantSummary],
     effects: Sequence[Effect],
     stats: Sequence[Mapping[str, Any]],
+    diagnoses: Sequence[Diagnosis] = (),
     by_index: Sequence[Mapping[str, Any]],
     plots: Sequence[Plot],
     failures: Sequence[FailureView],
@@ -102,6 +104,7 @@ def render_html(
         version=meta.get("tool_version", ""),
         headline=headline,
         effects=effects,
+        diagnoses=diagnoses,
         heads=heads,
         table_rows=table_rows,
         caption=CAPTION,

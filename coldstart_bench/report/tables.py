@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 import pandas as pd
 
 from coldstart_bench.analysis import FACTOR_PREFIX, Effect, trials_frame
+from coldstart_bench.diagnostics import Diagnosis
 from coldstart_bench.records import TrialRecord
 from coldstart_bench.report.columns import CAPTION, plain_grid
 from coldstart_bench.summary import Failure, VariantSummary
@@ -31,6 +32,7 @@ def summary_markdown(
     failures: Sequence[Failure],
     skipped: Mapping[str, str],
     status_line: str,
+    diagnoses: Sequence[Diagnosis] = (),
 ) -> str:
     heads, grid = plain_grid(rows)
     labels_width = len(grid[0][0]) if grid else 1
@@ -41,6 +43,10 @@ def summary_markdown(
     for labels, cells in grid:
         lines.append("| " + " | ".join(md_escape(str(c)) for c in [*labels, *cells]) + " |")
     lines += ["", f"_{CAPTION}_", ""]
+    if diagnoses:
+        lines += ["### Worth checking", ""]
+        lines += [f"- {md_escape(d.message)}" for d in diagnoses]
+        lines.append("")
     if effects:
         lines += ["### What each toggle buys", ""]
         lines += [f"- {md_escape(e.sentence())}" for e in effects]

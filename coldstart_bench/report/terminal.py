@@ -15,6 +15,7 @@ from coldstart_bench.summary import Failure, VariantSummary
 
 if TYPE_CHECKING:
     from coldstart_bench.analysis import Effect
+    from coldstart_bench.diagnostics import Diagnosis
 
 from coldstart_bench.report.columns import (
     _DASH,
@@ -114,6 +115,13 @@ def print_skipped(console: Console, skipped: Mapping[str, str]) -> None:
         console.print(f"  {reason}:", markup=False, highlight=False)
         for variant in variants:
             console.print(f"    {variant}", markup=False, highlight=False)
+
+
+def print_diagnoses(console: Console, diagnoses: Sequence[Diagnosis]) -> None:
+    """Known pitfalls the numbers show (e.g. a server without TCP_NODELAY)."""
+    for diagnosis in diagnoses:
+        console.print("[yellow]worth checking:[/] ", end="")
+        console.print(diagnosis.message, markup=False, highlight=False)
 
 
 def print_effects(console: Console, effects: Sequence[Effect], limit: int = 8) -> None:

@@ -80,6 +80,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument(
         "--hang-after-tokens", type=int, default=-1, help="stop sending after this many tokens"
     )
+    p.add_argument(
+        "--nagle",
+        action="store_true",
+        help="leave Nagle's algorithm on (no TCP_NODELAY), as a careless server would",
+    )
     return p.parse_args(argv)
 
 
@@ -131,6 +136,11 @@ class Handler(BaseHTTPRequestHandler):
     # delayed ACK (~40 ms on Linux); real servers (uvicorn, vLLM) set it too.
     disable_nagle_algorithm = True
     server: ToyServer
+
+    def setup(self) -> None:
+        super().setup()
+        if self.server.args.nagle:
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 0)
 
     def log_message(self, format: str, *args: object) -> None:  # quiet, like a real server at INFO
         pass
