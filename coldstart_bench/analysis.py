@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from coldstart_bench.records import TrialRecord
+from coldstart_bench.records import TrialRecord, instance_name
 
 BOOTSTRAP_RESAMPLES = 2000
 BOOTSTRAP_SEED = 0
@@ -167,7 +167,8 @@ def factor_columns(frame: pd.DataFrame) -> list[str]:
 
 
 def measured_ok(frame: pd.DataFrame) -> pd.DataFrame:
-    """The trials that statistics are computed from: measured (not warm-up) and ok."""
+    """The rows that statistics are computed from: measured (not warm-up) and ok. Works on
+    the trials, requests (the request's own status) and phases frames alike."""
     if frame.empty:
         return frame
     return frame[(~frame["warmup"].astype(bool)) & (frame["status"] == "ok")]
@@ -249,7 +250,7 @@ def request_index_summary(requests: pd.DataFrame) -> pd.DataFrame:
     caching do to it."""
     if requests.empty:
         return pd.DataFrame(columns=["variant", "request_index", "n"])
-    ok = requests[(~requests["warmup"].astype(bool)) & (requests["status"] == "ok")].copy()
+    ok = measured_ok(requests).copy()
     ok["connect_or_zero_ms"] = ok["connect_ms"].fillna(0.0)
     grouped = ok.groupby(["variant", "request_index"], sort=False)
     out = grouped.agg(
@@ -462,7 +463,7 @@ def load_throughput(phases: pd.DataFrame) -> pd.DataFrame:
     deserialize + to_device), in MB/s (10^6 bytes)."""
     if phases.empty or "bytes" not in phases:
         return pd.DataFrame(columns=["trial", "variant", "load_ms", "mb", "mb_per_s"])
-    ok = phases[(~phases["warmup"].astype(bool)) & (phases["status"] == "ok")]
+    ok = measured_ok(phases)
     load = ok[ok["phase"].isin(LOAD_PHASES)]
     rows = []
     for (trial, variant), part in load.groupby(["trial", "variant"], sort=False):
@@ -488,7 +489,7 @@ def phase_medians(phases: pd.DataFrame) -> pd.DataFrame:
     phases happened (by median start)."""
     if phases.empty:
         return pd.DataFrame(columns=["variant", "service", "phase", "start_ms", "duration_ms"])
-    ok = phases[(~phases["warmup"].astype(bool)) & (phases["status"] == "ok")]
+    ok = measured_ok(phases)
     per_trial = ok.groupby(["variant", "trial", "service", "phase"], sort=False).agg(
         start_ms=("start_ms", "min"), duration_ms=("duration_ms", "sum")
     )
@@ -524,7 +525,7 @@ def service_ready(trials: Iterable[TrialRecord]) -> pd.DataFrame:
             restarts = seen[s.name]
             seen[s.name] += 1
             if s.ready_ms is not None:
-                name = s.name if not restarts else f"{s.name} (restart {restarts})"
+                name = instance_name(s.name, restarts)
                 rows.append({"variant": t.variant, "service": name, "ready_ms": s.ready_ms})
     frame = pd.DataFrame(rows, columns=["variant", "service", "ready_ms"])
     if frame.empty:

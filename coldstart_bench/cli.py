@@ -44,6 +44,8 @@ def _root(
 
 
 ScenarioArg = Annotated[Path, typer.Argument(help="Scenario file (TOML).", show_default=False)]
+RunsDirOption = Annotated[Path, typer.Option("--results-dir", help="Where run directories go.")]
+RunIdOption = Annotated[str | None, typer.Option("--run-id", help="Name of the run directory.")]
 
 
 @app.command()
@@ -172,12 +174,8 @@ def run(
             "--variant", help="Only variants with factor=level (repeatable; level may be a,b)."
         ),
     ] = None,
-    results_dir: Annotated[
-        Path, typer.Option("--results-dir", help="Where run directories go.")
-    ] = Path("results"),
-    run_id: Annotated[
-        str | None, typer.Option("--run-id", help="Name of the run directory.")
-    ] = None,
+    results_dir: RunsDirOption = Path("results"),
+    run_id: RunIdOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     no_report: Annotated[
         bool, typer.Option("--no-report", help="Do not write the report at the end.")
@@ -320,10 +318,8 @@ def profile(
             help="Cold trials per profiler and without one; the overhead is their medians'.",
         ),
     ] = 1,
-    results_dir: Annotated[
-        Path, typer.Option("--results-dir", help="Where run directories go.")
-    ] = Path("results"),
-    run_id: Annotated[str | None, typer.Option("--run-id")] = None,
+    results_dir: RunsDirOption = Path("results"),
+    run_id: RunIdOption = None,
 ) -> None:
     """Profile one cold start: each profiler in its own cold trials, attached from the first
     instruction, plus trials without a profiler to show the profiler's overhead."""
@@ -331,7 +327,7 @@ def profile(
     from rich.text import Text
 
     from coldstart_bench.errors import ColdstartError
-    from coldstart_bench.profile import PROFILERS, UNTIL, run_profile
+    from coldstart_bench.profile import PROFILERS, UNTIL, ok_count, run_profile
     from coldstart_bench.scenario import load_scenario
 
     chosen = list(PROFILERS) if profiler == "all" else [p.strip() for p in profiler.split(",")]
@@ -360,7 +356,7 @@ def profile(
         overhead.add_column(col, justify="left" if col in ("profiler", "status") else "right")
 
     def ok_of(trials: list[Any]) -> str:
-        return f"{sum(t.status == 'ok' for t in trials)}/{len(trials)}" if trials else "—"
+        return f"{ok_count(trials)}/{len(trials)}" if trials else "—"
 
     base = session.measured_ms(session.baselines)
     overhead.add_row(

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from coldstart_bench.analysis import FACTOR_PREFIX
+from coldstart_bench.analysis import FACTOR_PREFIX, measured_ok
 
 POOLING = FACTOR_PREFIX + "pooling"
 # The gap from headers to first token that a delayed ACK adds: Linux waits 40 ms at least
@@ -44,12 +44,8 @@ def nagle_stalls(requests: pd.DataFrame) -> list[Diagnosis]:
     and at least three times as long."""
     if requests.empty or POOLING not in requests:
         return []
-    ok = requests[
-        (requests["status"] == "ok")
-        & (~requests["warmup"].astype(bool))
-        & (requests["trial_status"] == "ok")
-        & (requests["request_index"] >= 1)
-    ].copy()
+    ok = measured_ok(requests)
+    ok = ok[(ok["trial_status"] == "ok") & (ok["request_index"] >= 1)].copy()
     if ok.empty:
         return []
     ok["gap_ms"] = _first_token_gap(ok)

@@ -518,7 +518,8 @@ class TrialProcesses:
             current.stop(main_pids)
             return None
         current.stop(main_pids)
-        return self.start(current.spec)
+        restarts = sum(s.spec.name == name for s in self.services)
+        return self.start(current.spec.restarted(restarts))
 
     def stop_all(self) -> None:
         main_pids = self._own_children()

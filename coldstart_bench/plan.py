@@ -21,6 +21,7 @@ from coldstart_bench.scenario import (
     match_levels,
 )
 from coldstart_bench.specs import (
+    PHASES_ENV,
     ChaosSpec,
     ProbeSettings,
     ReadySpec,
@@ -31,7 +32,6 @@ from coldstart_bench.specs import (
 from coldstart_bench.templating import render, variables_in
 from coldstart_bench.tlsgen import TlsFiles
 
-PHASES_ENV = "COLDSTART_PHASES"
 LOCAL_HOST = "127.0.0.1"
 
 

@@ -537,7 +537,7 @@ def _py_spy_problem(log_text: str) -> str:
     return "py-spy wrote no samples (see the service log in runs/py-spy)"
 
 
-def _ok_count(trials: Sequence[TrialRecord]) -> int:
+def ok_count(trials: Sequence[TrialRecord]) -> int:
     return sum(t.status == "ok" for t in trials)
 
 
@@ -548,14 +548,14 @@ def _summary(session: ProfileSession) -> dict:
         "until": session.until,
         "repetitions": len(session.baselines),
         "baseline_ms": session.measured_ms(session.baselines),
-        "baseline_n": _ok_count(session.baselines),
+        "baseline_n": ok_count(session.baselines),
         "profilers": [
             {
                 "profiler": r.profiler,
                 "status": r.status,
                 "message": r.message,
                 "measured_ms": session.measured_ms(r.trials),
-                "n": _ok_count(r.trials),
+                "n": ok_count(r.trials),
                 "files": [str(f.relative_to(session.run_dir)) for f in r.files],
                 "unit": r.unit,
                 "hot": [dataclasses.asdict(h) for h in r.hot],

@@ -23,6 +23,12 @@ Status = Literal["ok", "failed", "timeout", "skipped"]
 STATUSES: tuple[str, ...] = ("ok", "failed", "timeout", "skipped")
 
 
+def instance_name(service: str, restarts: int) -> str:
+    """How a service's instance is named in the records: a chaos restart's new instance is
+    "NAME (restart K)", so its phases and ready time never merge with the cold start's."""
+    return service if not restarts else f"{service} (restart {restarts})"
+
+
 @dataclass(frozen=True, slots=True)
 class PhaseRecord:
     """A span a target reported about itself via ``COLDSTART_PHASES``."""

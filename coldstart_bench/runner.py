@@ -45,6 +45,7 @@ from coldstart_bench.records import (
     RequestRecord,
     Status,
     TrialRecord,
+    instance_name,
     ns_to_ms,
 )
 from coldstart_bench.results import RunWriter, new_run_dir, utc_now
@@ -375,11 +376,12 @@ def run_trial(
             )
     t0 = processes.t0_ns if processes.t0_ns is not None else time.perf_counter_ns()
     services = tuple(p.record(run_dir) for p in processes.services)
-    phases = tuple(
-        p
-        for spec in setup.services
-        for p in read_phases(spec, t0, state.notes, state.restart_marks.get(spec.name, ()))
-    )
+    instances: Counter[str] = Counter()
+    phases: list[PhaseRecord] = []
+    for process in processes.services:  # a chaos restart adds a second instance
+        name = instance_name(process.spec.name, instances[process.spec.name])
+        instances[process.spec.name] += 1
+        phases += read_phases(process.spec, t0, state.notes, name)
     for svc in services:
         if svc.survivors:
             state.notes.append(
@@ -424,7 +426,7 @@ def run_trial(
         wall_ms=ns_to_ms(time.perf_counter_ns() - began),
         services=services,
         requests=tuple(state.requests),
-        phases=phases,
+        phases=tuple(phases),
         notes=tuple(state.notes),
         extra={**state.extra, "node": node_identity()},
     )
@@ -440,9 +442,6 @@ class _TrialState:
     requests: list[RequestRecord] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
-    # service name → lines its phases file held at each chaos restart: later lines are the
-    # restarted instance's
-    restart_marks: dict[str, list[int]] = field(default_factory=dict)
 
     def fail(self, status: Status, error: str) -> None:
         if self.status == "ok":
@@ -486,9 +485,6 @@ def _chaos(
     time runs from the action to the end of the first successful response."""
     chaos = setup.chaos
     assert chaos is not None
-    spec = next((s for s in setup.services if s.name == chaos.service), None)
-    if spec is not None:
-        state.restart_marks.setdefault(spec.name, []).append(_phase_lines(spec.phases_path))
     began = time.perf_counter_ns()
     processes.restart(chaos.service, kill=chaos.action == "kill")
     restarted = time.perf_counter_ns()
@@ -549,30 +545,22 @@ def _set_page_cache(setup: TrialSetup) -> tuple[float | None, dict[str, Any]]:
     }
 
 
-def _phase_lines(path: Path) -> int:
-    if not path.exists():
-        return 0
-    text = path.read_text(encoding="utf-8", errors="replace")
-    return sum(1 for line in text.splitlines() if line.strip())
-
-
 def read_phases(
-    spec: ServiceSpec, t0_ns: int, notes: list[str], restart_marks: Sequence[int] = ()
+    spec: ServiceSpec, t0_ns: int, notes: list[str], service: str | None = None
 ) -> list[PhaseRecord]:
     """Phases a target appended to its ``COLDSTART_PHASES`` file, placed on the trial's
-    timeline. Lines that do not follow the protocol are skipped with a note. Lines written
-    after a chaos restart (``restart_marks``: the line count at each restart) belong to the
-    new instance, recorded as service "NAME (restart K)" so they never merge with the cold
-    start's phases of the same name."""
+    timeline and recorded under ``service`` (the instance's name, see
+    :func:`records.instance_name`; the spec's name by default). Lines that do not follow
+    the protocol are skipped with a note."""
     path = spec.phases_path
     if not path.exists():
         return []
+    service = service or spec.name
     phases: list[PhaseRecord] = []
     bad = 0
-    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-    for index, line in enumerate(ln for ln in lines if ln.strip()):
-        restarts = sum(1 for mark in restart_marks if index >= mark)
-        service = spec.name if not restarts else f"{spec.name} (restart {restarts})"
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        if not line.strip():
+            continue
         try:
             data = json.loads(line)
             start, end = int(data["start_ns"]), int(data["end_ns"])

@@ -6,9 +6,12 @@ The runner renders a scenario (templates filled, ports chosen) into these plain 
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
+
+PHASES_ENV = "COLDSTART_PHASES"  # where a target appends its phase records
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,14 @@ class ServiceSpec:
     stop_grace_s: float
     log_path: Path
     phases_path: Path
+
+    def restarted(self, restarts: int) -> ServiceSpec:
+        """The same service started again by chaos (restart number ``restarts``): its own
+        phases file, so its phases never mix with those of the instance before it."""
+        path = self.phases_path.with_name(
+            f"{self.phases_path.stem}.restart{restarts}{self.phases_path.suffix}"
+        )
+        return dataclasses.replace(self, phases_path=path, env={**self.env, PHASES_ENV: str(path)})
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from coldstart_bench import proctree
+from coldstart_bench.runner import RunOptions
 
 TESTS = Path(__file__).parent
 TOY_SERVER = TESTS / "servers" / "toy_server.py"
@@ -16,6 +17,11 @@ def toy_command(*flags: str) -> str:
     """A TOML array running the toy server on the trial's port, with extra flags."""
     argv = ["{python}", str(TOY_SERVER), "--port", "{port}", *flags]
     return "[" + ", ".join(f'"{a}"' for a in argv) + "]"
+
+
+def run_options(results: Path, **overrides: object) -> RunOptions:
+    """Options for a test run into ``results``; run.json skips the torch/CUDA probe."""
+    return RunOptions(results_dir=results, record_torch=False, **overrides)  # type: ignore[arg-type]
 
 
 def pids_in(pidfile: Path) -> list[int]:

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from helpers import toy_command
+from helpers import run_options, toy_command
 
 from coldstart_bench import analysis, load_run
 from coldstart_bench.diagnostics import diagnose
 from coldstart_bench.report.build import build_report
-from coldstart_bench.runner import RunOptions, run_scenario
+from coldstart_bench.runner import run_scenario
 
 
 def requests(gaps: dict[str, list[float]], ttfb: float = 1.0) -> pd.DataFrame:
@@ -70,8 +70,7 @@ def nagle_run(tmp_path: Path, write_scenario, *flags: str) -> Path:
         count = 4
     """)
     name = "nagle" if flags else "nodelay"
-    options = RunOptions(results_dir=tmp_path / "results", record_torch=False, run_id=name)
-    outcome = run_scenario(path, options)
+    outcome = run_scenario(path, run_options(tmp_path / "results", run_id=name))
     assert outcome.exit_code == 0
     build_report(outcome.run_dir, formats=["md", "html"])
     return outcome.run_dir

@@ -8,18 +8,16 @@ from pathlib import Path
 from xml.etree import ElementTree as ET
 
 import pytest
-from helpers import toy_command
+from helpers import run_options, toy_command
 from typer.testing import CliRunner
 
 from coldstart_bench.cli import app
-from coldstart_bench.runner import RunOptions, run_scenario
+from coldstart_bench.runner import run_scenario
 
 
 def run(tmp_path: Path, write_scenario, text: str, run_id: str, name: str = "s.toml") -> Path:
     path = write_scenario(text, name=name)
-    outcome = run_scenario(
-        path, RunOptions(results_dir=tmp_path / "results", record_torch=False, run_id=run_id)
-    )
+    outcome = run_scenario(path, run_options(tmp_path / "results", run_id=run_id))
     assert outcome.exit_code == 0
     return outcome.run_dir
 

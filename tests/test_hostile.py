@@ -8,10 +8,10 @@ from contextlib import nullcontext
 from pathlib import Path
 
 import pytest
-from helpers import alive, pids_in
+from helpers import alive, pids_in, run_options
 from hostile_cases import CASES, Case, taken_port
 
-from coldstart_bench.runner import RunOptions, run_scenario
+from coldstart_bench.runner import run_scenario
 from coldstart_bench.scenario import load_scenario
 
 
@@ -21,9 +21,7 @@ def test_hostile_target(case: Case, tmp_path: Path, write_scenario):
     holder = taken_port() if "port" in case.name else nullcontext(None)
     with holder as port:
         path = write_scenario(case.scenario(pidfile, port))
-        outcome = run_scenario(
-            load_scenario(path), RunOptions(results_dir=tmp_path / "r", record_torch=False)
-        )
+        outcome = run_scenario(load_scenario(path), run_options(tmp_path / "r"))
     [trial] = outcome.trials
     assert trial.status == case.status, trial.error
     assert case.reason in (trial.error or "")

@@ -185,6 +185,34 @@ def test_teardown_leaves_the_runs_guardian_alone(tmp_path: Path):
             guardian.close()
 
 
+def test_a_restarted_service_reports_its_phases_apart_from_the_first_instance(tmp_path: Path):
+    from coldstart_bench.records import instance_name
+    from coldstart_bench.runner import read_phases
+
+    processes = TrialProcesses()
+    try:
+        processes.start(service(tmp_path))
+        processes.restart("toy")
+    finally:
+        processes.stop_all()
+    first, second = processes.services
+    assert second.spec.phases_path != first.spec.phases_path
+    assert second.spec.env["COLDSTART_PHASES"] == str(second.spec.phases_path)
+    notes: list[str] = []
+    read = [
+        (p.service, p.phase)
+        for k, instance in enumerate(processes.services)
+        for p in read_phases(instance.spec, 0, notes, instance_name("toy", k))
+    ]
+    assert read == [
+        ("toy", "import"),
+        ("toy", "listen"),
+        ("toy (restart 1)", "import"),
+        ("toy (restart 1)", "listen"),
+    ]
+    assert notes == []
+
+
 def test_a_server_ignoring_sigterm_is_killed_after_the_grace_period(tmp_path: Path):
     pidfile = tmp_path / "pids"
     spec = service(

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import REPO, alive, pids_in, run_argv, toy_command
+from helpers import REPO, alive, pids_in, run_argv, run_options, toy_command
 from typer.testing import CliRunner
 
 from coldstart_bench import load_run
@@ -24,7 +24,7 @@ from coldstart_bench.summary import summarise
 
 
 def options(tmp_path: Path, **overrides: object) -> RunOptions:
-    return RunOptions(results_dir=tmp_path / "results", record_torch=False, **overrides)  # type: ignore[arg-type]
+    return run_options(tmp_path / "results", **overrides)
 
 
 def test_pooling_by_tls_matrix_end_to_end(tmp_path: Path, write_scenario):
@@ -441,43 +441,3 @@ def test_commands_never_go_through_a_shell(tmp_path: Path, write_scenario):
     assert not marker.exists()  # ';' reached echo as an argument, not a shell
     log = outcome.run_dir / outcome.trials[0].services[0].log
     assert f"hello; touch {marker}" in log.read_text()
-
-
-def test_phases_written_after_a_chaos_restart_belong_to_the_new_instance(tmp_path: Path):
-    from coldstart_bench.runner import read_phases
-    from coldstart_bench.specs import ReadySpec, ServiceSpec
-
-    phases = tmp_path / "phases-llm.jsonl"
-    lines = [
-        ("import", 0, 900),
-        ("listen", 950, 960),
-        ("import", 2000, 2900),
-        ("listen", 2950, 2960),
-    ]
-    phases.write_text(
-        "".join(
-            json.dumps({"phase": n, "start_ns": s * 1_000_000, "end_ns": e * 1_000_000}) + "\n"
-            for n, s, e in lines
-        )
-    )
-    spec = ServiceSpec(
-        name="llm",
-        argv=("x",),
-        env={},
-        cwd=None,
-        port=1,
-        ready=ReadySpec(kind="tcp", host="127.0.0.1", port=1, timeout_s=1.0, interval_ms=1.0),
-        stop_signal=15,
-        stop_grace_s=1.0,
-        log_path=tmp_path / "llm.log",
-        phases_path=phases,
-    )
-    notes: list[str] = []
-    read = read_phases(spec, 0, notes, restart_marks=[2])  # two lines before the restart
-    assert [(p.service, p.phase, p.start_ms) for p in read] == [
-        ("llm", "import", 0.0),
-        ("llm", "listen", 950.0),
-        ("llm (restart 1)", "import", 2000.0),
-        ("llm (restart 1)", "listen", 2950.0),
-    ]
-    assert notes == [] and {p.service for p in read_phases(spec, 0, notes)} == {"llm"}

@@ -7,14 +7,14 @@ import json
 from pathlib import Path
 
 import pytest
-from helpers import toy_command
+from helpers import run_options, toy_command
 
 from coldstart_bench.runner import RunOptions, run_scenario
 from coldstart_bench.runsetup import SetupError
 
 
 def options(tmp_path: Path) -> RunOptions:
-    return RunOptions(results_dir=tmp_path / "results", record_torch=False, run_id="r")
+    return run_options(tmp_path / "results", run_id="r")
 
 
 def test_setup_runs_once_per_distinct_command_before_any_trial(tmp_path: Path, write_scenario):

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from coldstart_bench.analysis import METRICS, Effect
+from coldstart_bench.analysis import METRICS, Effect, measured_ok
 
 OKABE_ITO = (
     "#0072B2",  # blue
@@ -71,7 +71,7 @@ def waterfall(
     """Per variant, the median timeline from spawn to first token: the server's own phases
     where it reports them, the rest of spawn → ready in grey, then the first request. The
     right panel zooms in on the end, where a long first phase (imports) hides the rest."""
-    ok = trials[(~trials["warmup"].astype(bool)) & (trials["status"] == "ok")]
+    ok = measured_ok(trials)
     variants = [v for v in order if v in set(ok["variant"])]
     if not variants:
         return None
@@ -184,7 +184,7 @@ def waterfall(
 
 def distribution(trials: pd.DataFrame, order: Sequence[str]) -> bytes | None:
     """Box plot plus every trial as a jittered point of ``cold_ttft_ms`` per variant."""
-    ok = trials[(~trials["warmup"].astype(bool)) & (trials["status"] == "ok")]
+    ok = measured_ok(trials)
     data = [(v, ok.loc[ok["variant"] == v, "cold_ttft_ms"].dropna().to_numpy()) for v in order]
     data = [(v, d) for v, d in data if len(d)]
     if not data:
@@ -246,7 +246,7 @@ def connections(requests: pd.DataFrame, order: Sequence[str]) -> bytes | None:
     """Median connect / TLS / TTFB of fresh vs reused connections, per variant."""
     if requests.empty:
         return None
-    ok = requests[(~requests["warmup"].astype(bool)) & (requests["status"] == "ok")].copy()
+    ok = measured_ok(requests).copy()
     if ok.empty:
         return None
     ok["kind"] = np.where(ok["reused"].fillna(False).astype(bool), "reused", "fresh")

@@ -6,10 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from helpers import toy_command
+from helpers import run_options, toy_command
 from report_fixtures import HOSTILE
 
-from coldstart_bench.runner import RunOptions, run_scenario
+from coldstart_bench.runner import run_scenario
 
 
 @pytest.fixture(scope="module")
@@ -33,8 +33,6 @@ args = ["--crash-before-ready"]
 kind = "openai-chat"
 count = 3
 """)
-    outcome = run_scenario(
-        path, RunOptions(results_dir=tmp / "results", record_torch=False, run_id="small")
-    )
+    outcome = run_scenario(path, run_options(tmp / "results", run_id="small"))
     assert outcome.exit_code == 1  # the crashing variant
     return outcome.run_dir

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from helpers import REPO
+from helpers import REPO, run_options
 from server_helpers import RunningServer, wait_healthy
 
 from coldstart_bench.launch import free_port
-from coldstart_bench.runner import RunOptions, run_scenario
+from coldstart_bench.runner import run_scenario
 from coldstart_bench.scenario import load_scenario
 
 REDIS = shutil.which("redis-server")
@@ -177,9 +177,8 @@ def test_the_stack_scenario_starts_chains_restarts_and_leaves_nothing(tmp_path: 
     loaded = load_scenario(REPO / "scenarios" / "gateway-stack.toml")
     outcome = run_scenario(
         loaded,
-        RunOptions(
-            results_dir=tmp_path / "r",
-            record_torch=False,
+        run_options(
+            tmp_path / "r",
             repetitions=1,
             variants={"upstream_pool": ["on"], "warmup": ["startup"], "cache": ["redis", "off"]},
         ),
