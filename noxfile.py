@@ -1,4 +1,4 @@
-"""Developer sessions: `nox -s tests`, `nox -s lint`, `nox -s bench`."""
+"""Developer sessions: `nox -s tests`, `nox -s quick`, `nox -s lint`, `nox -s bench`."""
 
 import nox
 
@@ -14,10 +14,19 @@ def tests(session: nox.Session) -> None:
 
 
 @nox.session
+def quick(session: nox.Session) -> None:
+    """The edit–test loop: everything but the tests marked slow (about a minute)."""
+    session.install("-e", ".[target,dev]")
+    session.run("python", "-m", "pytest", "-m", "not slow", *session.posargs)
+
+
+@nox.session
 def lint(session: nox.Session) -> None:
-    session.install("ruff")
+    """Style, and the architecture: the import contracts in pyproject.toml."""
+    session.install("-e", ".", "ruff", "import-linter")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+    session.run("lint-imports")
 
 
 @nox.session

@@ -37,11 +37,11 @@ from pathlib import Path
 import httpx
 
 from coldstart_bench import load_run
-from coldstart_bench.launch import free_port
-from coldstart_bench.probe import Probe
-from coldstart_bench.specs import ProbeSettings, RequestSpec
-from coldstart_bench.stats import median
-from coldstart_bench.tlsgen import make_throwaway_tls
+from coldstart_bench.analysis.stats import median
+from coldstart_bench.plan.specs import ProbeSettings, RequestSpec
+from coldstart_bench.probe.client import Probe
+from coldstart_bench.proc.ports import free_port
+from coldstart_bench.run.tls import make_throwaway_tls
 
 sys.path.insert(0, str(Path(__file__).parent))
 from harness_overhead import Line, overhead_lines

@@ -5,8 +5,9 @@ The noise is real: the cold TTFTs of a recorded quickstart run of the reference 
 variant's median, pooled into one right-skewed relative-noise sample. Each simulated
 comparison draws n base and n new trials from it with replacement; the new side is
 multiplied by 1 + slowdown. A/A (slowdown 0) gives the false-positive rate; 5/10/20 %
-give the power. The decision is the gate's own rule (:func:`gatestats.classify`) with a
-one-sided Mann–Whitney U test, for one gated comparison.
+give the power. The decision is the gate's own rule
+(:func:`coldstart_bench.gate.rule.classify`) with a one-sided Mann–Whitney U test, for one
+gated comparison.
 
 Run: ``python benchmarks/gate_accuracy.py [--sims 1000] [--png gate_power.png]``.
 Goals at the defaults (significance 0.05, max regression 5 %): false positives <= 5 %,
@@ -21,7 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from coldstart_bench import gatestats
+from coldstart_bench.analysis.stats import mann_whitney_greater
+from coldstart_bench.gate.rule import classify
 
 DATA = Path(__file__).parent / "data" / "quickstart-cold-ttft.json"
 SIZES = (10, 20, 30)
@@ -48,9 +50,9 @@ def regression_rate(
     for _ in range(sims):
         base = rng.choice(noise, n) * 1000.0
         new = rng.choice(noise, n) * 1000.0 * (1 + slowdown)
-        p = gatestats.mann_whitney_greater(new, base)
+        p = mann_whitney_greater(new, base)
         ratio = float(np.median(new) / np.median(base))
-        hits += gatestats.classify(p, ratio, alpha, max_regression) == "regression"
+        hits += classify(p, ratio, alpha, max_regression) == "regression"
     return hits / sims
 
 

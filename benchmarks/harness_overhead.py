@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from coldstart_bench import RunOptions, load_scenario, run_scenario
-from coldstart_bench.records import TrialRecord
-from coldstart_bench.stats import median, percentile
+from coldstart_bench.analysis.stats import median, percentile
+from coldstart_bench.results.schema import TrialRecord
 
 REPO = Path(__file__).resolve().parent.parent
 TOY_SERVER = REPO / "tests" / "servers" / "toy_server.py"

@@ -23,9 +23,9 @@ import sys
 import time
 from pathlib import Path
 
-from coldstart_bench import page_cache
-from coldstart_bench.plan import default_cache_dir
-from coldstart_bench.stats import median
+from coldstart_bench.analysis.stats import median
+from coldstart_bench.plan.render import default_cache_dir
+from coldstart_bench.run import page_cache
 
 LOADER = r"""
 import json, sys, time

@@ -13,7 +13,7 @@ import argparse
 from pathlib import Path
 
 from coldstart_bench import load_run
-from coldstart_bench.stats import median
+from coldstart_bench.analysis.stats import median
 
 
 def fmt(value: float | None) -> str:

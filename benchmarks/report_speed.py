@@ -15,9 +15,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from coldstart_bench.records import SCHEMA_VERSION, PhaseRecord, RequestRecord, TrialRecord
 from coldstart_bench.report.build import build_report
-from coldstart_bench.results import RunWriter
+from coldstart_bench.results.schema import SCHEMA_VERSION, PhaseRecord, RequestRecord, TrialRecord
+from coldstart_bench.results.store import RunWriter
 
 FACTORS = {
     "warmup": ("none", "startup"),

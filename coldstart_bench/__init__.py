@@ -9,32 +9,58 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from coldstart_bench._version import __version__
 
 __all__ = [
+    "ColdstartError",
+    "Executor",
+    "LoadedScenario",
+    "LocalExecutor",
+    "RayExecutor",
+    "RunData",
+    "RunDirError",
+    "RunObserver",
     "RunOptions",
     "RunOutcome",
     "ScenarioError",
+    "SetupError",
+    "TrialRecord",
     "__version__",
     "load_run",
     "load_scenario",
     "run_scenario",
 ]
 
+# name → the module that defines it: what each entry function returns and raises is
+# exported beside it.
 _LAZY = {
-    "RunOptions": "coldstart_bench.runner",
-    "RunOutcome": "coldstart_bench.runner",
-    "run_scenario": "coldstart_bench.runner",
-    "load_scenario": "coldstart_bench.scenario",
+    "ColdstartError": "coldstart_bench.errors",
+    "Executor": "coldstart_bench.run.executors",
+    "LoadedScenario": "coldstart_bench.scenario.load",
+    "LocalExecutor": "coldstart_bench.run.executors",
+    "RayExecutor": "coldstart_bench.run.ray",
+    "RunData": "coldstart_bench.results.store",
+    "RunDirError": "coldstart_bench.errors",
+    "RunObserver": "coldstart_bench.run.session",
+    "RunOptions": "coldstart_bench.run.session",
+    "RunOutcome": "coldstart_bench.run.session",
     "ScenarioError": "coldstart_bench.errors",
-    "load_run": "coldstart_bench.results",
+    "SetupError": "coldstart_bench.run.setup",
+    "TrialRecord": "coldstart_bench.results.schema",
+    "load_run": "coldstart_bench.results.store",
+    "load_scenario": "coldstart_bench.scenario.load",
+    "run_scenario": "coldstart_bench.run.session",
 }
 
 if TYPE_CHECKING:  # pragma: no cover
-    from coldstart_bench.errors import ScenarioError
-    from coldstart_bench.results import load_run
-    from coldstart_bench.runner import RunOptions, RunOutcome, run_scenario
-    from coldstart_bench.scenario import load_scenario
+    from coldstart_bench.errors import ColdstartError, RunDirError, ScenarioError
+    from coldstart_bench.results.schema import TrialRecord
+    from coldstart_bench.results.store import RunData, load_run
+    from coldstart_bench.run.executors import Executor, LocalExecutor
+    from coldstart_bench.run.ray import RayExecutor
+    from coldstart_bench.run.session import RunObserver, RunOptions, RunOutcome, run_scenario
+    from coldstart_bench.run.setup import SetupError
+    from coldstart_bench.scenario.load import LoadedScenario, load_scenario
 
 
 def __getattr__(name: str) -> Any:

@@ -13,6 +13,6 @@ def main() -> None:
         from coldstart_bench.target.commands import main as target_main
 
         raise SystemExit(target_main(sys.argv[1:]))
-    from coldstart_bench.cli import main as cli_main
+    from coldstart_bench.cli.app import main as cli_main
 
     cli_main()

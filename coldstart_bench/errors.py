@@ -29,3 +29,7 @@ class ScenarioError(ColdstartError):
 
 class RunDirError(ColdstartError):
     """A results directory that is missing or not a coldstart run."""
+
+
+class GateInputError(ColdstartError):
+    """Bad input for a gate (nothing to compare, an unknown metric, a missing baseline)."""

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from coldstart_bench import proctree
+from coldstart_bench.proc import tree as proctree
 
 
 @pytest.fixture

@@ -5,8 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from coldstart_bench import proctree
-from coldstart_bench.runner import RunOptions
+from coldstart_bench.proc import tree as proctree
+from coldstart_bench.run.session import RunOptions
 
 TESTS = Path(__file__).parent
 TOY_SERVER = TESTS / "servers" / "toy_server.py"

@@ -11,7 +11,7 @@ import pytest
 from helpers import REPO, run_argv
 
 from coldstart_bench import load_run
-from coldstart_bench.scenario import load_scenario
+from coldstart_bench.scenario.load import load_scenario
 
 SCENARIOS = sorted((REPO / "scenarios").glob("*.toml"))
 

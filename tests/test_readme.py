@@ -4,7 +4,7 @@ import re
 
 from helpers import REPO
 
-from coldstart_bench.scenario import parse_scenario
+from coldstart_bench.scenario.load import parse_scenario
 
 
 def test_the_full_scenario_example_in_the_readme_is_valid():

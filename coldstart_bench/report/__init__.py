@@ -1,1 +1,2 @@
-"""Turning a run into something to read: terminal tables (and, later, files and plots)."""
+"""Turning analysed results into things to read: terminal tables, Markdown and CSV, PNG
+plots, the HTML page."""

@@ -11,22 +11,33 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from coldstart_bench import analysis
-from coldstart_bench.diagnostics import Diagnosis, diagnose
-from coldstart_bench.errors import ColdstartError
-from coldstart_bench.launch import log_tail
-from coldstart_bench.records import TrialRecord
-from coldstart_bench.report import plots, tables
-from coldstart_bench.report.html import FailureView, Plot, ProfileView, render_html
-from coldstart_bench.results import RunData, atomic_write_bytes, atomic_write_text, load_run
-from coldstart_bench.summary import (
+from coldstart_bench.analysis import frames
+from coldstart_bench.analysis.diagnostics import Diagnosis, diagnose
+from coldstart_bench.analysis.effects import (
+    EFFECT_METRICS,
+    Effect,
+    declared_levels,
+    effects_frame,
+    factor_effects,
+)
+from coldstart_bench.analysis.phases import load_throughput, phase_medians, service_ready
+from coldstart_bench.analysis.requests import first_request_split, request_index_summary
+from coldstart_bench.analysis.stats import BOOTSTRAP_RESAMPLES
+from coldstart_bench.analysis.summary import (
     VariantSummary,
     failures,
+    metric_summary,
     skipped_variants,
     stratify_by_node,
     summarise,
 )
-from coldstart_bench.sysinfo import redact_text
+from coldstart_bench.errors import ColdstartError
+from coldstart_bench.report import plots, tables
+from coldstart_bench.report.html import FailureView, Plot, ProfileView, render_html
+from coldstart_bench.results.logs import log_tail
+from coldstart_bench.results.redact import redact_text
+from coldstart_bench.results.schema import TrialRecord
+from coldstart_bench.results.store import RunData, atomic_write_bytes, atomic_write_text, load_run
 
 FORMATS: tuple[str, ...] = ("html", "md", "csv", "png")
 
@@ -45,7 +56,7 @@ class Report:
     run: RunData
     out_dir: Path
     rows: list[VariantSummary]
-    effects: list[analysis.Effect]
+    effects: list[Effect]
     files: list[Path] = field(default_factory=list)
     headline: str = ""
     diagnoses: list[Diagnosis] = field(default_factory=list)
@@ -62,10 +73,10 @@ def parse_formats(text: str | Iterable[str]) -> list[str]:
     return wanted
 
 
-def headline(frame, rows: Sequence[VariantSummary], effects: Sequence[analysis.Effect]) -> str:  # type: ignore[no-untyped-def]
+def headline(frame, rows: Sequence[VariantSummary], effects: Sequence[Effect]) -> str:  # type: ignore[no-untyped-def]
     """One sentence a reader can act on: the fastest and slowest variant by cold TTFT and
     the clearest win."""
-    measured = analysis.measured_ok(frame)
+    measured = frames.measured_ok(frame)
     skipped = 0
     total = 0
     if not frame.empty:
@@ -90,7 +101,7 @@ def headline(frame, rows: Sequence[VariantSummary], effects: Sequence[analysis.E
         )
     # The headline metrics first: a 100 % cut of a 0.1 ms connect matters less than 10 %
     # of the first token.
-    priority = {m: i for i, m in enumerate(analysis.EFFECT_METRICS)}
+    priority = {m: i for i, m in enumerate(EFFECT_METRICS)}
     wins = sorted(
         (e for e in effects if e.clear and e.ratio < 1),
         key=lambda e: (priority.get(e.metric, 99), e.ratio),
@@ -187,12 +198,13 @@ def build_report(
     planned = run.metadata.get("plan", {}).get("variants", [])
     declared = [v["id"] for v in planned]
     trials: list[TrialRecord] = stratify_by_node(run.trials)
-    frame = analysis.trials_frame(trials)
-    order = analysis.variant_order(frame, declared)
-    rows = summarise(trials, order)
-    effects = analysis.factor_effects(frame, declared=analysis.declared_levels(planned))
-    requests = analysis.requests_frame(trials)
-    phases = analysis.phases_frame(trials)
+    frame = frames.trials_frame(trials)
+    order = frames.variant_order(frame, declared)
+    stats = metric_summary(frame, order=order)
+    rows = summarise(frame, stats, order)
+    effects = factor_effects(frame, declared=declared_levels(planned))
+    requests = frames.requests_frame(trials)
+    phases = frames.phases_frame(trials)
     report = Report(run, out, rows, effects)
     report.headline = headline(frame, rows, effects)
     report.diagnoses = diagnose(requests)
@@ -209,8 +221,7 @@ def build_report(
     def write_csv(name: str, table) -> None:  # type: ignore[no-untyped-def]
         write_text(name, table.to_csv(index=False))
 
-    stats = analysis.metric_summary(frame)
-    by_index = analysis.request_index_summary(requests)
+    by_index = request_index_summary(requests)
     found_failures = failures(trials)
     skipped = skipped_variants(trials)
     skipped = {v: skipped[v] for v in order if v in skipped}
@@ -226,24 +237,24 @@ def build_report(
     if "csv" in formats:
         write_csv("summary.csv", stats)
         write_csv("trials.csv", tables.flat_trials(trials, requests))
-        write_csv("effects.csv", analysis.effects_frame(effects))
+        write_csv("effects.csv", effects_frame(effects))
         write_csv("requests_by_index.csv", by_index)
 
     pngs: list[Plot] = []
     if "png" in formats or "html" in formats:
         drawn = {
             "waterfall": plots.waterfall(
-                analysis.phase_medians(phases),
-                analysis.first_request_split(frame),
+                phase_medians(phases),
+                first_request_split(frame),
                 frame,
                 order,
-                analysis.service_ready(trials),
+                service_ready(trials),
             ),
             "distribution": plots.distribution(frame, order),
             "requests": plots.requests_by_index(by_index, order),
             "connect": plots.connections(requests, order),
             "effects": plots.effects(effects),
-            "model_load": plots.model_load(analysis.load_throughput(phases), order),
+            "model_load": plots.model_load(load_throughput(phases), order),
         }
         pngs = [Plot(name, PLOT_TITLES[name], png) for name, png in drawn.items() if png]
         if "png" in formats:
@@ -264,7 +275,7 @@ def build_report(
             plots=pngs,
             failures=_failure_views(run, found_failures),
             skipped=skipped,
-            resamples=analysis.BOOTSTRAP_RESAMPLES,
+            resamples=BOOTSTRAP_RESAMPLES,
             profile=_profile_view(run.run_dir, out),
         )
         write_text("report.html", html)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from coldstart_bench.summary import VariantSummary
+from coldstart_bench.analysis.summary import VariantSummary
 
 _DASH = "—"
 

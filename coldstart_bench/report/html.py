@@ -13,10 +13,10 @@ from typing import Any
 
 import jinja2
 
-from coldstart_bench.analysis import Effect
-from coldstart_bench.diagnostics import Diagnosis
+from coldstart_bench.analysis.diagnostics import Diagnosis
+from coldstart_bench.analysis.effects import Effect
+from coldstart_bench.analysis.summary import VariantSummary
 from coldstart_bench.report.columns import CAPTION, plain_grid
-from coldstart_bench.summary import VariantSummary
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,8 @@ def _template() -> str:
     return resources.files("coldstart_bench.report").joinpath("report.html.j2").read_text("utf-8")
 
 
-def _fmt(value: Any) -> str:
+def format_cell(value: Any) -> str:
+    """A number as the page's statistics tables show it."""
     if value is None or (isinstance(value, float) and value != value):
         return "—"
     if isinstance(value, float):
@@ -114,12 +115,12 @@ def render_html(
                 "variant": s["variant"],
                 "metric": s["metric"],
                 "n": s["n"],
-                "median": _fmt(s["median"]),
-                "ci": f"[{_fmt(s['ci_low'])}, {_fmt(s['ci_high'])}]",
-                "p95": _fmt(s["p95"]),
-                "min": _fmt(s["min"]),
-                "max": _fmt(s["max"]),
-                "mad": _fmt(s["mad"]),
+                "median": format_cell(s["median"]),
+                "ci": f"[{format_cell(s['ci_low'])}, {format_cell(s['ci_high'])}]",
+                "p95": format_cell(s["p95"]),
+                "min": format_cell(s["min"]),
+                "max": format_cell(s["max"]),
+                "mad": format_cell(s["mad"]),
             }
             for s in stats
         ],
@@ -128,17 +129,17 @@ def render_html(
                 "variant": r["variant"],
                 "index": int(r["request_index"]) + 1,
                 "n": r["n"],
-                "connect": _fmt(r["connect_ms"]),
-                "ttfb": _fmt(r["ttfb_ms"]),
-                "ttft": _fmt(r["ttft_ms"]),
-                "total": _fmt(r["total_ms"]),
+                "connect": format_cell(r["connect_ms"]),
+                "ttfb": format_cell(r["ttfb_ms"]),
+                "ttft": format_cell(r["ttft_ms"]),
+                "total": format_cell(r["total_ms"]),
                 "reused": f"{r['reused_share']:.0%}",
             }
             for r in by_index
         ],
         failures=failures,
         skipped=skipped,
-        meta_rows=[(k, _fmt(v)) for k, v in meta_rows],
+        meta_rows=[(k, format_cell(v)) for k, v in meta_rows],
         environment=json.dumps(meta.get("environment", {}), indent=2, sort_keys=True),
         scenario=json.dumps(meta.get("scenario", {}).get("as_run", {}), indent=2),
         resamples=resamples,

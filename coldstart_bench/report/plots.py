@@ -21,7 +21,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from coldstart_bench.analysis import METRICS, Effect, measured_ok
+from coldstart_bench.analysis.effects import Effect
+from coldstart_bench.analysis.frames import METRICS, measured_ok
 
 OKABE_ITO = (
     "#0072B2",  # blue

@@ -6,23 +6,13 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
-from coldstart_bench.analysis import FACTOR_PREFIX, Effect, trials_frame
-from coldstart_bench.diagnostics import Diagnosis
-from coldstart_bench.records import TrialRecord
+from coldstart_bench.analysis.diagnostics import Diagnosis
+from coldstart_bench.analysis.effects import Effect
+from coldstart_bench.analysis.frames import FACTOR_PREFIX, trials_frame
+from coldstart_bench.analysis.summary import Failure, VariantSummary
 from coldstart_bench.report.columns import CAPTION, plain_grid
-from coldstart_bench.summary import Failure, VariantSummary
-
-
-def md_escape(text: str) -> str:
-    """Safe in a Markdown table cell: no pipes, no line breaks, no raw HTML."""
-    return (
-        text.replace("&", "&amp;")
-        .replace("<", "&lt;")
-        .replace(">", "&gt;")
-        .replace("|", "\\|")
-        .replace("\r", " ")
-        .replace("\n", " ")
-    )
+from coldstart_bench.report.markdown import md_escape
+from coldstart_bench.results.schema import TrialRecord
 
 
 def summary_markdown(

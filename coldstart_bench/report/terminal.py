@@ -11,11 +11,11 @@ from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
-from coldstart_bench.summary import Failure, VariantSummary
+from coldstart_bench.analysis.summary import Failure, VariantSummary
 
 if TYPE_CHECKING:
-    from coldstart_bench.analysis import Effect
-    from coldstart_bench.diagnostics import Diagnosis
+    from coldstart_bench.analysis.diagnostics import Diagnosis
+    from coldstart_bench.analysis.effects import Effect
 
 from coldstart_bench.report.columns import (
     _DASH,

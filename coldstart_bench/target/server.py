@@ -1,3 +1,5 @@
+# Longer than 400 lines: the start-up sequence and the routes it serves in one module, in
+# the order they run; its phases read top to bottom like the waterfall they produce.
 """``coldstart serve``: the reference model server (OpenAI-compatible, on uvicorn + starlette).
 
 Start-up, in order: ``import`` → [``cuda_init``] → ``model_read`` → ``deserialize`` →

@@ -9,7 +9,7 @@ import pytest
 from helpers import run_options, toy_command
 from report_fixtures import HOSTILE
 
-from coldstart_bench.runner import run_scenario
+from coldstart_bench.run.session import run_scenario
 
 
 @pytest.fixture(scope="module")

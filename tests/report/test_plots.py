@@ -6,7 +6,7 @@ import io
 
 import matplotlib.image
 
-from coldstart_bench.analysis import Effect
+from coldstart_bench.analysis.effects import Effect
 from coldstart_bench.report import plots
 
 

@@ -11,7 +11,7 @@ import pandas as pd
 from report_fixtures import HOSTILE
 from typer.testing import CliRunner
 
-from coldstart_bench.cli import app
+from coldstart_bench.cli.app import app
 from coldstart_bench.report.build import build_report
 
 

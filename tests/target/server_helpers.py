@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from coldstart_bench.launch import free_port
+from coldstart_bench.proc.ports import free_port
 
 
 @dataclass

@@ -16,9 +16,9 @@ import pytest
 from helpers import REPO, run_options
 from server_helpers import RunningServer, wait_healthy
 
-from coldstart_bench.launch import free_port
-from coldstart_bench.runner import run_scenario
-from coldstart_bench.scenario import load_scenario
+from coldstart_bench.proc.ports import free_port
+from coldstart_bench.run.session import run_scenario
+from coldstart_bench.scenario.load import load_scenario
 
 REDIS = shutil.which("redis-server")
 needs_redis = pytest.mark.skipif(

@@ -1,0 +1,1 @@
+"""Every number a report shows, computed once: statistics, frames, summaries, effects."""

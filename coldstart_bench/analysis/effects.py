@@ -1,0 +1,168 @@
+"""Factor effects: what each level of a factor does to each metric, against the factor's
+baseline level, compared within each combination of the other factors (so only that factor
+differs) and averaged over them, with a bootstrap interval."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from coldstart_bench.analysis.frames import FACTOR_PREFIX, METRICS, factor_columns, measured_ok
+from coldstart_bench.analysis.stats import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, stratified_ratio
+
+# The metrics factor effects are computed for, in the order a report shows them.
+EFFECT_METRICS: tuple[str, ...] = (
+    "cold_ttft_ms",
+    "ready_ms",
+    "first_ttft_ms",
+    "first_connect_ms",
+    "later_connect_ms",
+    "later_ttft_ms",
+)
+# Which level of a factor is the baseline ("off"); every other level is a treatment. A
+# factor with none of these compares against its first declared level.
+BASELINE_LEVELS: tuple[str, ...] = ("off", "none", "cold", "false", "no", "0", "cpu", "base")
+
+
+# Below this many trials in a cell (one variant), resampling says nothing about the median's
+# spread (two values give at most three distinct medians), so the cell is left out of
+# factor effects.
+MIN_TRIALS_PER_CELL = 3
+
+
+@dataclass(frozen=True)
+class Effect:
+    factor: str
+    baseline: str
+    treatment: str
+    metric: str
+    ratio: float  # median(treatment) / median(baseline), averaged over the strata
+    ci_low: float
+    ci_high: float
+    strata: int  # combinations of the other factors both levels were measured in
+
+    @property
+    def change_pct(self) -> float:
+        return (self.ratio - 1.0) * 100.0
+
+    @property
+    def clear(self) -> bool:
+        """The confidence interval of the ratio excludes 1 (no change)."""
+        return self.ci_high < 1.0 or self.ci_low > 1.0
+
+    def sentence(self) -> str:
+        """E.g. 'warmup=startup (vs none): first request's TTFT 45 % lower [40, 50]'."""
+        what = METRICS.get(self.metric, self.metric)
+        direction = "lower" if self.ratio < 1 else "higher"
+        if self.ratio < 1:  # "X % lower": the interval of X runs the other way round
+            low, high = (1 - self.ci_high) * 100, (1 - self.ci_low) * 100
+        else:
+            low, high = (self.ci_low - 1) * 100, (self.ci_high - 1) * 100
+        verdict = "" if self.clear else " (not clear: the interval includes no change)"
+        return (
+            f"{self.factor}={self.treatment} (vs {self.baseline}): {what} "
+            f"{abs(self.change_pct):.0f} % {direction} "
+            f"[95 % CI {round(low) + 0}, {round(high) + 0}]{verdict}"
+        )
+
+
+def factor_contrasts(
+    frame: pd.DataFrame, declared: Mapping[str, Sequence[str]] | None = None
+) -> dict[str, tuple[str, tuple[str, ...]]]:
+    """factor → (baseline, treatments) for every factor with two or more levels.
+
+    ``declared`` gives each factor's levels in the scenario's order: the baseline is an
+    "off"-like level where there is one, else the first declared level, and the treatments
+    follow in declared order (first-seen order for levels not declared)."""
+    found: dict[str, tuple[str, tuple[str, ...]]] = {}
+    for column in factor_columns(frame):
+        factor = column[len(FACTOR_PREFIX) :]
+        seen = [str(v) for v in pd.unique(frame[column].dropna())]
+        if len(seen) < 2:
+            continue
+        order = [lv for lv in (declared or {}).get(factor, ()) if lv in seen]
+        levels = order + [lv for lv in seen if lv not in order]
+        baseline = next((lv for lv in BASELINE_LEVELS if lv in levels), levels[0])
+        found[factor] = (baseline, tuple(lv for lv in levels if lv != baseline))
+    return found
+
+
+def declared_levels(variants: Iterable[Mapping[str, object]]) -> dict[str, list[str]]:
+    """Each factor's levels in the order the plan's variants (``run.json``) list them."""
+    levels: dict[str, list[str]] = {}
+    for variant in variants:
+        factors = variant.get("factors")
+        if not isinstance(factors, Mapping):
+            continue
+        for factor, level in factors.items():
+            seen = levels.setdefault(str(factor), [])
+            if str(level) not in seen:
+                seen.append(str(level))
+    return levels
+
+
+def factor_effects(
+    frame: pd.DataFrame,
+    metrics: Sequence[str] = EFFECT_METRICS,
+    resamples: int = BOOTSTRAP_RESAMPLES,
+    seed: int = BOOTSTRAP_SEED,
+    min_trials: int = MIN_TRIALS_PER_CELL,
+    declared: Mapping[str, Sequence[str]] | None = None,
+) -> list[Effect]:
+    """For each factor, each of its non-baseline levels and each metric: the ratio of
+    medians treatment / baseline, computed within each combination of the other factors (a
+    stratum, so only the factor differs) and averaged over the strata; the 95 % CI comes
+    from resampling the trials of every cell at once. Strata where a level has fewer than
+    ``min_trials`` trials are left out; so is a metric whose baseline median is 0."""
+    data = measured_ok(frame)
+    effects: list[Effect] = []
+    if data.empty:
+        return effects
+    columns = factor_columns(data)
+    rng = np.random.default_rng(seed)
+    for factor, (baseline, treatments) in factor_contrasts(data, declared).items():
+        column = FACTOR_PREFIX + factor
+        others = [c for c in columns if c != column]
+        groups = list(data.groupby(others, sort=False)) if others else [((), data)]
+        for treatment in treatments:
+            for metric in metrics:
+                if metric not in data:
+                    continue
+                cells = [
+                    (
+                        stratum.loc[stratum[column] == baseline, metric].dropna().to_numpy(float),
+                        stratum.loc[stratum[column] == treatment, metric].dropna().to_numpy(float),
+                    )
+                    for _key, stratum in groups
+                ]
+                effect = stratified_ratio(cells, rng, resamples, min_trials)
+                if effect is not None:
+                    ratio, low, high, strata = effect
+                    effects.append(
+                        Effect(factor, baseline, treatment, metric, ratio, low, high, strata)
+                    )
+    return effects
+
+
+def effects_frame(effects: Sequence[Effect]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "factor": e.factor,
+                "baseline": e.baseline,
+                "treatment": e.treatment,
+                "metric": e.metric,
+                "ratio": e.ratio,
+                "ci_low": e.ci_low,
+                "ci_high": e.ci_high,
+                "change_pct": e.change_pct,
+                "clear": e.clear,
+                "strata": e.strata,
+                "summary": e.sentence(),
+            }
+            for e in effects
+        ]
+    )

@@ -1,0 +1,160 @@
+"""A run's trial records as flat pandas frames — one row per trial, per request, per
+reported phase — and the per-trial metrics every other number is computed from.
+
+Each metric has one definition, here: a per-trial value (``later_ttft_ms`` is the median
+of that trial's later requests). Every per-variant figure in every output is then a
+statistic of these values over the variant's measured ok trials (:mod:`.summary`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from coldstart_bench.analysis.stats import mean, median
+from coldstart_bench.results.schema import TrialRecord
+
+FACTOR_PREFIX = "factor_"
+
+# Per-trial metrics, with the words a report uses for them.
+METRICS: dict[str, str] = {
+    "cold_ttft_ms": "cold TTFT (spawn → first token)",
+    "ready_ms": "time to ready",
+    "spawn_ms": "spawn",
+    "first_connect_ms": "first request's connect",
+    "first_tls_ms": "first request's TLS handshake",
+    "first_ttfb_ms": "first request's TTFB",
+    "first_ttft_ms": "first request's TTFT",
+    "later_connect_ms": "later requests' connect",
+    "later_ttft_ms": "later requests' TTFT",
+    "later_reused_share": "share of later requests on a reused connection",
+    "teardown_ms": "teardown",
+}
+# Frames ------------------------------------------------------------------------------------
+
+
+def trials_frame(trials: Iterable[TrialRecord]) -> pd.DataFrame:
+    """One row per trial: identity, factors (``factor_<name>`` columns) and the metrics of
+    :data:`METRICS`. Warm-up trials are included (column ``warmup``); filter them out for
+    statistics."""
+    rows = []
+    for t in trials:
+        first = t.requests[0] if t.requests else None
+        later = [r for r in t.requests[1:] if r.status == "ok"]
+        row: dict[str, object] = {
+            "run_id": t.run_id,
+            "trial": t.trial,
+            "variant": t.variant,
+            **{FACTOR_PREFIX + k: v for k, v in t.factors.items()},
+            "repetition": t.repetition,
+            "warmup": t.warmup,
+            "status": t.status,
+            "error": t.error,
+            "spawn_ms": t.spawn_ms,
+            "ready_ms": t.ready_ms,
+            "cold_ttft_ms": t.cold_ttft_ms,
+            "teardown_ms": t.teardown_ms,
+            "wall_ms": t.wall_ms,
+            "first_connect_ms": first.connect_ms if first else None,
+            "first_tls_ms": first.tls_ms if first else None,
+            "first_ttfb_ms": first.ttfb_ms if first else None,
+            "first_ttft_ms": first.ttft_ms if first else None,
+            "first_total_ms": first.total_ms if first else None,
+            # Requests 2..n of the trial: the mean connect (a reused connection did no
+            # connecting: 0 ms, not a missing value), so a pool smaller than the request
+            # count shows as its share of fresh connects; the median TTFT.
+            "later_connect_ms": mean([r.connect_ms or 0.0 for r in later]),
+            "later_ttft_ms": median(r.ttft_ms for r in later),
+            "later_reused_share": mean([1.0 if r.reused else 0.0 for r in later]),
+            "requests": len(t.requests),
+        }
+        rows.append(row)
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        return pd.DataFrame(columns=["trial", "variant", "status", "warmup", *METRICS])
+    return frame
+
+
+def requests_frame(trials: Iterable[TrialRecord]) -> pd.DataFrame:
+    """One row per request (trials without requests give none): the trial's identity and
+    factors, then the request's fields; inter-token gaps as mean/p95/max."""
+    rows = []
+    for t in trials:
+        for r in t.requests:
+            itl = np.asarray(r.itl_ms, dtype=float)
+            rows.append(
+                {
+                    "run_id": t.run_id,
+                    "trial": t.trial,
+                    "variant": t.variant,
+                    **{FACTOR_PREFIX + k: v for k, v in t.factors.items()},
+                    "repetition": t.repetition,
+                    "warmup": t.warmup,
+                    "trial_status": t.status,
+                    "ready_ms": t.ready_ms,
+                    "request_index": r.index,
+                    "status": r.status,
+                    "status_code": r.status_code,
+                    "http_version": r.http_version,
+                    "reused": r.reused,
+                    "start_ms": r.start_ms,
+                    "dns_ms": r.dns_ms,
+                    "connect_ms": r.connect_ms,
+                    "tls_ms": r.tls_ms,
+                    "ttfb_ms": r.ttfb_ms,
+                    "ttft_ms": r.ttft_ms,
+                    "total_ms": r.total_ms,
+                    "tokens": r.tokens,
+                    "usage_tokens": r.usage_tokens,
+                    "itl_mean_ms": float(itl.mean()) if itl.size else None,
+                    "itl_p95_ms": float(np.percentile(itl, 95)) if itl.size else None,
+                    "itl_max_ms": float(itl.max()) if itl.size else None,
+                    "bytes": r.bytes,
+                    "error": r.error,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def phases_frame(trials: Iterable[TrialRecord]) -> pd.DataFrame:
+    """One row per reported phase of each trial (times from the trial's t0)."""
+    rows = [
+        {
+            "trial": t.trial,
+            "variant": t.variant,
+            **{FACTOR_PREFIX + k: v for k, v in t.factors.items()},
+            "warmup": t.warmup,
+            "status": t.status,
+            "service": p.service,
+            "phase": p.phase,
+            "start_ms": p.start_ms,
+            "end_ms": p.end_ms,
+            "duration_ms": p.duration_ms,
+            "bytes": p.bytes,
+        }
+        for t in trials
+        for p in t.phases
+    ]
+    return pd.DataFrame(rows)
+
+
+def factor_columns(frame: pd.DataFrame) -> list[str]:
+    return [c for c in frame.columns if c.startswith(FACTOR_PREFIX)]
+
+
+def measured_ok(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows that statistics are computed from: measured (not warm-up) and ok. Works on
+    the trials, requests (the request's own status) and phases frames alike."""
+    if frame.empty:
+        return frame
+    return frame[(~frame["warmup"].astype(bool)) & (frame["status"] == "ok")]
+
+
+def variant_order(frame: pd.DataFrame, declared: Sequence[str] | None = None) -> list[str]:
+    """The variants in the scenario's order where known, else first-seen order."""
+    seen = [str(v) for v in pd.unique(frame["variant"])] if not frame.empty else []
+    if not declared:
+        return seen
+    return [v for v in declared if v in seen] + [v for v in seen if v not in declared]

@@ -1,0 +1,1 @@
+"""The coldstart command line: parse, call the typed entry points, print."""

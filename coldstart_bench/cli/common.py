@@ -1,0 +1,103 @@
+"""What the command modules share: consoles, turning user errors into exit codes, the
+options several commands take, and parsers for ``NAME=VALUE`` style arguments."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from coldstart_bench.errors import ColdstartError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+ScenarioArg = Annotated[
+    Path, typer.Argument(metavar="SCENARIO", help="Scenario file (TOML).", show_default=False)
+]
+RunDirArg = Annotated[
+    Path,
+    typer.Argument(
+        metavar="RUN_DIR", help="A run directory (results/<run-id>).", show_default=False
+    ),
+]
+ResultsDirOption = Annotated[
+    Path,
+    typer.Option("--results-dir", metavar="DIR", help="Where run directories (and baselines) go."),
+]
+RunIdOption = Annotated[
+    str | None, typer.Option("--run-id", metavar="NAME", help="Name of the run directory.")
+]
+VariantOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--variant",
+        metavar="FACTOR=LEVEL",
+        help="Only variants with this level (repeatable; LEVEL may be a,b).",
+    ),
+]
+
+
+def stderr_console() -> Any:
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False)
+
+
+def stdout_console() -> Any:
+    """A terminal gets tables at its own width; a log file or CI step gets them unwrapped."""
+    from rich.console import Console
+
+    return Console(highlight=False, width=None if sys.stdout.isatty() else 200)
+
+
+def user_errors(func: F) -> F:
+    """Print a user error as one paragraph and exit with its code; never a traceback."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except ColdstartError as exc:
+            from rich.markup import escape
+
+            stderr_console().print(
+                f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True
+            )
+            raise typer.Exit(exc.exit_code) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def parse_pairs(items: list[str], option: str) -> dict[str, str]:
+    """``NAME=VALUE`` arguments as a mapping (the value may be empty)."""
+    pairs: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ColdstartError(f"{option} expects name=value, got {item!r}")
+        pairs[key.strip()] = value
+    return pairs
+
+
+def parse_variant_filters(items: list[str]) -> dict[str, list[str]]:
+    """``--variant FACTOR=LEVEL[,LEVEL]`` arguments as factor → wanted levels."""
+    wanted: dict[str, list[str]] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key or not value:
+            raise ColdstartError(f"--variant expects factor=level, got {item!r}")
+        wanted.setdefault(key.strip(), []).extend(v.strip() for v in value.split(","))
+    return wanted
+
+
+def parse_shard(text: str | None) -> tuple[int, int] | None:
+    if text is None:
+        return None
+    index, sep, count = text.partition("/")
+    if not sep or not index.isdigit() or not count.isdigit() or int(count) < 1:
+        raise ColdstartError(f"--shard expects I/N, e.g. 2/4; got {text!r}")
+    return int(index), int(count)

@@ -1,0 +1,208 @@
+"""``coldstart run`` and ``coldstart report``: run a scenario, print its summary and write
+its report; write the report of an existing run."""
+
+from __future__ import annotations
+
+import enum
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from coldstart_bench.cli.common import (
+    ResultsDirOption,
+    RunDirArg,
+    RunIdOption,
+    ScenarioArg,
+    VariantOption,
+    parse_pairs,
+    parse_shard,
+    parse_variant_filters,
+    stderr_console,
+    stdout_console,
+    user_errors,
+)
+from coldstart_bench.errors import ColdstartError
+
+app = typer.Typer()
+
+
+class ExecutorChoice(enum.StrEnum):
+    local = "local"
+    ray = "ray"
+
+
+def _executor(choice: ExecutorChoice, ray_address: str | None) -> Any:
+    if choice is ExecutorChoice.ray:
+        from coldstart_bench.run.ray import RayExecutor
+
+        return RayExecutor(ray_address)
+    if ray_address is not None:
+        raise ColdstartError("--ray-address needs --executor ray")
+    from coldstart_bench.run.executors import LocalExecutor
+
+    return LocalExecutor()
+
+
+@app.command()
+@user_errors
+def run(
+    scenario: ScenarioArg,
+    repetitions: Annotated[
+        int | None,
+        typer.Option(
+            "--repetitions", "-n", metavar="N", help="Trials per variant (overrides the scenario)."
+        ),
+    ] = None,
+    warmup_trials: Annotated[
+        int | None,
+        typer.Option("--warmup-trials", metavar="N", help="Discarded warm-up trials per variant."),
+    ] = None,
+    seed: Annotated[
+        int | None,
+        typer.Option(metavar="S", help="Seed of the trial order (default: random, recorded)."),
+    ] = None,
+    variant: VariantOption = None,
+    results_dir: ResultsDirOption = Path("results"),
+    run_id: RunIdOption = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    no_report: Annotated[
+        bool, typer.Option("--no-report", help="Do not write the report at the end.")
+    ] = False,
+    var: Annotated[
+        list[str] | None,
+        typer.Option("--var", metavar="NAME=VALUE", help="Set a [vars] value (repeatable)."),
+    ] = None,
+    shard: Annotated[
+        str | None,
+        typer.Option(
+            "--shard", metavar="I/N", help="Run only shard I of N (needs a fixed --seed)."
+        ),
+    ] = None,
+    executor: Annotated[
+        ExecutorChoice,
+        typer.Option(
+            "--executor", help="Where trials run: here, or on a Ray cluster (one per node)."
+        ),
+    ] = ExecutorChoice.local,
+    ray_address: Annotated[
+        str | None,
+        typer.Option(
+            "--ray-address", metavar="ADDRESS", help="An existing Ray cluster, e.g. auto."
+        ),
+    ] = None,
+) -> None:
+    """Start the scenario's services cold for every trial, time everything, print a table,
+    and write the report (tables, plots, HTML) into the run directory.
+
+    Exit code: 0 all trials ok, 1 some trials failed, 2 bad input, 130 interrupted."""
+    from coldstart_bench.cli.progress import ProgressObserver
+    from coldstart_bench.run.session import RunOptions, run_scenario
+    from coldstart_bench.scenario.load import load_scenario, with_vars
+
+    loaded = with_vars(load_scenario(scenario), parse_pairs(var or [], "--var"))
+    options = RunOptions(
+        results_dir=results_dir,
+        run_id=run_id,
+        repetitions=repetitions,
+        warmup_trials=warmup_trials,
+        seed=seed,
+        variants=parse_variant_filters(variant or []),
+        shard=parse_shard(shard),
+        executor=_executor(executor, ray_address),
+    )
+    err = stderr_console()
+    if quiet:
+        outcome = run_scenario(loaded, options)
+    else:
+        with ProgressObserver(err) as observer:
+            outcome = run_scenario(loaded, options, observer)
+    report, problem = None, None
+    if not no_report and outcome.trials:
+        from coldstart_bench.report.build import FORMATS, build_report
+
+        if not quiet:
+            err.print("writing the report ...", markup=False)
+        try:
+            report = build_report(outcome.run_dir, None, FORMATS)
+        except Exception as exc:  # the measurements are safe on disk; say so, keep the code
+            problem = exc
+    out = stdout_console()
+    _print_run(out, loaded.name, outcome, report)
+    if outcome.status == "interrupted":
+        kept = f"{len(outcome.trials)} finished trial(s) kept in {outcome.run_dir}"
+        err.print(f"interrupted ({outcome.interrupted_by}); {kept}", style="yellow", markup=False)
+    else:
+        err.print(f"results: {outcome.run_dir}", markup=False)
+    if report is not None:
+        _print_report(out, err, report)
+    elif problem is not None:
+        err.print(
+            f"the report could not be written ({type(problem).__name__}: {problem}); the "
+            f"results are intact — retry with: coldstart report {outcome.run_dir}",
+            style="yellow",
+            markup=False,
+        )
+    raise typer.Exit(outcome.exit_code)
+
+
+def _print_run(out: Any, name: str, outcome: Any, report: Any) -> None:
+    """The summary table (the report's own rows where there is a report), then what
+    failed and what was skipped."""
+    from coldstart_bench.analysis.frames import trials_frame
+    from coldstart_bench.analysis.summary import (
+        failures,
+        skipped_variants,
+        stratify_by_node,
+        summarise,
+    )
+    from coldstart_bench.report.terminal import print_failures, print_skipped, print_summary
+
+    if report is not None:
+        rows = report.rows
+    else:
+        rows = summarise(trials_frame(stratify_by_node(outcome.trials)), order=outcome.variants)
+    print_summary(out, rows, f"{name} — {outcome.run_id}")
+    print_failures(out, failures(outcome.trials))
+    skipped = skipped_variants(outcome.trials)
+    print_skipped(out, {v: skipped[v] for v in outcome.variants if v in skipped})
+    sys.stdout.flush()
+
+
+def _print_report(out: Any, err: Any, report: Any) -> None:
+    from coldstart_bench.report.terminal import print_diagnoses, print_effects
+
+    print_effects(out, report.effects)
+    print_diagnoses(out, report.diagnoses)
+    sys.stdout.flush()
+    for problem in report.run.problems:
+        err.print(f"note: {problem}", style="yellow", markup=False)
+    html = report.out_dir / "report.html"
+    where = html if html in report.files else report.out_dir
+    err.print(f"report: {where}", markup=False)
+
+
+@app.command()
+@user_errors
+def report(
+    run_dir: RunDirArg,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", metavar="DIR", help="Where to write (default: RUN_DIR/report)."),
+    ] = None,
+    formats: Annotated[
+        str,
+        typer.Option("--format", metavar="LIST", help="Comma-separated: html, md, csv, png."),
+    ] = "html,md,csv,png",
+) -> None:
+    """Write the report of a run: summary.md/.csv, trials.csv, PNG plots, report.html.
+    Works on interrupted and partly failed runs too."""
+    from coldstart_bench.report.build import build_report, parse_formats
+    from coldstart_bench.report.terminal import print_summary
+
+    built = build_report(run_dir, out, parse_formats(formats))
+    console = stdout_console()
+    title = str(built.run.metadata.get("scenario", {}).get("name") or run_dir.name)
+    print_summary(console, built.rows, f"{title} — {built.run.run_dir.name}")
+    _print_report(console, stderr_console(), built)

@@ -1,0 +1,73 @@
+"""``coldstart validate``: check a scenario file and show what it would run."""
+
+from __future__ import annotations
+
+import typer
+
+from coldstart_bench.cli.common import ScenarioArg, stdout_console, user_errors
+
+app = typer.Typer()
+
+
+def scope_text(levels: dict[str, tuple[str, ...]]) -> str:
+    """Which variants a match applies to, e.g. "cache=redis|local"."""
+    return ", ".join(f"{k}={'|'.join(v)}" for k, v in levels.items()) or "all variants"
+
+
+@app.command()
+@user_errors
+def validate(scenario: ScenarioArg) -> None:
+    """Check a scenario file and show the variants it expands to."""
+    from rich.markup import escape
+    from rich.table import Table
+    from rich.text import Text
+
+    from coldstart_bench.scenario.load import load_scenario
+    from coldstart_bench.scenario.vocabulary import match_levels
+
+    loaded = load_scenario(scenario)
+    spec = loaded.scenario
+    console = stdout_console()
+    heading = f"[bold]{escape(loaded.name)}[/]"
+    console.print(f"{heading}: {escape(spec.description)}" if spec.description else heading)
+    factors = spec.factors
+    table = Table(title=f"{len(loaded.variants)} variant(s)", title_justify="left", highlight=False)
+    table.add_column("#", justify="right")
+    for name in factors:
+        table.add_column(Text(name))
+    if not factors:
+        table.add_column("variant")
+    for v in loaded.variants:
+        cells = [Text(v.factors[n]) for n in factors] if factors else [Text("default")]
+        table.add_row(str(v.index), *cells)
+    console.print(table)
+    services = " → ".join(f"{s.name} (ready: {s.ready.kind})" for s in spec.services)
+    console.print(f"services: {services}", markup=False)
+    if spec.requests is not None and spec.requests.count:
+        r = spec.requests
+        mode = "streaming" if r.stream and r.kind != "http" else "non-streaming"
+        console.print(
+            f"requests: {r.count} × {r.kind} ({mode}) to {spec.measured_service.name}", markup=False
+        )
+    for i, argv in enumerate(spec.setup):
+        console.print(f"setup[{i}] (once per run): {' '.join(argv)}", markup=False)
+    for i, need in enumerate(spec.requires):
+        check = f"program {need.program}" if need.program else " ".join(need.command or [])
+        scope = scope_text(need.levels)
+        console.print(f"requires[{i}] ({scope}): {check}; else skipped", markup=False)
+    for svc in spec.services:
+        if svc.only:
+            scope = scope_text(match_levels(svc.only))
+            console.print(f"service {svc.name} starts only where {scope}", markup=False)
+    if spec.chaos is not None:
+        c = spec.chaos
+        scope = scope_text(c.levels)
+        console.print(
+            f"chaos ({scope}): {c.action} {c.service} before request {c.at_request}",
+            markup=False,
+        )
+    trials = len(loaded.variants) * (spec.repetitions + spec.warmup_trials)
+    console.print(
+        f"trials: {len(loaded.variants)} variant(s) × ({spec.repetitions} repetitions + "
+        f"{spec.warmup_trials} warm-up) = {trials}"
+    )

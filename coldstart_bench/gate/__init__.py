@@ -1,0 +1,1 @@
+"""Regression verdicts: the decision rule, matching two sides, baselines, CI formats."""

@@ -1,0 +1,1 @@
+"""From a scenario to concrete trials: their order (and shards) and what each one runs."""

@@ -1,0 +1,299 @@
+"""From a validated scenario and a trial to what that trial runs: its rendered commands,
+environment, readiness rules and requests (and the run-level setup and checks)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from coldstart_bench.plan.order import TrialSpec
+from coldstart_bench.plan.specs import (
+    PHASES_ENV,
+    ChaosSpec,
+    ProbeSettings,
+    ReadySpec,
+    RequestSpec,
+    ServiceSpec,
+    TlsFiles,
+    TrialSetup,
+)
+from coldstart_bench.scenario.load import LoadedScenario
+from coldstart_bench.scenario.matrix import Variant
+from coldstart_bench.scenario.schema import Requests, Scenario, Service
+from coldstart_bench.scenario.templating import render, variables_in
+from coldstart_bench.scenario.vocabulary import match_levels
+
+LOCAL_HOST = "127.0.0.1"
+
+
+def tls_on(scenario: Scenario, variant: Variant) -> bool:
+    return variant.factors.get("tls") == "on" or scenario.tls.enabled
+
+
+def needs_tls_files(loaded: LoadedScenario) -> bool:
+    """Whether any trial uses TLS or names a certificate variable (then the run makes them)."""
+    scenario = loaded.scenario
+    if any(tls_on(scenario, v) for v in loaded.variants):
+        return True
+    return any(v.startswith("tls_") for v in variables_in(loaded.text))
+
+
+def default_cache_dir() -> Path:
+    """Where generated models live between runs: $COLDSTART_CACHE_DIR, else
+    $XDG_CACHE_HOME/coldstart-bench, else ~/.cache/coldstart-bench."""
+    explicit = os.environ.get("COLDSTART_CACHE_DIR")
+    if explicit:
+        return Path(explicit).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "coldstart-bench"
+
+
+@dataclass(frozen=True)
+class RenderContext:
+    run_dir: Path
+    trial_dir: Path
+    scenario_dir: Path
+    python: str
+    ports: Mapping[str, int]
+    tls: TlsFiles | None = None
+    cache_dir: Path = field(default_factory=default_cache_dir)
+
+
+@dataclass(frozen=True)
+class RunCommand:
+    """A rendered run-level command (``setup`` or a ``requires`` check) and the variants
+    that asked for it; the same command for several variants runs once."""
+
+    argv: tuple[str, ...]
+    variants: tuple[str, ...]
+    index: int  # position in the scenario's list
+
+
+def run_level_context(loaded: LoadedScenario, run_dir: Path, tls: TlsFiles | None) -> RenderContext:
+    """For commands that run once per run: no trial directory of their own, placeholder
+    ports (a port is a trial's, not the run's)."""
+    ports = {s.name: s.port or 0 for s in loaded.scenario.services}
+    return RenderContext(run_dir, run_dir, loaded.path.parent.resolve(), sys.executable, ports, tls)
+
+
+def _run_commands(
+    loaded: LoadedScenario,
+    variants: Sequence[Variant],
+    ctx: RenderContext,
+    commands: Sequence[tuple[int, Sequence[str], Mapping[str, tuple[str, ...]]]],
+) -> list[RunCommand]:
+    found: dict[tuple[int, tuple[str, ...]], list[str]] = {}
+    for variant in variants:
+        values = _common_values(loaded, TrialSpec(0, variant, 0, False), ctx)
+        for index, argv, match in commands:
+            if variant.matches(match):
+                key = (index, tuple(render(a, values) for a in argv))
+                found.setdefault(key, []).append(variant.id)
+    return [RunCommand(argv, tuple(vs), index) for (index, argv), vs in found.items()]
+
+
+def setup_commands(
+    loaded: LoadedScenario, variants: Sequence[Variant], ctx: RenderContext
+) -> list[RunCommand]:
+    """The scenario's ``setup`` commands as rendered for these variants, each distinct one
+    once, in the order of the file (a command templated on a factor runs once per level)."""
+    cmds = [(i, argv, {}) for i, argv in enumerate(loaded.scenario.setup)]
+    return sorted(_run_commands(loaded, variants, ctx, cmds), key=lambda c: c.index)
+
+
+def requirement_checks(
+    loaded: LoadedScenario, variants: Sequence[Variant], ctx: RenderContext
+) -> list[RunCommand]:
+    """The ``requires`` checks that apply to these variants (``program`` checks come back
+    as a one-element argv holding the program name)."""
+    cmds = [
+        (i, need.command if need.command is not None else [need.program], need.levels)
+        for i, need in enumerate(loaded.scenario.requires)
+    ]
+    return sorted(_run_commands(loaded, variants, ctx, cmds), key=lambda c: c.index)
+
+
+def _common_values(loaded: LoadedScenario, trial: TrialSpec, ctx: RenderContext) -> dict[str, str]:
+    scenario = loaded.scenario
+    values = {
+        "python": ctx.python,
+        "run_dir": str(ctx.run_dir),
+        "trial_dir": str(ctx.trial_dir),
+        "scenario_dir": str(ctx.scenario_dir),
+        "cache_dir": str(ctx.cache_dir),
+        "host": scenario.requests.host if scenario.requests else LOCAL_HOST,
+        "scheme": "https" if tls_on(scenario, trial.variant) else "http",
+        "variant": trial.variant.id,
+        "repetition": str(trial.repetition),
+        "trial": str(trial.index),
+        "tls_cert": _tls_path(scenario.tls.cert_file, ctx.tls.cert if ctx.tls else None),
+        "tls_key": _tls_path(scenario.tls.key_file, ctx.tls.key if ctx.tls else None),
+        "tls_ca": _tls_path(scenario.tls.ca_file, ctx.tls.ca if ctx.tls else None),
+    }
+    values.update(scenario.vars)
+    values.update(trial.variant.factors)
+    values.update({f"ports.{name}": str(port) for name, port in ctx.ports.items()})
+    measured = scenario.measured_service.name
+    values["port"] = str(ctx.ports[measured])
+    values["service"] = measured
+    return values
+
+
+def _tls_path(configured: str | None, generated: Path | None) -> str:
+    if configured is not None:
+        return configured
+    return str(generated) if generated is not None else ""
+
+
+def render_trial(loaded: LoadedScenario, trial: TrialSpec, ctx: RenderContext) -> TrialSetup:
+    scenario = loaded.scenario
+    common = _common_values(loaded, trial, ctx)
+    services = tuple(
+        _render_service(s, scenario, trial, ctx, common)
+        for s in scenario.services
+        if trial.variant.matches(match_levels(s.only))
+    )
+    requests: tuple[RequestSpec, ...] = ()
+    if scenario.requests is not None:
+        requests = tuple(_render_requests(scenario.requests, common))
+    tls = tls_on(scenario, trial.variant)
+    pooling = trial.variant.factors.get("pooling", "on")
+    probe = ProbeSettings(
+        pooling=pooling != "off",
+        pool_size=int(pooling) if pooling.isdigit() else None,
+        http2=trial.variant.factors.get("http2") == "on",
+        tls=tls,
+        ca_file=(render(common["tls_ca"], common) or None) if tls else None,
+        insecure=scenario.tls.insecure,
+        server_name=scenario.tls.server_name,
+        pause_ms=scenario.requests.pause_ms if scenario.requests else 0.0,
+    )
+    page_cache_mode = trial.variant.factors.get("page_cache")
+    page_cache_files: tuple[str, ...] = ()
+    if page_cache_mode and scenario.page_cache is not None:
+        page_cache_files = tuple(render(f, common) for f in scenario.page_cache.files)
+    chaos = None
+    if scenario.chaos is not None and trial.variant.matches(scenario.chaos.levels):
+        c = scenario.chaos
+        chaos = ChaosSpec(
+            c.service, c.at_request, c.action, c.recovery_timeout_s, c.retry_interval_ms
+        )
+    return TrialSetup(
+        chaos=chaos,
+        services=services,
+        requests=requests,
+        probe=probe,
+        prepare=tuple(tuple(render(a, common) for a in argv) for argv in scenario.prepare),
+        page_cache_mode=page_cache_mode,  # type: ignore[arg-type]
+        page_cache_files=page_cache_files,
+    )
+
+
+def _render_service(
+    service: Service,
+    scenario: Scenario,
+    trial: TrialSpec,
+    ctx: RenderContext,
+    common: dict[str, str],
+) -> ServiceSpec:
+    values = {**common, "port": str(ctx.ports[service.name]), "service": service.name}
+    argv = [render(a, values) for a in service.command]
+    env: dict[str, str] = dict(os.environ) if service.inherit_env else {}
+    env.update({k: render(v, values) for k, v in service.env.items()})
+    for rule in service.when:
+        if trial.variant.matches(rule.levels):
+            argv += [render(a, values) for a in rule.args]
+            env.update({k: render(v, values) for k, v in rule.env.items()})
+    phases_path = ctx.trial_dir / f"phases-{service.name}.jsonl"
+    env[PHASES_ENV] = str(phases_path)
+    is_measured = service.name == scenario.measured_service.name
+    rule = service.ready
+    https = rule.scheme == "https" or (
+        rule.scheme == "auto" and is_measured and tls_on(scenario, trial.variant)
+    )
+    ready = ReadySpec(
+        kind=rule.kind,
+        host=LOCAL_HOST,
+        port=ctx.ports[service.name],
+        timeout_s=rule.timeout_s,
+        interval_ms=rule.interval_ms,
+        path=render(rule.path, values),
+        status=rule.status,
+        https=https,
+        pattern=rule.pattern,
+        exit_code=rule.exit_code,
+    )
+    return ServiceSpec(
+        name=service.name,
+        argv=tuple(argv),
+        env=env,
+        cwd=render(service.cwd, values) if service.cwd is not None else None,
+        port=ctx.ports[service.name],
+        ready=ready,
+        stop_signal=service.signal_number,
+        stop_grace_s=service.stop_grace_s,
+        log_path=ctx.trial_dir / f"{service.name}.log",
+        phases_path=phases_path,
+    )
+
+
+def _render_deep(value: Any, values: Mapping[str, str]) -> Any:
+    if isinstance(value, str):
+        return render(value, values)
+    if isinstance(value, dict):
+        return {k: _render_deep(v, values) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_render_deep(v, values) for v in value]
+    return value
+
+
+def _render_requests(req: Requests, values: dict[str, str]) -> list[RequestSpec]:
+    host = req.host if ":" not in req.host else f"[{req.host}]"
+    path = render(req.path or req.default_path, values)
+    url = f"{values['scheme']}://{host}:{values['port']}{path}"
+    headers = {k: render(v, values) for k, v in req.headers.items()}
+    if req.kind != "http":
+        headers.setdefault("Content-Type", "application/json")
+        if req.stream:
+            headers.setdefault("Accept", "text/event-stream")
+    extra = _render_deep(req.extra_body, values)
+    specs = []
+    for i in range(req.count):
+        prompt = render(req.prompt_for(i), values)
+        body: bytes | None
+        if req.kind == "http":
+            body = render(req.body, values).encode("utf-8") if req.body is not None else None
+        else:
+            payload: dict[str, Any] = {"model": render(req.model, values)}
+            if req.kind == "openai-chat":
+                messages = [{"role": "user", "content": prompt}]
+                if req.system is not None:
+                    messages.insert(0, {"role": "system", "content": render(req.system, values)})
+                payload["messages"] = messages
+            else:
+                payload["prompt"] = prompt
+            payload["max_tokens"] = req.max_tokens
+            payload["stream"] = req.stream
+            if req.temperature is not None:
+                payload["temperature"] = req.temperature
+            payload.update(extra)
+            body = json.dumps(payload).encode("utf-8")
+        specs.append(
+            RequestSpec(
+                index=i,
+                kind=req.kind,
+                method=req.http_method,
+                url=url,
+                headers=headers,
+                body=body,
+                stream=req.stream,
+                expect_status=req.expect_status,
+                timeout_s=req.timeout_s,
+            )
+        )
+    return specs

@@ -1,0 +1,108 @@
+"""Fully rendered instructions for one trial: what to start and what to send.
+
+The plan renders a scenario (templates filled, ports chosen) into these plain records;
+``proc`` and ``probe`` act on them and know nothing about scenario files.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+PHASES_ENV = "COLDSTART_PHASES"  # where a target appends its phase records
+
+
+@dataclass(frozen=True)
+class TlsFiles:
+    """A server certificate, its key and the CA that signed it (PEM files)."""
+
+    ca: Path
+    cert: Path
+    key: Path
+
+
+@dataclass(frozen=True)
+class ReadySpec:
+    kind: Literal["tcp", "http", "log", "exit"]
+    host: str
+    port: int
+    timeout_s: float
+    interval_ms: float
+    path: str = "/health"
+    status: int = 200
+    https: bool = False
+    pattern: str | None = None
+    exit_code: int = 0
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    argv: tuple[str, ...]
+    env: dict[str, str]
+    cwd: str | None
+    port: int
+    ready: ReadySpec
+    stop_signal: int
+    stop_grace_s: float
+    log_path: Path
+    phases_path: Path
+
+    def restarted(self, restarts: int) -> ServiceSpec:
+        """The same service started again by chaos (restart number ``restarts``): its own
+        phases file, so its phases never mix with those of the instance before it."""
+        path = self.phases_path.with_name(
+            f"{self.phases_path.stem}.restart{restarts}{self.phases_path.suffix}"
+        )
+        return dataclasses.replace(self, phases_path=path, env={**self.env, PHASES_ENV: str(path)})
+
+
+@dataclass(frozen=True)
+class RequestSpec:
+    index: int
+    kind: Literal["openai-chat", "openai-completions", "http"]
+    method: str
+    url: str
+    headers: dict[str, str]
+    body: bytes | None
+    stream: bool
+    expect_status: int
+    timeout_s: float
+
+
+@dataclass(frozen=True)
+class ProbeSettings:
+    pooling: bool = True
+    pool_size: int | None = None  # with pooling: at most this many connections (None: no cap)
+    http2: bool = False
+    tls: bool = False
+    ca_file: str | None = None
+    insecure: bool = False
+    server_name: str | None = None  # SNI and certificate hostname when it differs from the URL host
+    pause_ms: float = 0.0
+    max_body_bytes: int = 64 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ChaosSpec:
+    service: str
+    at_request: int
+    action: Literal["restart", "kill"]
+    recovery_timeout_s: float
+    retry_interval_ms: float
+
+
+@dataclass(frozen=True)
+class TrialSetup:
+    """Everything needed to run one trial, rendered from the scenario."""
+
+    services: tuple[ServiceSpec, ...]
+    requests: tuple[RequestSpec, ...]
+    probe: ProbeSettings
+    prepare: tuple[tuple[str, ...], ...] = ()
+    page_cache_mode: Literal["cold", "warm"] | None = None
+    page_cache_files: tuple[str, ...] = ()
+    chaos: ChaosSpec | None = None
+    notes: tuple[str, ...] = field(default=())

@@ -1,0 +1,1 @@
+"""The HTTP client that times each request: connect, TLS, TTFB, SSE tokens."""

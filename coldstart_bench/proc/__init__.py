@@ -1,0 +1,1 @@
+"""Processes: spawn, readiness, teardown, the process tree, the guardian, signals."""

@@ -1,0 +1,98 @@
+"""The services of one trial as a group: started in order, stopped in reverse order, each
+known to the run's guardian."""
+
+from __future__ import annotations
+
+import dataclasses
+import signal
+import time
+from collections.abc import Iterable
+
+from coldstart_bench.plan.specs import ServiceSpec
+from coldstart_bench.proc import tree as proctree
+from coldstart_bench.proc.guardian import Guardian
+from coldstart_bench.proc.ports import port_in_use
+from coldstart_bench.proc.service import LaunchError, ServiceProcess
+from coldstart_bench.proc.signals import shielded
+
+
+class TrialProcesses:
+    """The services of one trial, started in order and always stopped in reverse order."""
+
+    def __init__(self, guardian: Guardian | None = None) -> None:
+        self.t0_ns: int | None = None
+        self.services: list[ServiceProcess] = []
+        self.guardian = guardian
+        proctree.become_subreaper()
+
+    def begin(self) -> int:
+        """Mark t0, the origin of the trial's timeline: call just before the first spawn."""
+        self.t0_ns = time.perf_counter_ns()
+        return self.t0_ns
+
+    @staticmethod
+    def check_ports(specs: Iterable[ServiceSpec]) -> None:
+        """Refuse to start where something already answers on a service's port: readiness
+        would be measured against the wrong server. Call before t0; it is not part of the
+        cold start."""
+        for spec in specs:
+            if spec.ready.kind in ("tcp", "http") and port_in_use(spec.ready.host, spec.port):
+                raise LaunchError(
+                    "failed",
+                    f"service {spec.name!r}: port {spec.port} on {spec.ready.host} is already "
+                    "in use by another process, so readiness would be measured against the "
+                    "wrong server",
+                )
+
+    def start(self, spec: ServiceSpec) -> ServiceProcess:
+        if self.t0_ns is None:
+            self.begin()
+        assert self.t0_ns is not None
+        service = ServiceProcess(spec, self.t0_ns)
+        self.services.append(service)
+        # A Ctrl-C inside Popen would lose the pid of a child that already runs, and with
+        # it the teardown: hold signals until the process is known (and watched).
+        with shielded():
+            service.spawn()
+            if self.guardian is not None and service.pid is not None:
+                self.guardian.watch(service.pid)
+        service.wait_ready()
+        return service
+
+    def restart(self, name: str, kill: bool = False) -> ServiceProcess | None:
+        """Stop a running service (SIGKILL with ``kill``) and, unless killing, start it
+        again with the same spec and wait for it to be ready. Both instances stay in
+        :attr:`services`, so teardown and the records cover them."""
+        current = next((s for s in reversed(self.services) if s.spec.name == name), None)
+        if current is None:
+            raise LaunchError("failed", f"chaos: no running service named {name!r}")
+        main_pids = self._own_children() - {current.pid}
+        if kill:
+            spec = dataclasses.replace(current.spec, stop_signal=signal.SIGKILL, stop_grace_s=0.0)
+            current.spec = spec
+            current.stop(main_pids)
+            return None
+        current.stop(main_pids)
+        restarts = sum(s.spec.name == name for s in self.services)
+        return self.start(current.spec.restarted(restarts))
+
+    def stop_all(self) -> None:
+        main_pids = self._own_children()
+        for service in reversed(self.services):
+            service.stop(main_pids - {service.pid})
+
+    def _own_children(self) -> set[int]:
+        """Processes this harness started itself: the services' main processes and the
+        guardian. A service's teardown takes children of ours that started after it for
+        escaped descendants (re-parented to us, the subreaper); these never are, and the
+        guardian, started a moment before the first spawn, would otherwise be signalled."""
+        pids = {s.pid for s in self.services if s.pid is not None}
+        if self.guardian is not None and self.guardian.pid is not None:
+            pids.add(self.guardian.pid)
+        return pids
+
+    def __enter__(self) -> TrialProcesses:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop_all()

@@ -1,0 +1,150 @@
+"""A watchdog process that kills every target of a run if ``coldstart`` itself is killed.
+
+SIGINT and SIGTERM are handled by the harness (teardown, then exit). SIGKILL cannot be: the
+harness just vanishes, and its targets would live on. So each run starts this small
+process (``python -m coldstart_bench.proc.guardian``) with a pipe on its stdin. The harness writes
+the pid and start time of every service it spawns; every 0.2 s the guardian also records
+their current descendants, so processes that fork away (setsid, double fork) are known
+even after they are reparented. When the pipe closes without a goodbye — the harness died —
+the guardian SIGKILLs every known process that is still the same process (pid *and* start
+time), plus their descendants and process-group members, then exits. A normal end of the
+run says goodbye first, and the guardian leaves quietly.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
+from typing import IO
+
+from coldstart_bench.proc import tree as proctree
+
+GOODBYE = "exit"
+SCAN_INTERVAL_S = 0.2
+
+
+class Guardian:
+    """The harness's side: start the watchdog, tell it about each spawned service."""
+
+    def __init__(self) -> None:
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._pipe: IO[bytes] | None = None
+
+    def start(self) -> Guardian:
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "coldstart_bench.proc.guardian"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,  # Ctrl-C in the terminal must not take it down first
+            close_fds=True,
+        )
+        self._pipe = self._proc.stdin
+        return self
+
+    def ensure_started(self) -> Guardian:
+        """Start the watchdog unless it runs already: before the first process of a run."""
+        return self if self._proc is not None else self.start()
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
+    def watch(self, pid: int) -> None:
+        info = proctree.read_proc(pid)
+        if self._pipe is None or info is None:
+            return
+        with contextlib.suppress(BrokenPipeError, OSError):
+            self._pipe.write(f"{pid} {info.start_time}\n".encode())
+            self._pipe.flush()
+
+    def close(self) -> None:
+        """The run ended normally: the guardian leaves without killing anything."""
+        if self._pipe is not None:
+            with contextlib.suppress(BrokenPipeError, OSError):
+                self._pipe.write(f"{GOODBYE}\n".encode())
+                self._pipe.flush()
+            with contextlib.suppress(OSError):
+                self._pipe.close()
+            self._pipe = None
+        if self._proc is not None:
+            try:
+                self._proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+            self._proc = None
+
+    def __enter__(self) -> Guardian:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+# The watchdog's side -----------------------------------------------------------------------
+
+
+def _same(pid: int, start_time: int, table: dict[int, proctree.ProcInfo]) -> bool:
+    info = table.get(pid)
+    return info is not None and info.alive and info.start_time == start_time
+
+
+def _family(known: dict[int, int], table: dict[int, proctree.ProcInfo]) -> dict[int, int]:
+    """The known processes still alive, their descendants and their process groups."""
+    alive = {pid for pid, start in known.items() if _same(pid, start, table)}
+    family = set(alive)
+    for pid in alive:
+        family |= proctree.descendants(pid, table)
+    groups = {table[p].pgrp for p in family if p in table}
+    family |= {p for p, info in table.items() if info.pgrp in groups and info.alive}
+    family.discard(os.getpid())
+    return {p: table[p].start_time for p in family if p in table and table[p].alive}
+
+
+def _kill_all(known: dict[int, int]) -> None:
+    deadline = time.monotonic() + 1.0
+    while time.monotonic() < deadline:
+        table = proctree.scan()
+        targets = _family(known, table)
+        if not targets:
+            return
+        known.update(targets)
+        for pid in targets:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(0.02)
+
+
+def main() -> int:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the harness decides, not the terminal
+    known: dict[int, int] = {}
+    stdin = sys.stdin.buffer
+    buffer = b""
+    while True:
+        ready, _, _ = select.select([stdin], [], [], SCAN_INTERVAL_S)
+        if ready:
+            chunk = os.read(stdin.fileno(), 65536)
+            if not chunk:  # the harness is gone without saying goodbye
+                _kill_all(known)
+                return 0
+            buffer += chunk
+            *lines, buffer = buffer.split(b"\n")
+            for line in lines:
+                text = line.decode(errors="replace").strip()
+                if text == GOODBYE:
+                    return 0
+                with contextlib.suppress(ValueError):
+                    pid, start = (int(v) for v in text.split())
+                    known[pid] = start
+        if known:  # remember who belongs to the run while the tree is still intact
+            known.update(_family(known, proctree.scan()))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,311 @@
+"""One service of a trial: start it cold, wait for its readiness rule, and tear it down
+with nothing left behind.
+
+Each service is started as the leader of a new session (so it and its children share a
+process group we can signal), with stdout and stderr appended to a per-trial log file.
+Readiness is polled every ``interval_ms`` (1 ms by default) so that the harness learns of
+it within about a millisecond; a process that dies first is noticed on the next poll.
+Teardown sends the stop signal to the whole group and to any descendant that left it,
+waits the grace period, SIGKILLs what is left, reaps, and re-reads ``/proc`` to report
+any survivor.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import select
+import signal
+import subprocess
+import time
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from coldstart_bench.plan.specs import ServiceSpec
+from coldstart_bench.proc import tree as proctree
+from coldstart_bench.proc.readiness import LogCheck, describe_rule, http_check, tcp_check
+from coldstart_bench.proc.signals import shielded
+from coldstart_bench.results.logs import log_tail
+from coldstart_bench.results.schema import ServiceRecord, Status, ns_to_ms
+
+_KILL_WAIT_S = 2.0
+
+
+class LaunchError(Exception):
+    """A service could not be started or did not become ready."""
+
+    def __init__(self, status: Status, message: str) -> None:
+        self.status = status
+        super().__init__(message)
+
+
+@dataclass
+class StopReport:
+    stopped_by: str | None = None
+    exit_code: int | None = None
+    teardown_ns: int = 0
+    leftover_pids: list[int] = field(default_factory=list)
+    survivors: list[int] = field(default_factory=list)
+
+
+class ServiceProcess:
+    """A service of one trial: spawn, wait for readiness, stop."""
+
+    def __init__(self, spec: ServiceSpec, t0_ns: int) -> None:
+        self.spec = spec
+        self.t0_ns = t0_ns
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.spawn_ns: int | None = None
+        self.ready_ns: int | None = None
+        self.status: Status = "ok"
+        self.error: str | None = None
+        self.stop_report: StopReport | None = None
+        self._pidfd: int | None = None
+        self._spawn_ticks = 0
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc else None
+
+    # start -----------------------------------------------------------------------
+
+    def spawn(self) -> None:
+        spec = self.spec
+        if spec.cwd is not None and not os.path.isdir(spec.cwd):
+            self._fail(
+                "failed", f"service {spec.name!r}: working directory {spec.cwd!r} does not exist"
+            )
+        spec.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._spawn_ticks = proctree.boot_ticks()
+        with open(spec.log_path, "ab") as log:
+            try:
+                self.proc = subprocess.Popen(
+                    list(spec.argv),
+                    cwd=spec.cwd,
+                    env=spec.env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                    close_fds=True,
+                )
+            except FileNotFoundError:
+                self._fail(
+                    "failed",
+                    f"service {spec.name!r}: cannot start {spec.argv[0]!r}: program not found "
+                    "(is it installed and on PATH?)",
+                )
+            except PermissionError:
+                self._fail(
+                    "failed",
+                    f"service {spec.name!r}: cannot start {spec.argv[0]!r}: permission denied",
+                )
+            except OSError as exc:
+                self._fail(
+                    "failed",
+                    f"service {spec.name!r}: cannot start {spec.argv[0]!r}: {exc.strerror or exc}",
+                )
+        self.spawn_ns = time.perf_counter_ns()
+        with contextlib.suppress(OSError, AttributeError):
+            self._pidfd = os.pidfd_open(self.proc.pid)
+
+    def wait_ready(self) -> None:
+        assert self.proc is not None and self.spawn_ns is not None
+        rule = self.spec.ready
+        deadline = self.spawn_ns + int(rule.timeout_s * 1e9)
+        if rule.kind == "exit":
+            self._wait_exit(deadline)
+            return
+        if rule.kind == "tcp":
+            check = tcp_check(rule)
+        elif rule.kind == "http":
+            check = http_check(rule)
+        else:
+            check = LogCheck(self.spec.log_path, rule.pattern or "")
+        interval = rule.interval_ms / 1000.0
+        while True:
+            code = self.proc.poll()
+            if code is not None:
+                self._fail(
+                    "failed",
+                    f"service {self.spec.name!r} exited with code {_describe_code(code)} "
+                    f"before it was ready ({describe_rule(rule)})" + self._tail_suffix(),
+                )
+            if check():
+                self.ready_ns = time.perf_counter_ns()
+                return
+            if time.perf_counter_ns() >= deadline:
+                self._fail(
+                    "timeout",
+                    f"service {self.spec.name!r} was not ready within {rule.timeout_s:g} s "
+                    f"({describe_rule(rule)})" + self._tail_suffix(),
+                )
+            time.sleep(interval)
+
+    def _wait_exit(self, deadline: int) -> None:
+        assert self.proc is not None
+        rule = self.spec.ready
+        if not self._wait_for_main_exit(deadline):
+            self._fail(
+                "timeout",
+                f"service {self.spec.name!r} did not exit within {rule.timeout_s:g} s"
+                + self._tail_suffix(),
+            )
+        self.ready_ns = time.perf_counter_ns()
+        code = self.proc.wait()
+        if code != rule.exit_code:
+            self._fail(
+                "failed",
+                f"service {self.spec.name!r} exited with code {_describe_code(code)}, expected "
+                f"{rule.exit_code}" + self._tail_suffix(),
+            )
+
+    def _wait_for_main_exit(self, deadline_ns: int) -> bool:
+        """Block until the main process exits (True) or the deadline passes (False)."""
+        assert self.proc is not None
+        if self._pidfd is not None:
+            poller = select.poll()
+            poller.register(self._pidfd, select.POLLIN)
+            while True:
+                remaining_ms = (deadline_ns - time.perf_counter_ns()) / 1e6
+                if remaining_ms <= 0:
+                    return self.proc.poll() is not None
+                if poller.poll(max(1.0, remaining_ms)):
+                    return True
+        while self.proc.poll() is None:
+            if time.perf_counter_ns() >= deadline_ns:
+                return False
+            time.sleep(0.001)
+        return True
+
+    def _tail_suffix(self) -> str:
+        tail = log_tail(self.spec.log_path)
+        if not tail:
+            return "; its log is empty"
+        return f"; last log lines:\n{tail}"
+
+    def _fail(self, status: Status, message: str) -> None:
+        self.status = status
+        self.error = message
+        raise LaunchError(status, message)
+
+    # stop ------------------------------------------------------------------------
+
+    def stop(self, other_main_pids: Collection[int] = ()) -> StopReport:
+        """Stop signal to the group and escaped descendants, SIGKILL after the grace period,
+        reap, and report anything still alive. Signals are held off until it is done.
+        Stopping twice returns the first report."""
+        if self.stop_report is not None:
+            return self.stop_report
+        with shielded():
+            report = self._stop(other_main_pids)
+        self.stop_report = report
+        return report
+
+    def _stop(self, other_main_pids: Collection[int]) -> StopReport:
+        report = StopReport()
+        if self.proc is None:
+            return report
+        started = time.perf_counter_ns()
+        pid = self.proc.pid
+        tree = self._tree(pid, other_main_pids)
+        main_alive = self.proc.poll() is None
+        report.stopped_by = self.spec_signal_name if main_alive else "exited"
+        sig = self.spec.stop_signal
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, sig)
+        for info in tree.values():
+            if info.pgrp != pid and info.alive:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(info.pid, sig)
+        deadline = time.perf_counter_ns() + int(self.spec.stop_grace_s * 1e9)
+        if main_alive:
+            self._wait_for_main_exit(deadline)
+        # Children may outlive the main process; give them the rest of the grace period.
+        tree.update(self._tree(pid, other_main_pids))
+        others = [p for p in tree.values() if p.pid != pid]
+        while proctree.still_alive(others) and time.perf_counter_ns() < deadline:
+            time.sleep(0.005)
+        leftovers = proctree.still_alive(tree.values())
+        if leftovers:
+            report.leftover_pids = sorted(p.pid for p in leftovers)
+            if any(p.pid == pid for p in leftovers):
+                report.stopped_by = "SIGKILL"
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pid, signal.SIGKILL)
+            for info in leftovers:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(info.pid, signal.SIGKILL)
+            kill_deadline = time.perf_counter_ns() + int(_KILL_WAIT_S * 1e9)
+            while proctree.still_alive(leftovers) and time.perf_counter_ns() < kill_deadline:
+                time.sleep(0.002)
+        try:
+            report.exit_code = self.proc.wait(timeout=_KILL_WAIT_S)
+        except subprocess.TimeoutExpired:
+            report.exit_code = None
+        proctree.reap(p.pid for p in tree.values() if p.pid != pid)
+        report.survivors = sorted(p.pid for p in proctree.still_alive(tree.values()))
+        if self._pidfd is not None:
+            os.close(self._pidfd)
+            self._pidfd = None
+        report.teardown_ns = time.perf_counter_ns() - started
+        return report
+
+    @property
+    def spec_signal_name(self) -> str:
+        return signal.Signals(self.spec.stop_signal).name
+
+    def _tree(self, pid: int, other_main_pids: Collection[int]) -> dict[int, proctree.ProcInfo]:
+        """The service's processes, plus orphans re-parented to us (we are a subreaper) that
+        were started after this service: those escaped by double-forking."""
+        table = proctree.scan()
+        tree = proctree.related(pid, table)
+        me = os.getpid()
+        for info in table.values():
+            if (
+                info.ppid == me
+                and info.pid != pid
+                and info.pid not in other_main_pids
+                and info.start_time >= self._spawn_ticks - 1
+            ):
+                tree[info.pid] = info
+                for d in proctree.descendants(info.pid, table):
+                    tree[d] = table[d]
+        return tree
+
+    # record ----------------------------------------------------------------------
+
+    def record(self, run_dir: Path) -> ServiceRecord:
+        report = self.stop_report or StopReport()
+        try:
+            log = str(self.spec.log_path.relative_to(run_dir))
+        except ValueError:
+            log = str(self.spec.log_path)
+        return ServiceRecord(
+            name=self.spec.name,
+            status=self.status,
+            pid=self.pid,
+            port=self.spec.port,
+            spawn_ms=self._since_t0(self.spawn_ns),
+            ready_ms=self._since_t0(self.ready_ns),
+            exit_code=report.exit_code,
+            stopped_by=report.stopped_by,
+            teardown_ms=ns_to_ms(report.teardown_ns) if self.stop_report else None,
+            leftover_pids=tuple(report.leftover_pids),
+            survivors=tuple(report.survivors),
+            log=log,
+            error=self.error,
+        )
+
+    def _since_t0(self, ns: int | None) -> float | None:
+        return None if ns is None else ns_to_ms(ns - self.t0_ns)
+
+
+def _describe_code(code: int) -> str:
+    if code < 0:
+        try:
+            return f"{code} ({signal.Signals(-code).name})"
+        except ValueError:
+            return str(code)
+    return str(code)

@@ -1,0 +1,1 @@
+"""coldstart profile: a cold start under py-spy, pyinstrument and -X importtime."""

@@ -1,0 +1,1 @@
+"""The results on disk: record schema, run store, merge, environment, redaction."""

@@ -1,0 +1,91 @@
+"""Secrets kept out of everything the tool writes: environment values and headers whose
+names look secret, the values of secret-looking command-line flags, and token-shaped words
+in free text such as a server's log lines."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+SECRET_MARKERS = ("TOKEN", "KEY", "SECRET", "PASSWORD", "AUTH")
+REDACTED = "***"
+
+
+def is_secret(name: str) -> bool:
+    upper = name.upper()
+    return any(marker in upper for marker in SECRET_MARKERS)
+
+
+def redact_mapping(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: (REDACTED if is_secret(k) else v) for k, v in values.items()}
+
+
+def redact_argv(argv: Iterable[str]) -> list[str]:
+    """Hide the values of secret-looking flags: ``--api-key X`` and ``--api-key=X``."""
+    out: list[str] = []
+    hide_next = False
+    for arg in argv:
+        if hide_next:
+            out.append(REDACTED)
+            hide_next = False
+            continue
+        if arg.startswith("-") and is_secret(arg.split("=", 1)[0]):
+            if "=" in arg:
+                out.append(arg.split("=", 1)[0] + "=" + REDACTED)
+            else:
+                out.append(arg)
+                hide_next = True
+            continue
+        out.append(arg)
+    return out
+
+
+# Secrets that show up in text without a known value: bearer tokens, API-key-shaped words,
+# and NAME=value / NAME: value where the name looks secret.
+_SECRET_PATTERNS = (
+    re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{8,}"),
+    re.compile(r"\b(sk-|hf_|ghp_|xox[bp]-)[A-Za-z0-9_-]{8,}"),
+    # ENV_STYLE names (API_KEY=..., HF_TOKEN: ...) and a few lower-case words; not
+    # "max_tokens: 8", which is no secret.
+    re.compile(
+        r"\b([A-Z][A-Z0-9_]*(?:TOKEN|KEY|SECRET|PASSWORD|AUTH)[A-Z0-9_]*\s*[=:]\s*)"
+        r"[^\s,;\"']+"
+        r"|(?i:\b((?:api[_-]?key|password|secret|access[_-]?token)\s*[=:]\s*))[^\s,;\"']+"
+    ),
+)
+
+
+def secret_values(*mappings: Mapping[str, str]) -> set[str]:
+    """The values of every secret-looking key (long enough to be worth hiding)."""
+    return {str(v) for m in mappings for k, v in m.items() if is_secret(k) and len(str(v)) >= 4}
+
+
+def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
+    """Hide known secret values, and anything shaped like a token, in free text such as a
+    server's log lines or an error message."""
+    for value in sorted(secrets, key=len, reverse=True):
+        text = text.replace(value, REDACTED)
+    text = _SECRET_PATTERNS[0].sub(lambda m: m.group(1) + REDACTED, text)
+    text = _SECRET_PATTERNS[1].sub(lambda m: m.group(1) + REDACTED, text)
+    return _SECRET_PATTERNS[2].sub(lambda m: (m.group(1) or m.group(2)) + REDACTED, text)
+
+
+_SECRET_TABLES = ("env", "headers", "vars")
+_ARGV_LISTS = ("command", "args")
+
+
+def redact_scenario(value: Any, key: str | None = None) -> Any:
+    """A scenario as run, with secret environment values, headers and variables hidden, and
+    the values of secret-looking command-line flags too. Other keys (``max_tokens``) stay."""
+    if isinstance(value, Mapping):
+        if key in _SECRET_TABLES:
+            return redact_mapping(value)
+        return {k: redact_scenario(v, str(k)) for k, v in value.items()}
+    if isinstance(value, list):
+        if key in _ARGV_LISTS and all(isinstance(v, str) for v in value):
+            return redact_argv(value)
+        if key == "prepare":
+            return [redact_argv(v) if isinstance(v, list) else v for v in value]
+        return [redact_scenario(v) for v in value]
+    return value

@@ -1,0 +1,157 @@
+"""The results format: one :class:`TrialRecord` per line of ``trials.jsonl``.
+
+All times are milliseconds. t0 is the moment just before the trial's first spawn.
+Points in time are measured from t0: ``spawn_ms``, ``ready_ms``, ``cold_ttft_ms``, a
+request's ``start_ms`` and a phase's ``start_ms``/``end_ms``. Every other ``*_ms`` field
+is a duration (a request's ``connect_ms`` ... ``total_ms`` run from its ``start_ms``).
+
+Schema history (bump :data:`SCHEMA_VERSION` when a field changes meaning or goes away;
+adding a field is compatible and needs no bump):
+
+- 1: first version.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+SCHEMA_VERSION = 1
+
+Status = Literal["ok", "failed", "timeout", "skipped"]
+STATUSES: tuple[str, ...] = ("ok", "failed", "timeout", "skipped")
+
+
+def instance_name(service: str, restarts: int) -> str:
+    """How a service's instance is named in the records: a chaos restart's new instance is
+    "NAME (restart K)", so its phases and ready time never merge with the cold start's."""
+    return service if not restarts else f"{service} (restart {restarts})"
+
+
+@dataclass(frozen=True, slots=True)
+class PhaseRecord:
+    """A span a target reported about itself via ``COLDSTART_PHASES``."""
+
+    service: str
+    phase: str
+    start_ms: float
+    end_ms: float
+    bytes: int | None = None  # how much data the phase handled, when the target says
+
+    @property
+    def duration_ms(self) -> float:
+        return self.end_ms - self.start_ms
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceRecord:
+    """What happened to one service process of a trial, from spawn to teardown."""
+
+    name: str
+    status: Status
+    pid: int | None = None
+    port: int | None = None
+    spawn_ms: float | None = None  # Popen returned
+    ready_ms: float | None = None  # readiness rule first satisfied
+    exit_code: int | None = None
+    stopped_by: str | None = None  # "exited", the stop signal name, or "SIGKILL"
+    teardown_ms: float | None = None
+    leftover_pids: tuple[int, ...] = ()  # processes that outlived the stop signal and were killed
+    survivors: tuple[int, ...] = ()  # processes still alive after teardown (must stay empty)
+    log: str | None = None  # path relative to the run directory
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RequestRecord:
+    """One request of a trial. Durations run from the moment the request was started."""
+
+    index: int
+    status: Status
+    start_ms: float  # the client's first network action (connect, or send when reused)
+    status_code: int | None = None
+    http_version: str | None = None
+    reused: bool | None = None  # the connection came from the pool
+    dns_ms: float | None = None
+    connect_ms: float | None = None
+    tls_ms: float | None = None
+    ttfb_ms: float | None = None  # response headers received
+    ttft_ms: float | None = None  # first content token (streaming) or complete body
+    total_ms: float | None = None
+    tokens: int | None = None
+    usage_tokens: int | None = None  # completion_tokens as reported by the server
+    itl_ms: tuple[float, ...] = ()
+    bytes: int = 0
+    error: str | None = None
+    client_ms: float | None = None  # the probe's own preparation before start_ms
+
+
+@dataclass(frozen=True, slots=True)
+class TrialRecord:
+    schema_version: int
+    run_id: str
+    trial: int  # position in the run's execution order
+    variant: str
+    factors: dict[str, str]
+    repetition: int
+    warmup: bool
+    status: Status
+    started_at: str  # wall clock, ISO 8601
+    t0_ns: int  # CLOCK_MONOTONIC at t0, to place phases reported by targets
+    error: str | None = None
+    spawn_ms: float | None = None  # the first service's Popen returned
+    ready_ms: float | None = None  # the last service became ready
+    cold_ttft_ms: float | None = None  # t0 → first token of the first request
+    prepare_ms: float | None = None
+    page_cache_ms: float | None = None
+    teardown_ms: float | None = None
+    wall_ms: float | None = None  # the whole trial as the harness spent it
+    services: tuple[ServiceRecord, ...] = ()
+    requests: tuple[RequestRecord, ...] = ()
+    phases: tuple[PhaseRecord, ...] = ()
+    notes: tuple[str, ...] = ()
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrialRecord:
+        """Build a record from a parsed JSON line; unknown keys (from newer versions) are kept
+        in ``extra`` rather than rejected."""
+        data = dict(data)
+        known = {f.name for f in dataclasses.fields(cls)}
+        extra = {k: data.pop(k) for k in list(data) if k not in known}
+        data["services"] = tuple(_build(ServiceRecord, s) for s in data.get("services", ()))
+        data["requests"] = tuple(_build(RequestRecord, r) for r in data.get("requests", ()))
+        data["phases"] = tuple(_build(PhaseRecord, p) for p in data.get("phases", ()))
+        data["notes"] = tuple(data.get("notes", ()))
+        data["extra"] = {**data.get("extra", {}), **extra}
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class ConnectionSamples:
+    """Requests ``coldstart connbench`` timed against one endpoint (not stored in a run)."""
+
+    url: str
+    n: int
+    tls: bool
+    fresh: list[RequestRecord]  # each on a new connection
+    fresh_s: float  # wall time of the fresh requests
+    pooled: list[RequestRecord]  # over one kept-alive connection
+    pooled_s: float
+
+
+def _build(cls: type, data: dict[str, Any]) -> Any:
+    known = {f.name for f in dataclasses.fields(cls)}
+    kwargs = {k: v for k, v in data.items() if k in known}
+    for name in ("itl_ms", "leftover_pids", "survivors"):
+        if name in kwargs and isinstance(kwargs[name], list):
+            kwargs[name] = tuple(kwargs[name])
+    return cls(**kwargs)
+
+
+def ns_to_ms(ns: int) -> float:
+    return round(ns / 1e6, 4)

@@ -1,0 +1,195 @@
+"""A run on disk: ``results/<run-id>/run.json`` + ``trials.jsonl`` + ``logs/``.
+
+``trials.jsonl`` is append-only: each finished trial is written as one line, flushed and
+fsynced before the next trial starts, so an interrupted or killed run keeps everything it
+measured. ``run.json`` (metadata) is replaced atomically (temp file + rename), never
+edited in place. The reader tolerates a half-written last line and says so.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+import re
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from coldstart_bench.errors import RunDirError
+from coldstart_bench.results.schema import SCHEMA_VERSION, TrialRecord
+
+RUN_FILE = "run.json"
+TRIALS_FILE = "trials.jsonl"
+RUN_KIND = "coldstart-bench.run"
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` so that readers see the old file or the new one, never a mix."""
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` so that readers see the old file or the new one, never a mix."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; results are meant to be shared
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(path.parent)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _fsync_dir(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        with contextlib.suppress(OSError):
+            os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def safe_name(text: str, fallback: str = "run") -> str:
+    """A file-name-safe slug: no separators, no leading dots, nothing to escape the folder."""
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.")
+    return slug[:80] or fallback
+
+
+def new_run_dir(results_dir: Path, scenario_name: str, run_id: str | None = None) -> Path:
+    """Create a fresh run directory; never reuse one that holds results."""
+    if run_id is not None:
+        run_dir = results_dir / safe_name(run_id)
+        if run_dir.exists() and any(run_dir.iterdir()):
+            raise RunDirError(f"{run_dir} already exists and is not empty; choose another --run-id")
+        run_dir.mkdir(parents=True, exist_ok=True)
+        return run_dir
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    base = f"{safe_name(scenario_name)}-{stamp}"
+    for n in range(1, 1000):
+        run_dir = results_dir / (base if n == 1 else f"{base}-{n}")
+        try:
+            run_dir.mkdir(parents=True)
+            return run_dir
+        except FileExistsError:
+            continue
+    raise RunDirError(f"could not create a run directory under {results_dir}")
+
+
+def utc_now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
+
+
+class RunWriter:
+    """Writes one run's files as the run goes."""
+
+    def __init__(self, run_dir: Path, metadata: dict[str, Any]) -> None:
+        self.run_dir = run_dir
+        self.metadata = {"schema_version": SCHEMA_VERSION, "kind": RUN_KIND, **metadata}
+        self._trials = open(run_dir / TRIALS_FILE, "a", encoding="utf-8")  # noqa: SIM115
+        self.write_metadata()
+
+    def write_metadata(self) -> None:
+        atomic_write_text(
+            self.run_dir / RUN_FILE, json.dumps(self.metadata, indent=2, default=str) + "\n"
+        )
+
+    def append(self, record: TrialRecord) -> None:
+        line = json.dumps(record.to_dict(), separators=(",", ":"), default=str)
+        self._trials.write(line + "\n")
+        self._trials.flush()
+        os.fsync(self._trials.fileno())
+
+    def finish(self, **fields: Any) -> None:
+        self.metadata.update(fields)
+        self.write_metadata()
+        self.close()
+
+    def close(self) -> None:
+        if not self._trials.closed:
+            self._trials.close()
+
+
+@dataclass
+class RunData:
+    """A run read back from disk."""
+
+    run_dir: Path
+    metadata: dict[str, Any]
+    trials: list[TrialRecord]
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def measured(self) -> list[TrialRecord]:
+        """Trials that count: warm-up trials are discarded by design."""
+        return [t for t in self.trials if not t.warmup]
+
+
+def iter_trial_lines(path: Path) -> Iterator[tuple[int, str]]:
+    with open(path, encoding="utf-8", errors="replace") as f:
+        yield from enumerate(f, start=1)
+
+
+def read_trials(path: Path) -> tuple[list[TrialRecord], list[str]]:
+    """Parse ``trials.jsonl``. A line that does not parse (typically the last one, cut off
+    when the harness was killed mid-write) is skipped and reported, not fatal."""
+    records: list[TrialRecord] = []
+    problems: list[str] = []
+    if not path.exists():
+        return records, problems
+    for number, line in iter_trial_lines(path):
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+            version = data.get("schema_version")
+            if version != SCHEMA_VERSION:
+                problems.append(
+                    f"{path.name} line {number}: schema_version {version!r}, "
+                    f"expected {SCHEMA_VERSION}"
+                )
+                continue
+            records.append(TrialRecord.from_dict(data))
+        except (json.JSONDecodeError, TypeError, AttributeError) as exc:
+            cut = (
+                ""
+                if line.endswith("\n")
+                else " (cut off: the run was probably killed while writing it)"
+            )
+            problems.append(f"{path.name} line {number}: not a complete trial record{cut}: {exc}")
+    return records, problems
+
+
+def load_run(run_dir: str | Path) -> RunData:
+    directory = Path(run_dir)
+    if not directory.is_dir():
+        raise RunDirError(f"{directory}: no such run directory")
+    meta_path = directory / RUN_FILE
+    if not meta_path.exists():
+        raise RunDirError(f"{directory}: not a coldstart run (no {RUN_FILE})")
+    try:
+        metadata = json.loads(meta_path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise RunDirError(f"{meta_path}: not valid JSON ({exc})") from None
+    if metadata.get("kind") != RUN_KIND:
+        raise RunDirError(f"{meta_path}: not a coldstart run file")
+    trials, problems = read_trials(directory / TRIALS_FILE)
+    return RunData(run_dir=directory, metadata=metadata, trials=trials, problems=problems)

@@ -1,0 +1,281 @@
+"""Run a scenario: plan its trials (variant × repetition, in a seeded interleaved order),
+check what can run here, run the setup, hand the trials to an executor, and append each
+record to ``trials.jsonl`` the moment it is finished."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import random
+import shutil
+import sys
+import tempfile
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from coldstart_bench._version import __version__
+from coldstart_bench.errors import ColdstartError
+from coldstart_bench.plan.order import TrialSpec, plan_trials, shard_trials
+from coldstart_bench.plan.render import needs_tls_files, run_level_context
+from coldstart_bench.plan.specs import TlsFiles
+from coldstart_bench.proc.guardian import Guardian
+from coldstart_bench.proc.signals import Interrupted, interrupts_as_exceptions
+from coldstart_bench.results.environment import environment
+from coldstart_bench.results.redact import redact_scenario
+from coldstart_bench.results.schema import STATUSES, TrialRecord
+from coldstart_bench.results.store import RunWriter, new_run_dir, utc_now
+from coldstart_bench.run.executors import Executor, LocalExecutor
+from coldstart_bench.run.setup import SetupError, check_programs, run_setup, unmet_requirements
+from coldstart_bench.run.tls import make_throwaway_tls
+from coldstart_bench.run.trial import RunContext, skipped_trial
+from coldstart_bench.scenario.load import LoadedScenario, load_scenario
+from coldstart_bench.scenario.matrix import Variant, filter_variants
+
+
+class RunObserver(Protocol):
+    """Told about progress; the CLI draws a progress bar with it. ``trial_started`` comes
+    only where the executor knows when a trial starts (not on a Ray cluster)."""
+
+    def run_started(self, run_dir: Path, trials: Sequence[TrialSpec]) -> None: ...
+    def setup_started(self, argv: Sequence[str]) -> None: ...
+    def trial_started(self, trial: TrialSpec) -> None: ...
+    def trial_finished(self, trial: TrialSpec, record: TrialRecord) -> None: ...
+
+
+@dataclass
+class RunOptions:
+    results_dir: Path = Path("results")
+    run_id: str | None = None
+    repetitions: int | None = None  # overrides the scenario's
+    warmup_trials: int | None = None
+    seed: int | None = None
+    variants: Mapping[str, Sequence[str]] = field(default_factory=dict)  # only these levels
+    record_torch: bool = True  # ask a subprocess for torch/CUDA facts for run.json
+    shard: tuple[int, int] | None = None  # (I, N): run only shard I of N
+    executor: Executor | None = None  # where trials run; None: LocalExecutor()
+
+
+@dataclass
+class RunOutcome:
+    run_dir: Path
+    run_id: str
+    status: str  # "complete", "interrupted", "setup-failed" or "crashed"
+    trials: list[TrialRecord]
+    variants: list[str]
+    interrupted_by: str | None = None
+    exit_code: int = 0
+
+
+@dataclass(frozen=True)
+class _Plan:
+    variants: list[Variant]
+    seed: int
+    repetitions: int
+    warmups: int
+    trials: list[TrialSpec]
+
+
+def run_scenario(
+    scenario: LoadedScenario | str | Path,
+    options: RunOptions | None = None,
+    observer: RunObserver | None = None,
+) -> RunOutcome:
+    """Run every trial of a scenario and write ``results/<run-id>/``. Returns when all trials
+    are done or the run was interrupted (SIGINT/SIGTERM); finished trials are kept either way."""
+    loaded = scenario if isinstance(scenario, LoadedScenario) else load_scenario(scenario)
+    options = options or RunOptions()
+    executor = options.executor or LocalExecutor()
+    plan = _plan(loaded, options)
+    run_dir, skipped = _checked_run_dir(loaded, options, plan.variants)
+    tls = _tls_files(loaded, run_dir)
+    writer = RunWriter(run_dir, _metadata(loaded, plan, options, executor, skipped, run_dir.name))
+    context = RunContext(loaded, run_dir, run_dir.name, tls, Guardian())
+    records: list[TrialRecord] = []
+    by_index = {t.index: t for t in plan.trials}
+
+    def started(trial: TrialSpec) -> None:
+        if observer:
+            observer.trial_started(trial)
+
+    def finished(record: TrialRecord) -> None:
+        writer.append(record)
+        records.append(record)
+        if observer:
+            observer.trial_finished(by_index[record.trial], record)
+
+    if observer:
+        observer.run_started(run_dir, plan.trials)
+    status, interrupted_by, exit_code = "complete", None, 0
+    try:
+        with interrupts_as_exceptions():
+            _setup(loaded, plan, skipped, context, observer)
+            for trial in plan.trials:  # nothing to run: recorded at once
+                if trial.variant.id in skipped:
+                    started(trial)
+                    finished(skipped_trial(trial, context.run_id, skipped[trial.variant.id]))
+            runnable = [t for t in plan.trials if t.variant.id not in skipped]
+            with contextlib.closing(executor.execute(context, runnable, started)) as results:
+                for record in results:
+                    finished(record)
+    except Interrupted as exc:
+        status, interrupted_by, exit_code = "interrupted", str(exc), exc.exit_code
+    except KeyboardInterrupt:
+        status, interrupted_by, exit_code = "interrupted", "SIGINT", 130
+    except SetupError:
+        status = "setup-failed"
+        raise
+    except BaseException:
+        status = "crashed"
+        raise
+    finally:
+        if context.guardian is not None:
+            context.guardian.close()
+        _finish(writer, records, status, interrupted_by)
+    if status == "complete" and any(
+        r.status in ("failed", "timeout") for r in records if not r.warmup
+    ):
+        exit_code = 1
+    return RunOutcome(
+        run_dir=run_dir,
+        run_id=context.run_id,
+        status=status,
+        trials=records,
+        variants=[v.id for v in plan.variants],
+        interrupted_by=interrupted_by,
+        exit_code=exit_code,
+    )
+
+
+def _plan(loaded: LoadedScenario, options: RunOptions) -> _Plan:
+    """The trials this run (or this shard of it) will run, in order."""
+    spec = loaded.scenario
+    variants = filter_variants(loaded.variants, options.variants)
+    if not variants:
+        choices = ", ".join(v.id for v in loaded.variants)
+        raise ColdstartError(f"--variant matches none of the scenario's variants ({choices})")
+    seed = options.seed if options.seed is not None else spec.seed
+    if seed is None:
+        seed = random.SystemRandom().randrange(2**32)
+    repetitions = options.repetitions if options.repetitions is not None else spec.repetitions
+    warmups = options.warmup_trials if options.warmup_trials is not None else spec.warmup_trials
+    if repetitions < 1 or warmups < 0:
+        raise ColdstartError("--repetitions must be at least 1 and --warmup-trials at least 0")
+    trials = plan_trials(variants, repetitions, warmups, seed)
+    if options.shard is not None:
+        index, count = options.shard
+        if not 1 <= index <= count:
+            raise ColdstartError(f"--shard {index}/{count}: I must be between 1 and N")
+        if options.seed is None and spec.seed is None:
+            raise ColdstartError(
+                "--shard needs a fixed trial order: give --seed S (the same for every shard) "
+                "or set seed in the scenario"
+            )
+        trials = shard_trials(trials, index, count)
+    return _Plan(variants, seed, repetitions, warmups, trials)
+
+
+def _checked_run_dir(
+    loaded: LoadedScenario, options: RunOptions, variants: Sequence[Variant]
+) -> tuple[Path, dict[str, str]]:
+    """Run the ``requires`` checks and refuse missing programs, then (only then) create
+    the run directory. Returns it and the variants that cannot run here, with why."""
+    with tempfile.TemporaryDirectory(prefix="coldstart-requires-") as tmp:
+        checks_log = Path(tmp) / "requires.log"
+        skipped = unmet_requirements(
+            loaded, variants, run_level_context(loaded, Path(tmp), None), checks_log
+        )
+        check_programs(loaded, [v for v in variants if v.id not in skipped])
+        run_dir = new_run_dir(options.results_dir, loaded.name, options.run_id).resolve()
+        (run_dir / "logs").mkdir()
+        if checks_log.exists():
+            shutil.copyfile(checks_log, run_dir / "logs" / "requires.log")
+    return run_dir, skipped
+
+
+def _tls_files(loaded: LoadedScenario, run_dir: Path) -> TlsFiles | None:
+    cfg = loaded.scenario.tls
+    if not needs_tls_files(loaded) or (cfg.cert_file and cfg.key_file and cfg.ca_file):
+        return None
+    return make_throwaway_tls(run_dir / "tls")
+
+
+def _metadata(
+    loaded: LoadedScenario,
+    plan: _Plan,
+    options: RunOptions,
+    executor: Executor,
+    skipped: Mapping[str, str],
+    run_id: str,
+) -> dict[str, Any]:
+    """``run.json`` as the run starts."""
+    return {
+        "run_id": run_id,
+        "tool": "coldstart-bench",
+        "tool_version": __version__,
+        "status": "running",
+        "started_at": utc_now(),
+        "finished_at": None,
+        "seed": plan.seed,
+        "command": sys.argv,
+        "executor": executor.name,
+        "scenario": {
+            "name": loaded.name,
+            "path": str(loaded.path),
+            "sha256": hashlib.sha256(loaded.text.encode("utf-8")).hexdigest(),
+            "as_run": redact_scenario(loaded.scenario.model_dump(mode="json")),
+        },
+        "plan": {
+            "variants": [{"id": v.id, "factors": dict(v.factors)} for v in plan.variants],
+            "repetitions": plan.repetitions,
+            "warmup_trials": plan.warmups,
+            "trials": len(plan.trials),
+            "order": [[t.variant.id, t.repetition, t.warmup] for t in plan.trials],
+            "shard": list(options.shard) if options.shard else None,
+        },
+        "environment": environment(with_torch=options.record_torch),
+        "skipped_variants": dict(skipped),
+    }
+
+
+def _setup(
+    loaded: LoadedScenario,
+    plan: _Plan,
+    skipped: Mapping[str, str],
+    context: RunContext,
+    observer: RunObserver | None,
+) -> None:
+    runnable = [v for v in plan.variants if v.id not in skipped]
+    announce = getattr(observer, "setup_started", None)
+    if loaded.scenario.setup and context.guardian is not None:
+        context.guardian.ensure_started()
+    run_setup(
+        loaded,
+        runnable,
+        run_level_context(loaded, context.run_dir, context.tls),
+        context.run_dir / "logs" / "setup.log",
+        announce,
+    )
+
+
+def _finish(
+    writer: RunWriter, records: Sequence[TrialRecord], status: str, interrupted_by: str | None
+) -> None:
+    """``run.json`` as the run ends: how it ended, the counts, and every variant skipped
+    (an executor may skip more than the ``requires`` checks did, e.g. no GPU on a cluster)."""
+    measured = [r for r in records if not r.warmup]
+    counts = Counter(r.status for r in measured)
+    skipped = dict(writer.metadata.get("skipped_variants") or {})
+    for record in records:
+        if record.status == "skipped":
+            skipped.setdefault(record.variant, record.error or "")
+    writer.finish(
+        status=status,
+        finished_at=utc_now(),
+        interrupted_by=interrupted_by,
+        counts={s: counts.get(s, 0) for s in STATUSES},
+        trials_done=len(records),
+        skipped_variants=skipped,
+    )

@@ -1,0 +1,287 @@
+"""One trial, cold: prepare hooks → page-cache state → build the HTTP client → t0 → spawn
+each service and wait for it to be ready → send the requests → tear everything down →
+read the phases the services reported. Only the part from t0 to the last response is the
+measured cold start; everything around it is recorded as the harness's own time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from coldstart_bench.plan.order import TrialSpec
+from coldstart_bench.plan.render import RenderContext, render_trial
+from coldstart_bench.plan.specs import TlsFiles, TrialSetup
+from coldstart_bench.probe.client import Probe
+from coldstart_bench.proc.commands import CommandFailed, run_logged
+from coldstart_bench.proc.group import TrialProcesses
+from coldstart_bench.proc.guardian import Guardian
+from coldstart_bench.proc.logs import cap_log
+from coldstart_bench.proc.ports import free_port
+from coldstart_bench.proc.service import LaunchError
+from coldstart_bench.results.environment import node_identity
+from coldstart_bench.results.redact import redact_text, secret_values
+from coldstart_bench.results.schema import (
+    SCHEMA_VERSION,
+    PhaseRecord,
+    RequestRecord,
+    ServiceRecord,
+    Status,
+    TrialRecord,
+    instance_name,
+    ns_to_ms,
+)
+from coldstart_bench.results.store import utc_now
+from coldstart_bench.run import page_cache
+from coldstart_bench.run.chaos import restart_and_recover
+from coldstart_bench.run.phases import read_phases
+from coldstart_bench.scenario.load import LoadedScenario
+
+_PREPARE_TIMEOUT_S = 600.0
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """What every trial of a run shares."""
+
+    loaded: LoadedScenario
+    run_dir: Path
+    run_id: str
+    tls: TlsFiles | None = None
+    guardian: Guardian | None = None  # told of every process a trial starts
+
+
+def trial_identity(trial: TrialSpec, run_id: str) -> dict[str, Any]:
+    """The fields that say which trial a record is."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "run_id": run_id,
+        "trial": trial.index,
+        "variant": trial.variant.id,
+        "factors": dict(trial.variant.factors),
+        "repetition": trial.repetition,
+        "warmup": trial.warmup,
+    }
+
+
+def skipped_trial(trial: TrialSpec, run_id: str, reason: str) -> TrialRecord:
+    """The record of a trial that was not run because its variant cannot run here."""
+    return TrialRecord(
+        **trial_identity(trial, run_id),
+        status="skipped",
+        started_at=utc_now(),
+        t0_ns=time.perf_counter_ns(),
+        error=reason,
+    )
+
+
+def failed_trial(trial: TrialSpec, run_id: str, reason: str) -> TrialRecord:
+    """The record of a trial that could not be run at all (e.g. its executor's task died)."""
+    return dataclasses.replace(skipped_trial(trial, run_id, reason), status="failed")
+
+
+@dataclass
+class _TrialState:
+    status: Status = "ok"
+    error: str | None = None
+    prepare_ms: float | None = None
+    page_cache_ms: float | None = None
+    teardown_ms: float | None = None
+    requests: list[RequestRecord] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def fail(self, status: Status, error: str) -> None:
+        if self.status == "ok":
+            self.status, self.error = status, error
+
+
+class _SetupFailed(Exception):
+    pass
+
+
+def run_trial(context: RunContext, trial: TrialSpec) -> TrialRecord:
+    """Run one trial and return its record. Never raises for a failing target; raises only
+    :class:`KeyboardInterrupt` (after tearing everything down)."""
+    began = time.perf_counter_ns()
+    started_at = utc_now()
+    loaded, run_dir = context.loaded, context.run_dir
+    trial_dir = run_dir / "logs" / f"trial-{trial.index:04d}"
+    trial_dir.mkdir(parents=True, exist_ok=True)
+    ports = {s.name: s.port or free_port() for s in loaded.scenario.services}
+    render_context = RenderContext(
+        run_dir, trial_dir, loaded.path.parent.resolve(), sys.executable, ports, context.tls
+    )
+    setup = render_trial(loaded, trial, render_context)
+    state = _TrialState()
+    try:
+        state.prepare_ms = _run_prepare(setup, trial_dir)
+        state.page_cache_ms, state.extra = _set_page_cache(setup)
+    except _SetupFailed as exc:
+        state.fail("failed", str(exc))
+    processes = TrialProcesses(context.guardian)
+    if state.status == "ok":
+        _measure(setup, state, processes)
+
+    t0 = processes.t0_ns if processes.t0_ns is not None else time.perf_counter_ns()
+    services, phases = _collect(processes, run_dir, t0, state)
+    services = _redact(setup, loaded, state, services)
+    first = state.requests[0] if state.requests else None
+    cold_ttft = None
+    if first is not None and first.status == "ok" and first.ttft_ms is not None:
+        cold_ttft = round(first.start_ms + first.ttft_ms, 4)
+    return TrialRecord(
+        **trial_identity(trial, context.run_id),
+        status=state.status,
+        started_at=started_at,
+        t0_ns=t0,
+        error=state.error,
+        spawn_ms=services[0].spawn_ms if services else None,
+        # the last service of the start-up (a chaos restart appends instances after it)
+        ready_ms=services[len(setup.services) - 1].ready_ms
+        if setup.services and len(services) >= len(setup.services)
+        else None,
+        cold_ttft_ms=cold_ttft,
+        prepare_ms=state.prepare_ms,
+        page_cache_ms=state.page_cache_ms,
+        teardown_ms=state.teardown_ms,
+        wall_ms=ns_to_ms(time.perf_counter_ns() - began),
+        services=services,
+        requests=tuple(state.requests),
+        phases=tuple(phases),
+        notes=tuple(state.notes),
+        extra={**state.extra, "node": node_identity()},
+    )
+
+
+def _measure(setup: TrialSetup, state: _TrialState, processes: TrialProcesses) -> None:
+    """The cold start itself: t0, every service started and ready, the requests; then the
+    teardown, whatever happened."""
+    with Probe(setup.probe) as probe:
+        probe.prime(list(setup.requests))
+        try:
+            TrialProcesses.check_ports(setup.services)
+            t0 = processes.begin()
+            for service in setup.services:
+                processes.start(service)
+            _send_requests(probe, setup, t0, state, processes)
+        except LaunchError as exc:
+            state.fail(exc.status, str(exc))
+        finally:
+            teardown_began = time.perf_counter_ns()
+            processes.stop_all()
+            state.teardown_ms = ns_to_ms(time.perf_counter_ns() - teardown_began)
+
+
+def _send_requests(
+    probe: Probe,
+    setup: TrialSetup,
+    t0: int,
+    state: _TrialState,
+    processes: TrialProcesses,
+) -> None:
+    pause_s = setup.probe.pause_ms / 1000.0
+    for i, request in enumerate(setup.requests):
+        if i and pause_s:
+            time.sleep(pause_s)
+        if setup.chaos is not None and i == setup.chaos.at_request:
+            record, state.extra["chaos"] = restart_and_recover(
+                setup.chaos, probe, request, t0, processes
+            )
+        else:
+            record = probe.send(request, t0)
+        state.requests.append(record)
+        if record.status != "ok":
+            state.fail(record.status, f"request {record.index}: {record.error}")
+            return
+
+
+def _collect(
+    processes: TrialProcesses, run_dir: Path, t0: int, state: _TrialState
+) -> tuple[tuple[ServiceRecord, ...], list[PhaseRecord]]:
+    """After teardown: cap the logs, read every instance's phases, note survivors."""
+    for service in processes.services:
+        dropped = cap_log(service.spec.log_path)
+        if dropped:
+            state.notes.append(
+                f"service {service.spec.name!r}: output log capped, {dropped:,} bytes dropped "
+                "from its middle"
+            )
+    services = tuple(p.record(run_dir) for p in processes.services)
+    instances: Counter[str] = Counter()
+    phases: list[PhaseRecord] = []
+    for process in processes.services:  # a chaos restart adds a second instance
+        name = instance_name(process.spec.name, instances[process.spec.name])
+        instances[process.spec.name] += 1
+        phases += read_phases(process.spec, t0, state.notes, name)
+    for svc in services:
+        if svc.survivors:
+            state.notes.append(
+                f"service {svc.name!r}: processes {list(svc.survivors)} survived teardown"
+            )
+    return services, phases
+
+
+def _redact(
+    setup: TrialSetup,
+    loaded: LoadedScenario,
+    state: _TrialState,
+    services: tuple[ServiceRecord, ...],
+) -> tuple[ServiceRecord, ...]:
+    """Error messages carry log lines; a server that prints its API key must not put it
+    into trials.jsonl."""
+    secrets = secret_values(
+        *(spec.env for spec in setup.services),
+        *(req.headers for req in setup.requests),
+        loaded.scenario.vars,
+    )
+    state.error = redact_text(state.error, secrets) if state.error else state.error
+    state.notes = [redact_text(n, secrets) for n in state.notes]
+    state.requests = [
+        dataclasses.replace(r, error=redact_text(r.error, secrets)) if r.error else r
+        for r in state.requests
+    ]
+    return tuple(
+        dataclasses.replace(s, error=redact_text(s.error, secrets)) if s.error else s
+        for s in services
+    )
+
+
+def _run_prepare(setup: TrialSetup, trial_dir: Path) -> float | None:
+    if not setup.prepare:
+        return None
+    began = time.perf_counter_ns()
+    for i, argv in enumerate(setup.prepare):
+        try:
+            run_logged(argv, trial_dir / "prepare.log", _PREPARE_TIMEOUT_S, f"prepare[{i}]")
+        except CommandFailed as exc:
+            raise _SetupFailed(str(exc)) from None
+    return ns_to_ms(time.perf_counter_ns() - began)
+
+
+def _set_page_cache(setup: TrialSetup) -> tuple[float | None, dict[str, Any]]:
+    if not setup.page_cache_mode:
+        return None, {}
+    began = time.perf_counter_ns()
+    try:
+        files = page_cache.expand(setup.page_cache_files)
+        nbytes = (
+            page_cache.evict(files) if setup.page_cache_mode == "cold" else page_cache.warm(files)
+        )
+    except (page_cache.PageCacheError, OSError) as exc:
+        raise _SetupFailed(str(exc)) from None
+    elapsed = ns_to_ms(time.perf_counter_ns() - began)
+    resident = page_cache.resident_fraction(files)
+    return elapsed, {
+        "page_cache": {
+            "mode": setup.page_cache_mode,
+            "files": len(files),
+            "bytes": nbytes,
+            "resident_before_spawn": None if resident is None else round(resident, 4),
+        }
+    }

@@ -1,0 +1,1 @@
+"""Scenario files: schema, matrix of variants, loading, cross-checks and error wording."""

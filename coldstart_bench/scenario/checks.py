@@ -1,0 +1,167 @@
+"""Checks across a whole scenario, after each table is valid on its own: names used twice,
+references to services, factors and levels that do not exist, and template variables
+that nothing defines."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from coldstart_bench.scenario.messages import PathError, did_you_mean
+from coldstart_bench.scenario.templating import variables_in
+from coldstart_bench.scenario.vocabulary import (
+    BUILTIN_VARIABLES,
+    FACTOR_NAME,
+    as_list,
+    normalise_level,
+)
+
+if TYPE_CHECKING:
+    from coldstart_bench.scenario.schema import Scenario
+
+
+def templated_strings(scenario: Scenario) -> Iterator[tuple[str, str, str | None]]:
+    """Every templated string as (key path, text, owning service name or None)."""
+    for i, svc in enumerate(scenario.services):
+        base = f"services[{i}]"
+        for j, arg in enumerate(svc.command):
+            yield f"{base}.command[{j}]", arg, svc.name
+        for key, val in svc.env.items():
+            yield f"{base}.env.{key}", val, svc.name
+        if svc.cwd is not None:
+            yield f"{base}.cwd", svc.cwd, svc.name
+        for k, cond in enumerate(svc.when):
+            for j, arg in enumerate(cond.args):
+                yield f"{base}.when[{k}].args[{j}]", arg, svc.name
+            for key, val in cond.env.items():
+                yield f"{base}.when[{k}].env.{key}", val, svc.name
+    req = scenario.requests
+    if req is not None:
+        yield "requests.prompt", req.prompt, None
+        if req.system is not None:
+            yield "requests.system", req.system, None
+        for j, p in enumerate(req.prompts or []):
+            yield f"requests.prompts[{j}]", p, None
+        for key in ("path", "body", "model"):
+            val = getattr(req, key)
+            if val is not None:
+                yield f"requests.{key}", val, None
+        for key, val in req.headers.items():
+            yield f"requests.headers.{key}", val, None
+        yield from strings_in(req.extra_body, "requests.extra_body")
+    for key in ("setup", "prepare"):
+        for i, argv in enumerate(getattr(scenario, key)):
+            for j, arg in enumerate(argv):
+                yield f"{key}[{i}][{j}]", arg, None
+    for i, need in enumerate(scenario.requires):
+        for j, arg in enumerate(need.command or []):
+            yield f"requires[{i}].command[{j}]", arg, None
+    if scenario.page_cache is not None:
+        for j, f in enumerate(scenario.page_cache.files):
+            yield f"page_cache.files[{j}]", f, None
+    for key in ("ca_file", "cert_file", "key_file"):
+        val = getattr(scenario.tls, key)
+        if val is not None:
+            yield f"tls.{key}", val, None
+
+
+def strings_in(value: Any, path: str) -> Iterator[tuple[str, str, None]]:
+    if isinstance(value, str):
+        yield path, value, None
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield from strings_in(v, f"{path}.{k}")
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from strings_in(v, f"{path}[{i}]")
+
+
+def check_cross_references(scenario: Scenario) -> None:
+    """Raise :class:`PathError` for the first reference that points nowhere."""
+    names = [s.name for s in scenario.services]
+    for i, name in enumerate(names):
+        if names.index(name) != i:
+            raise PathError(f"services[{i}].name", f"service name {name!r} is used twice")
+    factors = scenario.factors
+    for key in scenario.vars:
+        if not FACTOR_NAME.match(key):
+            raise PathError(
+                f"vars.{key}", "variable names must be identifiers (letters, digits, '_')"
+            )
+        if key in BUILTIN_VARIABLES or key in factors:
+            raise PathError(
+                f"vars.{key}", f"'{key}' is already a built-in variable or a matrix factor"
+            )
+
+    matches = [
+        (f"services[{i}].when[{k}].match", cond.match)
+        for i, svc in enumerate(scenario.services)
+        for k, cond in enumerate(svc.when)
+    ]
+    matches += [(f"requires[{i}].match", need.match) for i, need in enumerate(scenario.requires)]
+    matches += [(f"services[{i}].only", svc.only) for i, svc in enumerate(scenario.services)]
+    if scenario.chaos is not None:
+        matches.append(("chaos.match", scenario.chaos.match))
+        if scenario.chaos.service not in names:
+            extra = did_you_mean(scenario.chaos.service, names)
+            raise PathError("chaos.service", f"no service named {scenario.chaos.service!r}{extra}")
+        count = scenario.requests.count if scenario.requests else 0
+        if scenario.chaos.at_request >= count:
+            raise PathError(
+                "chaos.at_request",
+                f"the trial sends {count} request(s); at_request must be below that",
+            )
+    for base, match in matches:
+        for key, vals in match.items():
+            where = f"{base}.{key}"
+            if key not in factors:
+                extra = did_you_mean(key, factors)
+                raise PathError(where, f"not a factor of the matrix{extra}")
+            for v in as_list(vals):
+                if normalise_level(key, v) not in factors[key]:
+                    raise PathError(
+                        where, f"{v!r} is not a level of '{key}' (levels: {list(factors[key])})"
+                    )
+    for i, svc in enumerate(scenario.services):
+        ports = [s.port for s in scenario.services if s.port is not None]
+        if svc.port is not None and ports.count(svc.port) > 1:
+            raise PathError(f"services[{i}].port", f"port {svc.port} is given to two services")
+
+    req = scenario.requests
+    if req is not None:
+        if req.service is not None and req.service not in names:
+            extra = did_you_mean(req.service, names)
+            raise PathError("requests.service", f"no service named {req.service!r}{extra}")
+        measured = scenario.measured_service
+        if req.count > 0 and measured.ready.kind == "exit":
+            where = f"services[{names.index(measured.name)}].ready.kind"
+            raise PathError(
+                where,
+                "a service with kind = 'exit' has exited when it is ready, so no requests can be "
+                "sent to it; set requests.count = 0 or use 'tcp', 'http' or 'log'",
+            )
+    gate = scenario.gate
+    if gate.factor is not None:
+        if gate.factor not in factors:
+            extra = did_you_mean(gate.factor, factors)
+            raise PathError("gate.factor", f"not a factor of the matrix{extra}")
+        if gate.baseline_level not in factors[gate.factor]:
+            raise PathError(
+                "gate.baseline_level",
+                f"{gate.baseline_level!r} is not a level of '{gate.factor}' "
+                f"(levels: {list(factors[gate.factor])})",
+            )
+    if "page_cache" in factors and scenario.page_cache is None:
+        raise PathError(
+            "matrix.page_cache", "the page_cache factor needs [page_cache] files = [...]"
+        )
+    if "tls" in factors and scenario.tls.enabled:
+        raise PathError("tls.enabled", "TLS is a matrix factor here; remove tls.enabled")
+
+    known = set(BUILTIN_VARIABLES) | set(factors) | set(scenario.vars)
+    known |= {f"ports.{n}" for n in names}
+    for path, text, _owner in templated_strings(scenario):
+        for var in variables_in(text):
+            if var not in known:
+                extra = did_you_mean(var, known, "; did you mean {{{}}}?")
+                raise PathError(f"@{path}", f"unknown template variable {{{var}}}{extra}")

@@ -1,0 +1,198 @@
+"""Analysis on small hand-made runs whose answers can be worked out on paper."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from coldstart_bench.analysis.effects import declared_levels, factor_contrasts, factor_effects
+from coldstart_bench.analysis.frames import phases_frame, requests_frame, trials_frame
+from coldstart_bench.analysis.phases import load_throughput
+from coldstart_bench.analysis.requests import first_request_split, request_index_summary
+from coldstart_bench.analysis.stats import mad, median_ci
+from coldstart_bench.analysis.summary import metric_summary
+from coldstart_bench.results.schema import PhaseRecord, RequestRecord, TrialRecord
+
+
+def trial(
+    n: int,
+    factors: dict[str, str],
+    cold_ttft: float,
+    *,
+    status: str = "ok",
+    warmup: bool = False,
+    requests: tuple[RequestRecord, ...] = (),
+    phases: tuple[PhaseRecord, ...] = (),
+) -> TrialRecord:
+    return TrialRecord(
+        schema_version=1,
+        run_id="r",
+        trial=n,
+        variant=",".join(f"{k}={v}" for k, v in factors.items()),
+        factors=factors,
+        repetition=0,
+        warmup=warmup,
+        status=status,  # type: ignore[arg-type]
+        started_at="2026-11-25T00:00:00+00:00",
+        t0_ns=0,
+        ready_ms=cold_ttft - 10 if status == "ok" else None,
+        cold_ttft_ms=cold_ttft if status == "ok" else None,
+        requests=requests,
+        phases=phases,
+    )
+
+
+def request(index: int, ttft: float, *, reused: bool, connect: float | None) -> RequestRecord:
+    return RequestRecord(
+        index=index,
+        status="ok",
+        start_ms=0.0,
+        reused=reused,
+        connect_ms=connect,
+        ttfb_ms=ttft / 2,
+        ttft_ms=ttft,
+        total_ms=ttft * 2,
+        itl_ms=(1.0, 3.0),
+    )
+
+
+def test_summary_statistics_match_hand_computation():
+    trials = [trial(i, {"w": "on"}, v) for i, v in enumerate([10.0, 20.0, 30.0, 40.0, 100.0])]
+    trials.append(trial(9, {"w": "on"}, 999.0, warmup=True))  # discarded
+    trials.append(trial(10, {"w": "on"}, 0.0, status="failed"))  # no figure
+    row = metric_summary(trials_frame(trials), ["cold_ttft_ms"]).iloc[0]
+    assert row["n"] == 5
+    assert row["median"] == 30.0
+    assert row["p95"] == pytest.approx(88.0)  # 40 + 0.8 * (100 - 40)
+    assert (row["min"], row["max"]) == (10.0, 100.0)
+    assert row["mad"] == 10.0  # |deviations| 20, 10, 0, 10, 70 → median 10
+    assert row["ci_low"] <= 30.0 <= row["ci_high"]
+    assert row["ci_low"] >= 10.0 and row["ci_high"] <= 100.0
+
+
+def test_the_bootstrap_interval_narrows_with_more_data_and_is_reproducible():
+    rng = np.random.default_rng(1)
+    small, large = rng.normal(100, 10, 8), rng.normal(100, 10, 400)
+    lo_s, hi_s = median_ci(small)
+    lo_l, hi_l = median_ci(large)
+    assert hi_l - lo_l < hi_s - lo_s
+    assert median_ci(small) == (lo_s, hi_s)
+    assert median_ci(np.array([5.0])) == (5.0, 5.0)
+    assert mad(np.array([1.0, 1.0, 1.0])) == 0.0
+
+
+def test_factor_effects_pair_within_strata_and_say_so_in_words():
+    # pooling halves cold TTFT whatever tls is; tls adds 5 ms.
+    trials, n = [], 0
+    for tls, extra in (("off", 0.0), ("on", 5.0)):
+        for pooling, scale in (("off", 1.0), ("on", 0.5)):
+            for jitter in (-1.0, 0.0, 1.0):
+                trials.append(
+                    trial(n, {"pooling": pooling, "tls": tls}, (100 + jitter) * scale + extra)
+                )
+                n += 1
+    frame = trials_frame(trials)
+    assert factor_contrasts(frame) == {"pooling": ("off", ("on",)), "tls": ("off", ("on",))}
+    effects = {(e.factor, e.metric): e for e in factor_effects(frame, ["cold_ttft_ms"])}
+    pooling = effects[("pooling", "cold_ttft_ms")]
+    # strata: tls=off → 50/100 = 0.5; tls=on → 55/105; the effect is their mean
+    assert pooling.ratio == pytest.approx((0.5 + 55 / 105) / 2)
+    assert pooling.strata == 2 and pooling.clear
+    assert pooling.ci_low <= pooling.ratio <= pooling.ci_high
+    assert pooling.sentence().startswith(
+        "pooling=on (vs off): cold TTFT (spawn → first token) 49 % lower"
+    )
+    tls = effects[("tls", "cold_ttft_ms")]
+    assert tls.ratio == pytest.approx((105 / 100 + 55 / 50) / 2)
+    assert "higher" in tls.sentence()
+
+
+def test_an_effect_with_overlapping_levels_is_not_called_clear():
+    trials = [trial(i, {"cache": "on" if i % 2 else "off"}, 100.0 + (i % 7)) for i in range(28)]
+    [effect] = factor_effects(trials_frame(trials), ["cold_ttft_ms"])
+    assert not effect.clear
+    assert "not clear" in effect.sentence()
+
+
+def test_baseline_levels_are_recognised_whatever_their_order():
+    trials = [trial(i, {"warmup": "startup"}, 50.0) for i in range(3)]
+    trials += [trial(i + 3, {"warmup": "none"}, 100.0) for i in range(3)]
+    assert factor_contrasts(trials_frame(trials)) == {"warmup": ("none", ("startup",))}
+    [effect] = factor_effects(trials_frame(trials), ["cold_ttft_ms"])
+    assert effect.ratio == 0.5 and math.isclose(effect.change_pct, -50.0)
+
+
+def test_a_three_level_factor_is_compared_level_by_level_with_its_first_declared_level():
+    # torch is seen first (trials are interleaved), but the scenario declared safetensors
+    # first: it is the baseline, and each other level gets its own effect.
+    medians = {"torch": 300.0, "safetensors": 100.0, "torch-mmap": 150.0}
+    trials = [
+        trial(n, {"load_format": fmt}, medians[fmt] + jitter)
+        for n, (jitter, fmt) in enumerate(
+            (j, f) for j in (-1.0, 0.0, 1.0) for f in ("torch", "safetensors", "torch-mmap")
+        )
+    ]
+    planned = [{"factors": {"load_format": f}} for f in ("safetensors", "torch", "torch-mmap")]
+    declared = declared_levels(planned)
+    assert declared == {"load_format": ["safetensors", "torch", "torch-mmap"]}
+    frame = trials_frame(trials)
+    assert factor_contrasts(frame, declared) == {
+        "load_format": ("safetensors", ("torch", "torch-mmap"))
+    }
+    effects = factor_effects(frame, ["cold_ttft_ms"], declared=declared)
+    assert [(e.treatment, e.baseline) for e in effects] == [
+        ("torch", "safetensors"),
+        ("torch-mmap", "safetensors"),
+    ]
+    assert [e.ratio for e in effects] == [3.0, 1.5]
+    assert effects[0].sentence().startswith("load_format=torch (vs safetensors): cold TTFT")
+    # Without the declared order the first level seen is the baseline.
+    assert factor_contrasts(frame)["load_format"][0] == "torch"
+
+
+def test_cells_with_too_few_trials_give_no_effect():
+    trials = [trial(0, {"w": "on"}, 50.0), trial(1, {"w": "on"}, 51.0)]
+    trials += [trial(i + 2, {"w": "off"}, 100.0) for i in range(5)]
+    assert factor_effects(trials_frame(trials), ["cold_ttft_ms"]) == []
+
+
+def test_requests_by_index_show_the_first_request_penalty_and_reuse():
+    reqs = (
+        request(0, 40.0, reused=False, connect=0.2),
+        request(1, 10.0, reused=True, connect=None),
+        request(2, 12.0, reused=True, connect=None),
+    )
+    trials = [trial(i, {"pooling": "on"}, 50.0, requests=reqs) for i in range(3)]
+    by_index = request_index_summary(requests_frame(trials))
+    assert list(by_index["ttft_ms"]) == [40.0, 10.0, 12.0]
+    assert list(by_index["connect_ms"]) == [0.2, 0.0, 0.0]  # a reused connection: 0 ms
+    assert list(by_index["reused_share"]) == [0.0, 1.0, 1.0]
+    frame = trials_frame(trials)
+    assert frame["later_connect_ms"].iloc[0] == 0.0 and frame["later_ttft_ms"].iloc[0] == 11.0
+    split = first_request_split(frame).iloc[0]
+    assert split["headers_wait_ms"] == pytest.approx(20.0 - 0.2)
+    assert split["first_token_wait_ms"] == 20.0
+    flat = requests_frame(trials)
+    assert len(flat) == 9 and flat["itl_mean_ms"].iloc[0] == 2.0
+
+
+def test_load_throughput_uses_the_bytes_targets_report():
+    phases = (
+        PhaseRecord("llm", "import", 0.0, 900.0),
+        PhaseRecord("llm", "model_read", 900.0, 1000.0, 200_000_000),
+        PhaseRecord("llm", "deserialize", 1000.0, 1100.0, 200_000_000),
+    )
+    frame = load_throughput(phases_frame([trial(0, {"f": "a"}, 1200.0, phases=phases)]))
+    row = frame.iloc[0]
+    assert row["load_ms"] == 200.0 and row["mb"] == 200.0
+    assert row["mb_per_s"] == pytest.approx(1000.0)
+
+
+def test_empty_and_failed_runs_give_empty_tables_not_errors():
+    frame = trials_frame([trial(0, {"a": "x"}, 0.0, status="failed")])
+    assert metric_summary(frame).empty
+    assert factor_effects(frame) == []
+    assert first_request_split(frame).empty
+    assert metric_summary(trials_frame([])).empty

@@ -1,0 +1,167 @@
+"""`coldstart gate`, `compare` and `baseline` end to end on real runs of the toy server
+(and one of the reference server with a planted regression)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from xml.etree import ElementTree as ET
+
+import pytest
+from helpers import run_options, toy_command
+from typer.testing import CliRunner
+
+from coldstart_bench.cli.app import app
+from coldstart_bench.run.session import run_scenario
+
+
+def run(tmp_path: Path, write_scenario, text: str, run_id: str, name: str = "s.toml") -> Path:
+    path = write_scenario(text, name=name)
+    outcome = run_scenario(path, run_options(tmp_path / "results", run_id=run_id))
+    assert outcome.exit_code == 0
+    return outcome.run_dir
+
+
+def ab_scenario(candidate_delay_ms: int, reps: int = 8) -> str:
+    return f"""
+        repetitions = {reps}
+        [matrix]
+        build = ["base", "candidate"]
+        [[services]]
+        command = {toy_command()}
+        [[services.when]]
+        match = {{ build = "candidate" }}
+        args = ["--startup-delay-ms", "{candidate_delay_ms}"]
+        [requests]
+        kind = "http"
+        [gate]
+        factor = "build"
+        baseline_level = "base"
+    """
+
+
+def gate(*args: str) -> object:
+    return CliRunner().invoke(app, ["gate", *args])
+
+
+def test_an_ab_run_with_identical_levels_passes(tmp_path: Path, write_scenario):
+    run_dir = run(tmp_path, write_scenario, ab_scenario(0, reps=10), "aa")
+    # The factor and baseline level come from the scenario's [gate] table. A 25 % bar keeps
+    # this test from flaking on a busy CI machine; the accuracy benchmark covers defaults.
+    result = gate(str(run_dir), "--max-regression", "25%")
+    assert result.exit_code == 0, result.output
+    assert "gate: pass" in result.output
+
+
+def test_a_planted_slowdown_fails_with_junit_and_summary(tmp_path: Path, write_scenario):
+    run_dir = run(tmp_path, write_scenario, ab_scenario(80), "planted")
+    junit, summary = tmp_path / "gate.xml", tmp_path / "summary.md"
+    result = gate(str(run_dir), "--junit", str(junit), "--summary", str(summary))
+    assert result.exit_code == 1, result.output
+    assert "regression" in result.output
+    suite = ET.parse(junit).getroot()
+    assert suite.get("tests") == "1" and suite.get("failures") == "1"
+    case = suite.find("testcase")
+    assert case is not None and case.get("name") == "cold_ttft_ms"
+    assert "build=candidate vs base" in (case.get("classname") or "")
+    text = summary.read_text()
+    assert "cold-start gate: fail" in text and "| regression |" in text
+
+
+def test_two_runs_of_the_same_configuration_pass_against_a_saved_baseline(
+    tmp_path: Path, write_scenario
+):
+    text = f"""
+        repetitions = 8
+        [matrix]
+        pooling = ["on", "off"]
+        [[services]]
+        command = {toy_command()}
+        [requests]
+        count = 2
+    """
+    first = run(tmp_path, write_scenario, text, "first")
+    second = run(tmp_path, write_scenario, text, "second")
+    results = str(tmp_path / "results")
+    saved = CliRunner().invoke(
+        app, ["baseline", "save", str(first), "--name", "main", "--results-dir", results]
+    )
+    assert saved.exit_code == 0, saved.output
+    listed = CliRunner().invoke(app, ["baseline", "list", "--results-dir", results])
+    assert "main:" in listed.output
+    # Two runs minutes apart drift more than interleaved levels: a wider bar, as for any
+    # cross-run gate on a shared machine (see the README's CI recipe).
+    result = gate(
+        str(second),
+        "--baseline",
+        "main",
+        "--results-dir",
+        results,
+        "--metric",
+        "cold_ttft_ms",
+        "--metric",
+        "later_ttft_ms",
+        "--max-regression",
+        "50%",
+        "--junit",
+        str(tmp_path / "gate.xml"),
+    )
+    # Exit 0 is pass or warning: a drift that is significant but within the bar warns.
+    assert result.exit_code == 0, result.output
+    suite = ET.parse(tmp_path / "gate.xml").getroot()
+    assert suite.get("tests") == "4" and suite.get("failures") == "0"  # 2 variants × 2 metrics
+    compared = CliRunner().invoke(
+        app, ["compare", str(first), str(second), "--out", str(tmp_path / "cmp")]
+    )
+    assert compared.exit_code == 0, compared.output
+    assert (tmp_path / "cmp" / "compare.csv").read_text().count("\n") == 1 + 2 * 3
+    removed = CliRunner().invoke(app, ["baseline", "rm", "main", "--results-dir", results])
+    assert removed.exit_code == 0
+
+
+def test_bad_input_exits_2_with_the_reason(tmp_path: Path, write_scenario):
+    run_dir = run(tmp_path, write_scenario, ab_scenario(0, reps=2), "few")
+    few = gate(str(run_dir))
+    assert few.exit_code == 2
+    assert "needs at least 3 per side" in few.output
+    missing = gate(str(run_dir), "--baseline", "nope", "--results-dir", str(tmp_path))
+    assert missing.exit_code == 2 and "neither a run directory nor a baseline" in missing.output
+    bad_metric = gate(str(run_dir), "--metric", "coldttft")
+    assert bad_metric.exit_code == 2 and "unknown metric" in bad_metric.output
+    over = gate(str(run_dir), "--budget", "cold_ttft_ms=0.001", "--max-regression", "90%")
+    assert over.exit_code in (1, 2)  # over budget, or too few trials to judge the slowdown
+
+
+@pytest.mark.slow
+def test_the_reference_server_with_a_planted_delay_fails_the_gate(tmp_path: Path, write_scenario):
+    """A planted start-up delay in the reference server, gated end to end.
+
+    Cold starts of the reference server vary by ~10 % here and twice that on a loaded CI
+    machine (a 250 ms delay, ~17 %, once passed there at 6 trials a side: p = 0.066). With
+    1,000 ms (~65 % of a ~1.5 s cold start) the gate's power at 8 a side stays above 99 %
+    even at that doubled noise (gate_accuracy's recorded noise, scaled); the +20 % row of
+    `benchmarks/gate_accuracy.py` is where the gate's sensitivity is measured.
+    """
+    pytest.importorskip("torch")
+    model = tmp_path / "model"
+    from coldstart_bench.target.weights import write_model
+
+    write_model(model, "tiny", ["safetensors"])
+    text = f"""
+        repetitions = 8
+        warmup_trials = 1
+        [matrix]
+        build = ["base", "candidate"]
+        [[services]]
+        command = ["{sys.executable}", "-m", "coldstart_bench.target", "serve",
+                   "--model", "{model}", "--port", "{{port}}"]
+        ready = {{ kind = "http", path = "/health" }}
+        [[services.when]]
+        match = {{ build = "candidate" }}
+        args = ["--startup-delay-ms", "1000"]
+        [requests]
+        count = 1
+    """
+    run_dir = run(tmp_path, write_scenario, text, "ref")
+    result = gate(str(run_dir), "--factor", "build", "--baseline-level", "base")
+    assert result.exit_code == 1, result.output
