@@ -43,6 +43,9 @@ class Effect:
     ci_low: float
     ci_high: float
     strata: int  # combinations of the other factors both levels were measured in
+    # Every treatment trial measured exactly 0 (a reused connection makes no connect): the
+    # ratio restates how the level works, it is no finding about speed.
+    by_construction: bool = False
 
     @property
     def change_pct(self) -> float:
@@ -53,9 +56,19 @@ class Effect:
         """The confidence interval of the ratio excludes 1 (no change)."""
         return self.ci_high < 1.0 or self.ci_low > 1.0
 
+    @property
+    def finding(self) -> bool:
+        """Clear, and not true by construction: worth a reader's attention."""
+        return self.clear and not self.by_construction
+
     def sentence(self) -> str:
         """E.g. 'warmup=startup (vs none): first request's TTFT 45 % lower [40, 50]'."""
         what = METRICS.get(self.metric, self.metric)
+        if self.by_construction:
+            return (
+                f"{self.factor}={self.treatment} (vs {self.baseline}): {what} is 0 in every "
+                f"trial — by construction, not a finding"
+            )
         direction = "lower" if self.ratio < 1 else "higher"
         if self.ratio < 1:  # "X % lower": the interval of X runs the other way round
             low, high = (1 - self.ci_high) * 100, (1 - self.ci_low) * 100
@@ -141,8 +154,9 @@ def factor_effects(
                 effect = stratified_ratio(cells, rng, resamples, min_trials)
                 if effect is not None:
                     ratio, low, high, strata = effect
+                    zero = all(not np.any(treat) for _base, treat in cells if len(treat))
                     effects.append(
-                        Effect(factor, baseline, treatment, metric, ratio, low, high, strata)
+                        Effect(factor, baseline, treatment, metric, ratio, low, high, strata, zero)
                     )
     return effects
 
@@ -160,6 +174,7 @@ def effects_frame(effects: Sequence[Effect]) -> pd.DataFrame:
                 "ci_high": e.ci_high,
                 "change_pct": e.change_pct,
                 "clear": e.clear,
+                "by_construction": e.by_construction,
                 "strata": e.strata,
                 "summary": e.sentence(),
             }

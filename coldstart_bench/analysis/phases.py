@@ -1,14 +1,16 @@
-"""Figures from the phases targets report: the median timeline per variant, each service's
-ready time in a chain, and model-load throughput."""
+"""Figures from the phases targets report: model-load throughput, and each variant's median
+trial as a timeline for the waterfall."""
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
+import numpy as np
 import pandas as pd
 
 from coldstart_bench.analysis.frames import measured_ok
+from coldstart_bench.analysis.stats import median_ci
 from coldstart_bench.results.schema import TrialRecord, instance_name
 
 LOAD_PHASES: tuple[str, ...] = ("model_read", "deserialize", "to_device")
@@ -40,35 +42,94 @@ def load_throughput(phases: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["trial", "variant", "load_ms", "mb", "mb_per_s"])
 
 
-def phase_medians(phases: pd.DataFrame) -> pd.DataFrame:
-    """Median start and duration of each (service, phase) per variant, in the order the
-    phases happened (by median start)."""
-    if phases.empty:
-        return pd.DataFrame(columns=["variant", "service", "phase", "start_ms", "duration_ms"])
-    ok = measured_ok(phases)
-    per_trial = ok.groupby(["variant", "trial", "service", "phase"], sort=False).agg(
-        start_ms=("start_ms", "min"), duration_ms=("duration_ms", "sum")
-    )
-    out = per_trial.groupby(["variant", "service", "phase"], sort=False).median().reset_index()
-    return out.sort_values(["variant", "start_ms"], kind="stable").reset_index(drop=True)
-
-
-def service_ready(trials: Iterable[TrialRecord]) -> pd.DataFrame:
-    """Median ready time (from t0) of each service per variant, over measured ok trials.
-    A chaos restart adds another instance of a service: it is "NAME (restart K)", as its
-    phases are."""
+def throughput_summary(throughput: pd.DataFrame) -> pd.DataFrame:
+    """Per variant: n, the median load throughput (MB/s) and its 95 % bootstrap interval,
+    and whether every variant's interval overlaps every other's (``all_overlap``: then the
+    run shows no clear difference in loading)."""
+    columns = ["variant", "n", "median", "ci_low", "ci_high"]
     rows = []
+    for variant, part in throughput.groupby("variant", sort=False):
+        values = part["mb_per_s"].dropna().to_numpy(dtype=float)
+        if len(values):
+            low, high = median_ci(values)
+            rows.append([variant, len(values), float(np.median(values)), low, high])
+    table = pd.DataFrame(rows, columns=columns)
+    table.attrs["all_overlap"] = bool(
+        table.empty or table["ci_low"].max() <= table["ci_high"].min()
+    )
+    return table
+
+
+TIMELINE_COLUMNS = ["variant", "trial", "kind", "part", "service", "start_ms", "end_ms"]
+
+
+def median_trial(trials: Sequence[TrialRecord]) -> TrialRecord | None:
+    """The measured ok trial with the median cold TTFT (the lower middle of an even
+    count), by time to ready where no trial sent requests."""
+    ok = [t for t in trials if not t.warmup and t.status == "ok"]
+    if not ok:
+        return None
+    timed = [t for t in ok if t.cold_ttft_ms is not None]
+    ranked = (
+        sorted(timed, key=lambda t: t.cold_ttft_ms or 0.0)
+        if timed
+        else sorted(ok, key=lambda t: t.ready_ms or 0.0)
+    )
+    return ranked[(len(ranked) - 1) // 2]
+
+
+def median_timelines(trials: Iterable[TrialRecord]) -> pd.DataFrame:
+    """For each variant, the timeline of its median trial (:func:`median_trial`), from t0:
+    the part of spawn → ready the server did not report (``unreported``), each reported
+    phase (``phase``), the first request split into connect, TLS, the wait for headers and
+    for the first token (``request``), each service's ready time and the cold TTFT (points:
+    start = end). One real trial per variant, so its parts end at its own cold TTFT —
+    medians of each part would not add up to the median of the whole."""
+    by_variant: dict[str, list[TrialRecord]] = {}
     for t in trials:
-        if t.warmup or t.status != "ok":
-            continue
-        seen: Counter[str] = Counter()
-        for s in t.services:
-            restarts = seen[s.name]
-            seen[s.name] += 1
-            if s.ready_ms is not None:
-                name = instance_name(s.name, restarts)
-                rows.append({"variant": t.variant, "service": name, "ready_ms": s.ready_ms})
-    frame = pd.DataFrame(rows, columns=["variant", "service", "ready_ms"])
-    if frame.empty:
-        return frame
-    return frame.groupby(["variant", "service"], sort=False)["ready_ms"].median().reset_index()
+        by_variant.setdefault(t.variant, []).append(t)
+    rows: list[dict[str, object]] = []
+    for variant, group in by_variant.items():
+        trial = median_trial(group)
+        if trial is not None:
+            rows += [
+                {"variant": variant, "trial": trial.trial, "kind": kind, "part": part,
+                 "service": service, "start_ms": start, "end_ms": end}
+                for kind, part, start, end, service in _timeline(trial)
+            ]  # fmt: skip
+    return pd.DataFrame(rows, columns=TIMELINE_COLUMNS)
+
+
+def _timeline(trial: TrialRecord) -> list[tuple[str, str, float, float, str]]:
+    """(kind, part, start, end, service) of one trial; see :func:`median_timelines`."""
+    spans: list[tuple[str, str, float, float, str]] = []
+    if trial.ready_ms is not None:
+        spans.append(
+            ("unreported", "spawn → ready, not reported by the server", 0.0, trial.ready_ms, "")
+        )
+    for p in trial.phases:
+        spans.append(("phase", p.phase, p.start_ms, max(p.end_ms, p.start_ms), p.service))
+    seen: Counter[str] = Counter()
+    for s in trial.services:
+        restarts = seen[s.name]
+        seen[s.name] += 1
+        if s.ready_ms is not None:
+            name = instance_name(s.name, restarts)
+            spans.append(("ready", "ready", s.ready_ms, s.ready_ms, name))
+    first = trial.requests[0] if trial.requests else None
+    if first is not None and first.ttfb_ms is not None:
+        at = first.start_ms
+        connect, tls = first.connect_ms or 0.0, first.tls_ms or 0.0
+        first_token = first.ttft_ms if first.ttft_ms is not None else first.ttfb_ms
+        for part, length in (
+            ("connect", connect),
+            ("TLS", tls),
+            ("wait for headers", max(first.ttfb_ms - connect - tls, 0.0)),
+            ("headers → first token", max(first_token - first.ttfb_ms, 0.0)),
+        ):
+            if length > 0:
+                spans.append(("request", part, at, at + length, ""))
+                at += length
+    if trial.cold_ttft_ms is not None:
+        spans.append(("cold_ttft", "cold TTFT", trial.cold_ttft_ms, trial.cold_ttft_ms, ""))
+    return spans

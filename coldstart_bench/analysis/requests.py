@@ -1,8 +1,9 @@
-"""Figures by request position within a trial: the first-request penalty, and the first
-request split into connect, TLS, waiting for headers and waiting for the first token."""
+"""Figures by request position within a trial: the first-request penalty, and connection
+set-up on fresh and reused connections."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from coldstart_bench.analysis.frames import measured_ok
@@ -29,25 +30,35 @@ def request_index_summary(requests: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index()
 
 
-def first_request_split(frame: pd.DataFrame) -> pd.DataFrame:
-    """Per variant, the median first request split into connect, TLS, the wait for the
-    response headers after them (TTFB), and from headers to the first token."""
-    data = measured_ok(frame)
+def connection_setup(requests: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """Per variant and connection kind (fresh or reused), over measured ok requests at the
+    same positions — requests 2..n, since request 1 also pays the server's first-request
+    costs and is always fresh — the median and quartiles of the TCP connect, the TLS
+    handshake, their sum (the set-up) and the TTFB. Returns the table and which requests it
+    covers ("requests 2..n", or "request 1 only" when trials send one request)."""
+    columns = ["variant", "kind", "n"] + [
+        f"{m}_{s}" for m in ("connect", "tls", "setup", "ttfb") for s in ("p25", "p50", "p75")
+    ]
+    if requests.empty:
+        return pd.DataFrame(columns=columns), ""
+    ok = measured_ok(requests)
+    later = ok[ok["request_index"] >= 1]
+    covered = "requests 2..n"
+    if later.empty:
+        later, covered = ok, "request 1 only"
+    data = later.assign(
+        kind=later["reused"].fillna(False).astype(bool).map({True: "reused", False: "fresh"}),
+        connect=later["connect_ms"].fillna(0.0),  # a reused connection makes none: 0 ms
+        tls=later["tls_ms"].fillna(0.0),
+    )
+    data = data.assign(setup=data["connect"] + data["tls"], ttfb=data["ttfb_ms"])
     rows = []
-    for variant, part in data.groupby("variant", sort=False):
-        connect = float(part["first_connect_ms"].fillna(0.0).median())
-        tls = float(part["first_tls_ms"].fillna(0.0).median())
-        ttfb = float(part["first_ttfb_ms"].median())
-        ttft = float(part["first_ttft_ms"].median())
-        rows.append(
-            {
-                "variant": variant,
-                "connect_ms": connect,
-                "tls_ms": tls,
-                "ttfb_ms": ttfb,
-                "ttft_ms": ttft,
-                "headers_wait_ms": max(ttfb - connect - tls, 0.0),
-                "first_token_wait_ms": max(ttft - ttfb, 0.0),
-            }
-        )
-    return pd.DataFrame(rows)
+    for (variant, kind), part in data.groupby(["variant", "kind"], sort=False):
+        row: dict[str, object] = {"variant": variant, "kind": kind, "n": len(part)}
+        for metric in ("connect", "tls", "setup", "ttfb"):
+            values = part[metric].dropna().to_numpy(dtype=float)
+            quartiles = np.percentile(values, [25, 50, 75]) if len(values) else [np.nan] * 3
+            for stat, value in zip(("p25", "p50", "p75"), quartiles, strict=True):
+                row[f"{metric}_{stat}"] = float(value)
+        rows.append(row)
+    return pd.DataFrame(rows, columns=columns), covered

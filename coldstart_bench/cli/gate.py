@@ -159,7 +159,12 @@ def gate(
     from coldstart_bench.gate.baselines import resolve_run
     from coldstart_bench.gate.decide import run_gate, settings_for
     from coldstart_bench.gate.formats import gate_junit, gate_markdown
-    from coldstart_bench.gate.matching import sides_from_factor, sides_from_runs
+    from coldstart_bench.gate.matching import (
+        SAME_RUN_WARNING,
+        same_run,
+        sides_from_factor,
+        sides_from_runs,
+    )
 
     new_run = resolve_run(new, results_dir)
     settings = settings_for(
@@ -178,7 +183,10 @@ def gate(
     if baseline is not None and settings.factor is not None and factor is not None:
         raise GateInputError("give either --baseline or --factor, not both")
     if baseline is not None:
-        pairs = [sides_from_runs(resolve_run(baseline, results_dir), new_run)]
+        base_run = resolve_run(baseline, results_dir)
+        if same_run(base_run, new_run):
+            stderr_console().print(f"warning: {SAME_RUN_WARNING}", style="yellow", markup=False)
+        pairs = [sides_from_runs(base_run, new_run)]
     elif settings.factor is not None and settings.baseline_level is not None:
         pairs = sides_from_factor(new_run, settings.factor, settings.baseline_level)
     else:
@@ -222,17 +230,20 @@ def compare(
     results_dir: ResultsDirOption = Path("results"),
 ) -> None:
     """Compare two runs variant by variant: medians, ratio with a bootstrap CI, a
-    Mann–Whitney U p-value, and faster / slower / no change."""
+    Mann–Whitney U p-value, and faster / slower / no change. Rows follow NEW's scenario
+    order; compare.md and compare.csv go to NEW/compare/ (or --out)."""
     from rich.table import Table
     from rich.text import Text
 
     from coldstart_bench.gate.baselines import resolve_run
     from coldstart_bench.gate.decide import compare_rows, compare_verdict
     from coldstart_bench.gate.formats import compare_cells, compare_csv, compare_markdown
-    from coldstart_bench.gate.matching import sides_from_runs
+    from coldstart_bench.gate.matching import SAME_RUN_WARNING, same_run, sides_from_runs
     from coldstart_bench.results.store import atomic_write_text
 
     base_run, new_run = resolve_run(base, results_dir), resolve_run(new, results_dir)
+    if same_run(base_run, new_run):
+        stderr_console().print(f"warning: {SAME_RUN_WARNING}", style="yellow", markup=False)
     metrics = metric or ["cold_ttft_ms", "ready_ms", "first_ttft_ms"]
     rows, unmatched = compare_rows([sides_from_runs(base_run, new_run)], metrics, confidence)
     alpha = 1 - confidence

@@ -3,7 +3,7 @@ factor inside a run) grouped by variant, and the variants both sides have."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pandas as pd
@@ -22,39 +22,75 @@ class Side:
     groups: dict[str, list[TrialRecord]]
 
 
-def _key(factors: Mapping[str, str], drop: str | None = None) -> str:
-    items = [(k, v) for k, v in factors.items() if k != drop]
-    return ",".join(f"{k}={v}" for k, v in items) or "default"
+def _planned(run: RunData) -> list[str]:
+    """The run's variant ids in the scenario's order (``run.json``'s plan)."""
+    return [str(v.get("id")) for v in run.metadata.get("plan", {}).get("variants", [])]
+
+
+def _in_order(trials: Sequence[TrialRecord], order: Sequence[str]) -> list[TrialRecord]:
+    """Trials sorted by their variant's place in ``order`` (unknown variants last)."""
+    rank = {v: i for i, v in enumerate(order)}
+    return sorted(trials, key=lambda t: rank.get(t.variant, len(rank)))
+
+
+def same_run(a: RunData, b: RunData) -> bool:
+    """Both sides are one run (the same directory, or copies of it: the same run id and
+    the same trials)."""
+    if a.run_dir.resolve() == b.run_dir.resolve():
+        return True
+    same_id = a.metadata.get("run_id") == b.metadata.get("run_id")
+    return same_id and [t.to_dict() for t in a.trials] == [t.to_dict() for t in b.trials]
+
+
+SAME_RUN_WARNING = (
+    "BASE and NEW are the same run: every comparison is of a run with itself (ratio 1, "
+    "no change) and says nothing about a change"
+)
 
 
 def sides_from_runs(base: RunData, new: RunData) -> tuple[Side, Side]:
+    """Two runs, variant by variant. Variants match on their factor levels (so runs that
+    list the factors in another order still pair up) and are named and ordered as the new
+    run's scenario has them."""
+    order = _planned(new) + [v for v in _planned(base) if v not in _planned(new)]
+
+    def levels(t: TrialRecord) -> tuple[tuple[str, str], ...]:
+        return tuple(sorted(t.factors.items()))
+
+    names: dict[tuple[tuple[str, str], ...], str] = {}
+    for run in (base, new):  # the new run's name wins
+        names.update({levels(t): t.variant for t in run.trials})
+
     def groups(run: RunData) -> dict[str, list[TrialRecord]]:
         out: dict[str, list[TrialRecord]] = {}
-        for t in run.trials:
-            out.setdefault(_key(dict(sorted(t.factors.items()))), []).append(t)
+        for t in _in_order(run.trials, order):
+            out.setdefault(names[levels(t)], []).append(t)
         return out
 
-    return Side(str(base.run_dir), groups(base)), Side(str(new.run_dir), groups(new))
+    base_groups, new_groups = groups(base), groups(new)
+    rank = {v: i for i, v in enumerate(order)}
+    new_groups = dict(sorted(new_groups.items(), key=lambda kv: rank.get(kv[0], len(rank))))
+    return Side(str(base.run_dir), base_groups), Side(str(new.run_dir), new_groups)
 
 
 def sides_from_factor(run: RunData, factor: str, baseline_level: str) -> list[tuple[Side, Side]]:
-    """A/B inside one run: the baseline level against each other level of ``factor``,
-    variants matched on the other factors."""
-    levels = {t.factors.get(factor) for t in run.trials}
-    if factor not in {k for t in run.trials for k in t.factors}:
+    """A/B inside one run: the baseline level against each other level of ``factor`` (in
+    the scenario's order), variants matched on the other factors."""
+    trials = _in_order(run.trials, _planned(run))
+    if factor not in {k for t in trials for k in t.factors}:
         raise GateInputError(f"--factor {factor!r} is not a factor of this run")
+    levels = list(dict.fromkeys(str(t.factors.get(factor)) for t in trials))
     if baseline_level not in levels:
         raise GateInputError(
-            f"--baseline-level {baseline_level!r} is not a level of {factor!r} "
-            f"(levels: {sorted(str(v) for v in levels)})"
+            f"--baseline-level {baseline_level!r} is not a level of {factor!r} (levels: {levels})"
         )
     pairs = []
-    for level in sorted(str(v) for v in levels if v != baseline_level):
+    for level in (lv for lv in levels if lv != baseline_level):
         base: dict[str, list[TrialRecord]] = {}
         new: dict[str, list[TrialRecord]] = {}
-        for t in run.trials:
-            key = _key(dict(sorted(t.factors.items())), drop=factor)
-            key = f"{key} · {factor}={level} vs {baseline_level}"
+        for t in trials:
+            rest = ",".join(f"{k}={v}" for k, v in t.factors.items() if k != factor)
+            key = f"{rest or 'default'} · {factor}={level} vs {baseline_level}"
             if t.factors.get(factor) == baseline_level:
                 base.setdefault(key, []).append(t)
             elif t.factors.get(factor) == level:

@@ -7,7 +7,7 @@ The plan renders a scenario (templates filled, ports chosen) into these plain re
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -105,4 +105,3 @@ class TrialSetup:
     page_cache_mode: Literal["cold", "warm"] | None = None
     page_cache_files: tuple[str, ...] = ()
     chaos: ChaosSpec | None = None
-    notes: tuple[str, ...] = field(default=())

@@ -14,14 +14,20 @@ from pathlib import Path
 from coldstart_bench.analysis import frames
 from coldstart_bench.analysis.diagnostics import Diagnosis, diagnose
 from coldstart_bench.analysis.effects import (
-    EFFECT_METRICS,
     Effect,
     declared_levels,
     effects_frame,
     factor_effects,
 )
-from coldstart_bench.analysis.phases import load_throughput, phase_medians, service_ready
-from coldstart_bench.analysis.requests import first_request_split, request_index_summary
+from coldstart_bench.analysis.phases import (
+    load_throughput,
+    median_timelines,
+    throughput_summary,
+)
+from coldstart_bench.analysis.requests import (
+    connection_setup,
+    request_index_summary,
+)
 from coldstart_bench.analysis.stats import BOOTSTRAP_RESAMPLES
 from coldstart_bench.analysis.summary import (
     VariantSummary,
@@ -33,6 +39,7 @@ from coldstart_bench.analysis.summary import (
 )
 from coldstart_bench.errors import ColdstartError
 from coldstart_bench.report import plots, tables
+from coldstart_bench.report.headline import headline
 from coldstart_bench.report.html import FailureView, Plot, ProfileView, render_html
 from coldstart_bench.results.logs import log_tail
 from coldstart_bench.results.redact import redact_text
@@ -71,44 +78,6 @@ def parse_formats(text: str | Iterable[str]) -> list[str]:
             f"--format: unknown {', '.join(unknown) or '(empty)'}; choose from {', '.join(FORMATS)}"
         )
     return wanted
-
-
-def headline(frame, rows: Sequence[VariantSummary], effects: Sequence[Effect]) -> str:  # type: ignore[no-untyped-def]
-    """One sentence a reader can act on: the fastest and slowest variant by cold TTFT and
-    the clearest win."""
-    measured = frames.measured_ok(frame)
-    skipped = 0
-    total = 0
-    if not frame.empty:
-        counted = frame[~frame["warmup"].astype(bool)]
-        skipped = int((counted["status"] == "skipped").sum())
-        total = len(counted) - skipped
-    ok = len(measured)
-    ranked = sorted(
-        (r for r in rows if r.cold_ttft_p50 is not None), key=lambda r: r.cold_ttft_p50 or 0.0
-    )
-    if not ranked:
-        return f"No measured trial succeeded ({ok} of {total} ok); see Failures."
-    best, worst = ranked[0], ranked[-1]
-    parts = [f"{ok} of {total} measured trials ok" + (f" ({skipped} skipped)." if skipped else ".")]
-    if best is worst:
-        parts.append(f"Cold TTFT (spawn → first token): {best.cold_ttft_p50:,.1f} ms median.")
-    else:
-        factor = (worst.cold_ttft_p50 or 0.0) / (best.cold_ttft_p50 or 1.0)
-        parts.append(
-            f"Fastest cold start: {best.variant} at {best.cold_ttft_p50:,.1f} ms median; "
-            f"slowest: {worst.variant} at {worst.cold_ttft_p50:,.1f} ms ({factor:.2f}×)."
-        )
-    # The headline metrics first: a 100 % cut of a 0.1 ms connect matters less than 10 %
-    # of the first token.
-    priority = {m: i for i, m in enumerate(EFFECT_METRICS)}
-    wins = sorted(
-        (e for e in effects if e.clear and e.ratio < 1),
-        key=lambda e: (priority.get(e.metric, 99), e.ratio),
-    )
-    if wins:
-        parts.append(f"Biggest clear win: {wins[0].sentence()}.")
-    return " ".join(parts)
 
 
 def _failure_views(run: RunData, found: Sequence) -> list[FailureView]:  # type: ignore[type-arg]
@@ -243,18 +212,12 @@ def build_report(
     pngs: list[Plot] = []
     if "png" in formats or "html" in formats:
         drawn = {
-            "waterfall": plots.waterfall(
-                phase_medians(phases),
-                first_request_split(frame),
-                frame,
-                order,
-                service_ready(trials),
-            ),
+            "waterfall": plots.waterfall(median_timelines(trials), order),
             "distribution": plots.distribution(frame, order),
             "requests": plots.requests_by_index(by_index, order),
-            "connect": plots.connections(requests, order),
-            "effects": plots.effects(effects),
-            "model_load": plots.model_load(load_throughput(phases), order),
+            "connect": plots.connections(*connection_setup(requests), order),
+            "effects": plots.effects([e for e in effects if not e.by_construction]),
+            "model_load": plots.model_load(throughput_summary(load_throughput(phases)), order),
         }
         pngs = [Plot(name, PLOT_TITLES[name], png) for name, png in drawn.items() if png]
         if "png" in formats:

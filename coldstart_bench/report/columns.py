@@ -41,9 +41,10 @@ REQUEST_COLUMNS: tuple[_Column, ...] = (
     ("later\nTTFT", lambda r: ms(r.later_ttft_p50), False),
 )
 CAPTION = (
-    "milliseconds, medians unless p95; ready and cold TTFT from t0 (just before spawn); "
-    "1st req = the first request after ready; later = requests 2..n "
-    "(connect 0 when the connection was reused)"
+    "milliseconds; each figure is the median over trials (p95: the 95th percentile) of one "
+    "value per trial; ready and cold TTFT from t0 (just before spawn); 1st req = the first "
+    "request after ready; later = requests 2..n of the trial: their mean connect (0 when the "
+    "connection was reused), share reused and median TTFT"
 )
 
 

@@ -67,6 +67,14 @@ def format_cell(value: Any) -> str:
     return str(value)
 
 
+def _scenario_text(meta: Mapping[str, Any]) -> str:
+    """The scenario as its file says it, as readable UTF-8 (a run recorded before
+    ``as_written`` existed shows every value, defaults included)."""
+    scenario = meta.get("scenario", {})
+    written = scenario.get("as_written", scenario.get("as_run", {}))
+    return json.dumps(written, indent=2, ensure_ascii=False)
+
+
 def render_html(
     *,
     title: str,
@@ -141,7 +149,8 @@ def render_html(
         skipped=skipped,
         meta_rows=[(k, format_cell(v)) for k, v in meta_rows],
         environment=json.dumps(meta.get("environment", {}), indent=2, sort_keys=True),
-        scenario=json.dumps(meta.get("scenario", {}).get("as_run", {}), indent=2),
+        scenario=_scenario_text(meta),
+        variants=[v.get("id", "") for v in plan.get("variants", [])],
         resamples=resamples,
         profile=profile,
     )

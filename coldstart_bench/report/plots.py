@@ -62,123 +62,111 @@ def _legend_below(ax: object, columns: int = 6) -> None:
     )
 
 
-def waterfall(
-    phases: pd.DataFrame,
-    first_split: pd.DataFrame,
-    trials: pd.DataFrame,
-    order: Sequence[str],
-    service_ready: pd.DataFrame | None = None,
-) -> bytes | None:
-    """Per variant, the median timeline from spawn to first token: the server's own phases
-    where it reports them, the rest of spawn → ready in grey, then the first request. The
-    right panel zooms in on the end, where a long first phase (imports) hides the rest."""
-    ok = measured_ok(trials)
-    variants = [v for v in order if v in set(ok["variant"])]
+# The first request's parts keep their colours in every run; phases get the rest.
+_REQUEST_COLOURS = {
+    "connect": OKABE_ITO[7],
+    "TLS": OKABE_ITO[6],
+    "wait for headers": OKABE_ITO[5],
+    "headers → first token": OKABE_ITO[3],
+}
+_PHASE_COLOURS = (OKABE_ITO[0], OKABE_ITO[1], OKABE_ITO[2], OKABE_ITO[4], "#8C564B")
+_UNREPORTED = "spawn → ready, not reported by the server"
+_OTHER = "other phases (shorter)"
+
+
+def _phase_styles(timeline: pd.DataFrame) -> dict[str, tuple[str, str]]:
+    """Colour and hatch per part: the request's parts fixed, the longest phases (by their
+    longest span in any variant) one colour each, the rest together as "other phases" —
+    so no two legend entries look alike."""
+    phases = timeline[timeline["kind"] == "phase"]
+    longest = (phases["end_ms"] - phases["start_ms"]).groupby(phases["part"]).max().sort_values()
+    kept = list(longest.index[::-1][: len(_PHASE_COLOURS)])
+    styles: dict[str, tuple[str, str]] = {_UNREPORTED: (GREY, "")}
+    order = list(dict.fromkeys(phases.sort_values("start_ms")["part"]))
+    for name in order:
+        styles[name] = (_PHASE_COLOURS[kept.index(name)], "") if name in kept else ("#777777", "..")
+    styles.update({k: (v, "") for k, v in _REQUEST_COLOURS.items()})
+    return styles
+
+
+def waterfall(timeline: pd.DataFrame, order: Sequence[str]) -> bytes | None:
+    """Per variant, the timeline of its median trial (by cold TTFT) from spawn to first
+    token: the server's own phases where it reports them, the rest of spawn → ready in
+    grey, then the first request; ▼ where each service became ready, | at the cold TTFT.
+    The right panel zooms in on the end, where a long first phase (imports) hides the rest."""
+    variants = [v for v in order if v in set(timeline["variant"])]
     if not variants:
         return None
-    height = max(3.0, 1.6 + 0.38 * len(variants))
+    styles = _phase_styles(timeline)
     fig, (full, zoom) = plt.subplots(
         1,
         2,
-        figsize=(15, height),
+        figsize=(15, max(3.0, 1.7 + 0.38 * len(variants))),
         sharey=True,
         layout="constrained",
         gridspec_kw={"width_ratios": (1, 1)},
     )
-    phase_names: list[str] = []
-    if not phases.empty:
-        phase_names = list(dict.fromkeys(phases.sort_values("start_ms")["phase"]))
-    request_parts = [
-        ("connect", "connect_ms"),
-        ("TLS", "tls_ms"),
-        ("wait for headers (TTFB)", "headers_wait_ms"),
-        ("headers → first token", "first_token_wait_ms"),
-    ]
-    styles = {name: colour(i) for i, name in enumerate(phase_names)}
-    for j, (label, _col) in enumerate(request_parts):
-        styles[label] = colour(len(phase_names) + j)
-    unreported = "spawn → ready, not reported by the server"
-    styles[unreported] = (GREY, "")
-    split = first_split.set_index("variant") if not first_split.empty else None
-    bars: list[tuple[int, float, float, str]] = []  # (row, left, width, label)
-    marks: list[tuple[int, float]] = []
-    service_marks: list[tuple[int, float, str]] = []
-    tail_start = float("inf")
-    for y, variant in enumerate(variants):
-        group = ok[ok["variant"] == variant]
-        ready = float(group["ready_ms"].median())
-        bars.append((y, 0.0, ready, unreported))
-        longest_end = 0.0
+    spans = timeline[timeline["kind"].isin(["unreported", "phase", "request"])]
+    points = timeline[timeline["kind"].isin(["ready", "cold_ttft"])]
+    end = float(timeline["end_ms"].max())
+    tail_start = end
+    for variant in variants:
+        mine = spans[spans["variant"] == variant]
+        phases = mine[mine["kind"] == "phase"]
         if not phases.empty:
-            mine = phases[phases["variant"] == variant]
-            spans = [
-                (float(p.start_ms), max(float(p.duration_ms), 0.0), str(p.phase))
-                for p in mine.itertuples()
-            ]
-            for left, width, name in spans:
-                bars.append((y, left, width, name))
-            if spans:
-                longest = max(spans, key=lambda s: s[1])
-                longest_end = longest[0] + longest[1]
-        left = ready
-        if split is not None and variant in split.index:
-            row = split.loc[variant]
-            for label, col in request_parts:
-                width = float(row[col])
-                if width > 0:
-                    bars.append((y, left, width, label))
-                    left += width
-        cold = group["cold_ttft_ms"].median()
-        if pd.notna(cold):
-            marks.append((y, float(cold)))
-        if service_ready is not None and not service_ready.empty:
-            mine = service_ready[service_ready["variant"] == variant]
-            if mine["service"].nunique() > 1:  # a chain: where each service became ready
-                for row in mine.itertuples():
-                    service_marks.append((y, float(row.ready_ms), str(row.service)))
-        tail_start = min(tail_start, longest_end or ready)
-    end = max([m for _, m in marks] + [b[1] + b[2] for b in bars])
+            longest = phases.loc[(phases["end_ms"] - phases["start_ms"]).idxmax()]
+            tail_start = min(tail_start, float(longest["end_ms"]))
+        else:
+            ready = mine[mine["kind"] == "unreported"]["end_ms"]
+            tail_start = min(tail_start, float(ready.max()) if not ready.empty else 0.0)
+    drawn: list[str] = []
+    chain = points[points["kind"] == "ready"].groupby("variant")["service"].nunique().max() > 1
     for ax in (full, zoom):
-        seen: set[str] = set()
-        for y, left, width, label in bars:
-            face, hatch = styles[label]
-            ax.barh(
-                y,
-                width,
-                left=left,
-                height=0.6,
-                color=face,
-                hatch=hatch,
-                edgecolor="white",
-                linewidth=0.5,
-                label=None if label in seen or ax is zoom else label,
-            )
-            seen.add(label)
-        for y, cold in marks:
-            ax.plot([cold], [y], marker="|", color="black", markersize=16, markeredgewidth=2)
-        for y, ready_at, name in service_marks:
-            ax.plot([ready_at], [y - 0.38], marker="v", color="black", markersize=6)
-            near_end = ready_at > 0.85 * end  # e.g. a chaos restart: label to the left
-            ax.annotate(
-                name,
-                (ready_at, y - 0.38),
-                xytext=(-2 if near_end else 2, 3),
-                textcoords="offset points",
-                ha="right" if near_end else "left",
-                fontsize=6,
-                clip_on=True,
-            )
+        for y, variant in enumerate(variants):
+            for row in spans[spans["variant"] == variant].itertuples():
+                label = row.part if row.part in styles and styles[row.part][1] != ".." else _OTHER
+                face, hatch = styles.get(row.part, ("#777777", ".."))
+                ax.barh(
+                    y,
+                    max(row.end_ms - row.start_ms, 0.0),
+                    left=row.start_ms,
+                    height=0.6,
+                    color=face,
+                    hatch=hatch,
+                    edgecolor="white",
+                    linewidth=0.5,
+                    label=label if ax is full and label not in drawn else None,
+                )
+                if ax is full and label not in drawn:
+                    drawn.append(label)
+            mine = points[points["variant"] == variant]
+            for row in mine.itertuples():
+                if row.kind == "cold_ttft":
+                    ax.plot([row.start_ms], [y], marker="|", color="black", markersize=16,
+                            markeredgewidth=2)  # fmt: skip
+                    continue
+                ax.plot([row.start_ms], [y - 0.38], marker="v", color="black", markersize=6)
+                if chain:
+                    near_end = row.start_ms > 0.85 * end  # e.g. a chaos restart
+                    ax.annotate(
+                        row.service,
+                        (row.start_ms, y - 0.38),
+                        xytext=(-2 if near_end else 2, 3),
+                        textcoords="offset points",
+                        ha="right" if near_end else "left",
+                        fontsize=6,
+                        clip_on=True,
+                    )
         ax.grid(axis="x", alpha=0.3)
     margin = max((end - tail_start) * 0.05, 1.0)
     zoom.set_xlim(max(tail_start - margin, 0.0), end + margin)
     full.set_xlim(0, end * 1.02)
     full.set_yticks(range(len(variants)), variants, fontsize=8)
-    # Top to bottom in the scenario's order; room above the first bar for its ▼ labels.
-    full.set_ylim(len(variants) - 0.5, -0.9 if service_marks else -0.5)
-    full.set_xlabel("ms from spawn (t0), medians")
+    full.set_ylim(len(variants) - 0.5, -0.9)  # top to bottom in the scenario's order
+    full.set_xlabel("ms from spawn (t0)")
     zoom.set_xlabel("the same, zoomed in after the longest phase")
-    full.set_title("Where the cold start goes: spawn → ready → first token")
-    zoom.set_title("| = cold TTFT (first token of the first request); ▼ = a service ready")
+    full.set_title("Where the cold start goes: each variant's median trial (by cold TTFT)")
+    zoom.set_title("| = cold TTFT (first token of the first request);  ▼ = ready")
     fig.legend(loc="outside lower center", ncol=5, fontsize=8, frameon=False)
     return _png(fig)
 
@@ -208,7 +196,8 @@ def distribution(trials: pd.DataFrame, order: Sequence[str]) -> bytes | None:
             color=OKABE_ITO[0],
             zorder=3,
         )
-    ax.set_yticks(range(1, len(data) + 1), [v for v, _ in data], fontsize=8)  # type: ignore[attr-defined]
+    labels = [f"{v} (n={len(d)})" for v, d in data]
+    ax.set_yticks(range(1, len(data) + 1), labels, fontsize=8)  # type: ignore[attr-defined]
     ax.invert_yaxis()  # type: ignore[attr-defined]
     ax.set_xlabel("cold TTFT, ms (spawn → first token of the first request)")  # type: ignore[attr-defined]
     ax.set_title("Cold TTFT per variant: box = quartiles, points = trials")  # type: ignore[attr-defined]
@@ -232,7 +221,7 @@ def requests_by_index(by_index: pd.DataFrame, order: Sequence[str]) -> bytes | N
             marker="o",
             linestyle=style,
             color=face,
-            label=variant,
+            label=f"{variant} (n={int(part['n'].min())})",
         )
     ax.set_xlabel("request number within the trial (1 = first after ready)")
     ax.set_ylabel("TTFT, ms (median)")
@@ -243,55 +232,67 @@ def requests_by_index(by_index: pd.DataFrame, order: Sequence[str]) -> bytes | N
     return _png(fig)
 
 
-def connections(requests: pd.DataFrame, order: Sequence[str]) -> bytes | None:
-    """Median connect / TLS / TTFB of fresh vs reused connections, per variant."""
-    if requests.empty:
+def connections(setup: pd.DataFrame, covered: str, order: Sequence[str]) -> bytes | None:
+    """Connection set-up per request, fresh vs reused connections at the same request
+    positions: TCP connect and TLS (left, on their own scale), and the time to response
+    headers they are part of (right); medians with quartile whiskers."""
+    if setup.empty:
         return None
-    ok = measured_ok(requests).copy()
-    if ok.empty:
-        return None
-    ok["kind"] = np.where(ok["reused"].fillna(False).astype(bool), "reused", "fresh")
-    rows = []
-    for variant in order:
-        for kind in ("fresh", "reused"):
-            part = ok[(ok["variant"] == variant) & (ok["kind"] == kind)]
-            if part.empty:
-                continue
-            connect = float(part["connect_ms"].fillna(0.0).median())
-            tls = float(part["tls_ms"].fillna(0.0).median())
-            ttfb = float(part["ttfb_ms"].median())
-            rows.append(
-                (
-                    f"{variant} · {kind} (n={len(part)})",
-                    connect,
-                    tls,
-                    max(ttfb - connect - tls, 0.0),
-                )
-            )
-    fig, ax = _figure(len(rows))
-    labels = [r[0] for r in rows]
-    left = np.zeros(len(rows))
-    for j, name in enumerate(("TCP connect", "TLS handshake", "rest of TTFB")):
-        widths = np.array([r[j + 1] for r in rows])
-        face, hatch = colour(j)
-        ax.barh(
-            range(len(rows)),
-            widths,
-            left=left,
-            color=face,
-            hatch=hatch,
-            label=name,  # type: ignore[attr-defined]
-            height=0.6,
-            edgecolor="white",
-        )
-        left += widths
-    ax.set_yticks(range(len(rows)), labels, fontsize=8)  # type: ignore[attr-defined]
-    ax.invert_yaxis()  # type: ignore[attr-defined]
-    ax.set_xlabel("milliseconds from request start (medians)")  # type: ignore[attr-defined]
-    ax.set_title("Connection set-up: fresh vs reused connections")  # type: ignore[attr-defined]
-    ax.grid(axis="x", alpha=0.3)  # type: ignore[attr-defined]
-    _legend_below(ax, 3)
+    rank = {v: i for i, v in enumerate(order)}
+    rows = setup.assign(_rank=setup["variant"].map(rank).fillna(len(rank)))
+    rows = rows.sort_values(["_rank", "kind"], kind="stable").reset_index(drop=True)
+    labels = [f"{r.variant} · {r.kind} (n={r.n})" for r in rows.itertuples()]
+    tls_seen = bool((rows["tls_p50"] > 0).any())
+    fig, (left, right) = plt.subplots(
+        1,
+        2,
+        figsize=(13, max(3.0, 1.4 + 0.38 * len(rows))),
+        sharey=True,
+        layout="constrained",
+        gridspec_kw={"width_ratios": (1, 1)},
+    )
+    ys = np.arange(len(rows))
+    connect, tls = rows["connect_p50"].to_numpy(), rows["tls_p50"].to_numpy()
+    left.barh(ys, connect, height=0.6, color=OKABE_ITO[0], label="TCP connect")
+    if tls_seen:
+        left.barh(ys, tls, left=connect, height=0.6, color=OKABE_ITO[1], label="TLS handshake")
+    _whiskers(left, ys, rows["setup_p50"], rows["setup_p25"], rows["setup_p75"])
+    for y, row in zip(ys, rows.itertuples(), strict=True):
+        if row.kind == "reused":
+            left.annotate("reused: no set-up", (0, y), xytext=(4, 0), textcoords="offset points",
+                          va="center", fontsize=7, color="#555555")  # fmt: skip
+    left.set_xlim(0, max(float(rows["setup_p75"].max()) * 1.15, 0.01))
+    left.set_xlabel("ms: TCP connect" + (" + TLS handshake" if tls_seen else "") + " (median, IQR)")
+    left.set_title("Connection set-up per request")
+    left.legend(loc="lower right", fontsize=8)
+    right.barh(ys, rows["ttfb_p50"], height=0.6, color=OKABE_ITO[2])
+    _whiskers(right, ys, rows["ttfb_p50"], rows["ttfb_p25"], rows["ttfb_p75"])
+    right.set_xlabel("ms from request start to response headers (median, IQR)")
+    right.set_title("Time to first byte, set-up included")
+    left.set_yticks(ys, labels, fontsize=8)
+    left.invert_yaxis()
+    for ax in (left, right):
+        ax.grid(axis="x", alpha=0.3)
+    fig.suptitle(
+        f"Fresh vs reused connections, {covered}"
+        + (" (request 1 is left out: it also pays the server's first-request costs)"
+           if covered.startswith("requests 2") else ""),
+        fontsize=10,
+    )  # fmt: skip
     return _png(fig)
+
+
+def _whiskers(ax: object, ys: np.ndarray, mid: pd.Series, low: pd.Series, high: pd.Series) -> None:
+    """Quartile whiskers on horizontal bars."""
+    ax.errorbar(  # type: ignore[attr-defined]
+        mid.to_numpy(),
+        ys,
+        xerr=[(mid - low).clip(lower=0).to_numpy(), (high - mid).clip(lower=0).to_numpy()],
+        fmt="none",
+        ecolor="#333333",
+        capsize=3,
+        linewidth=1,
+    )
 
 
 def effects(found: Sequence[Effect]) -> bytes | None:
@@ -373,24 +374,35 @@ def _ratio_label(value: float, _position: object = None) -> str:
     return text if abs(change) < 0.5 else f"{text}\n({change:+.0f} %)".replace("-", "−")
 
 
-def model_load(throughput: pd.DataFrame, order: Sequence[str]) -> bytes | None:
-    """Median model-load throughput per variant, from phases that report their bytes."""
-    if throughput.empty:
+def model_load(summary: pd.DataFrame, order: Sequence[str]) -> bytes | None:
+    """Median model-load throughput per variant with its 95 % interval and n, from phases
+    that report their bytes; the title says when no variant clearly differs."""
+    if summary.empty:
         return None
-    med = throughput.groupby("variant")["mb_per_s"].median()
-    variants = [v for v in order if v in med.index]
+    rows = summary.set_index("variant")
+    variants = [v for v in order if v in rows.index]
+    rows = rows.loc[variants]
     fig, ax = _figure(len(variants))
-    values = [float(med[v]) for v in variants]
-    ax.barh(range(len(variants)), values, color=OKABE_ITO[0], height=0.6)  # type: ignore[attr-defined]
-    for y, v in enumerate(values):
-        ax.text(v, y, f" {v:,.0f}", va="center", fontsize=8)  # type: ignore[attr-defined]
-    ax.set_yticks(range(len(variants)), variants, fontsize=8)  # type: ignore[attr-defined]
+    ys = np.arange(len(variants))
+    ax.barh(ys, rows["median"], color=OKABE_ITO[0], height=0.6)  # type: ignore[attr-defined]
+    _whiskers(ax, ys, rows["median"], rows["ci_low"], rows["ci_high"])
+    for y, (median, high, n) in enumerate(
+        zip(rows["median"], rows["ci_high"], rows["n"], strict=True)
+    ):
+        ax.annotate(  # type: ignore[attr-defined]
+            f"{median:,.0f} (n={n})", (high, y), xytext=(4, 0), textcoords="offset points",
+            va="center", fontsize=8,
+        )  # fmt: skip
+    labels = [f"{v}" for v in variants]
+    ax.set_yticks(ys, labels, fontsize=8)  # type: ignore[attr-defined]
     ax.invert_yaxis()  # type: ignore[attr-defined]
-    ax.set_xlabel("MB/s: weight-file bytes / (model_read + deserialize + to_device), median")  # type: ignore[attr-defined]
-    ax.set_title(  # type: ignore[attr-defined]
-        "Model-load throughput\n(a lazy loader, e.g. mmap, reads its pages later, at first "
-        "use: its figure here is not all of its I/O)",
-        fontsize=10,
+    ax.set_xlim(0, float(rows["ci_high"].max()) * 1.25)  # type: ignore[attr-defined]
+    ax.set_xlabel(  # type: ignore[attr-defined]
+        "MB/s: weight-file bytes / (model_read + deserialize + to_device); median, 95 % CI"
     )
+    title = "Model-load throughput (a lazy loader, e.g. mmap, reads pages at first use)"
+    if summary.attrs.get("all_overlap") and len(variants) > 1:
+        title += "\nThe intervals overlap: no variant of this run clearly loads faster"
+    ax.set_title(title, fontsize=10)  # type: ignore[attr-defined]
     ax.grid(axis="x", alpha=0.3)  # type: ignore[attr-defined]
     return _png(fig)

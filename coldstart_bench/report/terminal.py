@@ -125,8 +125,8 @@ def print_diagnoses(console: Console, diagnoses: Sequence[Diagnosis]) -> None:
 
 
 def print_effects(console: Console, effects: Sequence[Effect], limit: int = 8) -> None:
-    """The clear effects in words, biggest change first."""
-    clear = sorted((e for e in effects if e.clear), key=lambda e: -abs(e.change_pct))
+    """The clear effects in words, biggest change first (not those true by construction)."""
+    clear = sorted((e for e in effects if e.finding), key=lambda e: -abs(e.change_pct))
     if not clear:
         return
     console.print("[bold]clear effects[/] (95 % bootstrap CI of the ratio of medians excludes 1):")

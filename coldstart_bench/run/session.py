@@ -225,6 +225,10 @@ def _metadata(
             "name": loaded.name,
             "path": str(loaded.path),
             "sha256": hashlib.sha256(loaded.text.encode("utf-8")).hexdigest(),
+            # what the file says (defaults left out), and every value as run
+            "as_written": redact_scenario(
+                loaded.scenario.model_dump(mode="json", exclude_unset=True)
+            ),
             "as_run": redact_scenario(loaded.scenario.model_dump(mode="json")),
         },
         "plan": {

@@ -9,8 +9,8 @@ import pytest
 
 from coldstart_bench.analysis.effects import declared_levels, factor_contrasts, factor_effects
 from coldstart_bench.analysis.frames import phases_frame, requests_frame, trials_frame
-from coldstart_bench.analysis.phases import load_throughput
-from coldstart_bench.analysis.requests import first_request_split, request_index_summary
+from coldstart_bench.analysis.phases import load_throughput, median_timelines, median_trial
+from coldstart_bench.analysis.requests import connection_setup, request_index_summary
 from coldstart_bench.analysis.stats import mad, median_ci
 from coldstart_bench.analysis.summary import metric_summary
 from coldstart_bench.results.schema import PhaseRecord, RequestRecord, TrialRecord
@@ -171,9 +171,6 @@ def test_requests_by_index_show_the_first_request_penalty_and_reuse():
     assert list(by_index["reused_share"]) == [0.0, 1.0, 1.0]
     frame = trials_frame(trials)
     assert frame["later_connect_ms"].iloc[0] == 0.0 and frame["later_ttft_ms"].iloc[0] == 11.0
-    split = first_request_split(frame).iloc[0]
-    assert split["headers_wait_ms"] == pytest.approx(20.0 - 0.2)
-    assert split["first_token_wait_ms"] == 20.0
     flat = requests_frame(trials)
     assert len(flat) == 9 and flat["itl_mean_ms"].iloc[0] == 2.0
 
@@ -194,5 +191,43 @@ def test_empty_and_failed_runs_give_empty_tables_not_errors():
     frame = trials_frame([trial(0, {"a": "x"}, 0.0, status="failed")])
     assert metric_summary(frame).empty
     assert factor_effects(frame) == []
-    assert first_request_split(frame).empty
+    assert median_timelines([trial(0, {"a": "x"}, 0.0, status="failed")]).empty
     assert metric_summary(trials_frame([])).empty
+
+
+def test_the_waterfall_shows_the_median_trial_whose_parts_end_at_its_cold_ttft():
+    def with_request(n: int, cold: float) -> TrialRecord:
+        first = RequestRecord(
+            index=0, status="ok", start_ms=cold - 30, connect_ms=0.5, ttfb_ms=10.0, ttft_ms=30.0
+        )
+        phases = (PhaseRecord("llm", "import", 1.0, cold - 40),)
+        return trial(n, {"w": "on"}, cold, requests=(first,), phases=phases)
+
+    trials = [with_request(n, cold) for n, cold in enumerate([500.0, 100.0, 300.0, 200.0])]
+    assert median_trial(trials).cold_ttft_ms == 200.0  # the lower middle of four
+    timeline = median_timelines(trials)
+    assert set(timeline["trial"]) == {3}
+    request_parts = timeline[timeline["kind"] == "request"]
+    assert list(request_parts["part"]) == ["connect", "wait for headers", "headers → first token"]
+    assert request_parts["end_ms"].max() == pytest.approx(200.0)
+    [cold] = timeline.loc[timeline["kind"] == "cold_ttft", "start_ms"]
+    assert cold == 200.0
+
+
+def test_connection_set_up_compares_fresh_and_reused_at_the_same_positions():
+    pooled = (
+        request(0, 40.0, reused=False, connect=0.3),  # request 1: left out on both sides
+        request(1, 10.0, reused=True, connect=None),
+        request(2, 12.0, reused=True, connect=None),
+    )
+    fresh = tuple(request(i, 14.0, reused=False, connect=0.1 + i / 100) for i in range(3))
+    trials = [trial(i, {"pooling": "on"}, 50.0, requests=pooled) for i in range(3)]
+    trials += [trial(3 + i, {"pooling": "off"}, 50.0, requests=fresh) for i in range(3)]
+    table, covered = connection_setup(requests_frame(trials))
+    assert covered == "requests 2..n"
+    rows = {(r.variant, r.kind): r for r in table.itertuples()}
+    assert set(rows) == {("pooling=on", "reused"), ("pooling=off", "fresh")}
+    assert rows[("pooling=on", "reused")].n == rows[("pooling=off", "fresh")].n == 6
+    assert rows[("pooling=on", "reused")].setup_p50 == 0.0
+    assert rows[("pooling=off", "fresh")].connect_p50 == pytest.approx(0.115)
+    assert rows[("pooling=on", "reused")].ttfb_p50 == pytest.approx(5.5)
