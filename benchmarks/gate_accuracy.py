@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
-        from coldstart_bench.report.plots import OKABE_ITO
+        from coldstart_bench.report.style import OKABE_ITO
 
         fig, ax = plt.subplots(figsize=(8, 5), layout="constrained")
         for i, n in enumerate(SIZES):

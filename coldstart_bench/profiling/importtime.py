@@ -37,7 +37,7 @@ def import_chart(hot: Sequence[HotSpot], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from coldstart_bench.report.plots import OKABE_ITO
+    from coldstart_bench.report.style import OKABE_ITO
 
     fig, ax = plt.subplots(figsize=(10, max(3.0, 0.35 * len(hot) + 1.2)), layout="constrained")
     names = [h.name for h in hot]

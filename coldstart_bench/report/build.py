@@ -41,6 +41,7 @@ from coldstart_bench.errors import ColdstartError
 from coldstart_bench.report import plots, tables
 from coldstart_bench.report.headline import headline
 from coldstart_bench.report.html import FailureView, Plot, ProfileView, render_html
+from coldstart_bench.report.waterfall import waterfall
 from coldstart_bench.results.logs import log_tail
 from coldstart_bench.results.redact import redact_text
 from coldstart_bench.results.schema import TrialRecord
@@ -212,7 +213,7 @@ def build_report(
     pngs: list[Plot] = []
     if "png" in formats or "html" in formats:
         drawn = {
-            "waterfall": plots.waterfall(median_timelines(trials), order),
+            "waterfall": waterfall(median_timelines(trials), order),
             "distribution": plots.distribution(frame, order),
             "requests": plots.requests_by_index(by_index, order),
             "connect": plots.connections(*connection_setup(requests), order),

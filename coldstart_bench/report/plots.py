@@ -1,174 +1,22 @@
-"""The report's PNG plots (matplotlib, non-interactive). Each function takes analysis frames
-and returns PNG bytes, or None when the run has nothing to show for that plot.
-
-Colours are the Okabe–Ito palette (safe for the common colour-vision deficiencies); every
-plot has a title, units and labelled axes, and grows with the number of variants so labels
-never overlap.
+"""The report's PNG plots (matplotlib, non-interactive) besides the waterfall
+(:mod:`.waterfall`). Each function takes analysis frames and returns PNG bytes, or None
+when the run has nothing to show for that plot. Every plot has a title, units and labelled
+axes, and grows with the number of variants so labels never overlap.
 """
 
 from __future__ import annotations
 
-import io
+import math
 from collections.abc import Sequence
-
-import matplotlib
-
-matplotlib.use("Agg")  # before pyplot: no display, no GUI toolkit
 
 import matplotlib.pyplot as plt
 import matplotlib.ticker
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 
 from coldstart_bench.analysis.effects import Effect
 from coldstart_bench.analysis.frames import METRICS, measured_ok
-
-OKABE_ITO = (
-    "#0072B2",  # blue
-    "#E69F00",  # orange
-    "#009E73",  # bluish green
-    "#CC79A7",  # reddish purple
-    "#56B4E9",  # sky blue
-    "#D55E00",  # vermillion
-    "#F0E442",  # yellow
-    "#000000",  # black
-)
-HATCHES = ("", "//", "..", "xx", "\\\\")
-GREY = "#BBBBBB"
-
-
-def colour(i: int) -> tuple[str, str]:
-    """Colour and hatch of the i-th series: colours first, then patterns on top of them."""
-    return OKABE_ITO[i % len(OKABE_ITO)], HATCHES[(i // len(OKABE_ITO)) % len(HATCHES)]
-
-
-def _figure(rows: int, width: float = 11.0, min_height: float = 3.0) -> tuple[Figure, object]:
-    height = max(min_height, 1.2 + 0.38 * rows)
-    fig, ax = plt.subplots(figsize=(width, height), layout="constrained")
-    return fig, ax
-
-
-def _png(fig: Figure) -> bytes:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110)
-    plt.close(fig)
-    return buffer.getvalue()
-
-
-def _legend_below(ax: object, columns: int = 6) -> None:
-    ax.legend(  # type: ignore[attr-defined]
-        loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=columns, fontsize=8, frameon=False
-    )
-
-
-# The first request's parts keep their colours in every run; phases get the rest.
-_REQUEST_COLOURS = {
-    "connect": OKABE_ITO[7],
-    "TLS": OKABE_ITO[6],
-    "wait for headers": OKABE_ITO[5],
-    "headers → first token": OKABE_ITO[3],
-}
-_PHASE_COLOURS = (OKABE_ITO[0], OKABE_ITO[1], OKABE_ITO[2], OKABE_ITO[4], "#8C564B")
-_UNREPORTED = "spawn → ready, not reported by the server"
-_OTHER = "other phases (shorter)"
-
-
-def _phase_styles(timeline: pd.DataFrame) -> dict[str, tuple[str, str]]:
-    """Colour and hatch per part: the request's parts fixed, the longest phases (by their
-    longest span in any variant) one colour each, the rest together as "other phases" —
-    so no two legend entries look alike."""
-    phases = timeline[timeline["kind"] == "phase"]
-    longest = (phases["end_ms"] - phases["start_ms"]).groupby(phases["part"]).max().sort_values()
-    kept = list(longest.index[::-1][: len(_PHASE_COLOURS)])
-    styles: dict[str, tuple[str, str]] = {_UNREPORTED: (GREY, "")}
-    order = list(dict.fromkeys(phases.sort_values("start_ms")["part"]))
-    for name in order:
-        styles[name] = (_PHASE_COLOURS[kept.index(name)], "") if name in kept else ("#777777", "..")
-    styles.update({k: (v, "") for k, v in _REQUEST_COLOURS.items()})
-    return styles
-
-
-def waterfall(timeline: pd.DataFrame, order: Sequence[str]) -> bytes | None:
-    """Per variant, the timeline of its median trial (by cold TTFT) from spawn to first
-    token: the server's own phases where it reports them, the rest of spawn → ready in
-    grey, then the first request; ▼ where each service became ready, | at the cold TTFT.
-    The right panel zooms in on the end, where a long first phase (imports) hides the rest."""
-    variants = [v for v in order if v in set(timeline["variant"])]
-    if not variants:
-        return None
-    styles = _phase_styles(timeline)
-    fig, (full, zoom) = plt.subplots(
-        1,
-        2,
-        figsize=(15, max(3.0, 1.7 + 0.38 * len(variants))),
-        sharey=True,
-        layout="constrained",
-        gridspec_kw={"width_ratios": (1, 1)},
-    )
-    spans = timeline[timeline["kind"].isin(["unreported", "phase", "request"])]
-    points = timeline[timeline["kind"].isin(["ready", "cold_ttft"])]
-    end = float(timeline["end_ms"].max())
-    tail_start = end
-    for variant in variants:
-        mine = spans[spans["variant"] == variant]
-        phases = mine[mine["kind"] == "phase"]
-        if not phases.empty:
-            longest = phases.loc[(phases["end_ms"] - phases["start_ms"]).idxmax()]
-            tail_start = min(tail_start, float(longest["end_ms"]))
-        else:
-            ready = mine[mine["kind"] == "unreported"]["end_ms"]
-            tail_start = min(tail_start, float(ready.max()) if not ready.empty else 0.0)
-    drawn: list[str] = []
-    chain = points[points["kind"] == "ready"].groupby("variant")["service"].nunique().max() > 1
-    for ax in (full, zoom):
-        for y, variant in enumerate(variants):
-            for row in spans[spans["variant"] == variant].itertuples():
-                label = row.part if row.part in styles and styles[row.part][1] != ".." else _OTHER
-                face, hatch = styles.get(row.part, ("#777777", ".."))
-                ax.barh(
-                    y,
-                    max(row.end_ms - row.start_ms, 0.0),
-                    left=row.start_ms,
-                    height=0.6,
-                    color=face,
-                    hatch=hatch,
-                    edgecolor="white",
-                    linewidth=0.5,
-                    label=label if ax is full and label not in drawn else None,
-                )
-                if ax is full and label not in drawn:
-                    drawn.append(label)
-            mine = points[points["variant"] == variant]
-            for row in mine.itertuples():
-                if row.kind == "cold_ttft":
-                    ax.plot([row.start_ms], [y], marker="|", color="black", markersize=16,
-                            markeredgewidth=2)  # fmt: skip
-                    continue
-                ax.plot([row.start_ms], [y - 0.38], marker="v", color="black", markersize=6)
-                if chain:
-                    near_end = row.start_ms > 0.85 * end  # e.g. a chaos restart
-                    ax.annotate(
-                        row.service,
-                        (row.start_ms, y - 0.38),
-                        xytext=(-2 if near_end else 2, 3),
-                        textcoords="offset points",
-                        ha="right" if near_end else "left",
-                        fontsize=6,
-                        clip_on=True,
-                    )
-        ax.grid(axis="x", alpha=0.3)
-    margin = max((end - tail_start) * 0.05, 1.0)
-    zoom.set_xlim(max(tail_start - margin, 0.0), end + margin)
-    full.set_xlim(0, end * 1.02)
-    full.set_yticks(range(len(variants)), variants, fontsize=8)
-    full.set_ylim(len(variants) - 0.5, -0.9)  # top to bottom in the scenario's order
-    full.set_xlabel("ms from spawn (t0)")
-    zoom.set_xlabel("the same, zoomed in after the longest phase")
-    full.set_title("Where the cold start goes: each variant's median trial (by cold TTFT)")
-    zoom.set_title("| = cold TTFT (first token of the first request);  ▼ = ready")
-    fig.legend(loc="outside lower center", ncol=5, fontsize=8, frameon=False)
-    return _png(fig)
+from coldstart_bench.report.style import GREY, OKABE_ITO, colour, figure, png_bytes, whiskers
 
 
 def distribution(trials: pd.DataFrame, order: Sequence[str]) -> bytes | None:
@@ -178,7 +26,7 @@ def distribution(trials: pd.DataFrame, order: Sequence[str]) -> bytes | None:
     data = [(v, d) for v, d in data if len(d)]
     if not data:
         return None
-    fig, ax = _figure(len(data))
+    fig, ax = figure(len(data))
     ax.boxplot(  # type: ignore[attr-defined]
         [d for _, d in data],
         orientation="horizontal",
@@ -202,7 +50,7 @@ def distribution(trials: pd.DataFrame, order: Sequence[str]) -> bytes | None:
     ax.set_xlabel("cold TTFT, ms (spawn → first token of the first request)")  # type: ignore[attr-defined]
     ax.set_title("Cold TTFT per variant: box = quartiles, points = trials")  # type: ignore[attr-defined]
     ax.grid(axis="x", alpha=0.3)  # type: ignore[attr-defined]
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def requests_by_index(by_index: pd.DataFrame, order: Sequence[str]) -> bytes | None:
@@ -229,7 +77,7 @@ def requests_by_index(by_index: pd.DataFrame, order: Sequence[str]) -> bytes | N
     ax.set_xticks(sorted(by_index["request_index"].unique() + 1))
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def connections(setup: pd.DataFrame, covered: str, order: Sequence[str]) -> bytes | None:
@@ -256,7 +104,7 @@ def connections(setup: pd.DataFrame, covered: str, order: Sequence[str]) -> byte
     left.barh(ys, connect, height=0.6, color=OKABE_ITO[0], label="TCP connect")
     if tls_seen:
         left.barh(ys, tls, left=connect, height=0.6, color=OKABE_ITO[1], label="TLS handshake")
-    _whiskers(left, ys, rows["setup_p50"], rows["setup_p25"], rows["setup_p75"])
+    whiskers(left, ys, rows["setup_p50"], rows["setup_p25"], rows["setup_p75"])
     for y, row in zip(ys, rows.itertuples(), strict=True):
         if row.kind == "reused":
             left.annotate("reused: no set-up", (0, y), xytext=(4, 0), textcoords="offset points",
@@ -266,7 +114,7 @@ def connections(setup: pd.DataFrame, covered: str, order: Sequence[str]) -> byte
     left.set_title("Connection set-up per request")
     left.legend(loc="lower right", fontsize=8)
     right.barh(ys, rows["ttfb_p50"], height=0.6, color=OKABE_ITO[2])
-    _whiskers(right, ys, rows["ttfb_p50"], rows["ttfb_p25"], rows["ttfb_p75"])
+    whiskers(right, ys, rows["ttfb_p50"], rows["ttfb_p25"], rows["ttfb_p75"])
     right.set_xlabel("ms from request start to response headers (median, IQR)")
     right.set_title("Time to first byte, set-up included")
     left.set_yticks(ys, labels, fontsize=8)
@@ -279,20 +127,7 @@ def connections(setup: pd.DataFrame, covered: str, order: Sequence[str]) -> byte
            if covered.startswith("requests 2") else ""),
         fontsize=10,
     )  # fmt: skip
-    return _png(fig)
-
-
-def _whiskers(ax: object, ys: np.ndarray, mid: pd.Series, low: pd.Series, high: pd.Series) -> None:
-    """Quartile whiskers on horizontal bars."""
-    ax.errorbar(  # type: ignore[attr-defined]
-        mid.to_numpy(),
-        ys,
-        xerr=[(mid - low).clip(lower=0).to_numpy(), (high - mid).clip(lower=0).to_numpy()],
-        fmt="none",
-        ecolor="#333333",
-        capsize=3,
-        linewidth=1,
-    )
+    return png_bytes(fig)
 
 
 def effects(found: Sequence[Effect]) -> bytes | None:
@@ -301,7 +136,7 @@ def effects(found: Sequence[Effect]) -> bytes | None:
     20× slowdown does not flatten a 15 % one."""
     if not found:
         return None
-    fig, ax = _figure(len(found), min_height=3.5)
+    fig, ax = figure(len(found), min_height=3.5)
     ys = np.arange(len(found))
     # A reused connection's connect is 0 ms: ratios and bounds of 0 have no place on a log
     # axis, and one near-0 effect would squeeze all others into a corner, so anything below
@@ -353,16 +188,28 @@ def effects(found: Sequence[Effect]) -> bytes | None:
         "(green: clearly faster, vermillion: clearly slower, grey: not clear)"
     )
     ax.grid(axis="x", alpha=0.3)  # type: ignore[attr-defined]
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def _ratio_ticks(left: float, right: float) -> matplotlib.ticker.Locator:
-    """1-2-5 ticks per decade; on a narrow axis (less than 4× end to end) those would leave
-    only 1×, so steps of 10 % instead."""
-    if right / left >= 4:
-        return matplotlib.ticker.LogLocator(subs=(1.0, 2.0, 5.0))
-    steps = (0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.3, 1.5, 1.7, 2.0, 2.5, 3.0)
-    return matplotlib.ticker.FixedLocator([t for t in steps if left <= t <= right])
+    """1-2-5 ticks per decade where at least four of them fall on the axis; a narrower
+    axis (0.41× to 1.63× shows only 0.5× and 1× of those) gets finer steps instead."""
+    decades = matplotlib.ticker.LogLocator(subs=(1.0, 2.0, 5.0))
+    if sum(left <= t <= right for t in decades.tick_values(left, right)) >= 4:
+        return decades
+    steps = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.3, 1.5, 1.7, 2.0, 2.5)
+    steps += (3.0, 4.0, 5.0)
+    # Outward from 1×, a tick only where it is a tenth of the axis from the last one, so
+    # the two-line labels never run into each other.
+    gap = math.log(right / left) / 10
+    kept = [1.0] if left <= 1.0 <= right else []
+    for side in ([t for t in steps if t < 1.0][::-1], [t for t in steps if t > 1.0]):
+        last = 1.0
+        for t in side:
+            if left <= t <= right and abs(math.log(t / last)) >= gap:
+                kept.append(t)
+                last = t
+    return matplotlib.ticker.FixedLocator(sorted(kept))
 
 
 def _ratio_label(value: float, _position: object = None) -> str:
@@ -382,10 +229,10 @@ def model_load(summary: pd.DataFrame, order: Sequence[str]) -> bytes | None:
     rows = summary.set_index("variant")
     variants = [v for v in order if v in rows.index]
     rows = rows.loc[variants]
-    fig, ax = _figure(len(variants))
+    fig, ax = figure(len(variants))
     ys = np.arange(len(variants))
     ax.barh(ys, rows["median"], color=OKABE_ITO[0], height=0.6)  # type: ignore[attr-defined]
-    _whiskers(ax, ys, rows["median"], rows["ci_low"], rows["ci_high"])
+    whiskers(ax, ys, rows["median"], rows["ci_low"], rows["ci_high"])
     for y, (median, high, n) in enumerate(
         zip(rows["median"], rows["ci_high"], rows["n"], strict=True)
     ):
@@ -405,4 +252,4 @@ def model_load(summary: pd.DataFrame, order: Sequence[str]) -> bytes | None:
         title += "\nThe intervals overlap: no variant of this run clearly loads faster"
     ax.set_title(title, fontsize=10)  # type: ignore[attr-defined]
     ax.grid(axis="x", alpha=0.3)  # type: ignore[attr-defined]
-    return _png(fig)
+    return png_bytes(fig)

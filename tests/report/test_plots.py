@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 import matplotlib.image
+import pytest
 
 from coldstart_bench.analysis.effects import Effect
 from coldstart_bench.report import plots
@@ -33,6 +34,11 @@ def test_ratio_ticks_say_the_change_in_percent():
     assert plots._ratio_label(20.0) == "20×\n(+1900 %)"
     narrow = plots._ratio_ticks(0.7, 1.4).tick_values(0.7, 1.4)
     assert list(narrow) == [0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.3]
+    # 4× end to end, yet only 0.5× and 1× of the 1-2-5 ticks fall on it (the quickstart's)
+    four = plots._ratio_ticks(0.407, 1.63).tick_values(0.407, 1.63)
+    assert list(four) == [0.5, 0.6, 0.8, 1.0, 1.2, 1.5]  # thinned: labels never touch
+    wide = [t for t in plots._ratio_ticks(0.05, 3.0).tick_values(0.05, 3.0) if 0.05 <= t <= 3]
+    assert wide == pytest.approx([0.05, 0.1, 0.2, 0.5, 1.0, 2.0])
 
 
 def test_no_effects_no_plot():

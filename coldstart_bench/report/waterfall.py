@@ -1,0 +1,118 @@
+"""The waterfall: where each variant's cold start goes, drawn from its median trial."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from coldstart_bench.report.style import GREY, OKABE_ITO, png_bytes
+
+# The first request's parts keep their colours in every run; phases get the rest.
+_REQUEST_COLOURS = {
+    "connect": OKABE_ITO[7],
+    "TLS": OKABE_ITO[6],
+    "wait for headers": OKABE_ITO[5],
+    "headers → first token": OKABE_ITO[3],
+}
+_PHASE_COLOURS = (OKABE_ITO[0], OKABE_ITO[1], OKABE_ITO[2], OKABE_ITO[4], "#8C564B")
+_UNREPORTED = "spawn → ready, not reported by the server"
+_OTHER = "other phases (shorter)"
+
+
+def _phase_styles(timeline: pd.DataFrame) -> dict[str, tuple[str, str]]:
+    """Colour and hatch per part: the request's parts fixed, the longest phases (by their
+    longest span in any variant) one colour each, the rest together as "other phases" —
+    so no two legend entries look alike."""
+    phases = timeline[timeline["kind"] == "phase"]
+    longest = (phases["end_ms"] - phases["start_ms"]).groupby(phases["part"]).max().sort_values()
+    kept = list(longest.index[::-1][: len(_PHASE_COLOURS)])
+    styles: dict[str, tuple[str, str]] = {_UNREPORTED: (GREY, "")}
+    order = list(dict.fromkeys(phases.sort_values("start_ms")["part"]))
+    for name in order:
+        styles[name] = (_PHASE_COLOURS[kept.index(name)], "") if name in kept else ("#777777", "..")
+    styles.update({k: (v, "") for k, v in _REQUEST_COLOURS.items()})
+    return styles
+
+
+def waterfall(timeline: pd.DataFrame, order: Sequence[str]) -> bytes | None:
+    """Per variant, the timeline of its median trial (by cold TTFT) from spawn to first
+    token: the server's own phases where it reports them, the rest of spawn → ready in
+    grey, then the first request; ▼ where each service became ready, | at the cold TTFT.
+    The right panel zooms in on the end, where a long first phase (imports) hides the rest."""
+    variants = [v for v in order if v in set(timeline["variant"])]
+    if not variants:
+        return None
+    styles = _phase_styles(timeline)
+    fig, (full, zoom) = plt.subplots(
+        1,
+        2,
+        figsize=(15, max(3.0, 1.7 + 0.38 * len(variants))),
+        sharey=True,
+        layout="constrained",
+        gridspec_kw={"width_ratios": (1, 1)},
+    )
+    spans = timeline[timeline["kind"].isin(["unreported", "phase", "request"])]
+    points = timeline[timeline["kind"].isin(["ready", "cold_ttft"])]
+    end = float(timeline["end_ms"].max())
+    tail_start = end
+    for variant in variants:
+        mine = spans[spans["variant"] == variant]
+        phases = mine[mine["kind"] == "phase"]
+        if not phases.empty:
+            longest = phases.loc[(phases["end_ms"] - phases["start_ms"]).idxmax()]
+            tail_start = min(tail_start, float(longest["end_ms"]))
+        else:
+            ready = mine[mine["kind"] == "unreported"]["end_ms"]
+            tail_start = min(tail_start, float(ready.max()) if not ready.empty else 0.0)
+    drawn: list[str] = []
+    chain = points[points["kind"] == "ready"].groupby("variant")["service"].nunique().max() > 1
+    for ax in (full, zoom):
+        for y, variant in enumerate(variants):
+            for row in spans[spans["variant"] == variant].itertuples():
+                label = row.part if row.part in styles and styles[row.part][1] != ".." else _OTHER
+                face, hatch = styles.get(row.part, ("#777777", ".."))
+                ax.barh(
+                    y,
+                    max(row.end_ms - row.start_ms, 0.0),
+                    left=row.start_ms,
+                    height=0.6,
+                    color=face,
+                    hatch=hatch,
+                    edgecolor="white",
+                    linewidth=0.5,
+                    label=label if ax is full and label not in drawn else None,
+                )
+                if ax is full and label not in drawn:
+                    drawn.append(label)
+            mine = points[points["variant"] == variant]
+            for row in mine.itertuples():
+                if row.kind == "cold_ttft":
+                    ax.plot([row.start_ms], [y], marker="|", color="black", markersize=16,
+                            markeredgewidth=2)  # fmt: skip
+                    continue
+                ax.plot([row.start_ms], [y - 0.38], marker="v", color="black", markersize=6)
+                if chain:
+                    near_end = row.start_ms > 0.85 * end  # e.g. a chaos restart
+                    ax.annotate(
+                        row.service,
+                        (row.start_ms, y - 0.38),
+                        xytext=(-2 if near_end else 2, 3),
+                        textcoords="offset points",
+                        ha="right" if near_end else "left",
+                        fontsize=6,
+                        clip_on=True,
+                    )
+        ax.grid(axis="x", alpha=0.3)
+    margin = max((end - tail_start) * 0.05, 1.0)
+    zoom.set_xlim(max(tail_start - margin, 0.0), end + margin)
+    full.set_xlim(0, end * 1.02)
+    full.set_yticks(range(len(variants)), variants, fontsize=8)
+    full.set_ylim(len(variants) - 0.5, -0.9)  # top to bottom in the scenario's order
+    full.set_xlabel("ms from spawn (t0)")
+    zoom.set_xlabel("the same, zoomed in after the longest phase")
+    full.set_title("Where the cold start goes: each variant's median trial (by cold TTFT)")
+    zoom.set_title("| = cold TTFT (first token of the first request);  ▼ = ready")
+    fig.legend(loc="outside lower center", ncol=5, fontsize=8, frameon=False)
+    return png_bytes(fig)
