@@ -25,6 +25,7 @@ from coldstart_bench.probe.sse import (
     read_openai_chunk,
     read_openai_response,
 )
+from coldstart_bench.probe.watchdog import Watchdog
 from coldstart_bench.results.schema import RequestRecord, Status, ns_to_ms
 
 _ERROR_BODY_BYTES = 500
@@ -48,13 +49,23 @@ def _cached_ssl_context(ca_file: str | None, insecure: bool) -> ssl.SSLContext:
 
 @dataclass
 class _Timeline:
-    """Timestamps of one request, filled in as it happens."""
+    """Timestamps and counts of one request, filled in as it happens, so that a request
+    that fails half-way still reports what it received."""
 
+    watchdog: Watchdog | None = None
     marks: dict[str, int] = field(default_factory=dict)
     token_ns: list[int] = field(default_factory=list)
+    nbytes: int = 0
+    usage: int | None = None
+    complete_ns: int | None = None
 
-    def trace(self, name: str, _info: dict[str, object]) -> None:
+    def trace(self, name: str, info: dict[str, object]) -> None:
         self.marks[name] = time.perf_counter_ns()
+        if name == "connection.connect_tcp.complete" and self.watchdog is not None:
+            stream = info.get("return_value")
+            sock = getattr(stream, "get_extra_info", lambda _name: None)("socket")
+            if isinstance(sock, socket.socket):
+                self.watchdog.watch(sock)
 
     def span(self, step: str) -> int | None:
         started = self.marks.get(f"connection.{step}.started")
@@ -105,10 +116,13 @@ class Probe:
             trust_env=False,  # proxies from the environment would distort every figure
             follow_redirects=False,
         )
+        self._watchdog = Watchdog()
 
     def prime(self, requests: list[RequestSpec]) -> None:
-        """Exercise request building once before t0, so first-use costs inside the client
-        (URL parsing, header encoding) are not charged to the server."""
+        """Exercise request building once and start the watchdog before t0, so first-use
+        costs inside the client (URL parsing, header encoding, a thread) are not charged to
+        the server."""
+        self._watchdog.start()
         for spec in requests[:1]:
             self._client.build_request(
                 spec.method, spec.url, headers=spec.headers, content=spec.body
@@ -116,6 +130,7 @@ class Probe:
 
     def close(self) -> None:
         self._client.close()
+        self._watchdog.close()
 
     def __enter__(self) -> Probe:
         return self
@@ -123,27 +138,29 @@ class Probe:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def send(self, spec: RequestSpec, t0_ns: int) -> RequestRecord:
-        timeline = _Timeline()
+    def send(self, spec: RequestSpec, t0_ns: int, timeout_s: float | None = None) -> RequestRecord:
+        """Send one request and time it. ``spec.timeout_s`` (or ``timeout_s`` where that is
+        shorter: what is left of the trial's own bound) bounds the whole request, from its
+        first byte sent to the end of the response; a request that runs over it ends as
+        ``timeout`` with what it had received."""
+        limit = spec.timeout_s if timeout_s is None else max(min(spec.timeout_s, timeout_s), 0.0)
+        timeline = _Timeline(self._watchdog)
         url, headers, extensions, dns_ns = self._address(spec)
         extensions["trace"] = timeline.trace
-        timeout = httpx.Timeout(spec.timeout_s)
         start = time.perf_counter_ns()
+        deadline = start + int(limit * 1e9)
         status_code: int | None = None
         http_version: str | None = None
-        nbytes = 0
-        tokens: int | None = None
-        usage: int | None = None
-        complete_ns: int | None = None
         status: Status = "ok"
         error: str | None = None
+        self._watchdog.arm(limit)
         try:
             with self._client.stream(
                 spec.method,
                 url,
                 headers=headers,
                 content=spec.body,
-                timeout=timeout,
+                timeout=httpx.Timeout(limit),
                 extensions=extensions,
             ) as response:
                 status_code = response.status_code
@@ -154,12 +171,12 @@ class Probe:
                         "failed", f"HTTP {status_code} (expected {spec.expect_status}): {detail}"
                     )
                 if spec.stream and spec.kind != "http":
-                    nbytes, tokens, usage = self._read_stream(response, spec, timeline)
+                    self._read_stream(response, spec, timeline, deadline, limit)
                 else:
-                    nbytes, tokens, usage = self._read_body(response, spec)
-                    complete_ns = time.perf_counter_ns()
+                    self._read_body(response, spec, timeline, deadline, limit)
+                    timeline.complete_ns = time.perf_counter_ns()
         except httpx.TimeoutException as exc:
-            status, error = "timeout", f"no answer within {spec.timeout_s:g} s ({_phase_of(exc)})"
+            status, error = "timeout", f"no answer within {limit:g} s ({_phase_of(exc)})"
         except httpx.HTTPError as exc:
             status, error = "failed", f"{type(exc).__name__}: {exc or 'connection error'}"
         except _RequestFailed as exc:
@@ -167,38 +184,12 @@ class Probe:
         except MalformedStream as exc:
             status, error = "failed", f"malformed response: {exc}"
         end = time.perf_counter_ns()
-
-        # Durations run from the first network action, so the client's own request
-        # building (~0.1 ms in httpx) is not charged to the server; it is kept as client_ms.
-        called = start
-        start = timeline.first_mark() or called
-        first_content = timeline.token_ns[0] if timeline.token_ns else complete_ns
+        if self._watchdog.disarm():  # the connection was cut at the deadline
+            status, error = "timeout", _over_time(limit, timeline)
         if status == "ok" and spec.stream and spec.kind != "http" and not timeline.token_ns:
             status, error = "failed", "the stream ended without any content token"
-        headers_ns = timeline.headers_received()
-        gaps = [b - a for a, b in zip(timeline.token_ns, timeline.token_ns[1:], strict=False)]
-        return RequestRecord(
-            index=spec.index,
-            status=status,
-            start_ms=ns_to_ms(start - t0_ns),
-            client_ms=ns_to_ms(start - called),
-            status_code=status_code,
-            http_version=http_version,
-            reused=timeline.reused if status_code is not None else None,
-            dns_ms=None if dns_ns is None else ns_to_ms(dns_ns),
-            connect_ms=_ms(timeline.span("connect_tcp")),
-            tls_ms=_ms(timeline.span("start_tls")),
-            ttfb_ms=None if headers_ns is None else ns_to_ms(headers_ns - start),
-            ttft_ms=None
-            if first_content is None or status != "ok"
-            else ns_to_ms(first_content - start),
-            total_ms=ns_to_ms(end - start),
-            tokens=tokens,
-            usage_tokens=usage,
-            itl_ms=tuple(ns_to_ms(g) for g in gaps),
-            bytes=nbytes,
-            error=error,
-        )
+        return _record(spec, t0_ns, start, end, timeline, status, error, status_code,
+                       http_version, dns_ns)  # fmt: skip
 
     def _address(
         self, spec: RequestSpec
@@ -227,8 +218,13 @@ class Probe:
         return urlunsplit(parts._replace(netloc=netloc)), headers, extensions, dns_ns
 
     def _read_stream(
-        self, response: httpx.Response, spec: RequestSpec, timeline: _Timeline
-    ) -> tuple[int, int, int | None]:
+        self,
+        response: httpx.Response,
+        spec: RequestSpec,
+        timeline: _Timeline,
+        deadline: int,
+        limit: float,
+    ) -> None:
         content_type = response.headers.get("content-type", "")
         if "text/event-stream" not in content_type:
             raise _RequestFailed(
@@ -239,40 +235,94 @@ class Probe:
             )
         decoder = SSEDecoder()
         chat = spec.kind == "openai-chat"
-        nbytes = 0
-        usage: int | None = None
         for chunk in response.iter_bytes():
             now = time.perf_counter_ns()
-            nbytes += len(chunk)
+            timeline.nbytes += len(chunk)
             for event in decoder.feed(chunk):
                 content = read_openai_chunk(event.data, chat=chat)
                 if content.text:
                     timeline.token_ns.append(now)
                 if content.completion_tokens is not None:
-                    usage = content.completion_tokens
+                    timeline.usage = content.completion_tokens
+            if now > deadline:
+                raise _RequestFailed("timeout", _over_time(limit, timeline))
         for event in decoder.close():
             content = read_openai_chunk(event.data, chat=chat)
             if content.text:
                 timeline.token_ns.append(time.perf_counter_ns())
-        return nbytes, len(timeline.token_ns), usage
 
     def _read_body(
-        self, response: httpx.Response, spec: RequestSpec
-    ) -> tuple[int, int | None, int | None]:
+        self,
+        response: httpx.Response,
+        spec: RequestSpec,
+        timeline: _Timeline,
+        deadline: int,
+        limit: float,
+    ) -> None:
         limit = self.settings.max_body_bytes
         keep = spec.kind != "http"
         parts: list[bytes] = []
-        nbytes = 0
         for chunk in response.iter_bytes():
-            nbytes += len(chunk)
-            if nbytes > limit:
+            timeline.nbytes += len(chunk)
+            if timeline.nbytes > limit:
                 raise _RequestFailed("failed", f"the response body is larger than {limit} bytes")
+            if time.perf_counter_ns() > deadline:
+                raise _RequestFailed("timeout", _over_time(limit, timeline))
             if keep:
                 parts.append(chunk)
-        if not keep:
-            return nbytes, None, None
-        content = read_openai_response(b"".join(parts), chat=spec.kind == "openai-chat")
-        return nbytes, None, content.completion_tokens
+        if keep:
+            content = read_openai_response(b"".join(parts), chat=spec.kind == "openai-chat")
+            timeline.usage = content.completion_tokens
+
+
+def _record(
+    spec: RequestSpec,
+    t0_ns: int,
+    called: int,
+    end: int,
+    timeline: _Timeline,
+    status: Status,
+    error: str | None,
+    status_code: int | None,
+    http_version: str | None,
+    dns_ns: int | None,
+) -> RequestRecord:
+    """What was measured, whatever the outcome: a request that failed after its first
+    token keeps that token's time, its bytes and its gaps."""
+    # Durations run from the first network action, so the client's own request building
+    # (~0.1 ms in httpx) is not charged to the server; it is kept as client_ms.
+    start = timeline.first_mark() or called
+    first_content = timeline.token_ns[0] if timeline.token_ns else timeline.complete_ns
+    headers_ns = timeline.headers_received()
+    gaps = [b - a for a, b in zip(timeline.token_ns, timeline.token_ns[1:], strict=False)]
+    streamed = spec.stream and spec.kind != "http"
+    return RequestRecord(
+        index=spec.index,
+        status=status,
+        start_ms=ns_to_ms(start - t0_ns),
+        client_ms=ns_to_ms(start - called),
+        status_code=status_code,
+        http_version=http_version,
+        reused=timeline.reused if status_code is not None else None,
+        dns_ms=None if dns_ns is None else ns_to_ms(dns_ns),
+        connect_ms=_ms(timeline.span("connect_tcp")),
+        tls_ms=_ms(timeline.span("start_tls")),
+        ttfb_ms=None if headers_ns is None else ns_to_ms(headers_ns - start),
+        ttft_ms=None if first_content is None else ns_to_ms(first_content - start),
+        total_ms=ns_to_ms(end - start),
+        tokens=len(timeline.token_ns) if streamed else None,
+        usage_tokens=timeline.usage,
+        itl_ms=tuple(ns_to_ms(g) for g in gaps),
+        bytes=timeline.nbytes,
+        error=error,
+    )
+
+
+def _over_time(limit: float, timeline: _Timeline) -> str:
+    got = f"{len(timeline.token_ns)} token(s), {timeline.nbytes:,} bytes"
+    return (
+        f"no complete answer within {limit:g} s (timeout_s bounds the whole request; {got} so far)"
+    )
 
 
 def _first_bytes(response: httpx.Response) -> str:

@@ -12,8 +12,8 @@ _DASH = "—"
 def ms(value: float | None, digits: int | None = None) -> str:
     if value is None:
         return _DASH
-    if digits is None:
-        digits = 0 if abs(value) >= 1000 else 1 if abs(value) >= 10 else 2
+    if digits is None:  # decided on the rounded value: 9.998 is "10.0", not "10.00"
+        digits = 0 if abs(value) >= 999.95 else 1 if abs(value) >= 9.995 else 2
     return f"{value:,.{digits}f}"
 
 

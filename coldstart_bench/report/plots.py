@@ -112,7 +112,7 @@ def connections(setup: pd.DataFrame, covered: str, order: Sequence[str]) -> byte
     left.set_xlim(0, max(float(rows["setup_p75"].max()) * 1.15, 0.01))
     left.set_xlabel("ms: TCP connect" + (" + TLS handshake" if tls_seen else "") + " (median, IQR)")
     left.set_title("Connection set-up per request")
-    left.legend(loc="lower right", fontsize=8)
+    left.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, fontsize=8, frameon=False)
     right.barh(ys, rows["ttfb_p50"], height=0.6, color=OKABE_ITO[2])
     whiskers(right, ys, rows["ttfb_p50"], rows["ttfb_p25"], rows["ttfb_p75"])
     right.set_xlabel("ms from request start to response headers (median, IQR)")

@@ -191,8 +191,28 @@ def test_http_errors_malformed_streams_and_hangs_are_reported(toy: Server):
     )
     assert records[1].status == "failed" and "not JSON" in records[1].error
     assert records[2].status == "timeout"
-    assert "no answer within 0.5 s (while waiting for data)" in records[2].error
-    assert records[2].tokens is None
+    assert "no complete answer within 0.5 s" in records[2].error
+    # what arrived before the hang is kept
+    assert records[2].tokens == 2 and records[2].ttft_ms is not None and records[2].bytes > 0
+
+
+def test_timeout_s_bounds_a_stream_that_never_ends(toy: Server):
+    endless = toy("--endless-stream", "--itl-ms", "50")
+    began = time.perf_counter()
+    [record] = send_all(ProbeSettings(), [chat(endless, timeout_s=1.0, kind="openai-completions")])
+    took = time.perf_counter() - began
+    assert record.status == "timeout", record
+    assert 1.0 <= took < 2.0  # ends at the deadline (every read alone was short)
+    assert "timeout_s bounds the whole request" in record.error
+    assert record.tokens and record.tokens >= 5 and record.ttft_ms is not None
+
+
+def test_a_silent_server_is_cut_at_the_deadline_not_a_read_later(toy: Server):
+    silent = toy("--hang-after-tokens", "0")
+    began = time.perf_counter()
+    [record] = send_all(ProbeSettings(), [chat(silent, timeout_s=0.7)])
+    assert record.status == "timeout" and time.perf_counter() - began < 1.7
+    assert record.tokens == 0 and record.ttft_ms is None
 
 
 def test_a_refused_connection_is_a_failure_not_a_crash():

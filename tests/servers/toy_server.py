@@ -11,6 +11,7 @@ on the wire.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import signal
@@ -79,6 +80,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--status", type=int, default=200, help="status code of completion responses")
     p.add_argument(
         "--hang-after-tokens", type=int, default=-1, help="stop sending after this many tokens"
+    )
+    p.add_argument(
+        "--endless-stream",
+        action="store_true",
+        help="stream a token every --itl-ms (at least 1 ms) forever, never [DONE]",
     )
     p.add_argument(
         "--nagle",
@@ -179,6 +185,8 @@ class Handler(BaseHTTPRequestHandler):
         chat = self.path.endswith("chat/completions")
         n = min(args.tokens, int(body.get("max_tokens", args.tokens)))
         words = [f"tok{i} " for i in range(n)]
+        if args.endless_stream:
+            words = (f"tok{i} " for i in itertools.count())  # type: ignore[assignment]
         if body.get("stream"):
             self._stream(words, chat)
         else:
@@ -222,6 +230,8 @@ class Handler(BaseHTTPRequestHandler):
             event(chunk(None, role=True))  # role-only chunk: must not count as the first token
         time.sleep(args.ttft_ms / 1000)
         for i, word in enumerate(words):
+            if args.endless_stream:
+                time.sleep(max(args.itl_ms, 1.0) / 1000)
             if i == args.hang_after_tokens:
                 time.sleep(3600)
             if i == args.crash_after_tokens:
