@@ -33,3 +33,10 @@ class RunDirError(ColdstartError):
 
 class GateInputError(ColdstartError):
     """Bad input for a gate (nothing to compare, an unknown metric, a missing baseline)."""
+
+
+class ResultsNotWritable(ColdstartError):
+    """The run's results (or its report) cannot be written: a full disk, a read-only or
+    unwritable results directory. What was written before is intact."""
+
+    exit_code = 3

@@ -54,7 +54,7 @@ CASES: tuple[Case, ...] = (
         "hangs mid-stream",
         ("--hang-after-tokens", "2"),
         "timeout",
-        "no answer within 1 s",
+        "no complete answer within 1 s",
         requests='kind = "openai-chat"\ncount = 1\ntimeout_s = 1',
     ),
     Case("ignores SIGTERM", ("--ignore-sigterm",), "ok", ""),

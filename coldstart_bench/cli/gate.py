@@ -58,6 +58,14 @@ def _fraction(text: str | None) -> float | None:
         raise GateInputError(f"--max-regression: {exc}") from None
 
 
+def _say_problems(*runs: Any) -> None:
+    """Lines of trials.jsonl a run could not read were left out of the comparison: say so."""
+    err = stderr_console()
+    for run in runs:
+        for problem in run.problems:
+            err.print(f"note: {run.run_dir}: {problem} (left out)", style="yellow", markup=False)
+
+
 def _print_decisions(result: Any) -> None:
     from rich.table import Table
     from rich.text import Text
@@ -167,6 +175,7 @@ def gate(
     )
 
     new_run = resolve_run(new, results_dir)
+    _say_problems(new_run)
     settings = settings_for(
         new_run,
         {
@@ -184,6 +193,7 @@ def gate(
         raise GateInputError("give either --baseline or --factor, not both")
     if baseline is not None:
         base_run = resolve_run(baseline, results_dir)
+        _say_problems(base_run)
         if same_run(base_run, new_run):
             stderr_console().print(f"warning: {SAME_RUN_WARNING}", style="yellow", markup=False)
         pairs = [sides_from_runs(base_run, new_run)]
@@ -242,6 +252,7 @@ def compare(
     from coldstart_bench.results.store import atomic_write_text
 
     base_run, new_run = resolve_run(base, results_dir), resolve_run(new, results_dir)
+    _say_problems(base_run, new_run)
     if same_run(base_run, new_run):
         stderr_console().print(f"warning: {SAME_RUN_WARNING}", style="yellow", markup=False)
     metrics = metric or ["cold_ttft_ms", "ready_ms", "first_ttft_ms"]

@@ -23,9 +23,11 @@ from coldstart_bench.cli.common import (
     stdout_console,
     user_errors,
 )
-from coldstart_bench.errors import ColdstartError
+from coldstart_bench.errors import ColdstartError, ResultsNotWritable
 
 app = typer.Typer()
+
+REPORT_NOT_WRITTEN = ResultsNotWritable.exit_code
 
 
 class ExecutorChoice(enum.StrEnum):
@@ -92,11 +94,18 @@ def run(
             "--ray-address", metavar="ADDRESS", help="An existing Ray cluster, e.g. auto."
         ),
     ] = None,
+    allow_large: Annotated[
+        bool,
+        typer.Option("--allow-large", help="Run more than 1,000 variants or 20,000 trials anyway."),
+    ] = False,
 ) -> None:
     """Start the scenario's services cold for every trial, time everything, print a table,
     and write the report (tables, plots, HTML) into the run directory.
 
-    Exit code: 0 all trials ok, 1 some trials failed, 2 bad input, 130 interrupted."""
+    Exit code: 0 every trial ok; 1 some trial failed or timed out; 2 bad input (scenario,
+    options, a program not installed, a run too large); 3 the run could not be completed
+    (a setup command failed, the results or the report could not be written: a full disk);
+    130 / 143 interrupted (SIGINT / SIGTERM). Finished trials are kept in every case."""
     from coldstart_bench.cli.progress import ProgressObserver
     from coldstart_bench.run.session import RunOptions, run_scenario
     from coldstart_bench.scenario.load import load_scenario, with_vars
@@ -111,6 +120,7 @@ def run(
         variants=parse_variant_filters(variant or []),
         shard=parse_shard(shard),
         executor=_executor(executor, ray_address),
+        allow_large=allow_large,
     )
     err = stderr_console()
     if quiet:
@@ -139,11 +149,12 @@ def run(
         _print_report(out, err, report)
     elif problem is not None:
         err.print(
-            f"the report could not be written ({type(problem).__name__}: {problem}); the "
-            f"results are intact — retry with: coldstart report {outcome.run_dir}",
-            style="yellow",
+            f"error: the report could not be written ({type(problem).__name__}: {problem}); "
+            f"the results are intact — retry with: coldstart report {outcome.run_dir}",
+            style="red",
             markup=False,
         )
+        raise typer.Exit(REPORT_NOT_WRITTEN)
     raise typer.Exit(outcome.exit_code)
 
 

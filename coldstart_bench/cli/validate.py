@@ -8,6 +8,10 @@ from coldstart_bench.cli.common import ScenarioArg, stdout_console, user_errors
 
 app = typer.Typer()
 
+# A matrix larger than this is summarised: its first rows, then the level counts.
+SHOWN_VARIANTS = 64
+SHOWN_HEAD = 20
+
 
 def scope_text(levels: dict[str, tuple[str, ...]]) -> str:
     """Which variants a match applies to, e.g. "cache=redis|local"."""
@@ -22,6 +26,7 @@ def validate(scenario: ScenarioArg) -> None:
     from rich.table import Table
     from rich.text import Text
 
+    from coldstart_bench.plan.order import MAX_TRIALS, MAX_VARIANTS
     from coldstart_bench.scenario.load import load_scenario
     from coldstart_bench.scenario.vocabulary import match_levels
 
@@ -31,16 +36,30 @@ def validate(scenario: ScenarioArg) -> None:
     heading = f"[bold]{escape(loaded.name)}[/]"
     console.print(f"{heading}: {escape(spec.description)}" if spec.description else heading)
     factors = spec.factors
-    table = Table(title=f"{len(loaded.variants)} variant(s)", title_justify="left", highlight=False)
+    count = len(loaded.variants)
+    table = Table(title=f"{count:,} variant(s)", title_justify="left", highlight=False)
     table.add_column("#", justify="right")
     for name in factors:
         table.add_column(Text(name))
     if not factors:
         table.add_column("variant")
-    for v in loaded.variants:
+    shown = loaded.variants if count <= SHOWN_VARIANTS else loaded.variants[:SHOWN_HEAD]
+    for v in shown:
         cells = [Text(v.factors[n]) for n in factors] if factors else [Text("default")]
         table.add_row(str(v.index), *cells)
+    if len(shown) < count:
+        table.add_row("…", *[Text("…") for _ in factors or [0]])
     console.print(table)
+    if len(shown) < count:
+        levels = ", ".join(f"{name} ({len(lv)})" for name, lv in factors.items())
+        console.print(f"{count - len(shown):,} more; levels per factor: {levels}", markup=False)
+    trials = count * (spec.repetitions + spec.warmup_trials)
+    if count > MAX_VARIANTS or trials > MAX_TRIALS:
+        console.print(
+            f"[yellow]coldstart run refuses this scenario[/]: {count:,} variants, {trials:,} "
+            f"trials (limits {MAX_VARIANTS:,} and {MAX_TRIALS:,}); narrow it with exclude "
+            "rules or --variant, or run it with --allow-large"
+        )
     services = " → ".join(f"{s.name} (ready: {s.ready.kind})" for s in spec.services)
     console.print(f"services: {services}", markup=False)
     if spec.requests is not None and spec.requests.count:
@@ -66,8 +85,7 @@ def validate(scenario: ScenarioArg) -> None:
             f"chaos ({scope}): {c.action} {c.service} before request {c.at_request}",
             markup=False,
         )
-    trials = len(loaded.variants) * (spec.repetitions + spec.warmup_trials)
     console.print(
-        f"trials: {len(loaded.variants)} variant(s) × ({spec.repetitions} repetitions + "
-        f"{spec.warmup_trials} warm-up) = {trials}"
+        f"trials: {count:,} variant(s) × ({spec.repetitions} repetitions + "
+        f"{spec.warmup_trials} warm-up) = {trials:,}"
     )

@@ -7,6 +7,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from coldstart_bench.errors import ColdstartError
 from coldstart_bench.scenario.matrix import Variant
 
 
@@ -43,3 +44,26 @@ def shard_trials(plan: Sequence[TrialSpec], shard: int, shards: int) -> list[Tri
     canonical = sorted(plan, key=lambda t: (t.variant.index, not t.warmup, t.repetition))
     mine = {id(t) for k, t in enumerate(canonical) if k % shards == shard - 1}
     return [t for t in plan if id(t) in mine]
+
+
+# A run larger than this is almost always a matrix written by mistake (five factors of ten
+# levels is 100,000 variants, a run of days); it needs --allow-large.
+MAX_VARIANTS = 1_000
+MAX_TRIALS = 20_000
+
+
+def check_size(variants: int, trials: int, allow_large: bool = False) -> None:
+    """Refuse a run over :data:`MAX_VARIANTS` variants or :data:`MAX_TRIALS` trials, saying
+    how to make it smaller, unless ``allow_large``."""
+    if allow_large or (variants <= MAX_VARIANTS and trials <= MAX_TRIALS):
+        return
+    what = (
+        f"{variants:,} variants (more than {MAX_VARIANTS:,})"
+        if variants > MAX_VARIANTS
+        else f"{trials:,} trials (more than {MAX_TRIALS:,})"
+    )
+    raise ColdstartError(
+        f"this run would have {what}. Narrow it with [matrix] exclude rules or "
+        "--variant FACTOR=LEVEL, fewer levels or repetitions — or pass --allow-large if "
+        "you mean it"
+    )

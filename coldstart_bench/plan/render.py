@@ -185,6 +185,7 @@ def render_trial(loaded: LoadedScenario, trial: TrialSpec, ctx: RenderContext) -
         )
     return TrialSetup(
         chaos=chaos,
+        timeout_s=scenario.trial_timeout_s,
         services=services,
         requests=requests,
         probe=probe,

@@ -105,3 +105,4 @@ class TrialSetup:
     page_cache_mode: Literal["cold", "warm"] | None = None
     page_cache_files: tuple[str, ...] = ()
     chaos: ChaosSpec | None = None
+    timeout_s: float | None = None  # the whole trial, from t0 to the last response

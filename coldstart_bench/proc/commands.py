@@ -9,6 +9,7 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
+from coldstart_bench.proc.guardian import Guardian
 from coldstart_bench.proc.signals import shielded
 from coldstart_bench.results.logs import log_tail
 
@@ -18,10 +19,19 @@ class CommandFailed(Exception):
         super().__init__(message)
 
 
-def run_logged(argv: Sequence[str], log_path: Path, timeout_s: float, label: str) -> None:
+def run_logged(
+    argv: Sequence[str],
+    log_path: Path,
+    timeout_s: float,
+    label: str,
+    guardian: Guardian | None = None,
+) -> None:
     """Run a command to its end with its output appended to ``log_path``, in its own
-    session so a timeout can kill all of it. Raises :class:`CommandFailed` with a reason
-    (and the log's last lines) unless it exits 0."""
+    session so a timeout can kill all of it, known to the run's ``guardian`` (so a
+    SIGKILLed harness takes it along). Raises :class:`CommandFailed` with a reason (and
+    the log's last lines) unless it exits 0."""
+    if guardian is not None:
+        guardian.ensure_started()
     with open(log_path, "ab") as log:
         log.write(f"$ {' '.join(argv)}\n".encode())
         log.flush()
@@ -35,6 +45,8 @@ def run_logged(argv: Sequence[str], log_path: Path, timeout_s: float, label: str
                     stderr=subprocess.STDOUT,
                     start_new_session=True,
                 )
+                if guardian is not None:
+                    guardian.watch(process.pid)
         except (FileNotFoundError, PermissionError) as exc:
             raise CommandFailed(f"{label}: cannot run {argv[0]!r}: {exc.strerror}") from None
         except BaseException:  # the deferred Ctrl-C: the child is known, stop it

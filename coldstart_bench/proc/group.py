@@ -3,7 +3,9 @@ known to the run's guardian."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import os
 import signal
 import time
 from collections.abc import Iterable
@@ -15,6 +17,8 @@ from coldstart_bench.proc.ports import port_in_use
 from coldstart_bench.proc.service import LaunchError, ServiceProcess
 from coldstart_bench.proc.signals import shielded
 
+_SWEEP_LIMIT_S = 2.0
+
 
 class TrialProcesses:
     """The services of one trial, started in order and always stopped in reverse order."""
@@ -23,10 +27,13 @@ class TrialProcesses:
         self.t0_ns: int | None = None
         self.services: list[ServiceProcess] = []
         self.guardian = guardian
+        self.escaped: list[proctree.ProcInfo] = []  # killed by the sweep after teardown
+        self._t0_ticks: int | None = None
         proctree.become_subreaper()
 
     def begin(self) -> int:
         """Mark t0, the origin of the trial's timeline: call just before the first spawn."""
+        self._t0_ticks = proctree.boot_ticks()
         self.t0_ns = time.perf_counter_ns()
         return self.t0_ns
 
@@ -44,7 +51,9 @@ class TrialProcesses:
                     "wrong server",
                 )
 
-    def start(self, spec: ServiceSpec) -> ServiceProcess:
+    def start(self, spec: ServiceSpec, deadline_ns: int | None = None) -> ServiceProcess:
+        """Spawn a service and wait until its readiness rule holds (or, if sooner, until
+        ``deadline_ns``, the trial's own bound)."""
         if self.t0_ns is None:
             self.begin()
         assert self.t0_ns is not None
@@ -56,7 +65,7 @@ class TrialProcesses:
             service.spawn()
             if self.guardian is not None and service.pid is not None:
                 self.guardian.watch(service.pid)
-        service.wait_ready()
+        service.wait_ready(deadline_ns)
         return service
 
     def restart(self, name: str, kill: bool = False) -> ServiceProcess | None:
@@ -77,9 +86,42 @@ class TrialProcesses:
         return self.start(current.spec.restarted(restarts))
 
     def stop_all(self) -> None:
+        """Stop every service, newest first, then sweep up what escaped them: the trial is
+        not over while a process of it remains."""
         main_pids = self._own_children()
         for service in reversed(self.services):
             service.stop(main_pids - {service.pid})
+        self.escaped += self.sweep()
+
+    def sweep(self, limit_s: float = _SWEEP_LIMIT_S) -> list[proctree.ProcInfo]:
+        """SIGKILL, until a scan of ``/proc`` finds none, every process that started since
+        t0 and is now a child of ours (we are the subreaper, so whatever escaped a service
+        — a double fork, a child forked by its SIGTERM handler — ends up here) or a
+        descendant of one. Returns them: none, for a well-behaved target."""
+        if self._t0_ticks is None:
+            return []
+        me = os.getpid()
+        spared = self._own_children() - {s.pid for s in self.services}  # the guardian
+        killed: dict[int, proctree.ProcInfo] = {}
+        deadline = time.monotonic() + limit_s
+        while True:
+            table = proctree.scan()
+            roots = [
+                p.pid
+                for p in table.values()
+                if p.ppid == me and p.pid not in spared and p.start_time >= self._t0_ticks - 1
+            ]
+            proctree.reap(p for p in roots if not table[p].alive)  # zombies of ours
+            family = {p for p in roots if table[p].alive}
+            for root in list(family):
+                family |= {d for d in proctree.descendants(root, table) if table[d].alive}
+            if not family or time.monotonic() > deadline:
+                return list(killed.values())
+            for pid in family:
+                killed.setdefault(pid, table[pid])
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(pid, signal.SIGKILL)
+            time.sleep(0.002)
 
     def _own_children(self) -> set[int]:
         """Processes this harness started itself: the services' main processes and the

@@ -121,8 +121,21 @@ def _kill_all(known: dict[int, int]) -> None:
         time.sleep(0.02)
 
 
+def _adopted(harness: int, since: int, table: dict[int, proctree.ProcInfo]) -> dict[int, int]:
+    """The harness's children that started since ``since`` (ticks), but this guardian."""
+    me = os.getpid()
+    return {
+        p.pid: p.start_time
+        for p in table.values()
+        if p.ppid == harness and p.pid != me and p.start_time >= since and p.alive
+    }
+
+
 def main() -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the harness decides, not the terminal
+    harness = os.getppid()
+    me = proctree.read_proc(os.getpid())
+    since = me.start_time if me is not None else 0
     known: dict[int, int] = {}
     stdin = sys.stdin.buffer
     buffer = b""
@@ -142,8 +155,11 @@ def main() -> int:
                 with contextlib.suppress(ValueError):
                     pid, start = (int(v) for v in text.split())
                     known[pid] = start
-        if known:  # remember who belongs to the run while the tree is still intact
-            known.update(_family(known, proctree.scan()))
+        # remember who belongs to the run while the tree is still intact
+        table = proctree.scan()
+        known.update(_adopted(harness, since, table))
+        if known:
+            known.update(_family(known, table))
 
 
 if __name__ == "__main__":

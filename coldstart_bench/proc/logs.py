@@ -25,11 +25,15 @@ def cap_log(path: Path, limit: int = LOG_LIMIT_BYTES) -> int:
         f"{limit:,} bytes per service and trial ...]\n"
     ).encode()
     tmp = path.with_name(path.name + ".capped")
-    with open(path, "rb") as src, open(tmp, "wb") as dst:
-        dst.write(src.read(half))
-        dst.write(note)
-        src.seek(size - half)
-        while chunk := src.read(LOG_CHUNK_BYTES):
-            dst.write(chunk)
-    os.replace(tmp, path)
+    try:
+        with open(path, "rb") as src, open(tmp, "wb") as dst:
+            dst.write(src.read(half))
+            dst.write(note)
+            src.seek(size - half)
+            while chunk := src.read(LOG_CHUNK_BYTES):
+                dst.write(chunk)
+        os.replace(tmp, path)
+    except BaseException:  # a full disk, most likely: the log stays as it was
+        tmp.unlink(missing_ok=True)
+        raise
     return dropped

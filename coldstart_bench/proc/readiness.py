@@ -1,5 +1,6 @@
 """Readiness rules as checks the service's poll loop calls: each returns True once the
-service is ready (a TCP connect, an HTTP status, a log line)."""
+service is ready (a TCP connect, an HTTP status, a log line). A check is given the time
+left before the rule's deadline, and waits no longer than that."""
 
 from __future__ import annotations
 
@@ -17,12 +18,19 @@ from coldstart_bench.proc.logs import LOG_CHUNK_BYTES
 _CARRY_BYTES = 4096
 
 
-def tcp_check(spec: ReadySpec) -> Callable[[], bool]:
+# One attempt waits at most this long, and never past the deadline.
+_TCP_ATTEMPT_S = 1.0
+_HTTP_ATTEMPT_S = 2.0
+_MIN_ATTEMPT_S = 0.001
+
+
+def tcp_check(spec: ReadySpec) -> Callable[[float], bool]:
     address = (spec.host, spec.port)
 
-    def check() -> bool:
+    def check(left_s: float) -> bool:
         try:
-            with socket.create_connection(address, timeout=1.0):
+            wait = max(min(_TCP_ATTEMPT_S, left_s), _MIN_ATTEMPT_S)
+            with socket.create_connection(address, timeout=wait):
                 return True
         except OSError:
             return False
@@ -30,7 +38,7 @@ def tcp_check(spec: ReadySpec) -> Callable[[], bool]:
     return check
 
 
-def http_check(spec: ReadySpec) -> Callable[[], bool]:
+def http_check(spec: ReadySpec) -> Callable[[float], bool]:
     context = None
     if spec.https:
         # Readiness only asks "does it answer?"; certificate checks are the probe's job.
@@ -38,13 +46,14 @@ def http_check(spec: ReadySpec) -> Callable[[], bool]:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
 
-    def check() -> bool:
+    def check(left_s: float) -> bool:
+        wait = max(min(_HTTP_ATTEMPT_S, left_s), _MIN_ATTEMPT_S)
         if context is not None:
             conn: http.client.HTTPConnection = http.client.HTTPSConnection(
-                spec.host, spec.port, timeout=2.0, context=context
+                spec.host, spec.port, timeout=wait, context=context
             )
         else:
-            conn = http.client.HTTPConnection(spec.host, spec.port, timeout=2.0)
+            conn = http.client.HTTPConnection(spec.host, spec.port, timeout=wait)
         try:
             conn.request("GET", spec.path, headers={"Connection": "close"})
             response = conn.getresponse()
@@ -59,15 +68,17 @@ def http_check(spec: ReadySpec) -> Callable[[], bool]:
 
 
 class LogCheck:
-    """Reads the log file incrementally and looks for the pattern in what is new."""
+    """Reads the log file incrementally, from ``offset`` (where the log ended when this
+    process was spawned: a restarted service appends to the log of the instance before
+    it, whose ready line must not count), and looks for the pattern in what is new."""
 
-    def __init__(self, path: Path, pattern: str) -> None:
+    def __init__(self, path: Path, pattern: str, offset: int = 0) -> None:
         self._path = path
         self._regex = re.compile(pattern.encode("utf-8"), re.MULTILINE)
-        self._offset = 0
+        self._offset = offset
         self._carry = b""
 
-    def __call__(self) -> bool:
+    def __call__(self, _left_s: float = 0.0) -> bool:
         # Chunk by chunk, so a service flooding its output costs bounded memory.
         try:
             with open(self._path, "rb") as f:

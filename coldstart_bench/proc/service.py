@@ -30,6 +30,11 @@ from coldstart_bench.results.logs import log_tail
 from coldstart_bench.results.schema import ServiceRecord, Status, ns_to_ms
 
 _KILL_WAIT_S = 2.0
+_DAEMON_HINT = (
+    ". Exiting 0 before ready looks like a daemon: it forked, and its first process left; "
+    "the harness measures and stops the process it started, so run the server in the "
+    "foreground (its --foreground / --no-daemon / 'daemon off' option, or exec it)"
+)
 
 
 class LaunchError(Exception):
@@ -63,6 +68,7 @@ class ServiceProcess:
         self.stop_report: StopReport | None = None
         self._pidfd: int | None = None
         self._spawn_ticks = 0
+        self._log_offset = 0
 
     @property
     def pid(self) -> int | None:
@@ -77,6 +83,8 @@ class ServiceProcess:
                 "failed", f"service {spec.name!r}: working directory {spec.cwd!r} does not exist"
             )
         spec.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(OSError):
+            self._log_offset = spec.log_path.stat().st_size
         self._spawn_ticks = proctree.boot_ticks()
         with open(spec.log_path, "ab") as log:
             try:
@@ -110,10 +118,13 @@ class ServiceProcess:
         with contextlib.suppress(OSError, AttributeError):
             self._pidfd = os.pidfd_open(self.proc.pid)
 
-    def wait_ready(self) -> None:
+    def wait_ready(self, deadline_ns: int | None = None) -> None:
         assert self.proc is not None and self.spawn_ns is not None
         rule = self.spec.ready
         deadline = self.spawn_ns + int(rule.timeout_s * 1e9)
+        cut = deadline_ns is not None and deadline_ns < deadline  # the trial's bound first
+        if cut and deadline_ns is not None:
+            deadline = deadline_ns
         if rule.kind == "exit":
             self._wait_exit(deadline)
             return
@@ -122,7 +133,7 @@ class ServiceProcess:
         elif rule.kind == "http":
             check = http_check(rule)
         else:
-            check = LogCheck(self.spec.log_path, rule.pattern or "")
+            check = LogCheck(self.spec.log_path, rule.pattern or "", self._log_offset)
         interval = rule.interval_ms / 1000.0
         while True:
             code = self.proc.poll()
@@ -130,15 +141,18 @@ class ServiceProcess:
                 self._fail(
                     "failed",
                     f"service {self.spec.name!r} exited with code {_describe_code(code)} "
-                    f"before it was ready ({describe_rule(rule)})" + self._tail_suffix(),
+                    f"before it was ready ({describe_rule(rule)})"
+                    + (_DAEMON_HINT if code == 0 else "")
+                    + self._tail_suffix(),
                 )
-            if check():
+            if check((deadline - time.perf_counter_ns()) / 1e9):
                 self.ready_ns = time.perf_counter_ns()
                 return
             if time.perf_counter_ns() >= deadline:
+                within = "the trial's trial_timeout_s" if cut else f"{rule.timeout_s:g} s"
                 self._fail(
                     "timeout",
-                    f"service {self.spec.name!r} was not ready within {rule.timeout_s:g} s "
+                    f"service {self.spec.name!r} was not ready within {within} "
                     f"({describe_rule(rule)})" + self._tail_suffix(),
                 )
             time.sleep(interval)
@@ -219,8 +233,13 @@ class ServiceProcess:
             if info.pgrp != pid and info.alive:
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.kill(info.pid, sig)
-        deadline = time.perf_counter_ns() + int(self.spec.stop_grace_s * 1e9)
-        if main_alive:
+        # A stopped process (SIGSTOP, a debugger) cannot act on the stop signal until it is
+        # continued: waiting the grace out would change nothing, so no grace for it.
+        main = tree.get(pid)
+        frozen = main_alive and main is not None and main.state in ("T", "t")
+        grace_s = 0.0 if frozen else self.spec.stop_grace_s
+        deadline = time.perf_counter_ns() + int(grace_s * 1e9)
+        if main_alive and not frozen:
             self._wait_for_main_exit(deadline)
         # Children may outlive the main process; give them the rest of the grace period.
         tree.update(self._tree(pid, other_main_pids))
@@ -231,7 +250,7 @@ class ServiceProcess:
         if leftovers:
             report.leftover_pids = sorted(p.pid for p in leftovers)
             if any(p.pid == pid for p in leftovers):
-                report.stopped_by = "SIGKILL"
+                report.stopped_by = "SIGKILL (it was stopped)" if frozen else "SIGKILL"
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(pid, signal.SIGKILL)
             for info in leftovers:

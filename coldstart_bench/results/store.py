@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
 import json
 import os
 import re
@@ -19,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from coldstart_bench.errors import RunDirError
+from coldstart_bench.errors import ResultsNotWritable, RunDirError
 from coldstart_bench.results.schema import SCHEMA_VERSION, TrialRecord
 
 RUN_FILE = "run.json"
@@ -98,34 +99,77 @@ def utc_now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
 
 
+# Errors that say the results cannot be written where they go (not a bug of ours).
+UNWRITABLE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG, errno.EACCES})
+RESERVE_FILE = ".coldstart-reserve"
+
+
+def not_writable(exc: OSError, run_dir: Path) -> ResultsNotWritable:
+    reason = exc.strerror or str(exc)
+    return ResultsNotWritable(f"cannot write the results in {run_dir}: {reason}")
+
+
 class RunWriter:
-    """Writes one run's files as the run goes."""
+    """Writes one run's files as the run goes. A trial line is written whole or not at
+    all: a write that fails (a full disk) is cut back to the last whole line. Space for
+    the final ``run.json`` is held from the start in a reserve file, so that even a full
+    disk's run says how it ended."""
 
     def __init__(self, run_dir: Path, metadata: dict[str, Any]) -> None:
         self.run_dir = run_dir
         self.metadata = {"schema_version": SCHEMA_VERSION, "kind": RUN_KIND, **metadata}
-        self._trials = open(run_dir / TRIALS_FILE, "a", encoding="utf-8")  # noqa: SIM115
-        self.write_metadata()
+        try:
+            self._fd: int | None = os.open(
+                run_dir / TRIALS_FILE, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666
+            )
+            text = self.write_metadata()
+            reserve = max(64 << 10, 4 * len(text))
+            (run_dir / RESERVE_FILE).write_bytes(b"\0" * reserve)
+        except OSError as exc:
+            if exc.errno in UNWRITABLE_ERRNOS:
+                raise not_writable(exc, run_dir) from None
+            raise
 
-    def write_metadata(self) -> None:
-        atomic_write_text(
-            self.run_dir / RUN_FILE, json.dumps(self.metadata, indent=2, default=str) + "\n"
-        )
+    def write_metadata(self) -> str:
+        text = json.dumps(self.metadata, indent=2, default=str) + "\n"
+        atomic_write_text(self.run_dir / RUN_FILE, text)
+        return text
 
     def append(self, record: TrialRecord) -> None:
-        line = json.dumps(record.to_dict(), separators=(",", ":"), default=str)
-        self._trials.write(line + "\n")
-        self._trials.flush()
-        os.fsync(self._trials.fileno())
+        """Append one trial line and fsync it; raise :class:`ResultsNotWritable`, leaving
+        whole lines only, if it cannot be written."""
+        assert self._fd is not None
+        data = (json.dumps(record.to_dict(), separators=(",", ":"), default=str) + "\n").encode()
+        size = os.fstat(self._fd).st_size
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(self._fd, view) :]
+            os.fsync(self._fd)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._fd, size)
+            if exc.errno in UNWRITABLE_ERRNOS:
+                raise not_writable(exc, self.run_dir) from None
+            raise
 
     def finish(self, **fields: Any) -> None:
+        """The final ``run.json``, written into the space the reserve held."""
         self.metadata.update(fields)
-        self.write_metadata()
-        self.close()
+        (self.run_dir / RESERVE_FILE).unlink(missing_ok=True)
+        try:
+            self.write_metadata()
+        except OSError as exc:
+            if exc.errno in UNWRITABLE_ERRNOS:
+                raise not_writable(exc, self.run_dir) from None
+            raise
+        finally:
+            self.close()
 
     def close(self) -> None:
-        if not self._trials.closed:
-            self._trials.close()
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
 
 @dataclass

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from coldstart_bench._version import __version__
-from coldstart_bench.errors import ColdstartError
-from coldstart_bench.plan.order import TrialSpec, plan_trials, shard_trials
+from coldstart_bench.errors import ColdstartError, ResultsNotWritable
+from coldstart_bench.plan.order import TrialSpec, check_size, plan_trials, shard_trials
 from coldstart_bench.plan.render import needs_tls_files, run_level_context
 from coldstart_bench.plan.specs import TlsFiles
 from coldstart_bench.proc.guardian import Guardian
@@ -26,7 +26,13 @@ from coldstart_bench.proc.signals import Interrupted, interrupts_as_exceptions
 from coldstart_bench.results.environment import environment
 from coldstart_bench.results.redact import redact_scenario
 from coldstart_bench.results.schema import STATUSES, TrialRecord
-from coldstart_bench.results.store import RunWriter, new_run_dir, utc_now
+from coldstart_bench.results.store import (
+    UNWRITABLE_ERRNOS,
+    RunWriter,
+    new_run_dir,
+    not_writable,
+    utc_now,
+)
 from coldstart_bench.run.executors import Executor, LocalExecutor
 from coldstart_bench.run.setup import SetupError, check_programs, run_setup, unmet_requirements
 from coldstart_bench.run.tls import make_throwaway_tls
@@ -56,13 +62,14 @@ class RunOptions:
     record_torch: bool = True  # ask a subprocess for torch/CUDA facts for run.json
     shard: tuple[int, int] | None = None  # (I, N): run only shard I of N
     executor: Executor | None = None  # where trials run; None: LocalExecutor()
+    allow_large: bool = False  # run more than MAX_VARIANTS variants or MAX_TRIALS trials
 
 
 @dataclass
 class RunOutcome:
     run_dir: Path
     run_id: str
-    status: str  # "complete", "interrupted", "setup-failed" or "crashed"
+    status: str  # "complete" or "interrupted" (the others raise: see run.json's status)
     trials: list[TrialRecord]
     variants: list[str]
     interrupted_by: str | None = None
@@ -89,10 +96,16 @@ def run_scenario(
     options = options or RunOptions()
     executor = options.executor or LocalExecutor()
     plan = _plan(loaded, options)
-    run_dir, skipped = _checked_run_dir(loaded, options, plan.variants)
-    tls = _tls_files(loaded, run_dir)
-    writer = RunWriter(run_dir, _metadata(loaded, plan, options, executor, skipped, run_dir.name))
-    context = RunContext(loaded, run_dir, run_dir.name, tls, Guardian())
+    guardian = Guardian()  # started before the first process of the run, whichever it is
+    try:
+        run_dir, skipped = _checked_run_dir(loaded, options, plan.variants, guardian)
+        tls = _tls_files(loaded, run_dir)
+        metadata = _metadata(loaded, plan, options, executor, skipped, run_dir.name)
+        writer = RunWriter(run_dir, metadata)
+    except BaseException:
+        guardian.close()
+        raise
+    context = RunContext(loaded, run_dir, run_dir.name, tls, guardian)
     records: list[TrialRecord] = []
     by_index = {t.index: t for t in plan.trials}
 
@@ -127,13 +140,27 @@ def run_scenario(
     except SetupError:
         status = "setup-failed"
         raise
+    except (ResultsNotWritable, OSError) as exc:
+        if isinstance(exc, OSError) and exc.errno not in UNWRITABLE_ERRNOS:
+            status = "crashed"
+            raise
+        status = "results-unwritable"
+        cause = exc if isinstance(exc, ResultsNotWritable) else not_writable(exc, run_dir)
+        raise ResultsNotWritable(
+            f"{cause} — the run stopped after {len(records)} trial(s), kept whole in "
+            f"{run_dir / 'trials.jsonl'}; run.json says how it ended"
+        ) from None
     except BaseException:
         status = "crashed"
         raise
     finally:
         if context.guardian is not None:
             context.guardian.close()
-        _finish(writer, records, status, interrupted_by)
+        try:
+            _finish(writer, records, status, interrupted_by)
+        except ResultsNotWritable:
+            if status != "results-unwritable":  # else the error on its way out says it
+                raise
     if status == "complete" and any(
         r.status in ("failed", "timeout") for r in records if not r.warmup
     ):
@@ -163,6 +190,7 @@ def _plan(loaded: LoadedScenario, options: RunOptions) -> _Plan:
     warmups = options.warmup_trials if options.warmup_trials is not None else spec.warmup_trials
     if repetitions < 1 or warmups < 0:
         raise ColdstartError("--repetitions must be at least 1 and --warmup-trials at least 0")
+    check_size(len(variants), len(variants) * (repetitions + warmups), options.allow_large)
     trials = plan_trials(variants, repetitions, warmups, seed)
     if options.shard is not None:
         index, count = options.shard
@@ -178,15 +206,14 @@ def _plan(loaded: LoadedScenario, options: RunOptions) -> _Plan:
 
 
 def _checked_run_dir(
-    loaded: LoadedScenario, options: RunOptions, variants: Sequence[Variant]
+    loaded: LoadedScenario, options: RunOptions, variants: Sequence[Variant], guardian: Guardian
 ) -> tuple[Path, dict[str, str]]:
     """Run the ``requires`` checks and refuse missing programs, then (only then) create
     the run directory. Returns it and the variants that cannot run here, with why."""
     with tempfile.TemporaryDirectory(prefix="coldstart-requires-") as tmp:
         checks_log = Path(tmp) / "requires.log"
-        skipped = unmet_requirements(
-            loaded, variants, run_level_context(loaded, Path(tmp), None), checks_log
-        )
+        context = run_level_context(loaded, Path(tmp), None)
+        skipped = unmet_requirements(loaded, variants, context, checks_log, guardian)
         check_programs(loaded, [v for v in variants if v.id not in skipped])
         run_dir = new_run_dir(options.results_dir, loaded.name, options.run_id).resolve()
         (run_dir / "logs").mkdir()
@@ -252,15 +279,13 @@ def _setup(
     observer: RunObserver | None,
 ) -> None:
     runnable = [v for v in plan.variants if v.id not in skipped]
-    announce = getattr(observer, "setup_started", None)
-    if loaded.scenario.setup and context.guardian is not None:
-        context.guardian.ensure_started()
     run_setup(
         loaded,
         runnable,
         run_level_context(loaded, context.run_dir, context.tls),
         context.run_dir / "logs" / "setup.log",
-        announce,
+        getattr(observer, "setup_started", None),
+        context.guardian,
     )
 
 

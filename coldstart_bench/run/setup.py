@@ -19,6 +19,7 @@ from coldstart_bench.plan.render import (
     setup_commands,
 )
 from coldstart_bench.proc.commands import CommandFailed, run_logged
+from coldstart_bench.proc.guardian import Guardian
 from coldstart_bench.results.logs import log_tail
 from coldstart_bench.scenario.load import LoadedScenario
 from coldstart_bench.scenario.matrix import Variant
@@ -28,13 +29,17 @@ CHECK_TIMEOUT_S = 120.0
 
 
 class SetupError(ColdstartError):
-    """A setup command failed; no trial can run."""
+    """A setup command failed: the run cannot be completed, no trial can run."""
 
-    exit_code = 1
+    exit_code = 3
 
 
 def unmet_requirements(
-    loaded: LoadedScenario, variants: Sequence[Variant], ctx: RenderContext, log_path: Path
+    loaded: LoadedScenario,
+    variants: Sequence[Variant],
+    ctx: RenderContext,
+    log_path: Path,
+    guardian: Guardian | None = None,
 ) -> dict[str, str]:
     """variant id → why it cannot run here, for every variant with a failing check."""
     skipped: dict[str, str] = {}
@@ -46,7 +51,9 @@ def unmet_requirements(
             detail = f"{check.argv[0]!r} is not installed (not on PATH)"
         else:
             try:
-                run_logged(check.argv, log_path, CHECK_TIMEOUT_S, f"requires[{check.index}]")
+                run_logged(
+                    check.argv, log_path, CHECK_TIMEOUT_S, f"requires[{check.index}]", guardian
+                )
                 ok, detail = True, ""
             except CommandFailed as exc:
                 ok = False
@@ -65,6 +72,7 @@ def run_setup(
     ctx: RenderContext,
     log_path: Path,
     announce: Callable[[Sequence[str]], None] | None = None,
+    guardian: Guardian | None = None,
 ) -> int:
     """Run each distinct ``setup`` command of these variants once; returns how many ran."""
     commands = setup_commands(loaded, variants, ctx)
@@ -72,7 +80,7 @@ def run_setup(
         if announce:
             announce(command.argv)
         try:
-            run_logged(command.argv, log_path, SETUP_TIMEOUT_S, f"setup[{command.index}]")
+            run_logged(command.argv, log_path, SETUP_TIMEOUT_S, f"setup[{command.index}]", guardian)
         except CommandFailed as exc:
             raise SetupError(f"{exc}\n(full output: {log_path})") from None
     return len(commands)

@@ -120,7 +120,7 @@ def run_trial(context: RunContext, trial: TrialSpec) -> TrialRecord:
     setup = render_trial(loaded, trial, render_context)
     state = _TrialState()
     try:
-        state.prepare_ms = _run_prepare(setup, trial_dir)
+        state.prepare_ms = _run_prepare(setup, trial_dir, context.guardian)
         state.page_cache_ms, state.extra = _set_page_cache(setup)
     except _SetupFailed as exc:
         state.fail("failed", str(exc))
@@ -167,9 +167,10 @@ def _measure(setup: TrialSetup, state: _TrialState, processes: TrialProcesses) -
         try:
             TrialProcesses.check_ports(setup.services)
             t0 = processes.begin()
+            deadline = t0 + int(setup.timeout_s * 1e9) if setup.timeout_s else None
             for service in setup.services:
-                processes.start(service)
-            _send_requests(probe, setup, t0, state, processes)
+                processes.start(service, deadline)
+            _send_requests(probe, setup, t0, state, processes, deadline)
         except LaunchError as exc:
             state.fail(exc.status, str(exc))
         finally:
@@ -184,17 +185,25 @@ def _send_requests(
     t0: int,
     state: _TrialState,
     processes: TrialProcesses,
+    deadline: int | None = None,
 ) -> None:
     pause_s = setup.probe.pause_ms / 1000.0
     for i, request in enumerate(setup.requests):
         if i and pause_s:
             time.sleep(pause_s)
+        left_s = None if deadline is None else (deadline - time.perf_counter_ns()) / 1e9
+        if left_s is not None and left_s <= 0:
+            state.fail(
+                "timeout",
+                f"the trial ran past trial_timeout_s = {setup.timeout_s:g} s before request {i}",
+            )
+            return
         if setup.chaos is not None and i == setup.chaos.at_request:
             record, state.extra["chaos"] = restart_and_recover(
                 setup.chaos, probe, request, t0, processes
             )
         else:
-            record = probe.send(request, t0)
+            record = probe.send(request, t0, left_s)
         state.requests.append(record)
         if record.status != "ok":
             state.fail(record.status, f"request {record.index}: {record.error}")
@@ -224,6 +233,13 @@ def _collect(
             state.notes.append(
                 f"service {svc.name!r}: processes {list(svc.survivors)} survived teardown"
             )
+    if processes.escaped:
+        state.extra["escaped"] = [{"pid": p.pid, "comm": p.comm} for p in processes.escaped]
+        state.notes.append(
+            f"{len(processes.escaped)} process(es) outlived their service's teardown and were "
+            f"killed before the trial ended: "
+            + ", ".join(f"{p.comm} ({p.pid})" for p in processes.escaped[:10])
+        )
     return services, phases
 
 
@@ -252,13 +268,15 @@ def _redact(
     )
 
 
-def _run_prepare(setup: TrialSetup, trial_dir: Path) -> float | None:
+def _run_prepare(setup: TrialSetup, trial_dir: Path, guardian: Guardian | None) -> float | None:
     if not setup.prepare:
         return None
     began = time.perf_counter_ns()
     for i, argv in enumerate(setup.prepare):
         try:
-            run_logged(argv, trial_dir / "prepare.log", _PREPARE_TIMEOUT_S, f"prepare[{i}]")
+            run_logged(
+                argv, trial_dir / "prepare.log", _PREPARE_TIMEOUT_S, f"prepare[{i}]", guardian
+            )
         except CommandFailed as exc:
             raise _SetupFailed(str(exc)) from None
     return ns_to_ms(time.perf_counter_ns() - began)

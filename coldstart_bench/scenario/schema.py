@@ -352,6 +352,9 @@ class Scenario(_Model):
     tls: TlsConfig = TlsConfig()
     gate: GateConfig = GateConfig()
     chaos: ChaosConfig | None = None
+    # From t0 to the last response: past it, the trial ends as a timeout. Unset, a trial
+    # is bounded by its parts' own limits (readiness timeout_s, each request's timeout_s).
+    trial_timeout_s: float | None = Field(None, gt=0, le=86_400)
 
     _var_strings = field_validator("vars", mode="before")(_str_values)
 

@@ -192,9 +192,15 @@ def test_a_restarted_service_reports_its_phases_apart_from_the_first_instance(tm
     from coldstart_bench.results.schema import instance_name
     from coldstart_bench.run.phases import read_phases
 
+    # Ready only once the server printed its ready line, which it does after writing its
+    # listen phase: a TCP check passes at listen(), before that line is written, and a
+    # restart then could stop the first instance before it wrote it.
+    ready_after_listen_phase = service(
+        tmp_path, "--ready-line", "READY", kind="log", pattern="^READY$"
+    )
     processes = TrialProcesses()
     try:
-        processes.start(service(tmp_path))
+        processes.start(ready_after_listen_phase)
         processes.restart("toy")
     finally:
         processes.stop_all()

@@ -87,6 +87,6 @@ def test_a_failing_setup_stops_the_run_and_says_why(tmp_path: Path, write_scenar
     with pytest.raises(SetupError, match="exited with code 3") as caught:
         run_scenario(path, options(tmp_path))
     assert "cannot build the model" in str(caught.value)
-    assert caught.value.exit_code == 1
+    assert caught.value.exit_code == 3  # the run could not be completed (not: trials failed)
     meta = json.loads((tmp_path / "results" / "r" / "run.json").read_text())
     assert meta["status"] == "setup-failed"

@@ -82,6 +82,27 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--hang-after-tokens", type=int, default=-1, help="stop sending after this many tokens"
     )
     p.add_argument(
+        "--escape-on-request",
+        action="store_true",
+        help="on each completion request, double-fork a setsid 'sleep 600' and answer",
+    )
+    p.add_argument(
+        "--escape-on-sigterm",
+        action="store_true",
+        help="on SIGTERM, exit 0 at once, leaving a process that double-forks a setsid "
+        "'sleep 600' 50 ms later",
+    )
+    p.add_argument(
+        "--daemonize",
+        action="store_true",
+        help="double-fork at start: the first process exits 0, a grandchild serves",
+    )
+    p.add_argument(
+        "--stop-self-on-request",
+        action="store_true",
+        help="SIGSTOP itself when a completion request arrives",
+    )
+    p.add_argument(
         "--endless-stream",
         action="store_true",
         help="stream a token every --itl-ms (at least 1 ms) forever, never [DONE]",
@@ -111,6 +132,22 @@ def sleeper(args: argparse.Namespace, depth: int, started: int) -> None:
     os.write(started, b"x")
     while True:
         time.sleep(3600)
+
+
+def escape(args: argparse.Namespace, later_s: float = 0.0) -> None:
+    """Start 'sleep 600' the way a daemon does: fork, setsid, fork again, and let the middle
+    process exit at once, so the sleeper belongs to nobody (but the subreaper above). With
+    ``later_s``, the middle process does it that much later and this one does not wait."""
+    middle = os.fork()
+    if middle == 0:
+        time.sleep(later_s)
+        os.setsid()
+        if os.fork() == 0:
+            record_pid(args)
+            os.execvp("sleep", ["sleep", "600"])
+        os._exit(0)
+    if not later_s:
+        os.waitpid(middle, 0)
 
 
 def fork_children(args: argparse.Namespace) -> None:
@@ -183,6 +220,10 @@ class Handler(BaseHTTPRequestHandler):
             )
             return
         chat = self.path.endswith("chat/completions")
+        if args.escape_on_request:
+            escape(args)
+        if args.stop_self_on_request:
+            os.kill(os.getpid(), signal.SIGSTOP)
         n = min(args.tokens, int(body.get("max_tokens", args.tokens)))
         words = [f"tok{i} " for i in range(n)]
         if args.endless_stream:
@@ -285,9 +326,22 @@ class ToyServer(ThreadingHTTPServer):
 
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
+    if args.daemonize:
+        if os.fork() > 0:
+            return 0  # the parent leaves at once, as a daemon's does
+        os.setsid()
+        if os.fork() > 0:
+            os._exit(0)
     record_pid(args)
     if args.ignore_sigterm:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    if args.escape_on_sigterm:
+
+        def leave_a_sleeper(_signum: int, _frame: object) -> None:
+            escape(args, later_s=0.05)
+            os._exit(0)
+
+        signal.signal(signal.SIGTERM, leave_a_sleeper)
     write_phase("import", IMPORT_START_NS, time.perf_counter_ns())
     fork_children(args)
     if args.flood_mb:

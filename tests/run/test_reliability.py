@@ -1,0 +1,308 @@
+"""Hostile targets and environments, each with real processes: a stream that never ends, a
+harness killed with SIGKILL while setup, prepare or an escaped grandchild runs, a server
+that leaves a sleeper behind from its SIGTERM handler, a disk that fills up, a matrix of
+100,000 variants, and the smaller ones (a readiness check past its deadline, a stopped
+server, a daemon)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from helpers import REPO, alive, coldstart_argv, pids_in, run_argv, run_options, toy_command
+
+from coldstart_bench import load_run
+from coldstart_bench.run.session import run_scenario
+
+ALIVE_CHECK = (
+    "import pathlib, sys\n"
+    "pids = pathlib.Path(sys.argv[1]).read_text().split() if pathlib.Path(sys.argv[1]).exists() else []\n"
+    "def alive(pid):\n"
+    "    try:\n"
+    "        return pathlib.Path(f'/proc/{pid}/stat').read_text().rsplit(')', 1)[1].split()[0] not in 'ZX'\n"
+    "    except OSError:\n"
+    "        return False\n"
+    "left = [p for p in pids if alive(p)]\n"
+    "print('alive from earlier trials:', left)\n"
+    "sys.exit(1 if left else 0)\n"
+)
+
+
+def start_harness(path: Path, results: Path, run_id: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        run_argv(path, results, run_id, "--no-report"),
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def wait_for(condition, timeout_s: float = 60.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.02)
+
+
+def gone_within(pids: list[int], seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if not [p for p in pids if alive(p)]:
+            return True
+        time.sleep(0.01)
+    return False
+
+
+# 1. A stream that never ends -------------------------------------------------------------
+
+
+def test_an_endless_stream_ends_as_a_timeout_within_timeout_s(tmp_path: Path, write_scenario):
+    path = write_scenario(f"""
+        repetitions = 1
+        [[services]]
+        command = {toy_command("--endless-stream", "--itl-ms", "50")}
+        ready = {{ kind = "http", path = "/health" }}
+        [requests]
+        kind = "openai-completions"
+        stream = true
+        timeout_s = 3
+    """)
+    began = time.monotonic()
+    outcome = run_scenario(path, run_options(tmp_path))
+    assert time.monotonic() - began < 15  # it ends (it used to run until killed)
+    [trial] = outcome.trials
+    [request] = trial.requests
+    assert trial.status == "timeout" and request.status == "timeout"
+    assert 3000 <= request.total_ms < 4000  # timeout_s + 1 s
+    assert "timeout_s bounds the whole request" in request.error
+    assert request.tokens >= 20 and request.bytes > 0  # what came is kept
+    assert outcome.exit_code == 1
+
+
+def test_trial_timeout_s_bounds_the_whole_trial(tmp_path: Path, write_scenario):
+    path = write_scenario(f"""
+        repetitions = 1
+        trial_timeout_s = 1
+        [[services]]
+        command = {toy_command("--startup-delay-ms", "10000")}
+        ready = {{ kind = "tcp", timeout_s = 60 }}
+    """)
+    [trial] = run_scenario(path, run_options(tmp_path)).trials
+    assert trial.status == "timeout"
+    assert "was not ready within the trial's trial_timeout_s" in trial.error
+    assert trial.wall_ms < 5000
+
+
+# 2. SIGKILL of the harness ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("hook", ["setup", "prepare"])
+def test_a_killed_harness_takes_its_setup_and_prepare_commands_along(
+    tmp_path: Path, write_scenario, hook: str
+):
+    pidfile = tmp_path / "pids"
+    path = write_scenario(f"""
+        {hook} = [["sh", "-c", "echo $$ >> {pidfile}; exec sleep 60"]]
+        [[services]]
+        command = {toy_command()}
+    """)
+    harness = start_harness(path, tmp_path / "r", "killed")
+    wait_for(lambda: len(pids_in(pidfile)) >= 1)
+    [sleeper] = pids_in(pidfile)
+    time.sleep(0.5)  # the guardian has seen it
+    harness.kill()
+    harness.wait(10)
+    assert gone_within([sleeper], 2.0), f"{hook} command {sleeper} outlived the harness"
+
+
+def test_a_killed_harness_takes_a_grandchild_that_escaped_by_double_fork(
+    tmp_path: Path, write_scenario
+):
+    pidfile = tmp_path / "pids"
+    flags = ("--escape-on-request", "--ttft-ms", "5000", "--pidfile", str(pidfile))
+    path = write_scenario(f"""
+        repetitions = 2
+        [[services]]
+        command = {toy_command(*flags)}
+        ready = {{ kind = "http", path = "/health" }}
+        [requests]
+        count = 1
+    """)
+    harness = start_harness(path, tmp_path / "r", "killed")
+    # the server, then the sleeper it left on the first request (still being answered)
+    wait_for(lambda: len(pids_in(pidfile)) >= 2)
+    running = [p for p in pids_in(pidfile) if alive(p)]
+    assert len(running) == 2
+    time.sleep(0.5)  # the guardian has scanned since
+    harness.kill()
+    harness.wait(10)
+    assert gone_within(running, 2.0), [p for p in running if alive(p)]
+
+
+# 3. An escapee forked during teardown -----------------------------------------------------
+
+
+def test_a_process_forked_by_the_sigterm_handler_is_gone_before_the_next_trial(
+    tmp_path: Path, write_scenario
+):
+    pidfile = tmp_path / "pids"
+    check = tmp_path / "check.py"
+    check.write_text(ALIVE_CHECK)
+    path = write_scenario(f"""
+        repetitions = 3
+        prepare = [["{sys.executable}", "{check}", "{pidfile}"]]
+        [[services]]
+        command = {toy_command("--escape-on-sigterm", "--pidfile", str(pidfile))}
+        ready = {{ kind = "http", path = "/health" }}
+        [requests]
+        count = 1
+    """)
+    outcome = run_scenario(path, run_options(tmp_path))
+    # each next trial's prepare hook found nothing alive from the trials before it
+    assert [t.status for t in outcome.trials] == ["ok"] * 3, [t.error for t in outcome.trials]
+    for trial in outcome.trials:
+        assert trial.extra["escaped"], trial.notes  # the sleeper, found and killed
+        assert any("outlived their service's teardown" in n for n in trial.notes)
+    assert [p for p in pids_in(pidfile) if alive(p)] == []
+
+
+# 4. A full disk -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def tiny_disk(tmp_path: Path):  # type: ignore[no-untyped-def]
+    mount = tmp_path / "tiny"
+    mount.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=300k", "tmpfs", str(mount)],
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a 300 KB tmpfs here: {done.stderr.strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_a_full_disk_is_one_clear_error_with_whole_lines_and_a_run_json_that_says_so(
+    tmp_path: Path, write_scenario, tiny_disk: Path
+):
+    toy = toy_command()[1:-1]  # the argv as TOML items
+    path = write_scenario(f"""
+        repetitions = 20
+        [[services]]
+        command = ["sh", "-c", "head -c 30000 /dev/zero | tr '\\\\0' x; exec \\"$0\\" \\"$@\\"", {toy}]
+        ready = {{ kind = "http", path = "/health" }}
+        [requests]
+        count = 1
+    """)
+    done = subprocess.run(
+        run_argv(path, tiny_disk, "full"), cwd=REPO, capture_output=True, text=True, timeout=240
+    )
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    assert "No space left on device" in done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1
+    run_dir = tiny_disk / "full"
+    lines = (run_dir / "trials.jsonl").read_bytes().split(b"\n")
+    assert lines[-1] == b""  # ends with a whole line
+    assert all(json.loads(line)["trial"] >= 0 for line in lines[:-1])
+    meta = json.loads((run_dir / "run.json").read_text())
+    assert meta["status"] == "results-unwritable"
+    assert meta["trials_done"] == len(lines) - 1 < 20
+
+
+# 5. A matrix far too large ----------------------------------------------------------------
+
+
+def test_a_matrix_of_100000_variants_is_refused_with_the_count_and_a_hint(tmp_path: Path):
+    levels = list(range(10))
+    matrix = "\n".join(f"{name} = {levels}" for name in "abcde")
+    path = tmp_path / "huge.toml"
+    path.write_text(f'[[services]]\ncommand = ["true"]\n[matrix]\n{matrix}\n')
+    done = subprocess.run(
+        coldstart_argv("run", str(path), "--results-dir", str(tmp_path / "r")),
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2
+    assert "100,000 variants" in done.stderr and "--allow-large" in done.stderr
+    assert not (tmp_path / "r").exists()
+    shown = subprocess.run(coldstart_argv("validate", str(path)), capture_output=True, text=True)
+    assert shown.returncode == 0
+    assert "99,980 more" in shown.stdout and "refuses this scenario" in shown.stdout
+    assert len(shown.stdout.splitlines()) < 60
+
+
+# The smaller ones ----------------------------------------------------------------------------
+
+
+def test_a_readiness_check_never_waits_past_the_rule_s_deadline(tmp_path: Path, write_scenario):
+    # accepts connections (the kernel's backlog) but never answers an HTTP request
+    mute = "import socket, sys, time; s = socket.socket(); s.bind(('127.0.0.1', int(sys.argv[1]))); s.listen(); time.sleep(60)"
+    path = write_scenario(f"""
+        repetitions = 1
+        [[services]]
+        command = ["{sys.executable}", "-c", "{mute}", "{{port}}"]
+        ready = {{ kind = "http", path = "/health", timeout_s = 1 }}
+    """)
+    [trial] = run_scenario(path, run_options(tmp_path)).trials
+    assert trial.status == "timeout" and "not ready within 1 s" in trial.error
+    assert trial.wall_ms < 1900  # one 2 s HTTP attempt used to run past the deadline
+
+
+def test_a_stopped_server_is_killed_at_once_not_after_its_grace(tmp_path: Path, write_scenario):
+    path = write_scenario(f"""
+        repetitions = 1
+        [[services]]
+        command = {toy_command("--stop-self-on-request")}
+        ready = {{ kind = "http", path = "/health" }}
+        stop_grace_s = 20
+        [requests]
+        count = 1
+        timeout_s = 0.5
+    """)
+    [trial] = run_scenario(path, run_options(tmp_path)).trials
+    [service] = trial.services
+    assert service.stopped_by == "SIGKILL (it was stopped)"
+    assert service.teardown_ms < 5000
+
+
+def test_a_server_that_daemonizes_is_told_to_run_in_the_foreground(tmp_path: Path, write_scenario):
+    pidfile = tmp_path / "pids"
+    flags = ("--daemonize", "--startup-delay-ms", "500", "--pidfile", str(pidfile))
+    path = write_scenario(f"""
+        repetitions = 1
+        [[services]]
+        command = {toy_command(*flags)}
+        ready = {{ kind = "http", path = "/health" }}
+    """)
+    [trial] = run_scenario(path, run_options(tmp_path)).trials
+    assert trial.status == "failed"
+    assert "looks like a daemon" in trial.error and "foreground" in trial.error
+    [daemon] = pids_in(pidfile)
+    assert not alive(daemon)  # the daemon itself went with the trial
+
+
+def test_gate_says_which_trial_lines_it_could_not_read(tmp_path: Path):
+    from typer.testing import CliRunner
+
+    from coldstart_bench.cli.app import app
+
+    run_dir = tmp_path / "old"
+    shutil.copytree(REPO / "tests" / "data" / "run-0e8cffb", run_dir)
+    with open(run_dir / "trials.jsonl", "a", encoding="utf-8") as f:
+        f.write('{"schema_version": 1, "trial": 99, "cut off')
+    result = CliRunner().invoke(
+        app, ["gate", str(run_dir), "--factor", "pooling", "--baseline-level", "off"]
+    )
+    assert "line 21" in result.output and "left out" in result.output
+    assert load_run(run_dir).problems
