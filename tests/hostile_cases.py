@@ -22,6 +22,7 @@ class Case:
     requests: str = 'kind = "openai-chat"\ncount = 1\ntokens_hint = 0'
     ready: str = '{ kind = "tcp", timeout_s = 5 }'
     extra: str = ""
+    grace_s: float = 0.5
 
     def scenario(self, pidfile: Path, port: int | None = None) -> str:
         command = toy_command(*self.flags, "--pidfile", str(pidfile), "--tokens", "6")
@@ -32,7 +33,7 @@ repetitions = 1
 [[services]]
 command = {command}
 ready = {self.ready}
-stop_grace_s = 0.5
+stop_grace_s = {self.grace_s}
 {port_line}
 {self.extra}
 [requests]
@@ -80,6 +81,39 @@ CASES: tuple[Case, ...] = (
         requests='kind = "http"\npath = "/"\ncount = 1',
     ),
     Case("binds a port already taken", (), "failed", "already in use"),
+    Case(
+        "streams forever (never [DONE])",
+        ("--endless-stream", "--itl-ms", "50"),
+        "timeout",
+        "no complete answer within 1 s",
+        requests='kind = "openai-completions"\ncount = 1\ntimeout_s = 1',
+    ),
+    Case(
+        "double-forks a sleeper on each request",
+        ("--escape-on-request",),
+        "ok",
+        "",
+    ),
+    Case(
+        "leaves a sleeper behind when told to stop",
+        ("--escape-on-sigterm",),
+        "ok",
+        "",
+    ),
+    Case(
+        "daemonizes (its first process exits 0)",
+        ("--daemonize", "--startup-delay-ms", "300"),
+        "failed",
+        "looks like a daemon",
+    ),
+    Case(
+        "stops itself (SIGSTOP) on a request",
+        ("--stop-self-on-request",),
+        "timeout",
+        "no complete answer within 1 s",
+        requests='kind = "openai-chat"\ncount = 1\ntimeout_s = 1',
+        grace_s=10.0,
+    ),
 )
 
 

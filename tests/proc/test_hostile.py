@@ -36,3 +36,8 @@ def test_hostile_target(case: Case, tmp_path: Path, write_scenario):
         assert any("log capped" in note for note in trial.notes)
     if "50 MB" in case.name:
         assert trial.requests[0].bytes == 50 * 1024 * 1024
+    if "sleeper" in case.name:  # the escapee existed, and was found and killed
+        assert len(pids_in(pidfile)) >= 2
+    if "SIGSTOP" in case.name:  # no use waiting the 10 s grace out for a stopped process
+        assert trial.services[0].stopped_by == "SIGKILL (it was stopped)"
+        assert trial.teardown_ms < 5000
