@@ -26,7 +26,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     run = load_run(args.run_dir)
     trials = [t for t in run.measured if t.status == "ok"]
-    variants = sorted({t.variant for t in trials})
+    planned = [v["id"] for v in run.metadata.get("plan", {}).get("variants", [])]
+    seen = {t.variant for t in trials}
+    variants = [v for v in planned if v in seen] + sorted(seen - set(planned))  # scenario order
     phase_names: list[str] = []
     for t in trials:
         for p in t.phases:
