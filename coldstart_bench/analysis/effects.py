@@ -21,6 +21,9 @@ EFFECT_METRICS: tuple[str, ...] = (
     "first_connect_ms",
     "later_connect_ms",
     "later_ttft_ms",
+    "time_to_steady_ms",
+    "load_cold_p95_ms",
+    "goodput_rps",
 )
 # Which level of a factor is the baseline ("off"); every other level is a treatment. A
 # factor with none of these compares against its first declared level.

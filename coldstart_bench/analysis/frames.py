@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from coldstart_bench.analysis.load import LOAD_METRICS, load_figures
 from coldstart_bench.analysis.stats import mean, median
 from coldstart_bench.results.schema import TrialRecord
 
@@ -31,6 +32,7 @@ METRICS: dict[str, str] = {
     "later_ttft_ms": "later requests' TTFT",
     "later_reused_share": "share of later requests on a reused connection",
     "teardown_ms": "teardown",
+    **LOAD_METRICS,
 }
 # Frames ------------------------------------------------------------------------------------
 
@@ -69,6 +71,7 @@ def trials_frame(trials: Iterable[TrialRecord]) -> pd.DataFrame:
             "later_ttft_ms": median(r.ttft_ms for r in later),
             "later_reused_share": mean([1.0 if r.reused else 0.0 for r in later]),
             "requests": len(t.requests),
+            **load_figures(t),
         }
         rows.append(row)
     frame = pd.DataFrame(rows)

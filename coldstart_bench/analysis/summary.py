@@ -85,6 +85,18 @@ class VariantSummary:
     later_reused_share: float | None
     later_ttft_p50: float | None
     tls_seen: bool
+    # load trials only (None elsewhere)
+    first_success_p50: float | None = None
+    load_cold_p95: float | None = None  # the median over trials of each trial's cold p95
+    load_warm_p95: float | None = None
+    cold_penalty_p95: float | None = None
+    time_to_steady_p50: float | None = None
+    goodput_p50: float | None = None
+    load_errors_p50: float | None = None
+
+    @property
+    def load_seen(self) -> bool:
+        return self.load_cold_p95 is not None or self.first_success_p50 is not None
 
 
 # VariantSummary field → (metric, statistic) in the statistics table.
@@ -100,6 +112,13 @@ _HEADLINE: dict[str, tuple[str, str]] = {
     "later_connect_p50": ("later_connect_ms", "median"),
     "later_reused_share": ("later_reused_share", "median"),
     "later_ttft_p50": ("later_ttft_ms", "median"),
+    "first_success_p50": ("first_success_ms", "median"),
+    "load_cold_p95": ("load_cold_p95_ms", "median"),
+    "load_warm_p95": ("load_warm_p95_ms", "median"),
+    "cold_penalty_p95": ("cold_penalty_p95", "median"),
+    "time_to_steady_p50": ("time_to_steady_ms", "median"),
+    "goodput_p50": ("goodput_rps", "median"),
+    "load_errors_p50": ("load_errors", "median"),
 }
 HEADLINE_METRICS: tuple[str, ...] = tuple(dict.fromkeys(m for m, _s in _HEADLINE.values()))
 

@@ -15,6 +15,7 @@ from coldstart_bench.plan.order import TrialSpec
 from coldstart_bench.plan.specs import (
     PHASES_ENV,
     ChaosSpec,
+    LoadSpec,
     ProbeSettings,
     ReadySpec,
     RequestSpec,
@@ -159,7 +160,10 @@ def render_trial(loaded: LoadedScenario, trial: TrialSpec, ctx: RenderContext) -
         if trial.variant.matches(match_levels(s.only))
     )
     requests: tuple[RequestSpec, ...] = ()
-    if scenario.requests is not None:
+    load = None
+    if scenario.requests is not None and scenario.load is not None:
+        load = _render_load(scenario, trial, common)
+    elif scenario.requests is not None:
         requests = tuple(_render_requests(scenario.requests, common))
     tls = tls_on(scenario, trial.variant)
     pooling = trial.variant.factors.get("pooling", "on")
@@ -185,6 +189,7 @@ def render_trial(loaded: LoadedScenario, trial: TrialSpec, ctx: RenderContext) -
         )
     return TrialSetup(
         chaos=chaos,
+        load=load,
         timeout_s=scenario.trial_timeout_s,
         services=services,
         requests=requests,
@@ -251,6 +256,32 @@ def _render_deep(value: Any, values: Mapping[str, str]) -> Any:
     if isinstance(value, list):
         return [_render_deep(v, values) for v in value]
     return value
+
+
+def _render_load(scenario: Scenario, trial: TrialSpec, values: dict[str, str]) -> LoadSpec:
+    """The load of a trial: one request template per prompt (the load cycles them)."""
+    load, req = scenario.load, scenario.requests
+    assert load is not None and req is not None
+    prompts = len(req.prompts) if req.prompts else 1
+    templates = _render_requests(req.model_copy(update={"count": prompts}), values)
+    return LoadSpec(
+        pattern=load.pattern,
+        templates=tuple(templates),
+        rate=load.rate,
+        concurrency=load.concurrency,
+        requests=load.requests,
+        duration_s=load.duration_s,
+        start=load.start,
+        before_ready=load.before_ready,
+        retry_interval_ms=load.retry_interval_ms,
+        warm_after_s=load.warm_after_s,
+        seed=(scenario.seed or 0) * 1_000_003 + trial.index,
+        slo_ttft_ms=load.slo.ttft_ms,
+        slo_total_ms=load.slo.total_ms,
+        steady_margin=load.steady_margin,
+        steady_window=load.steady_window,
+        goodput_window_s=load.goodput_window_s,
+    )
 
 
 def _render_requests(req: Requests, values: dict[str, str]) -> list[RequestSpec]:

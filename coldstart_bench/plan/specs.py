@@ -95,6 +95,39 @@ class ChaosSpec:
 
 
 @dataclass(frozen=True)
+class LoadSpec:
+    """The traffic of a load trial (``[load]``); request ``i`` is a copy of
+    ``templates[i % len(templates)]`` (the prompts, cycled)."""
+
+    pattern: Literal["concurrent", "constant", "poisson", "burst"]
+    templates: tuple[RequestSpec, ...]
+    rate: float | None = None
+    concurrency: int = 1
+    requests: int | None = None
+    duration_s: float | None = None
+    start: Literal["spawn", "ready"] = "spawn"
+    before_ready: Literal["hold", "retry"] = "hold"
+    retry_interval_ms: float = 50.0
+    warm_after_s: float | None = None
+    seed: int = 0  # of the Poisson arrivals
+    # How the figures judge it (analysis reads them from the trial record):
+    slo_ttft_ms: float | None = None
+    slo_total_ms: float | None = None
+    steady_margin: float = 0.2
+    steady_window: int = 10
+    goodput_window_s: float = 10.0
+
+    def judged_by(self) -> dict[str, float | int | None]:
+        return {
+            "slo_ttft_ms": self.slo_ttft_ms,
+            "slo_total_ms": self.slo_total_ms,
+            "steady_margin": self.steady_margin,
+            "steady_window": self.steady_window,
+            "goodput_window_s": self.goodput_window_s,
+        }
+
+
+@dataclass(frozen=True)
 class TrialSetup:
     """Everything needed to run one trial, rendered from the scenario."""
 
@@ -106,3 +139,4 @@ class TrialSetup:
     page_cache_files: tuple[str, ...] = ()
     chaos: ChaosSpec | None = None
     timeout_s: float | None = None  # the whole trial, from t0 to the last response
+    load: LoadSpec | None = None  # traffic instead of the requests one after another

@@ -13,7 +13,6 @@ import ipaddress
 import socket
 import ssl
 import time
-from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -22,11 +21,18 @@ from coldstart_bench.plan.specs import ProbeSettings, RequestSpec
 from coldstart_bench.probe.sse import (
     MalformedStream,
     SSEDecoder,
-    read_openai_chunk,
     read_openai_response,
 )
+from coldstart_bench.probe.timeline import (
+    RequestFailed,
+    Timeline,
+    event_stream_problem,
+    over_time,
+    phase_of,
+    record,
+)
 from coldstart_bench.probe.watchdog import Watchdog
-from coldstart_bench.results.schema import RequestRecord, Status, ns_to_ms
+from coldstart_bench.results.schema import RequestRecord, Status
 
 _ERROR_BODY_BYTES = 500
 
@@ -45,56 +51,6 @@ def _cached_ssl_context(ca_file: str | None, insecure: bool) -> ssl.SSLContext:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
     return context
-
-
-@dataclass
-class _Timeline:
-    """Timestamps and counts of one request, filled in as it happens, so that a request
-    that fails half-way still reports what it received."""
-
-    watchdog: Watchdog | None = None
-    marks: dict[str, int] = field(default_factory=dict)
-    token_ns: list[int] = field(default_factory=list)
-    nbytes: int = 0
-    usage: int | None = None
-    complete_ns: int | None = None
-
-    def trace(self, name: str, info: dict[str, object]) -> None:
-        self.marks[name] = time.perf_counter_ns()
-        if name == "connection.connect_tcp.complete" and self.watchdog is not None:
-            stream = info.get("return_value")
-            sock = getattr(stream, "get_extra_info", lambda _name: None)("socket")
-            if isinstance(sock, socket.socket):
-                self.watchdog.watch(sock)
-
-    def span(self, step: str) -> int | None:
-        started = self.marks.get(f"connection.{step}.started")
-        complete = self.marks.get(f"connection.{step}.complete")
-        if started is None or complete is None:
-            return None
-        return complete - started
-
-    def headers_received(self) -> int | None:
-        for proto in ("http11", "http2"):
-            ns = self.marks.get(f"{proto}.receive_response_headers.complete")
-            if ns is not None:
-                return ns
-        return None
-
-    def first_mark(self) -> int | None:
-        """When the client first touched the network (connect, or a send on a reused
-        connection): every trace event is a network step."""
-        return min(self.marks.values()) if self.marks else None
-
-    @property
-    def reused(self) -> bool:
-        return "connection.connect_tcp.started" not in self.marks
-
-
-class _RequestFailed(Exception):
-    def __init__(self, status: Status, message: str) -> None:
-        self.status = status
-        super().__init__(message)
 
 
 class Probe:
@@ -144,7 +100,7 @@ class Probe:
         first byte sent to the end of the response; a request that runs over it ends as
         ``timeout`` with what it had received."""
         limit = spec.timeout_s if timeout_s is None else max(min(spec.timeout_s, timeout_s), 0.0)
-        timeline = _Timeline(self._watchdog)
+        timeline = Timeline(self._watchdog)
         url, headers, extensions, dns_ns = self._address(spec)
         extensions["trace"] = timeline.trace
         start = time.perf_counter_ns()
@@ -167,7 +123,7 @@ class Probe:
                 http_version = response.http_version
                 if status_code != spec.expect_status:
                     detail = _first_bytes(response)
-                    raise _RequestFailed(
+                    raise RequestFailed(
                         "failed", f"HTTP {status_code} (expected {spec.expect_status}): {detail}"
                     )
                 if spec.stream and spec.kind != "http":
@@ -176,19 +132,19 @@ class Probe:
                     self._read_body(response, spec, timeline, deadline, limit)
                     timeline.complete_ns = time.perf_counter_ns()
         except httpx.TimeoutException as exc:
-            status, error = "timeout", f"no answer within {limit:g} s ({_phase_of(exc)})"
+            status, error = "timeout", f"no answer within {limit:g} s ({phase_of(exc)})"
         except httpx.HTTPError as exc:
             status, error = "failed", f"{type(exc).__name__}: {exc or 'connection error'}"
-        except _RequestFailed as exc:
+        except RequestFailed as exc:
             status, error = exc.status, str(exc)
         except MalformedStream as exc:
             status, error = "failed", f"malformed response: {exc}"
         end = time.perf_counter_ns()
         if self._watchdog.disarm():  # the connection was cut at the deadline
-            status, error = "timeout", _over_time(limit, timeline)
+            status, error = "timeout", over_time(limit, timeline)
         if status == "ok" and spec.stream and spec.kind != "http" and not timeline.token_ns:
             status, error = "failed", "the stream ended without any content token"
-        return _record(spec, t0_ns, start, end, timeline, status, error, status_code,
+        return record(spec, t0_ns, start, end, timeline, status, error, status_code,
                        http_version, dns_ns)  # fmt: skip
 
     def _address(
@@ -221,41 +177,26 @@ class Probe:
         self,
         response: httpx.Response,
         spec: RequestSpec,
-        timeline: _Timeline,
+        timeline: Timeline,
         deadline: int,
         limit: float,
     ) -> None:
-        content_type = response.headers.get("content-type", "")
-        if "text/event-stream" not in content_type:
-            raise _RequestFailed(
-                "failed",
-                "expected an event stream (text/event-stream), got "
-                f"{content_type or 'no content type'}; does the server support stream = true? "
-                f"{_first_bytes(response)}",
-            )
+        problem = event_stream_problem(response)
+        if problem:
+            raise RequestFailed("failed", f"{problem} {_first_bytes(response)}")
         decoder = SSEDecoder()
-        chat = spec.kind == "openai-chat"
         for chunk in response.iter_bytes():
             now = time.perf_counter_ns()
-            timeline.nbytes += len(chunk)
-            for event in decoder.feed(chunk):
-                content = read_openai_chunk(event.data, chat=chat)
-                if content.text:
-                    timeline.token_ns.append(now)
-                if content.completion_tokens is not None:
-                    timeline.usage = content.completion_tokens
+            timeline.take(chunk, decoder, spec.kind == "openai-chat", now)
             if now > deadline:
-                raise _RequestFailed("timeout", _over_time(limit, timeline))
-        for event in decoder.close():
-            content = read_openai_chunk(event.data, chat=chat)
-            if content.text:
-                timeline.token_ns.append(time.perf_counter_ns())
+                raise RequestFailed("timeout", over_time(limit, timeline))
+        timeline.close(decoder, spec.kind == "openai-chat")
 
     def _read_body(
         self,
         response: httpx.Response,
         spec: RequestSpec,
-        timeline: _Timeline,
+        timeline: Timeline,
         deadline: int,
         limit: float,
     ) -> None:
@@ -265,64 +206,14 @@ class Probe:
         for chunk in response.iter_bytes():
             timeline.nbytes += len(chunk)
             if timeline.nbytes > limit:
-                raise _RequestFailed("failed", f"the response body is larger than {limit} bytes")
+                raise RequestFailed("failed", f"the response body is larger than {limit} bytes")
             if time.perf_counter_ns() > deadline:
-                raise _RequestFailed("timeout", _over_time(limit, timeline))
+                raise RequestFailed("timeout", over_time(limit, timeline))
             if keep:
                 parts.append(chunk)
         if keep:
             content = read_openai_response(b"".join(parts), chat=spec.kind == "openai-chat")
             timeline.usage = content.completion_tokens
-
-
-def _record(
-    spec: RequestSpec,
-    t0_ns: int,
-    called: int,
-    end: int,
-    timeline: _Timeline,
-    status: Status,
-    error: str | None,
-    status_code: int | None,
-    http_version: str | None,
-    dns_ns: int | None,
-) -> RequestRecord:
-    """What was measured, whatever the outcome: a request that failed after its first
-    token keeps that token's time, its bytes and its gaps."""
-    # Durations run from the first network action, so the client's own request building
-    # (~0.1 ms in httpx) is not charged to the server; it is kept as client_ms.
-    start = timeline.first_mark() or called
-    first_content = timeline.token_ns[0] if timeline.token_ns else timeline.complete_ns
-    headers_ns = timeline.headers_received()
-    gaps = [b - a for a, b in zip(timeline.token_ns, timeline.token_ns[1:], strict=False)]
-    streamed = spec.stream and spec.kind != "http"
-    return RequestRecord(
-        index=spec.index,
-        status=status,
-        start_ms=ns_to_ms(start - t0_ns),
-        client_ms=ns_to_ms(start - called),
-        status_code=status_code,
-        http_version=http_version,
-        reused=timeline.reused if status_code is not None else None,
-        dns_ms=None if dns_ns is None else ns_to_ms(dns_ns),
-        connect_ms=_ms(timeline.span("connect_tcp")),
-        tls_ms=_ms(timeline.span("start_tls")),
-        ttfb_ms=None if headers_ns is None else ns_to_ms(headers_ns - start),
-        ttft_ms=None if first_content is None else ns_to_ms(first_content - start),
-        total_ms=ns_to_ms(end - start),
-        tokens=len(timeline.token_ns) if streamed else None,
-        usage_tokens=timeline.usage,
-        itl_ms=tuple(ns_to_ms(g) for g in gaps),
-        bytes=timeline.nbytes,
-        error=error,
-    )
-
-
-def _over_time(limit: float, timeline: _Timeline) -> str:
-    got = f"{len(timeline.token_ns)} token(s), {timeline.nbytes:,} bytes"
-    return (
-        f"no complete answer within {limit:g} s (timeout_s bounds the whole request; {got} so far)"
-    )
 
 
 def _first_bytes(response: httpx.Response) -> str:
@@ -338,22 +229,9 @@ def _first_bytes(response: httpx.Response) -> str:
     return text or "(empty body)"
 
 
-def _phase_of(exc: httpx.TimeoutException) -> str:
-    return {
-        httpx.ConnectTimeout: "while connecting",
-        httpx.ReadTimeout: "while waiting for data",
-        httpx.WriteTimeout: "while sending",
-        httpx.PoolTimeout: "waiting for a connection",
-    }.get(type(exc), "timeout")
-
-
 def _is_ip(host: str) -> bool:
     try:
         ipaddress.ip_address(host)
         return True
     except ValueError:
         return False
-
-
-def _ms(ns: int | None) -> float | None:
-    return None if ns is None else ns_to_ms(ns)

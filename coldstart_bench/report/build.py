@@ -19,6 +19,7 @@ from coldstart_bench.analysis.effects import (
     effects_frame,
     factor_effects,
 )
+from coldstart_bench.analysis.load import load_points, rolling_latency
 from coldstart_bench.analysis.phases import (
     load_throughput,
     median_timelines,
@@ -41,6 +42,7 @@ from coldstart_bench.errors import ColdstartError
 from coldstart_bench.report import plots, tables
 from coldstart_bench.report.headline import headline
 from coldstart_bench.report.html import FailureView, Plot, ProfileView, render_html
+from coldstart_bench.report.loadplot import load_picture
 from coldstart_bench.report.waterfall import waterfall
 from coldstart_bench.results.logs import log_tail
 from coldstart_bench.results.redact import redact_text
@@ -56,6 +58,7 @@ PLOT_TITLES: dict[str, str] = {
     "connect": "Connection set-up: fresh vs reused",
     "effects": "What each toggle buys",
     "model_load": "Model-load throughput",
+    "load": "Load on a cold replica",
 }
 
 
@@ -175,6 +178,7 @@ def build_report(
     effects = factor_effects(frame, declared=declared_levels(planned))
     requests = frames.requests_frame(trials)
     phases = frames.phases_frame(trials)
+    points = load_points(trials)
     report = Report(run, out, rows, effects)
     report.headline = headline(frame, rows, effects)
     report.diagnoses = diagnose(requests)
@@ -219,6 +223,9 @@ def build_report(
             "connect": plots.connections(*connection_setup(requests), order),
             "effects": plots.effects([e for e in effects if not e.by_construction]),
             "model_load": plots.model_load(throughput_summary(load_throughput(phases)), order),
+            "load": load_picture(points, rolling_latency(points), order)
+            if not points.empty
+            else None,
         }
         pngs = [Plot(name, PLOT_TITLES[name], png) for name, png in drawn.items() if png]
         if "png" in formats:

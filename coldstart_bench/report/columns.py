@@ -40,12 +40,53 @@ REQUEST_COLUMNS: tuple[_Column, ...] = (
     ),
     ("later\nTTFT", lambda r: ms(r.later_ttft_p50), False),
 )
+
+
+def _penalty(r: VariantSummary) -> str:
+    return _DASH if r.cold_penalty_p95 is None else f"{r.cold_penalty_p95:.2f}×"
+
+
+# A load trial's columns, in place of the request columns.
+LOAD_COLUMNS: tuple[_Column, ...] = (
+    ("first\nanswer", lambda r: ms(r.first_success_p50), False),
+    ("cold\np95", lambda r: ms(r.load_cold_p95), True),
+    ("warm\np95", lambda r: ms(r.load_warm_p95), False),
+    ("cold\npenalty", _penalty, False),
+    ("steady\nafter", lambda r: ms(r.time_to_steady_p50), False),
+    (
+        "goodput\nreq/s",
+        lambda r: _DASH if r.goodput_p50 is None else f"{r.goodput_p50:.1f}",
+        False,
+    ),
+    (
+        "not\nanswered",
+        lambda r: _DASH if r.load_errors_p50 is None else f"{r.load_errors_p50:g}",
+        False,
+    ),
+)
+LOAD_CAPTION = (
+    "milliseconds from t0 unless said; each figure is the median over trials of one value "
+    "per trial; cold / warm p95 = the 95th percentile of latency from arrival (waiting + "
+    "time to first token) in the cold phase (from spawn) and the warm phase (the same load "
+    "later); cold penalty = cold p95 / warm p95; steady after = t0 → from when the rolling "
+    "p95 stays near the warm one; goodput = answers meeting the SLO per second in the first "
+    "seconds; not answered = cold requests that got no answer"
+)
 CAPTION = (
     "milliseconds; each figure is the median over trials (p95: the 95th percentile) of one "
     "value per trial; ready and cold TTFT from t0 (just before spawn); 1st req = the first "
     "request after ready; later = requests 2..n of the trial: their mean connect (0 when the "
     "connection was reused), share reused and median TTFT"
 )
+
+
+def detail_columns(rows: Sequence[VariantSummary]) -> tuple[_Column, ...]:
+    """The columns after start-up: the load's where the run had load trials."""
+    return LOAD_COLUMNS if any(r.load_seen for r in rows) else REQUEST_COLUMNS
+
+
+def caption_for(rows: Sequence[VariantSummary]) -> str:
+    return LOAD_CAPTION if any(r.load_seen for r in rows) else CAPTION
 
 
 def shown_columns(columns: Sequence[_Column], rows: Sequence[VariantSummary]) -> list[_Column]:
@@ -71,7 +112,7 @@ def plain_grid(
     rows: Sequence[VariantSummary],
 ) -> tuple[list[str], list[tuple[list[str], list[str]]]]:
     """Headers, then (factor labels, figures) per row, as plain text."""
-    columns = shown_columns([*STARTUP_COLUMNS, *REQUEST_COLUMNS], rows)
+    columns = shown_columns([*STARTUP_COLUMNS, *detail_columns(rows)], rows)
     factors = factor_names(rows)
     heads = [*(factors or ["variant"]), "ok/n", *(h.replace("\n", " ") for h, _v, _b in columns)]
     body = [

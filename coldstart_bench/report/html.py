@@ -16,7 +16,7 @@ import jinja2
 from coldstart_bench.analysis.diagnostics import Diagnosis
 from coldstart_bench.analysis.effects import Effect
 from coldstart_bench.analysis.summary import VariantSummary
-from coldstart_bench.report.columns import CAPTION, plain_grid
+from coldstart_bench.report.columns import caption_for, plain_grid
 
 
 @dataclass(frozen=True)
@@ -116,7 +116,7 @@ def render_html(
         diagnoses=diagnoses,
         heads=heads,
         table_rows=table_rows,
-        caption=CAPTION,
+        caption=caption_for(rows),
         plots=plots,
         stats=[
             {

@@ -10,7 +10,7 @@ from coldstart_bench.analysis.diagnostics import Diagnosis
 from coldstart_bench.analysis.effects import Effect
 from coldstart_bench.analysis.frames import FACTOR_PREFIX, trials_frame
 from coldstart_bench.analysis.summary import Failure, VariantSummary
-from coldstart_bench.report.columns import CAPTION, plain_grid
+from coldstart_bench.report.columns import caption_for, plain_grid
 from coldstart_bench.report.markdown import md_escape
 from coldstart_bench.results.schema import TrialRecord
 
@@ -32,7 +32,7 @@ def summary_markdown(
     lines.append("|" + "|".join(aligns) + "|")
     for labels, cells in grid:
         lines.append("| " + " | ".join(md_escape(str(c)) for c in [*labels, *cells]) + " |")
-    lines += ["", f"_{CAPTION}_", ""]
+    lines += ["", f"_{caption_for(rows)}_", ""]
     if diagnoses:
         lines += ["### Worth checking", ""]
         lines += [f"- {md_escape(d.message)}" for d in diagnoses]

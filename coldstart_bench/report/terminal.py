@@ -19,11 +19,11 @@ if TYPE_CHECKING:
 
 from coldstart_bench.report.columns import (
     _DASH,
-    CAPTION,
-    REQUEST_COLUMNS,
     STARTUP_COLUMNS,
     _Column,
+    caption_for,
     count_text,
+    detail_columns,
     factor_names,
     shown_columns,
 )
@@ -42,14 +42,16 @@ def summary_table(
     rows: Sequence[VariantSummary],
     title: str | None = None,
     columns: Sequence[_Column] | None = None,
-    caption: str | None = CAPTION,
+    caption: str | None = "",
     counts: bool = True,
     compact: bool = False,
 ) -> Table:
     """One row per variant: a column per matrix factor (or the variant id when it has
     none), the trial count, then ``columns`` (default: all; TLS only if a row had TLS)."""
     if columns is None:
-        columns = shown_columns(STARTUP_COLUMNS + REQUEST_COLUMNS, rows)
+        columns = shown_columns(STARTUP_COLUMNS + detail_columns(rows), rows)
+    if caption == "":
+        caption = caption_for(rows)
     table = Table(
         title=Text(title) if title else None,
         title_justify="left",
@@ -82,7 +84,7 @@ def print_summary(console: Console, rows: Sequence[VariantSummary], title: str) 
         console.print(whole)
         return
     startup = summary_table(rows, f"{title}: start-up", STARTUP_COLUMNS, None, compact=True)
-    requests = shown_columns(REQUEST_COLUMNS, rows)
+    requests = shown_columns(detail_columns(rows), rows)
     console.print(startup)
     console.print(summary_table(rows, f"{title}: requests", requests, counts=False, compact=True))
 

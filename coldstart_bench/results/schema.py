@@ -88,6 +88,27 @@ class RequestRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class LoadRecord:
+    """One request of a load trial: when it arrived, what happened before it could be sent
+    (held until ready, or retried), and the request itself as it was finally sent (its
+    ``start_ms`` is the send, from t0; its durations run from there)."""
+
+    index: int  # within its phase
+    phase: Literal["cold", "warm"]
+    arrival_ms: float  # when it arrived (was scheduled), from t0
+    request: RequestRecord
+    attempts: int = 1  # sends; more than one only with before_ready = "retry"
+    held: bool = False  # it arrived before ready and waited (before_ready = "hold")
+    first_error: str | None = None  # of a failed attempt before the last one
+    lag_ms: float = 0.0  # the client's own lateness: dispatched this long after arrival
+
+    @property
+    def wait_ms(self) -> float:
+        """Arrival → the send that counted (held, retried, or the client's own lag)."""
+        return self.request.start_ms - self.arrival_ms
+
+
+@dataclass(frozen=True, slots=True)
 class TrialRecord:
     schema_version: int
     run_id: str
@@ -110,6 +131,7 @@ class TrialRecord:
     services: tuple[ServiceRecord, ...] = ()
     requests: tuple[RequestRecord, ...] = ()
     phases: tuple[PhaseRecord, ...] = ()
+    load: tuple[LoadRecord, ...] = ()  # a load trial's requests, cold phase then warm
     notes: tuple[str, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -126,6 +148,10 @@ class TrialRecord:
         data["services"] = tuple(_build(ServiceRecord, s) for s in data.get("services", ()))
         data["requests"] = tuple(_build(RequestRecord, r) for r in data.get("requests", ()))
         data["phases"] = tuple(_build(PhaseRecord, p) for p in data.get("phases", ()))
+        data["load"] = tuple(
+            _build(LoadRecord, {**r, "request": _build(RequestRecord, r["request"])})
+            for r in data.get("load", ())
+        )
         data["notes"] = tuple(data.get("notes", ()))
         data["extra"] = {**data.get("extra", {}), **extra}
         return cls(**data)

@@ -16,8 +16,9 @@ from typing import Any
 
 from coldstart_bench.plan.order import TrialSpec
 from coldstart_bench.plan.render import RenderContext, render_trial
-from coldstart_bench.plan.specs import TlsFiles, TrialSetup
+from coldstart_bench.plan.specs import LoadSpec, TlsFiles, TrialSetup
 from coldstart_bench.probe.client import Probe
+from coldstart_bench.probe.load import LoadRunner
 from coldstart_bench.proc.commands import CommandFailed, run_logged
 from coldstart_bench.proc.group import TrialProcesses
 from coldstart_bench.proc.guardian import Guardian
@@ -28,6 +29,7 @@ from coldstart_bench.results.environment import node_identity
 from coldstart_bench.results.redact import redact_text, secret_values
 from coldstart_bench.results.schema import (
     SCHEMA_VERSION,
+    LoadRecord,
     PhaseRecord,
     RequestRecord,
     ServiceRecord,
@@ -93,6 +95,7 @@ class _TrialState:
     page_cache_ms: float | None = None
     teardown_ms: float | None = None
     requests: list[RequestRecord] = field(default_factory=list)
+    load: list[LoadRecord] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -131,10 +134,7 @@ def run_trial(context: RunContext, trial: TrialSpec) -> TrialRecord:
     t0 = processes.t0_ns if processes.t0_ns is not None else time.perf_counter_ns()
     services, phases = _collect(processes, run_dir, t0, state)
     services = _redact(setup, loaded, state, services)
-    first = state.requests[0] if state.requests else None
-    cold_ttft = None
-    if first is not None and first.status == "ok" and first.ttft_ms is not None:
-        cold_ttft = round(first.start_ms + first.ttft_ms, 4)
+    cold_ttft = _cold_ttft(state)
     return TrialRecord(
         **trial_identity(trial, context.run_id),
         status=state.status,
@@ -153,6 +153,7 @@ def run_trial(context: RunContext, trial: TrialSpec) -> TrialRecord:
         wall_ms=ns_to_ms(time.perf_counter_ns() - began),
         services=services,
         requests=tuple(state.requests),
+        load=tuple(state.load),
         phases=tuple(phases),
         notes=tuple(state.notes),
         extra={**state.extra, "node": node_identity()},
@@ -162,6 +163,9 @@ def run_trial(context: RunContext, trial: TrialSpec) -> TrialRecord:
 def _measure(setup: TrialSetup, state: _TrialState, processes: TrialProcesses) -> None:
     """The cold start itself: t0, every service started and ready, the requests; then the
     teardown, whatever happened."""
+    if setup.load is not None:
+        _measure_load(setup, setup.load, state, processes)
+        return
     with Probe(setup.probe) as probe:
         probe.prime(list(setup.requests))
         try:
@@ -177,6 +181,38 @@ def _measure(setup: TrialSetup, state: _TrialState, processes: TrialProcesses) -
             teardown_began = time.perf_counter_ns()
             processes.stop_all()
             state.teardown_ms = ns_to_ms(time.perf_counter_ns() - teardown_began)
+
+
+def _measure_load(
+    setup: TrialSetup, load: LoadSpec, state: _TrialState, processes: TrialProcesses
+) -> None:
+    """A load trial: the traffic starts at t0 (or at ready) on its own thread while the
+    services start here; then the warm phase; then the teardown, whatever happened."""
+    state.extra["load"] = {"pattern": load.pattern, "start": load.start,
+                           "before_ready": load.before_ready, **load.judged_by()}  # fmt: skip
+    runner = LoadRunner(load, setup.probe)
+    runner.prepare()  # thread, loop and client before t0
+    try:
+        TrialProcesses.check_ports(setup.services)
+        t0 = processes.begin()
+        deadline = t0 + int(setup.timeout_s * 1e9) if setup.timeout_s else None
+        runner.begin(t0)
+        for service in setup.services:
+            processes.start(service, deadline)
+        runner.ready(processes.services[-1].ready_ns or time.perf_counter_ns())
+        left_s = None if deadline is None else max((deadline - time.perf_counter_ns()) / 1e9, 0)
+        state.load = runner.finish(left_s)
+        if not any(r.request.status == "ok" for r in state.load):
+            state.fail("failed", "no request of the load was answered")
+    except LaunchError as exc:
+        runner.abort(str(exc))
+        state.load = runner.finish(30.0)
+        state.fail(exc.status, str(exc))
+    finally:
+        runner.close()
+        teardown_began = time.perf_counter_ns()
+        processes.stop_all()
+        state.teardown_ms = ns_to_ms(time.perf_counter_ns() - teardown_began)
 
 
 def _send_requests(
@@ -208,6 +244,21 @@ def _send_requests(
         if record.status != "ok":
             state.fail(record.status, f"request {record.index}: {record.error}")
             return
+
+
+def _cold_ttft(state: _TrialState) -> float | None:
+    """t0 → the first token: of the first request, or under load of the first answer."""
+    if state.load:
+        firsts = [
+            r.request.start_ms + r.request.ttft_ms
+            for r in state.load
+            if r.phase == "cold" and r.request.status == "ok" and r.request.ttft_ms is not None
+        ]
+        return round(min(firsts), 4) if firsts else None
+    first = state.requests[0] if state.requests else None
+    if first is not None and first.status == "ok" and first.ttft_ms is not None:
+        return round(first.start_ms + first.ttft_ms, 4)
+    return None
 
 
 def _collect(
@@ -261,6 +312,19 @@ def _redact(
     state.requests = [
         dataclasses.replace(r, error=redact_text(r.error, secrets)) if r.error else r
         for r in state.requests
+    ]
+    state.load = [
+        dataclasses.replace(
+            r,
+            request=dataclasses.replace(
+                r.request,
+                error=redact_text(r.request.error, secrets) if r.request.error else None,
+            ),
+            first_error=redact_text(r.first_error, secrets) if r.first_error else None,
+        )
+        if r.request.error or r.first_error
+        else r
+        for r in state.load
     ]
     return tuple(
         dataclasses.replace(s, error=redact_text(s.error, secrets)) if s.error else s

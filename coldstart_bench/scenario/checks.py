@@ -127,6 +127,15 @@ def check_cross_references(scenario: Scenario) -> None:
         if svc.port is not None and ports.count(svc.port) > 1:
             raise PathError(f"services[{i}].port", f"port {svc.port} is given to two services")
 
+    if scenario.load is not None:
+        if scenario.requests is None:
+            raise PathError(
+                "load", "the load sends the requests of [requests]: add a [requests] table"
+            )
+        if scenario.chaos is not None:
+            raise PathError(
+                "chaos", "[chaos] acts on the requests of a trial, not (yet) under [load]"
+            )
     req = scenario.requests
     if req is not None:
         if req.service is not None and req.service not in names:

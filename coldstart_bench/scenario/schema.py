@@ -312,6 +312,47 @@ class GateConfig(_Model):
         return self
 
 
+class SloConfig(_Model):
+    """What counts as a good answer under load (goodput): every limit set must hold."""
+
+    ttft_ms: float | None = Field(None, gt=0)  # from arrival: waiting + time to first token
+    total_ms: float | None = Field(None, gt=0)  # from arrival to the end of the answer
+
+
+class LoadConfig(_Model):
+    """Traffic on the replica from the moment it starts (or from ready), then the same
+    traffic again once it is warm. The requests themselves are ``[requests]``'."""
+
+    pattern: Literal["concurrent", "constant", "poisson", "burst"] = "poisson"
+    rate: float | None = Field(None, gt=0, le=100_000)  # requests/s: constant, poisson
+    concurrency: int = Field(1, ge=1, le=10_000)  # concurrent: requests in flight
+    requests: int | None = Field(None, ge=1, le=1_000_000)  # per phase; burst: all at once
+    duration_s: float | None = Field(None, gt=0, le=86_400)  # per phase, instead of requests
+    start: Literal["spawn", "ready"] = "spawn"  # when the arrivals begin
+    before_ready: Literal["hold", "retry"] = "hold"  # arrivals before the server accepts
+    retry_interval_ms: float = Field(50.0, gt=0, le=60_000)
+    warm_after_s: float | None = Field(None, ge=0, le=86_400)  # then the warm phase; None: none
+    slo: SloConfig = SloConfig()
+    steady_margin: float = Field(0.2, ge=0, le=10)  # steady: rolling p95 ≤ (1 + margin) × warm
+    steady_window: int = Field(10, ge=2, le=10_000)  # requests in the rolling window
+    goodput_window_s: float = Field(10.0, gt=0, le=86_400)  # goodput over the first N seconds
+
+    @model_validator(mode="after")
+    def _one_size(self) -> LoadConfig:
+        if self.pattern in ("constant", "poisson") and self.rate is None:
+            raise PathError("rate", f"pattern = {self.pattern!r} needs a rate (requests/s)")
+        if self.pattern == "burst":
+            if self.requests is None:
+                raise PathError("requests", "pattern = 'burst' needs requests (how many at once)")
+            if self.duration_s is not None:
+                raise PathError("duration_s", "a burst has no duration: it is all at once")
+        elif (self.requests is None) == (self.duration_s is None):
+            raise PathError("requests", "give either requests or duration_s (one of them)")
+        if self.pattern != "concurrent" and "concurrency" in self.model_fields_set:
+            raise PathError("concurrency", "applies only to pattern = 'concurrent'")
+        return self
+
+
 class ChaosConfig(_Model):
     """Before request ``at_request`` (0-based) of a trial, restart or kill a service, then
     retry that request until it succeeds: the time from the action to the first success is
@@ -344,6 +385,7 @@ class Scenario(_Model):
     vars: dict[str, str] = {}
     services: Annotated[list[Service], Field(min_length=1)]
     requests: Requests | None = None
+    load: LoadConfig | None = None
     matrix: dict[str, Any] = {}
     setup: list[list[str]] = []
     prepare: list[list[str]] = []

@@ -31,7 +31,11 @@ def test_the_report_command_writes_every_format(small_run: Path, tmp_path: Path)
     for png in out.glob("*.png"):
         width, height = png_size(png)
         assert width >= 600 and height >= 250
-    assert "clear effects" in result.output or "effects" in (out / "summary.md").read_text()
+    # pooling on/off have 3 ok trials each: its effects are computed and written, whether
+    # or not the noise of this machine lets any of them be clear
+    effects = pd.read_csv(out / "effects.csv")
+    assert set(effects["factor"]) == {"pooling"} and len(effects) >= 4
+    assert "### What each toggle buys" in (out / "summary.md").read_text()
 
 
 def test_trials_csv_is_one_row_per_request_and_loads_as_is(small_run: Path, tmp_path: Path):

@@ -103,6 +103,18 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="SIGSTOP itself when a completion request arrives",
     )
     p.add_argument(
+        "--max-concurrent",
+        type=int,
+        default=0,
+        help="answer at most this many completions at a time; the others wait their turn",
+    )
+    p.add_argument(
+        "--backlog",
+        type=int,
+        default=5,
+        help="the listen backlog (the stdlib's default is 5: a burst overflows it)",
+    )
+    p.add_argument(
         "--endless-stream",
         action="store_true",
         help="stream a token every --itl-ms (at least 1 ms) forever, never [DONE]",
@@ -206,6 +218,10 @@ class Handler(BaseHTTPRequestHandler):
             self._send(404, b"not found", "text/plain")
 
     def do_POST(self) -> None:
+        with self.server.slots:  # type: ignore[attr-defined]
+            self._completion()
+
+    def _completion(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = json.loads(self.rfile.read(length) or b"{}")
         args = self.server.args
@@ -304,6 +320,8 @@ class ToyServer(ThreadingHTTPServer):
         self.args = args
         self.context = context
         self.healthy_at = float("inf")
+        self.request_queue_size = args.backlog
+        self.slots = threading.BoundedSemaphore(args.max_concurrent or 1_000_000)
         super().__init__((args.host, args.port), Handler)
 
     def get_request(self) -> tuple[socket.socket, object]:

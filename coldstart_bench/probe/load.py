@@ -1,0 +1,205 @@
+"""Traffic on a replica that is still starting: a load trial's requests, sent by an asyncio
+loop on a thread of its own while the main thread spawns the services and waits for them.
+
+Arrivals follow the phase's schedule (:mod:`coldstart_bench.plan.arrivals`) from its
+origin — spawn (t0) or ready. A request that arrives before the server is ready is held
+until it is (``hold``, as a gateway would) or sent anyway and retried every
+``retry_interval_ms`` while it finds nobody listening or a 502/503/504 (``retry``, as
+clients do). After the cold phase, and ``warm_after_s`` later, the same load runs again
+on the now warm replica: every trial carries its own warm baseline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import itertools
+import threading
+import time
+
+from coldstart_bench.plan.arrivals import arrivals
+from coldstart_bench.plan.specs import LoadSpec, ProbeSettings
+from coldstart_bench.probe.aclient import AsyncProbe
+from coldstart_bench.results.schema import LoadRecord, RequestRecord, ns_to_ms
+
+_RETRY_STATUS = (502, 503, 504)  # a proxy with no upstream yet, a server still loading
+
+
+class LoadRunner:
+    """Start it before t0 (:meth:`prepare`: the thread, the loop and the client are not the
+    server's cold start), then :meth:`begin` at t0, :meth:`ready` when the services are,
+    and :meth:`finish` to collect the records. :meth:`close` on every path."""
+
+    def __init__(self, load: LoadSpec, settings: ProbeSettings) -> None:
+        self.load = load
+        self.settings = settings
+        self.records: list[LoadRecord] = []
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._main: asyncio.Task[None] | None = None
+        self._prepared = threading.Event()
+        self._begun: asyncio.Event | None = None
+        self._ready: asyncio.Event | None = None
+        self._t0_ns = 0
+        self._ready_ns: int | None = None
+        self._abort: str | None = None
+        self._error: BaseException | None = None
+
+    # The main thread's side -------------------------------------------------------------
+
+    def prepare(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="load", daemon=True)
+        self._thread.start()
+        self._prepared.wait(30)
+
+    def begin(self, t0_ns: int) -> None:
+        """t0: with ``start = "spawn"``, the arrivals begin now."""
+        self._t0_ns = t0_ns
+        self._set(self._begun)
+
+    def ready(self, ready_ns: int) -> None:
+        """Every service is ready: held requests go, and ``start = "ready"`` begins."""
+        self._ready_ns = ready_ns
+        self._set(self._ready)
+
+    def abort(self, reason: str) -> None:
+        """The services will not be ready: held and retrying requests end failed."""
+        self._abort = reason
+        self._set(self._begun)
+        self._set(self._ready)
+
+    def finish(self, timeout_s: float | None = None) -> list[LoadRecord]:
+        """Wait for both phases to end (at most ``timeout_s``, then cancel what is left)."""
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+            if self._thread.is_alive():
+                self.close()
+        if self._error is not None:
+            raise self._error
+        order = {"cold": 0, "warm": 1}
+        return sorted(self.records, key=lambda r: (order[r.phase], r.index))
+
+    def close(self) -> None:
+        if self._loop is not None and self._main is not None and not self._main.done():
+            with contextlib.suppress(RuntimeError):  # the loop may have just closed
+                self._loop.call_soon_threadsafe(self._main.cancel)
+        if self._thread is not None:
+            self._thread.join(10)
+
+    def _set(self, event: asyncio.Event | None) -> None:
+        if self._loop is not None and event is not None:
+            with contextlib.suppress(RuntimeError):
+                self._loop.call_soon_threadsafe(event.set)
+
+    # The load thread's side -------------------------------------------------------------
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self._phases())
+        except asyncio.CancelledError:
+            pass
+        except BaseException as exc:  # handed to the main thread by finish()
+            self._error = exc
+        finally:
+            self._prepared.set()
+
+    async def _phases(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._main = asyncio.current_task()
+        self._begun, self._ready = asyncio.Event(), asyncio.Event()
+        probe = AsyncProbe(self.settings)
+        self._prepared.set()
+        try:
+            await self._begun.wait()
+            if self.load.start == "ready":
+                await self._ready.wait()
+            if self._abort:
+                return
+            origin = self._t0_ns if self.load.start == "spawn" else self._ready_ns or 0
+            await self._phase(probe, "cold", origin)
+            if self.load.warm_after_s is not None and not self._abort:
+                await asyncio.sleep(self.load.warm_after_s)
+                await self._phase(probe, "warm", time.perf_counter_ns())
+        finally:
+            await probe.aclose()
+
+    async def _phase(self, probe: AsyncProbe, phase: str, origin: int) -> None:
+        offsets = arrivals(self.load)
+        if offsets is None:  # closed loop: each client sends again when answered
+            await self._closed_loop(probe, phase, origin)
+            return
+        tasks = []
+        for index, offset in enumerate(offsets):
+            arrival = origin + int(offset * 1e9)
+            delay = (arrival - time.perf_counter_ns()) / 1e9
+            if delay > 0:
+                await asyncio.sleep(delay)
+            if self._abort:
+                break
+            tasks.append(asyncio.create_task(self._one(probe, phase, index, arrival)))
+        await asyncio.gather(*tasks)
+
+    async def _closed_loop(self, probe: AsyncProbe, phase: str, origin: int) -> None:
+        numbers = itertools.count()
+        limit = self.load.requests
+        stop_at = origin + int(self.load.duration_s * 1e9) if self.load.duration_s else None
+
+        async def client() -> None:
+            while not self._abort:
+                index = next(numbers)
+                now = time.perf_counter_ns()
+                if (limit is not None and index >= limit) or (stop_at and now >= stop_at):
+                    return
+                await self._one(probe, phase, index, now)
+
+        await asyncio.gather(*(client() for _ in range(self.load.concurrency)))
+
+    async def _one(self, probe: AsyncProbe, phase: str, index: int, arrival: int) -> None:
+        assert self._ready is not None
+        lag = time.perf_counter_ns() - arrival
+        templates = self.load.templates
+        spec = dataclasses.replace(templates[index % len(templates)], index=index)
+        held = False
+        if not self._ready.is_set() and self.load.before_ready == "hold":
+            held = True
+            await self._ready.wait()
+        attempts, first_error = 0, None
+        give_up = arrival + int(spec.timeout_s * 1e9)
+        interval_s = self.load.retry_interval_ms / 1000
+        while True:
+            if self._abort and not self._ready_ns:
+                sent = _never_ready(index, arrival, self._t0_ns, self._abort)
+                break
+            attempts += 1
+            sent = await probe.send(spec, self._t0_ns)
+            retry = (
+                self.load.before_ready == "retry"
+                and sent.status != "ok"
+                and (sent.status_code is None or sent.status_code in _RETRY_STATUS)
+            )
+            if not retry or time.perf_counter_ns() + interval_s * 1e9 > give_up:
+                break
+            first_error = first_error or sent.error
+            await asyncio.sleep(interval_s)
+        self.records.append(
+            LoadRecord(
+                index=index,
+                phase=phase,  # type: ignore[arg-type]
+                arrival_ms=ns_to_ms(arrival - self._t0_ns),
+                request=sent,
+                attempts=attempts,
+                held=held,
+                first_error=first_error,
+                lag_ms=ns_to_ms(lag),
+            )
+        )
+
+
+def _never_ready(index: int, arrival: int, t0_ns: int, reason: str) -> RequestRecord:
+    return RequestRecord(
+        index=index,
+        status="failed",
+        start_ms=ns_to_ms(arrival - t0_ns),
+        error=f"not sent: the services never became ready ({reason.splitlines()[0]})",
+    )

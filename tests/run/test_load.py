@@ -1,0 +1,168 @@
+"""Load on a cold replica, end to end with the toy server: requests that arrive before the
+server listens are held or retried (and say so), every scheduled request has exactly one
+outcome, a burst against a server that answers four at a time queues rather than loses,
+every trial carries its warm phase, and the results round-trip, report and gate."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from helpers import run_options, toy_command
+from typer.testing import CliRunner
+
+from coldstart_bench import load_run
+from coldstart_bench.analysis.load import load_figures
+from coldstart_bench.cli.app import app
+from coldstart_bench.run.session import run_scenario
+
+
+def load_scenario_text(*flags: str, load: str, repetitions: int = 1, extra: str = "") -> str:
+    return f"""
+repetitions = {repetitions}
+seed = 3
+[[services]]
+command = {toy_command(*flags)}
+ready = {{ kind = "http", path = "/health" }}
+[requests]
+kind = "openai-chat"
+max_tokens = 3
+timeout_s = 20
+[load]
+{load}
+{extra}
+"""
+
+
+@pytest.mark.parametrize("mode", ["hold", "retry"])
+def test_requests_before_the_server_listens_are_held_or_retried(
+    tmp_path: Path, write_scenario, mode: str
+):
+    path = write_scenario(
+        load_scenario_text(
+            "--startup-delay-ms",
+            "800",
+            "--backlog",
+            "64",
+            "--tokens",
+            "3",
+            load=f'pattern = "constant"\nrate = 20\nrequests = 30\nbefore_ready = "{mode}"\n'
+            "retry_interval_ms = 50",
+        )
+    )
+    [trial] = run_scenario(path, run_options(tmp_path)).trials
+    assert trial.status == "ok", trial.error
+    assert len(trial.load) == 30 and sorted(r.index for r in trial.load) == list(range(30))
+    assert all(r.request.status == "ok" for r in trial.load)
+    early = [r for r in trial.load if r.arrival_ms < trial.ready_ms - 100]
+    late = [r for r in trial.load if r.arrival_ms > trial.ready_ms + 50]
+    assert len(early) >= 10 and late
+    for r in early:  # waited for the server, sent only once it answered (or accepted)
+        assert r.wait_ms > 50
+        assert r.request.start_ms >= trial.ready_ms - 60  # about when it started to listen
+    if mode == "hold":
+        assert all(r.held and r.attempts == 1 for r in early)
+        assert not any(r.held for r in late)
+    else:  # refused connections, then success
+        assert all(not r.held and r.attempts > 1 for r in early)
+        assert all("ConnectError" in r.first_error for r in early)
+        assert load_figures(trial)["load_retries"] == sum(r.attempts - 1 for r in trial.load)
+
+
+def test_a_burst_against_a_server_that_answers_four_at_a_time_queues_and_loses_nothing(
+    tmp_path: Path, write_scenario
+):
+    path = write_scenario(
+        load_scenario_text(
+            "--max-concurrent",
+            "4",
+            "--ttft-ms",
+            "100",
+            "--backlog",
+            "64",
+            "--tokens",
+            "3",
+            load='pattern = "burst"\nrequests = 32\nstart = "ready"',
+        )
+    )
+    [trial] = run_scenario(path, run_options(tmp_path)).trials
+    assert trial.status == "ok", trial.error
+    assert len(trial.load) == 32 and all(r.request.status == "ok" for r in trial.load)
+    assert {r.arrival_ms for r in trial.load} == {trial.load[0].arrival_ms}  # all at once
+    latency = sorted(r.wait_ms + r.request.ttft_ms for r in trial.load)
+    # eight waves of four, each ≥ 100 ms: the last answers waited for seven waves ahead
+    assert latency[3] < 350 and latency[-1] >= 7 * 100
+
+
+def test_every_trial_carries_its_warm_phase_and_the_figures_compare_them(
+    tmp_path: Path, write_scenario
+):
+    path = write_scenario(
+        load_scenario_text(
+            "--startup-delay-ms",
+            "300",
+            "--backlog",
+            "64",
+            "--tokens",
+            "3",
+            load='pattern = "poisson"\nrate = 40\nrequests = 40\nwarm_after_s = 0.2\n'
+            "steady_window = 5\nslo = { ttft_ms = 200 }",
+            repetitions=2,
+        )
+    )
+    outcome = run_scenario(path, run_options(tmp_path))
+    for trial in outcome.trials:
+        cold = [r for r in trial.load if r.phase == "cold"]
+        warm = [r for r in trial.load if r.phase == "warm"]
+        assert len(cold) == len(warm) == 40
+        assert min(r.arrival_ms for r in warm) > max(r.request.start_ms for r in cold)
+        figures = load_figures(trial)
+        assert figures["load_cold_p95_ms"] > figures["load_warm_p95_ms"]  # held ~300 ms
+        assert figures["cold_penalty_p95"] > 3
+        assert figures["time_to_steady_ms"] is not None
+        assert figures["time_to_steady_ms"] >= trial.ready_ms - 200
+        assert 0 < figures["goodput_rps"] <= 40 / 10
+        # the first answer came after the server was ready, and is the cold TTFT's trial
+        assert figures["first_success_ms"] >= trial.ready_ms
+        assert trial.cold_ttft_ms is not None and trial.cold_ttft_ms >= trial.ready_ms
+
+
+def test_a_load_run_round_trips_reports_and_gates(tmp_path: Path, write_scenario):
+    path = write_scenario(
+        load_scenario_text(
+            "--backlog",
+            "64",
+            "--tokens",
+            "3",
+            "--startup-delay-ms",
+            "{delay}",
+            load='pattern = "constant"\nrate = 50\nrequests = 30\nwarm_after_s = 0.1\n'
+            "steady_window = 5",
+            repetitions=4,
+            extra="[matrix]\ndelay = [0, 400]",
+        )
+    )
+    result = CliRunner().invoke(
+        app, ["run", str(path), "--results-dir", str(tmp_path), "--run-id", "load", "-q"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "goodput" in result.output and "penalty" in result.output  # the load columns
+    run = load_run(tmp_path / "load")
+    line = json.loads((tmp_path / "load" / "trials.jsonl").read_text().splitlines()[0])
+    assert len(line["load"]) == 60 and "arrival_ms" in line["load"][0]
+    assert run.trials[0].load[0].request.index == line["load"][0]["request"]["index"]
+    report = tmp_path / "load" / "report"
+    assert (report / "load.png").stat().st_size > 10_000
+    summary = (report / "summary.csv").read_text()
+    assert "time_to_steady_ms" in summary and "load_cold_p95_ms" in summary
+    junit = tmp_path / "gate.xml"
+    gated = CliRunner().invoke(
+        app,
+        ["gate", str(tmp_path / "load"), "--factor", "delay", "--baseline-level", "0",
+         "--metric", "time_to_steady_ms", "--metric", "first_success_ms", "--junit", str(junit)],
+    )  # fmt: skip
+    assert gated.exit_code in (0, 1, 2), gated.output
+    assert "first_success_ms" in junit.read_text()
+    # 400 ms later to listen is 400 ms later to the first answer: a clear regression
+    assert 'name="first_success_ms"><failure' in junit.read_text().replace("\n", "")
