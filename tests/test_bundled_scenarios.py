@@ -64,3 +64,26 @@ def test_tls_and_http2_variants_speak_what_they_say(tmp_path: Path):
         assert (first.tls_ms is not None) == tls
         pooled = trial.factors["pooling"] == "on"
         assert all(r.reused == pooled for r in later)
+
+
+@pytest.mark.slow
+def test_scale_from_zero_holds_or_retries_and_every_arrival_is_answered(tmp_path: Path):
+    pytest.importorskip("torch")
+    done = run_bundled(
+        "scale-from-zero.toml", tmp_path, "sfz", "--variant", "warmup=startup", "--no-report"
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    run = load_run(tmp_path / "results" / "sfz")
+    assert {t.factors["before_ready"] for t in run.measured} == {"hold", "retry"}
+    for trial in run.measured:
+        cold = [r for r in trial.load if r.phase == "cold"]
+        warm = [r for r in trial.load if r.phase == "warm"]
+        assert len(cold) == len(warm) == 40
+        assert all(r.request.status == "ok" for r in trial.load), trial.notes
+        early = [r for r in cold if r.arrival_ms < trial.ready_ms - 200]
+        assert early  # the stream began at spawn, long before the replica was ready
+        if trial.factors["before_ready"] == "hold":
+            assert all(r.held for r in early)
+        else:  # refused before the gateway listened, then queued in it
+            assert any(r.attempts > 1 for r in early)
+        assert max(r.wait_ms for r in early) > max(r.wait_ms for r in warm)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 
 from coldstart_bench.cli.common import ScenarioArg, stdout_console, user_errors
@@ -11,6 +13,27 @@ app = typer.Typer()
 # A matrix larger than this is summarised: its first rows, then the level counts.
 SHOWN_VARIANTS = 64
 SHOWN_HEAD = 20
+
+
+def load_text(load: Any) -> str:
+    """A [load] table in words, e.g. "poisson 10 req/s, 40 requests per phase, from spawn"."""
+    if load.pattern == "burst":
+        what = f"a burst of {load.requests}"
+    elif load.pattern == "concurrent":
+        what = f"{load.concurrency} client(s) in a closed loop"
+    else:
+        what = f"{load.pattern} {load.rate:g} req/s"
+    size = (
+        f"{load.requests} requests per phase"
+        if load.requests and load.pattern != "burst"
+        else f"{load.duration_s:g} s per phase"
+        if load.duration_s
+        else ""
+    )
+    parts = [what, size, f"from {load.start}", f"{load.before_ready} before ready"]
+    if load.warm_after_s is not None:
+        parts.append(f"then the same warm, {load.warm_after_s:g} s later")
+    return ", ".join(p for p in parts if p)
 
 
 def scope_text(levels: dict[str, tuple[str, ...]]) -> str:
@@ -62,7 +85,9 @@ def validate(scenario: ScenarioArg) -> None:
         )
     services = " → ".join(f"{s.name} (ready: {s.ready.kind})" for s in spec.services)
     console.print(f"services: {services}", markup=False)
-    if spec.requests is not None and spec.requests.count:
+    if spec.requests is not None and spec.load is not None:
+        console.print(f"load: {load_text(spec.load)}", markup=False)
+    elif spec.requests is not None and spec.requests.count:
         r = spec.requests
         mode = "streaming" if r.stream and r.kind != "http" else "non-streaming"
         console.print(

@@ -272,7 +272,7 @@ def _render_load(scenario: Scenario, trial: TrialSpec, values: dict[str, str]) -
         requests=load.requests,
         duration_s=load.duration_s,
         start=load.start,
-        before_ready=load.before_ready,
+        before_ready=trial.variant.factors.get("before_ready", load.before_ready),  # type: ignore[arg-type]
         retry_interval_ms=load.retry_interval_ms,
         warm_after_s=load.warm_after_s,
         seed=(scenario.seed or 0) * 1_000_003 + trial.index,

@@ -127,6 +127,10 @@ def check_cross_references(scenario: Scenario) -> None:
         if svc.port is not None and ports.count(svc.port) > 1:
             raise PathError(f"services[{i}].port", f"port {svc.port} is given to two services")
 
+    if "before_ready" in factors and scenario.load is None:
+        raise PathError(
+            "matrix.before_ready", "the before_ready factor sets [load] before_ready: add [load]"
+        )
     if scenario.load is not None:
         if scenario.requests is None:
             raise PathError(

@@ -15,6 +15,7 @@ HARNESS_FACTORS: dict[str, tuple[str, ...]] = {
     "tls": ("on", "off"),
     "http2": ("on", "off"),
     "page_cache": ("cold", "warm"),
+    "before_ready": ("hold", "retry"),  # [load]: what arrivals before ready do
 }
 
 # Variables every template may use, besides the matrix factors and [vars].

@@ -1,10 +1,16 @@
+# Longer than 400 lines: the whole reference gateway (proxy, pool, queue, two-level cache,
+# health checks) in one module, so its start-up reads as one sequence, like the server's.
 """``coldstart serve-gateway``: the reference gateway in front of one or more inference
 servers — the second half of a real deployment's cold start.
 
 - forwards ``/v1/chat/completions`` and ``/v1/completions`` (streams pass through chunk by
   chunk), round-robin over healthy upstreams;
-- ``--upstream-pool on``: one keep-alive pool per upstream; ``off``: a new connection per
-  request;
+- ``--upstream-pool on``: one keep-alive pool per upstream (``--upstream-pool-size`` kept
+  connections, ``--upstream-overflow`` more opened when all are busy, the rest wait for
+  one); ``off``: a new connection per request;
+- ``--queue-size N``: while no upstream is healthy (a replica still starting), up to N
+  requests wait, each at most ``--queue-timeout-s``, and go as soon as one is; beyond N,
+  or with N = 0, the answer is 503 at once;
 - health checks every ``--health-interval-ms``; an upstream that comes back after a
   failure gets a fresh pool (stale kept-alive connections to the old process are dropped);
 - ``--cache off|local|redis|local+redis``: deterministic requests (temperature 0 or a
@@ -65,6 +71,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--cache-ttl-s", type=int, default=300)
     p.add_argument("--cache-size", type=int, default=1024, help="entries in the local LRU")
     p.add_argument("--health-interval-ms", type=float, default=200.0)
+    p.add_argument("--upstream-pool-size", type=int, default=0, help="kept connections (0: any)")
+    p.add_argument("--upstream-overflow", type=int, default=0, help="extra connections when busy")
+    p.add_argument("--queue-size", type=int, default=0, help="requests waiting for an upstream")
+    p.add_argument("--queue-timeout-s", type=float, default=30.0)
     p.add_argument("--log-level", default="warning")
     return p.parse_args(argv)
 
@@ -79,18 +89,28 @@ class Stats:
     invalidations_received: int = 0
     reconnects: int = 0
     upstream_errors: int = 0
+    queued: int = 0  # requests that waited for a healthy upstream
+    queue_timeouts: int = 0  # ... and none came in time
+    queue_rejected: int = 0  # the queue was full: 503 at once
+    queue_max_depth: int = 0
 
 
 @dataclass
 class Upstream:
     url: str
     pooled: bool
+    pool_size: int = 0  # 0: no limit
+    overflow: int = 0
     healthy: bool = False
     client: httpx.AsyncClient | None = None
     ever_failed: bool = False
 
     def new_client(self) -> httpx.AsyncClient:
-        limits = httpx.Limits(max_keepalive_connections=None if self.pooled else 0)
+        size = self.pool_size or None
+        limits = httpx.Limits(
+            max_keepalive_connections=size if self.pooled else 0,
+            max_connections=size + self.overflow if size else None,
+        )
         return httpx.AsyncClient(
             base_url=self.url, limits=limits, timeout=httpx.Timeout(120.0), trust_env=False
         )
@@ -106,6 +126,8 @@ class Gateway:
     redis: Any = None
     _turn: itertools.count = field(default_factory=itertools.count)
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    some_healthy: asyncio.Event = field(default_factory=asyncio.Event)
+    waiting: int = 0
 
     @property
     def uses_l1(self) -> bool:
@@ -116,10 +138,35 @@ class Gateway:
         return self.args.cache in ("redis", "local+redis")
 
     def pick(self) -> Upstream | None:
-        healthy = [u for u in self.upstreams if u.healthy]
+        healthy = [u for u in self.upstreams if u.healthy and u.client is not None]
         if not healthy:
             return None
         return healthy[next(self._turn) % len(healthy)]
+
+    async def wait_for_upstream(self) -> Upstream | str:
+        """An upstream, waiting in the bounded queue while none is healthy; else why not."""
+        upstream = self.pick()
+        if upstream is not None:
+            return upstream
+        if self.waiting >= self.args.queue_size:
+            if self.args.queue_size:
+                self.stats.queue_rejected += 1
+            return "no healthy upstream" + (" (the queue is full)" if self.args.queue_size else "")
+        self.waiting += 1
+        self.stats.queued += 1
+        self.stats.queue_max_depth = max(self.stats.queue_max_depth, self.waiting)
+        deadline = time.monotonic() + self.args.queue_timeout_s
+        try:
+            while (upstream := self.pick()) is None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    self.stats.queue_timeouts += 1
+                    return f"no upstream became healthy within {self.args.queue_timeout_s:g} s"
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.some_healthy.wait(), left)
+            return upstream
+        finally:
+            self.waiting -= 1
 
     # Cache ------------------------------------------------------------------------
 
@@ -191,6 +238,10 @@ class Gateway:
         if not ok:
             upstream.ever_failed = upstream.ever_failed or upstream.healthy
         upstream.healthy = ok
+        if any(u.healthy for u in self.upstreams):
+            self.some_healthy.set()
+        else:
+            self.some_healthy.clear()
         return ok
 
     async def watch_health(self) -> None:
@@ -228,10 +279,10 @@ def create_app(gw: Gateway) -> Starlette:
             cached = await gw.cache_get(key)
             if cached is not None:
                 return Response(cached, media_type=media, headers={"X-Cache": "hit"})
-        upstream = gw.pick()
-        if upstream is None or upstream.client is None:
+        upstream = await gw.wait_for_upstream()
+        if isinstance(upstream, str) or upstream.client is None:
             return JSONResponse(
-                {"error": {"message": "no healthy upstream", "type": "server_error"}},
+                {"error": {"message": str(upstream), "type": "server_error"}},
                 status_code=503,
             )
         gw.stats.upstream_requests += 1
@@ -249,6 +300,8 @@ def create_app(gw: Gateway) -> Starlette:
             gw.stats.upstream_errors += 1
             upstream.healthy = False
             upstream.ever_failed = True
+            if not any(u.healthy for u in gw.upstreams):
+                gw.some_healthy.clear()
             return JSONResponse(
                 {
                     "error": {
@@ -298,6 +351,7 @@ def create_app(gw: Gateway) -> Starlette:
             {
                 **asdict(gw.stats),
                 "l1_entries": len(gw.l1),
+                "queue_depth": gw.waiting,
                 "upstreams": [{"url": u.url, "healthy": u.healthy} for u in gw.upstreams],
             }
         )
@@ -370,9 +424,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     phases = PhaseLog()
     phases.add("import", _IMPORT_START_NS, _IMPORT_END_NS)
-    gw = Gateway(
-        args, phases, [Upstream(u.rstrip("/"), args.upstream_pool == "on") for u in args.upstream]
-    )
+    upstreams = [
+        Upstream(
+            u.rstrip("/"),
+            args.upstream_pool == "on",
+            args.upstream_pool_size,
+            args.upstream_overflow,
+        )
+        for u in args.upstream
+    ]
+    gw = Gateway(args, phases, upstreams)
     try:
         with phases.span("listen"):
             sock = listen(args.host, args.port)

@@ -198,3 +198,59 @@ def test_the_stack_scenario_starts_chains_restarts_and_leaves_nothing(tmp_path: 
     again = next(p for p in imports if p.service == "llm (restart 1)")
     assert first.end_ms <= chaos_trial.ready_ms < again.start_ms
     assert all(not s.survivors for t in outcome.trials for s in t.services)
+
+
+def start_gateway_without_upstream(processes, tmp_path: Path, upstream_port: int, *flags: str):
+    """A gateway whose upstream is not running (yet): it listens, /health stays 503."""
+    port = free_port()
+    argv = [sys.executable, "-m", "coldstart_bench.target", "serve-gateway", "--port", str(port),
+            "--upstream", f"http://127.0.0.1:{upstream_port}", "--health-interval-ms", "100",
+            *flags]  # fmt: skip
+    processes.append(spawn(argv, tmp_path / f"gw-{port}.log"))
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/stats", timeout=1)
+            return f"http://127.0.0.1:{port}"
+        except httpx.HTTPError:
+            assert time.monotonic() < deadline, "the gateway never listened"
+            time.sleep(0.05)
+
+
+def test_requests_wait_in_the_bounded_queue_until_an_upstream_is_healthy(
+    processes, tmp_path: Path, tiny_model: Path
+):
+    from concurrent.futures import ThreadPoolExecutor
+
+    upstream_port = free_port()
+    url = start_gateway_without_upstream(
+        processes, tmp_path, upstream_port, "--queue-size", "2", "--queue-timeout-s", "120"
+    )
+    post = lambda: httpx.post(url + "/v1/chat/completions", json=CHAT, timeout=180)  # noqa: E731
+    with ThreadPoolExecutor(3) as pool:
+        waiting = [pool.submit(post) for _ in range(2)]
+        deadline = time.monotonic() + 30
+        while httpx.get(url + "/stats").json()["queue_depth"] < 2:
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        refused = post()  # the queue is full: refused at once
+        start_upstream(processes, tmp_path, tiny_model, upstream_port)
+        answered = [f.result() for f in waiting]
+    assert refused.status_code == 503 and "the queue is full" in refused.text
+    assert [r.status_code for r in answered] == [200, 200]
+    assert all("data: [DONE]" in r.text for r in answered)
+    counts = httpx.get(url + "/stats").json()
+    assert (counts["queued"], counts["queue_rejected"], counts["queue_max_depth"]) == (2, 1, 2)
+    assert counts["queue_timeouts"] == 0 and counts["queue_depth"] == 0
+
+
+def test_a_request_waits_no_longer_than_the_queue_timeout(processes, tmp_path: Path):
+    url = start_gateway_without_upstream(
+        processes, tmp_path, free_port(), "--queue-size", "4", "--queue-timeout-s", "0.5"
+    )
+    began = time.monotonic()
+    reply = httpx.post(url + "/v1/chat/completions", json=CHAT, timeout=30)
+    waited = time.monotonic() - began
+    assert reply.status_code == 503 and "within 0.5 s" in reply.text
+    assert waited >= 0.5
+    assert httpx.get(url + "/stats").json()["queue_timeouts"] == 1
