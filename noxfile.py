@@ -31,7 +31,9 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Measurements of the harness itself: readiness lag and per-trial overhead, then our
-    probe vs curl and a raw socket, exit timing vs hyperfine, and --help start-up."""
+    """Measurements of the harness itself: readiness lag and per-trial overhead, our probe
+    vs curl and a raw socket, exit timing vs hyperfine, --help start-up; then the load
+    client: fidelity, schedule accuracy, sustainable rate, CPU, observer effect."""
     session.install("-e", ".[target,dev]")
     session.run("python", "benchmarks/fidelity.py", *session.posargs)
+    session.run("python", "benchmarks/load_bench.py")

@@ -17,6 +17,7 @@ __all__ = [
     "LoadedScenario",
     "LocalExecutor",
     "RayExecutor",
+    "ResultsNotWritable",
     "RunData",
     "RunDirError",
     "RunObserver",
@@ -39,6 +40,7 @@ _LAZY = {
     "LoadedScenario": "coldstart_bench.scenario.load",
     "LocalExecutor": "coldstart_bench.run.executors",
     "RayExecutor": "coldstart_bench.run.ray",
+    "ResultsNotWritable": "coldstart_bench.errors",
     "RunData": "coldstart_bench.results.store",
     "RunDirError": "coldstart_bench.errors",
     "RunObserver": "coldstart_bench.run.session",
@@ -53,7 +55,12 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:  # pragma: no cover
-    from coldstart_bench.errors import ColdstartError, RunDirError, ScenarioError
+    from coldstart_bench.errors import (
+        ColdstartError,
+        ResultsNotWritable,
+        RunDirError,
+        ScenarioError,
+    )
     from coldstart_bench.results.schema import TrialRecord
     from coldstart_bench.results.store import RunData, load_run
     from coldstart_bench.run.executors import Executor, LocalExecutor

@@ -45,6 +45,8 @@ class LoadRunner:
         self._ready_ns: int | None = None
         self._abort: str | None = None
         self._error: BaseException | None = None
+        self._dispatched = 0
+        self._mark: tuple[int, threading.Event] | None = None
 
     # The main thread's side -------------------------------------------------------------
 
@@ -62,6 +64,14 @@ class LoadRunner:
         """Every service is ready: held requests go, and ``start = "ready"`` begins."""
         self._ready_ns = ready_ns
         self._set(self._ready)
+
+    def when_dispatched(self, count: int) -> threading.Event:
+        """An event set once the load has dispatched ``count`` requests (cold phase)."""
+        event = threading.Event()
+        self._mark = (count, event)
+        if self._dispatched >= count:
+            event.set()
+        return event
 
     def abort(self, reason: str) -> None:
         """The services will not be ready: held and retrying requests end failed."""
@@ -158,6 +168,10 @@ class LoadRunner:
     async def _one(self, probe: AsyncProbe, phase: str, index: int, arrival: int) -> None:
         assert self._ready is not None
         lag = time.perf_counter_ns() - arrival
+        if phase == "cold":
+            self._dispatched += 1
+            if self._mark is not None and self._dispatched >= self._mark[0]:
+                self._mark[1].set()
         templates = self.load.templates
         spec = dataclasses.replace(templates[index % len(templates)], index=index)
         held = False

@@ -16,9 +16,8 @@ from typing import Any
 
 from coldstart_bench.plan.order import TrialSpec
 from coldstart_bench.plan.render import RenderContext, render_trial
-from coldstart_bench.plan.specs import LoadSpec, TlsFiles, TrialSetup
+from coldstart_bench.plan.specs import TlsFiles, TrialSetup
 from coldstart_bench.probe.client import Probe
-from coldstart_bench.probe.load import LoadRunner
 from coldstart_bench.proc.commands import CommandFailed, run_logged
 from coldstart_bench.proc.group import TrialProcesses
 from coldstart_bench.proc.guardian import Guardian
@@ -41,6 +40,7 @@ from coldstart_bench.results.schema import (
 from coldstart_bench.results.store import utc_now
 from coldstart_bench.run import page_cache
 from coldstart_bench.run.chaos import restart_and_recover
+from coldstart_bench.run.loadtrial import measure_load
 from coldstart_bench.run.phases import read_phases
 from coldstart_bench.scenario.load import LoadedScenario
 
@@ -88,7 +88,7 @@ def failed_trial(trial: TrialSpec, run_id: str, reason: str) -> TrialRecord:
 
 
 @dataclass
-class _TrialState:
+class TrialState:
     status: Status = "ok"
     error: str | None = None
     prepare_ms: float | None = None
@@ -121,7 +121,7 @@ def run_trial(context: RunContext, trial: TrialSpec) -> TrialRecord:
         run_dir, trial_dir, loaded.path.parent.resolve(), sys.executable, ports, context.tls
     )
     setup = render_trial(loaded, trial, render_context)
-    state = _TrialState()
+    state = TrialState()
     try:
         state.prepare_ms = _run_prepare(setup, trial_dir, context.guardian)
         state.page_cache_ms, state.extra = _set_page_cache(setup)
@@ -160,11 +160,11 @@ def run_trial(context: RunContext, trial: TrialSpec) -> TrialRecord:
     )
 
 
-def _measure(setup: TrialSetup, state: _TrialState, processes: TrialProcesses) -> None:
+def _measure(setup: TrialSetup, state: TrialState, processes: TrialProcesses) -> None:
     """The cold start itself: t0, every service started and ready, the requests; then the
     teardown, whatever happened."""
     if setup.load is not None:
-        _measure_load(setup, setup.load, state, processes)
+        measure_load(setup, setup.load, state, processes)
         return
     with Probe(setup.probe) as probe:
         probe.prime(list(setup.requests))
@@ -183,43 +183,11 @@ def _measure(setup: TrialSetup, state: _TrialState, processes: TrialProcesses) -
             state.teardown_ms = ns_to_ms(time.perf_counter_ns() - teardown_began)
 
 
-def _measure_load(
-    setup: TrialSetup, load: LoadSpec, state: _TrialState, processes: TrialProcesses
-) -> None:
-    """A load trial: the traffic starts at t0 (or at ready) on its own thread while the
-    services start here; then the warm phase; then the teardown, whatever happened."""
-    state.extra["load"] = {"pattern": load.pattern, "start": load.start,
-                           "before_ready": load.before_ready, **load.judged_by()}  # fmt: skip
-    runner = LoadRunner(load, setup.probe)
-    runner.prepare()  # thread, loop and client before t0
-    try:
-        TrialProcesses.check_ports(setup.services)
-        t0 = processes.begin()
-        deadline = t0 + int(setup.timeout_s * 1e9) if setup.timeout_s else None
-        runner.begin(t0)
-        for service in setup.services:
-            processes.start(service, deadline)
-        runner.ready(processes.services[-1].ready_ns or time.perf_counter_ns())
-        left_s = None if deadline is None else max((deadline - time.perf_counter_ns()) / 1e9, 0)
-        state.load = runner.finish(left_s)
-        if not any(r.request.status == "ok" for r in state.load):
-            state.fail("failed", "no request of the load was answered")
-    except LaunchError as exc:
-        runner.abort(str(exc))
-        state.load = runner.finish(30.0)
-        state.fail(exc.status, str(exc))
-    finally:
-        runner.close()
-        teardown_began = time.perf_counter_ns()
-        processes.stop_all()
-        state.teardown_ms = ns_to_ms(time.perf_counter_ns() - teardown_began)
-
-
 def _send_requests(
     probe: Probe,
     setup: TrialSetup,
     t0: int,
-    state: _TrialState,
+    state: TrialState,
     processes: TrialProcesses,
     deadline: int | None = None,
 ) -> None:
@@ -246,7 +214,7 @@ def _send_requests(
             return
 
 
-def _cold_ttft(state: _TrialState) -> float | None:
+def _cold_ttft(state: TrialState) -> float | None:
     """t0 → the first token: of the first request, or under load of the first answer."""
     if state.load:
         firsts = [
@@ -262,7 +230,7 @@ def _cold_ttft(state: _TrialState) -> float | None:
 
 
 def _collect(
-    processes: TrialProcesses, run_dir: Path, t0: int, state: _TrialState
+    processes: TrialProcesses, run_dir: Path, t0: int, state: TrialState
 ) -> tuple[tuple[ServiceRecord, ...], list[PhaseRecord]]:
     """After teardown: cap the logs, read every instance's phases, note survivors."""
     for service in processes.services:
@@ -297,7 +265,7 @@ def _collect(
 def _redact(
     setup: TrialSetup,
     loaded: LoadedScenario,
-    state: _TrialState,
+    state: TrialState,
     services: tuple[ServiceRecord, ...],
 ) -> tuple[ServiceRecord, ...]:
     """Error messages carry log lines; a server that prints its API key must not put it

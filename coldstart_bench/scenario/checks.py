@@ -106,6 +106,8 @@ def check_cross_references(scenario: Scenario) -> None:
             extra = did_you_mean(scenario.chaos.service, names)
             raise PathError("chaos.service", f"no service named {scenario.chaos.service!r}{extra}")
         count = scenario.requests.count if scenario.requests else 0
+        if scenario.load is not None:  # under load: the K-th request the load sends
+            count = scenario.load.requests or 1_000_000_000
         if scenario.chaos.at_request >= count:
             raise PathError(
                 "chaos.at_request",
@@ -131,15 +133,8 @@ def check_cross_references(scenario: Scenario) -> None:
         raise PathError(
             "matrix.before_ready", "the before_ready factor sets [load] before_ready: add [load]"
         )
-    if scenario.load is not None:
-        if scenario.requests is None:
-            raise PathError(
-                "load", "the load sends the requests of [requests]: add a [requests] table"
-            )
-        if scenario.chaos is not None:
-            raise PathError(
-                "chaos", "[chaos] acts on the requests of a trial, not (yet) under [load]"
-            )
+    if scenario.load is not None and scenario.requests is None:
+        raise PathError("load", "the load sends the requests of [requests]: add a [requests] table")
     req = scenario.requests
     if req is not None:
         if req.service is not None and req.service not in names:

@@ -1,0 +1,96 @@
+"""A load trial's cold start: the traffic starts at t0 (or at ready) on the load runner's
+thread while the services start here; the warm phase follows; chaos, if any, strikes
+while the traffic goes on."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from coldstart_bench.plan.specs import LoadSpec, TrialSetup
+from coldstart_bench.probe.load import LoadRunner
+from coldstart_bench.proc.group import TrialProcesses
+from coldstart_bench.proc.service import LaunchError
+from coldstart_bench.results.schema import LoadRecord, ns_to_ms
+
+if TYPE_CHECKING:
+    from coldstart_bench.run.trial import TrialState
+
+
+def measure_load(
+    setup: TrialSetup, load: LoadSpec, state: TrialState, processes: TrialProcesses
+) -> None:
+    """A load trial: the traffic starts at t0 (or at ready) on its own thread while the
+    services start here; then the warm phase; then the teardown, whatever happened."""
+    state.extra["load"] = {"pattern": load.pattern, "start": load.start,
+                           "before_ready": load.before_ready, **load.judged_by()}  # fmt: skip
+    runner = LoadRunner(load, setup.probe)
+    runner.prepare()  # thread, loop and client before t0
+    try:
+        TrialProcesses.check_ports(setup.services)
+        t0 = processes.begin()
+        deadline = t0 + int(setup.timeout_s * 1e9) if setup.timeout_s else None
+        runner.begin(t0)
+        for service in setup.services:
+            processes.start(service, deadline)
+        runner.ready(processes.services[-1].ready_ns or time.perf_counter_ns())
+        chaos = _chaos_under_load(setup, runner, processes) if setup.chaos else None
+        left_s = None if deadline is None else max((deadline - time.perf_counter_ns()) / 1e9, 0)
+        state.load = runner.finish(left_s)
+        if chaos is not None:
+            state.extra["chaos"] = _recovery(chaos, state.load, t0)
+        if not any(r.request.status == "ok" for r in state.load):
+            state.fail("failed", "no request of the load was answered")
+    except LaunchError as exc:
+        runner.abort(str(exc))
+        state.load = runner.finish(30.0)
+        state.fail(exc.status, str(exc))
+    finally:
+        runner.close()
+        teardown_began = time.perf_counter_ns()
+        processes.stop_all()
+        state.teardown_ms = ns_to_ms(time.perf_counter_ns() - teardown_began)
+
+
+def _chaos_under_load(
+    setup: TrialSetup, runner: LoadRunner, processes: TrialProcesses
+) -> dict[str, Any]:
+    """Once the load has sent request ``at_request``, restart (or kill) the service while
+    the traffic goes on."""
+    chaos = setup.chaos
+    assert chaos is not None
+    runner.when_dispatched(chaos.at_request + 1).wait(chaos.recovery_timeout_s)
+    began = time.perf_counter_ns()
+    processes.restart(chaos.service, kill=chaos.action == "kill")
+    restarted = time.perf_counter_ns()
+    return {
+        "service": chaos.service,
+        "action": chaos.action,
+        "at_request": chaos.at_request,
+        "began_ns": began,
+        "restart_ms": ns_to_ms(restarted - began) if chaos.action == "restart" else None,
+    }
+
+
+def _recovery(chaos: dict[str, Any], load: list[LoadRecord], t0: int) -> dict[str, Any]:
+    """From the restart to the end of the first answer of a request sent after it; the
+    requests that failed in between."""
+    began_ms = ns_to_ms(chaos.pop("began_ns") - t0)
+    after = [r for r in load if r.phase == "cold" and r.request.start_ms >= began_ms]
+    answered = [
+        r.request.start_ms + (r.request.total_ms or 0.0) for r in after if r.request.status == "ok"
+    ]
+    first = min(answered) if answered else None
+    failed = [
+        r
+        for r in after
+        if r.request.status != "ok" and (first is None or r.request.start_ms < first)
+    ]
+    return {
+        **chaos,
+        "at_ms": began_ms,
+        "recovered": first is not None,
+        "recovery_ms": round(first - began_ms, 4) if first is not None else None,
+        "failed_requests": len(failed),
+        "first_errors": [r.request.error for r in failed[:3]],
+    }
