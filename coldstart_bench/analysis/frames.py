@@ -31,6 +31,7 @@ METRICS: dict[str, str] = {
     "later_connect_ms": "later requests' connect",
     "later_ttft_ms": "later requests' TTFT",
     "later_reused_share": "share of later requests on a reused connection",
+    "later_replaced_share": "share of later pooled requests whose connection was replaced",
     "teardown_ms": "teardown",
     **LOAD_METRICS,
 }
@@ -70,6 +71,11 @@ def trials_frame(trials: Iterable[TrialRecord]) -> pd.DataFrame:
             "later_connect_ms": mean([r.connect_ms or 0.0 for r in later]),
             "later_ttft_ms": median(r.ttft_ms for r in later),
             "later_reused_share": mean([1.0 if r.reused else 0.0 for r in later]),
+            # with pooling: the later requests whose kept-alive connection had been closed
+            # while idle, so the pool opened a new one
+            "later_replaced_share": mean([0.0 if r.reused else 1.0 for r in later])
+            if t.factors.get("pooling", "on") != "off"
+            else None,
             "requests": len(t.requests),
             **load_figures(t),
         }
@@ -85,8 +91,19 @@ def requests_frame(trials: Iterable[TrialRecord]) -> pd.DataFrame:
     factors, then the request's fields; inter-token gaps as mean/p95/max."""
     rows = []
     for t in trials:
+        pooled = t.factors.get("pooling", "on") != "off"
+        previous = None
         for r in t.requests:
             itl = np.asarray(r.itl_ms, dtype=float)
+            # How long the client had been silent: the previous request's end to this one's
+            # first network action. A pooled request on a fresh connection: the pool found
+            # its kept-alive connection closed (the server's keep-alive ran out) and
+            # replaced it.
+            idle = None
+            if previous is not None and previous.total_ms is not None:
+                idle = r.start_ms - (previous.start_ms + previous.total_ms)
+            replaced = pooled and r.index > 0 and r.reused is False
+            previous = r
             rows.append(
                 {
                     "run_id": t.run_id,
@@ -111,6 +128,8 @@ def requests_frame(trials: Iterable[TrialRecord]) -> pd.DataFrame:
                     "total_ms": r.total_ms,
                     "tokens": r.tokens,
                     "usage_tokens": r.usage_tokens,
+                    "idle_ms": idle,
+                    "replaced": replaced,
                     "itl_mean_ms": float(itl.mean()) if itl.size else None,
                     "itl_p95_ms": float(np.percentile(itl, 95)) if itl.size else None,
                     "itl_max_ms": float(itl.max()) if itl.size else None,

@@ -175,7 +175,7 @@ def render_trial(loaded: LoadedScenario, trial: TrialSpec, ctx: RenderContext) -
         ca_file=(render(common["tls_ca"], common) or None) if tls else None,
         insecure=scenario.tls.insecure,
         server_name=scenario.tls.server_name,
-        pause_ms=scenario.requests.pause_ms if scenario.requests else 0.0,
+        pause_ms=_pause_ms(scenario, trial),
     )
     page_cache_mode = trial.variant.factors.get("page_cache")
     page_cache_files: tuple[str, ...] = ()
@@ -198,6 +198,15 @@ def render_trial(loaded: LoadedScenario, trial: TrialSpec, ctx: RenderContext) -
         page_cache_mode=page_cache_mode,  # type: ignore[arg-type]
         page_cache_files=page_cache_files,
     )
+
+
+def _pause_ms(scenario: Scenario, trial: TrialSpec) -> float:
+    """Silence before each request after the first: the ``idle_s`` factor, else
+    ``[requests] pause_ms``."""
+    idle = trial.variant.factors.get("idle_s")
+    if idle is not None:
+        return float(idle) * 1000
+    return scenario.requests.pause_ms if scenario.requests else 0.0
 
 
 def _render_service(

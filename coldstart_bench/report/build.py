@@ -56,6 +56,7 @@ PLOT_TITLES: dict[str, str] = {
     "distribution": "Cold TTFT distribution",
     "requests": "TTFT by request",
     "connect": "Connection set-up: fresh vs reused",
+    "idle": "TTFT after an idle gap",
     "effects": "What each toggle buys",
     "model_load": "Model-load throughput",
     "load": "Load on a cold replica",
@@ -221,6 +222,7 @@ def build_report(
             "distribution": plots.distribution(frame, order),
             "requests": plots.requests_by_index(by_index, order),
             "connect": plots.connections(*connection_setup(requests), order),
+            "idle": plots.ttft_vs_idle(requests, order),
             "effects": plots.effects([e for e in effects if not e.by_construction]),
             "model_load": plots.model_load(throughput_summary(load_throughput(phases)), order),
             "load": load_picture(points, rolling_latency(points), order)

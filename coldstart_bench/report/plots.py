@@ -253,3 +253,34 @@ def model_load(summary: pd.DataFrame, order: Sequence[str]) -> bytes | None:
     ax.set_title(title, fontsize=10)  # type: ignore[attr-defined]
     ax.grid(axis="x", alpha=0.3)  # type: ignore[attr-defined]
     return png_bytes(fig)
+
+
+def ttft_vs_idle(requests: pd.DataFrame, order: Sequence[str]) -> bytes | None:
+    """Each later request's TTFT against how long the client had been silent before it,
+    per variant; an x where the pool found its connection closed and opened a new one.
+    Drawn when some request followed a silence of a second or more."""
+    if requests.empty or "idle_ms" not in requests:
+        return None
+    later = measured_ok(requests)
+    later = later[later["idle_ms"].notna()]
+    if later.empty or later["idle_ms"].max() < 1000:
+        return None
+    fig, ax = figure(8, width=11.0, min_height=5.0)
+    for i, variant in enumerate(v for v in order if v in set(later["variant"])):
+        part = later[later["variant"] == variant]
+        face, _hatch = colour(i)
+        kept, replaced = part[~part["replaced"].astype(bool)], part[part["replaced"].astype(bool)]
+        label = f"{variant} (n={len(part)})"
+        ax.scatter(kept["idle_ms"] / 1000, kept["ttft_ms"], s=18, color=face, alpha=0.7,  # type: ignore[attr-defined]
+                   label=label)  # fmt: skip
+        if not replaced.empty:
+            ax.scatter(replaced["idle_ms"] / 1000, replaced["ttft_ms"], s=40, marker="x",  # type: ignore[attr-defined]
+                       color=face)  # fmt: skip
+    ax.set_xlabel("seconds the client was silent before the request")  # type: ignore[attr-defined]
+    ax.set_ylabel("TTFT, ms")  # type: ignore[attr-defined]
+    ax.set_title(  # type: ignore[attr-defined]
+        "TTFT after an idle gap (x: the pooled connection had been closed and was replaced)"
+    )
+    ax.grid(alpha=0.3)  # type: ignore[attr-defined]
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)  # type: ignore[attr-defined]
+    return png_bytes(fig)

@@ -16,6 +16,7 @@ HARNESS_FACTORS: dict[str, tuple[str, ...]] = {
     "http2": ("on", "off"),
     "page_cache": ("cold", "warm"),
     "before_ready": ("hold", "retry"),  # [load]: what arrivals before ready do
+    "idle_s": (),  # seconds of silence before each request after the first (any number ≥ 0)
 }
 
 # Variables every template may use, besides the matrix factors and [vars].
@@ -94,6 +95,12 @@ def check_matrix(matrix: dict[str, Any]) -> None:
         texts = [normalise_level(name, v) for v in items]
         if len(set(texts)) != len(texts):
             raise PathError(name, f"levels repeat: {texts}")
+        if name == "idle_s":
+            for i, item in enumerate(items):
+                if isinstance(item, bool) or not isinstance(item, int | float) or item < 0:
+                    raise PathError(
+                        f"{name}[{i}]", f"idle_s takes seconds (a number ≥ 0), got {item!r}"
+                    )
         allowed = HARNESS_FACTORS.get(name)
         if allowed:
             for i, t in enumerate(texts):

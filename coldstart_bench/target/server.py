@@ -106,6 +106,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     p.add_argument("--threads", type=int, help="torch intra-op threads (default: torch's)")
     p.add_argument(
+        "--keep-alive-s",
+        type=float,
+        default=5.0,
+        help="close a kept-alive connection after this long idle (uvicorn's default: 5 s)",
+    )
+    p.add_argument(
+        "--keep-warm-s",
+        type=float,
+        default=0.0,
+        help="idle keep-warm: after this long without a request, run one synthetic forward "
+        "pass, and again every as long while idle (0: off)",
+    )
+    p.add_argument(
         "--http2",
         action="store_true",
         help="serve with hypercorn, which speaks HTTP/2 (over TLS, negotiated by ALPN) "
@@ -136,6 +149,8 @@ class ServerState:
     tasks: set[asyncio.Task[None]] = field(default_factory=set)  # keeps background tasks alive
     http_warm: bool = False  # --warmup startup/async: one request went through the HTTP stack
     created: int = field(default_factory=lambda: int(time.time()))
+    last_request: float = field(default_factory=time.monotonic)
+    keep_warm_passes: int = 0
 
     def knobs(self) -> dict[str, Any]:
         a = self.args
@@ -200,11 +215,30 @@ def load_model(state: ServerState) -> None:
                 engine.warmup(args.warmup_passes)
                 _synchronize(device)
         state.engine = engine
+        if args.keep_warm_s > 0:
+            threading.Thread(
+                target=_keep_warm, args=(state,), name="keep-warm", daemon=True
+            ).start()
     except Exception as exc:  # reported on /health and the log, never a silent hang
         state.error = f"{type(exc).__name__}: {exc}"
         print(f"coldstart serve: model load failed: {state.error}", file=sys.stderr, flush=True)
     finally:
         state.ready.set()
+
+
+def _keep_warm(state: ServerState) -> None:
+    """The idle-period prewarm: while no request has come for ``--keep-warm-s``, one
+    synthetic forward pass every as long, so weights, allocator and kernels stay hot."""
+    every = state.args.keep_warm_s
+    while True:
+        idle = time.monotonic() - state.last_request
+        if idle < every:
+            time.sleep(every - idle)
+            continue
+        assert state.engine is not None
+        state.engine.warmup(1)
+        state.keep_warm_passes += 1
+        state.last_request = time.monotonic()  # the next pass after another idle period
 
 
 # HTTP --------------------------------------------------------------------------------------
@@ -368,6 +402,7 @@ def create_app(state: ServerState, lifespan: Any = None) -> Starlette:
         return state.engine
 
     async def completions(request: Request, chat: bool) -> Response:
+        state.last_request = time.monotonic()
         try:
             body = await request.json()
         except ValueError:
@@ -431,6 +466,7 @@ def create_app(state: ServerState, lifespan: Any = None) -> Starlette:
                 "knobs": state.knobs(),
                 "model": {"name": state.model_name, "path": str(state.args.model)},
                 "stats": asdict(engine.stats) if engine is not None else None,
+                "keep_warm_passes": state.keep_warm_passes,
             }
         )
 
@@ -513,6 +549,7 @@ def _serve_uvicorn(state: ServerState, sock: socket.socket, url: str) -> None:
         ssl_certfile=args.ssl_certfile,
         ssl_keyfile=args.ssl_keyfile,
         timeout_graceful_shutdown=2,
+        timeout_keep_alive=args.keep_alive_s,
     )
     _Server(config, state, url).run(sockets=[sock])
 
@@ -532,6 +569,7 @@ def _serve_hypercorn(state: ServerState, sock: socket.socket, url: str) -> None:
     config.accesslog = None
     config.loglevel = args.log_level.upper()
     config.graceful_timeout = 2.0
+    config.keep_alive_timeout = args.keep_alive_s
     if args.ssl_certfile:
         config.certfile, config.keyfile = args.ssl_certfile, args.ssl_keyfile
 

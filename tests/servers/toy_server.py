@@ -115,6 +115,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="the listen backlog (the stdlib's default is 5: a burst overflows it)",
     )
     p.add_argument(
+        "--keep-alive-s",
+        type=float,
+        default=0.0,
+        help="close a kept-alive connection after this long idle (0: keep it)",
+    )
+    p.add_argument(
         "--endless-stream",
         action="store_true",
         help="stream a token every --itl-ms (at least 1 ms) forever, never [DONE]",
@@ -194,6 +200,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
+        if self.server.args.keep_alive_s:  # an idle kept-alive connection is closed after it
+            self.connection.settimeout(self.server.args.keep_alive_s)
         if self.server.args.nagle:
             self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 0)
 

@@ -186,3 +186,28 @@ def test_on_cuda_the_model_answers_and_cuda_init_is_timed(tiny_model: Path, star
     info = httpx.get(server.url + "/startup").json()
     assert info["knobs"]["device"].startswith("cuda")
     assert "cuda_init" in [p["phase"] for p in info["phases"]]
+
+
+def test_idle_keep_warm_runs_a_pass_per_idle_period_and_idle_connections_close(
+    tiny_model: Path, start_server
+):
+    server = start_server(tiny_model, "--keep-warm-s", "0.3", "--keep-alive-s", "0.4")
+    wait_healthy(server)
+    time.sleep(1.2)  # idle: about four keep-warm passes
+    passes = httpx.get(server.url + "/startup").json()["keep_warm_passes"]
+    assert passes >= 2
+    with httpx.Client() as client:
+        connections = []
+
+        def remember(name: str, info: dict) -> None:
+            if name == "connection.connect_tcp.complete":
+                connections.append(name)
+
+        chat = {"messages": [{"role": "user", "content": "hi"}], "max_tokens": 2}
+        for pause in (0.0, 0.1, 0.9):  # the last one after the server's keep-alive ran out
+            time.sleep(pause)
+            reply = client.post(
+                server.url + "/v1/chat/completions", json=chat, extensions={"trace": remember}
+            )
+            assert reply.status_code == 200
+    assert len(connections) == 2  # one kept alive for the 0.1 s gap, one after 0.9 s
