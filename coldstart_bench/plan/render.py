@@ -136,6 +136,10 @@ def _common_values(loaded: LoadedScenario, trial: TrialSpec, ctx: RenderContext)
         "tls_key": _tls_path(scenario.tls.key_file, ctx.tls.key if ctx.tls else None),
         "tls_ca": _tls_path(scenario.tls.ca_file, ctx.tls.ca if ctx.tls else None),
     }
+    compile_cache = trial.variant.factors.get("compile_cache")
+    if compile_cache is not None:
+        where = ctx.trial_dir if compile_cache == "cold" else ctx.run_dir
+        values["compile_cache_dir"] = str(where / "compile-cache")
     values.update(scenario.vars)
     values.update(trial.variant.factors)
     values.update({f"ports.{name}": str(port) for name, port in ctx.ports.items()})
@@ -197,6 +201,8 @@ def render_trial(loaded: LoadedScenario, trial: TrialSpec, ctx: RenderContext) -
         prepare=tuple(tuple(render(a, common) for a in argv) for argv in scenario.prepare),
         page_cache_mode=page_cache_mode,  # type: ignore[arg-type]
         page_cache_files=page_cache_files,
+        compile_cache_mode=common.get("compile_cache"),  # type: ignore[arg-type]
+        compile_cache_dir=common.get("compile_cache_dir"),
     )
 
 

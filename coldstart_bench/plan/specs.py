@@ -137,6 +137,8 @@ class TrialSetup:
     prepare: tuple[tuple[str, ...], ...] = ()
     page_cache_mode: Literal["cold", "warm"] | None = None
     page_cache_files: tuple[str, ...] = ()
+    compile_cache_mode: Literal["cold", "warm"] | None = None
+    compile_cache_dir: str | None = None
     chaos: ChaosSpec | None = None
     timeout_s: float | None = None  # the whole trial, from t0 to the last response
     load: LoadSpec | None = None  # traffic instead of the requests one after another

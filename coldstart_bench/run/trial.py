@@ -38,7 +38,7 @@ from coldstart_bench.results.schema import (
     ns_to_ms,
 )
 from coldstart_bench.results.store import utc_now
-from coldstart_bench.run import page_cache
+from coldstart_bench.run import compile_cache, page_cache
 from coldstart_bench.run.chaos import restart_and_recover
 from coldstart_bench.run.loadtrial import measure_load
 from coldstart_bench.run.phases import read_phases
@@ -125,11 +125,15 @@ def run_trial(context: RunContext, trial: TrialSpec) -> TrialRecord:
     try:
         state.prepare_ms = _run_prepare(setup, trial_dir, context.guardian)
         state.page_cache_ms, state.extra = _set_page_cache(setup)
+        cache_at_spawn = _prepare_compile_cache(setup)
     except _SetupFailed as exc:
         state.fail("failed", str(exc))
+        cache_at_spawn = None
     processes = TrialProcesses(context.guardian)
     if state.status == "ok":
         _measure(setup, state, processes)
+    if cache_at_spawn is not None:
+        _record_compile_cache(setup, cache_at_spawn, state, trial.warmup)
 
     t0 = processes.t0_ns if processes.t0_ns is not None else time.perf_counter_ns()
     services, phases = _collect(processes, run_dir, t0, state)
@@ -312,6 +316,26 @@ def _run_prepare(setup: TrialSetup, trial_dir: Path, guardian: Guardian | None) 
         except CommandFailed as exc:
             raise _SetupFailed(str(exc)) from None
     return ns_to_ms(time.perf_counter_ns() - began)
+
+
+def _prepare_compile_cache(setup: TrialSetup) -> compile_cache.CacheContents | None:
+    if setup.compile_cache_mode is None or setup.compile_cache_dir is None:
+        return None
+    try:
+        return compile_cache.prepare(setup.compile_cache_mode, Path(setup.compile_cache_dir))
+    except OSError as exc:
+        raise _SetupFailed(f"compile_cache: {exc}") from None
+
+
+def _record_compile_cache(
+    setup: TrialSetup, at_spawn: compile_cache.CacheContents, state: TrialState, warmup: bool
+) -> None:
+    assert setup.compile_cache_mode is not None and setup.compile_cache_dir is not None
+    record = compile_cache.finish(setup.compile_cache_mode, Path(setup.compile_cache_dir), at_spawn)
+    state.extra["compile_cache"] = record
+    note = compile_cache.empty_warm_cache_note(record)
+    if note is not None and not warmup:
+        state.notes.append(note)
 
 
 def _set_page_cache(setup: TrialSetup) -> tuple[float | None, dict[str, Any]]:

@@ -168,8 +168,20 @@ def check_cross_references(scenario: Scenario) -> None:
 
     known = set(BUILTIN_VARIABLES) | set(factors) | set(scenario.vars)
     known |= {f"ports.{n}" for n in names}
+    used: set[str] = set()
     for path, text, _owner in templated_strings(scenario):
         for var in variables_in(text):
             if var not in known:
                 extra = did_you_mean(var, known, "; did you mean {{{}}}?")
                 raise PathError(f"@{path}", f"unknown template variable {{{var}}}{extra}")
+            if var == "compile_cache_dir" and "compile_cache" not in factors:
+                raise PathError(
+                    f"@{path}", "{compile_cache_dir} needs the compile_cache factor in [matrix]"
+                )
+            used.add(var)
+    if "compile_cache" in factors and "compile_cache_dir" not in used:
+        raise PathError(
+            "matrix.compile_cache",
+            "the compile_cache factor prepares {compile_cache_dir}; give it to the server, "
+            'e.g. env = { TORCHINDUCTOR_CACHE_DIR = "{compile_cache_dir}" }',
+        )

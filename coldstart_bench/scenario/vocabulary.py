@@ -16,6 +16,7 @@ HARNESS_FACTORS: dict[str, tuple[str, ...]] = {
     "http2": ("on", "off"),
     "page_cache": ("cold", "warm"),
     "before_ready": ("hold", "retry"),  # [load]: what arrivals before ready do
+    "compile_cache": ("cold", "warm"),  # what {compile_cache_dir} holds at spawn
     "idle_s": (),  # seconds of silence before each request after the first (any number ≥ 0)
 }
 
@@ -30,6 +31,9 @@ BUILTIN_VARIABLES: dict[str, str] = {
     "scenario_dir": "absolute path of the directory holding the scenario file",
     "cache_dir": "a per-user cache for generated models ($COLDSTART_CACHE_DIR, else "
     "$XDG_CACHE_HOME/coldstart-bench, else ~/.cache/coldstart-bench)",
+    "compile_cache_dir": "with the compile_cache factor, a directory for a server's compile "
+    "cache (TORCHINDUCTOR_CACHE_DIR, TRITON_CACHE_DIR, VLLM_CACHE_ROOT): cold, a new empty one "
+    "per trial; warm, one for the whole run",
     "tls_cert": "server certificate (PEM): [tls] cert_file, or one generated for the run",
     "tls_key": "server private key (PEM): [tls] key_file, or one generated for the run",
     "tls_ca": "CA certificate that signed tls_cert: [tls] ca_file, or the generated one",

@@ -74,10 +74,26 @@ def config_for_size(size: str) -> ModelConfig:
     raise ValueError(f"size {size!r} is outside what the generator makes (about 1 MB to 10 GB)")
 
 
+def mlp(
+    x: torch.Tensor,
+    ln_w: torch.Tensor,
+    ln_b: torch.Tensor,
+    fc_w: torch.Tensor,
+    fc_b: torch.Tensor,
+    out_w: torch.Tensor,
+    out_b: torch.Tensor,
+) -> torch.Tensor:
+    """A block's feed-forward half as a pure function of its weights, so one compiled
+    graph serves every layer (``TinyGPT.compile_mlp``)."""
+    h = F.layer_norm(x, (x.shape[-1],), ln_w, ln_b)
+    return F.linear(F.gelu(F.linear(h, fc_w, fc_b)), out_w, out_b)
+
+
 class Block(nn.Module):
     def __init__(self, cfg: ModelConfig, device: str | None = None) -> None:
         super().__init__()
         self.n_heads = cfg.n_heads
+        self.mlp = mlp  # TinyGPT.compile_mlp swaps in the compiled one
         d, dev = cfg.d_model, device
         self.ln1 = nn.LayerNorm(d, device=dev)
         self.qkv = nn.Linear(d, 3 * d, device=dev)
@@ -107,7 +123,8 @@ class Block(nn.Module):
             mask = torch.ones(t, past_len + t, dtype=torch.bool, device=x.device).tril(past_len)
             attn = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
         x = x + self.proj(attn.transpose(1, 2).reshape(b, t, d))
-        x = x + self.out(F.gelu(self.fc(self.ln2(x))))
+        ln, fc, out = self.ln2, self.fc, self.out
+        x = x + self.mlp(x, ln.weight, ln.bias, fc.weight, fc.bias, out.weight, out.bias)
         return x, (k, v)
 
 
@@ -129,6 +146,14 @@ class TinyGPT(nn.Module):
         self.blocks = nn.ModuleList(Block(cfg, dev) for _ in range(cfg.n_layers))
         self.ln_f = nn.LayerNorm(d, device=dev)
         self.lm_head = nn.Linear(d, cfg.vocab_size, bias=False, device=dev)
+
+    def compile_mlp(self) -> None:
+        """Every block's MLP through one ``torch.compile``d function (inductor; dynamic in
+        the sequence length). The compiling happens at the first calls: a start-up that
+        wants it done runs a prefill and a one-token step once (the ``compile`` phase)."""
+        compiled = torch.compile(mlp, backend="inductor", dynamic=True)
+        for block in self.blocks:
+            block.mlp = compiled  # type: ignore[assignment]
 
     @torch.inference_mode()
     def forward(

@@ -106,6 +106,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     p.add_argument("--threads", type=int, help="torch intra-op threads (default: torch's)")
     p.add_argument(
+        "--compile",
+        choices=("on", "off"),
+        default="off",
+        help="on: torch.compile (inductor) the model's MLPs at start-up, its 'compile' phase; "
+        "the compiled code is cached in $TORCHINDUCTOR_CACHE_DIR (default: a per-user "
+        "directory under /tmp)",
+    )
+    p.add_argument(
         "--keep-alive-s",
         type=float,
         default=5.0,
@@ -151,6 +159,7 @@ class ServerState:
     created: int = field(default_factory=lambda: int(time.time()))
     last_request: float = field(default_factory=time.monotonic)
     keep_warm_passes: int = 0
+    compile_cache: dict[str, int] | None = None  # --compile on: inductor's cache hits/misses
 
     def knobs(self) -> dict[str, Any]:
         a = self.args
@@ -161,6 +170,7 @@ class ServerState:
             "prefix_cache": a.prefix_cache,
             "response_cache": a.response_cache,
             "tls": a.ssl_certfile is not None,
+            "compile": a.compile,
             "gc_freeze": a.gc_freeze,
             "server": "hypercorn (HTTP/2)" if a.http2 else "uvicorn (HTTP/1.1)",
         }
@@ -183,6 +193,20 @@ def _synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
+def compile_cache_counts() -> dict[str, int]:
+    """How many compiled graphs inductor found in its on-disk caches and how many it had
+    to compile, in this process so far."""
+    from torch._dynamo.utils import counters
+
+    inductor, aot = counters["inductor"], counters["aot_autograd"]
+    return {
+        "fxgraph_hit": inductor["fxgraph_cache_hit"],
+        "fxgraph_miss": inductor["fxgraph_cache_miss"],
+        "autograd_hit": aot["autograd_cache_hit"],
+        "autograd_miss": aot["autograd_cache_miss"],
+    }
+
+
 def load_model(state: ServerState) -> None:
     """Everything between the imports and a model that can answer. Sets ``state.ready``
     (also on failure, with ``state.error`` set, so waiting requests are released)."""
@@ -201,6 +225,19 @@ def load_model(state: ServerState) -> None:
         with phases.span("to_device"):
             model = build_model(cfg, weights).to(device)
             _synchronize(device)
+        if args.compile == "on":
+            with phases.span("compile"):
+                model.compile_mlp()
+                with torch.inference_mode():  # a prefill and a one-token step: both shapes
+                    _, cache = model(torch.zeros(1, 2, dtype=torch.long, device=device))
+                    model(torch.zeros(1, 1, dtype=torch.long, device=device), cache)
+                _synchronize(device)
+            counts = state.compile_cache = compile_cache_counts()
+            print(
+                f"coldstart serve: compile: {counts['fxgraph_hit']} graph(s) from the cache, "
+                f"{counts['fxgraph_miss']} compiled",
+                flush=True,
+            )
         engine = Engine(
             model,
             device,
@@ -467,6 +504,7 @@ def create_app(state: ServerState, lifespan: Any = None) -> Starlette:
                 "model": {"name": state.model_name, "path": str(state.args.model)},
                 "stats": asdict(engine.stats) if engine is not None else None,
                 "keep_warm_passes": state.keep_warm_passes,
+                "compile_cache": state.compile_cache,
             }
         )
 

@@ -4,6 +4,7 @@ readiness is honest, it reports its phases, and its knobs do what they say."""
 from __future__ import annotations
 
 import json
+import shutil
 import ssl
 import subprocess
 import sys
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from server_helpers import RunningServer, wait_healthy
+from server_helpers import RunningServer, stop_server, wait_healthy
 
 openai = pytest.importorskip("openai")
 torch = pytest.importorskip("torch")
@@ -211,3 +212,30 @@ def test_idle_keep_warm_runs_a_pass_per_idle_period_and_idle_connections_close(
             )
             assert reply.status_code == 200
     assert len(connections) == 2  # one kept alive for the 0.1 s gap, one after 0.9 s
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not any(shutil.which(cc) for cc in ("g++", "c++", "clang++")),
+    reason="torch.compile (inductor) needs a C++ compiler on CPU",
+)
+def test_compile_fills_its_cache_and_a_second_start_compiles_nothing(
+    tiny_model: Path, start_server, tmp_path: Path
+):
+    env = {"TORCHINDUCTOR_CACHE_DIR": str(tmp_path / "inductor")}
+    chat = {"messages": [{"role": "user", "content": "hi"}], "max_tokens": 4, "ignore_eos": True}
+
+    starts, answers = [], []
+    for _ in range(2):
+        server = start_server(tiny_model, "--compile", "on", env=env)
+        wait_healthy(server, timeout=240)
+        starts.append(httpx.get(server.url + "/startup").json())
+        reply = httpx.post(server.url + "/v1/chat/completions", json=chat, timeout=60)
+        answers.append(reply.json()["choices"][0]["message"]["content"])
+        stop_server(server)
+
+    first, second = (s["compile_cache"] for s in starts)
+    assert first["fxgraph_miss"] >= 1 and first["fxgraph_hit"] == 0
+    assert second["fxgraph_miss"] == 0 and second["fxgraph_hit"] == first["fxgraph_miss"]
+    assert all("compile" in [p["phase"] for p in s["phases"]] for s in starts)
+    assert answers[0] == answers[1] and len(answers[0]) == 4
