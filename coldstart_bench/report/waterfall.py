@@ -40,19 +40,12 @@ def waterfall(timeline: pd.DataFrame, order: Sequence[str]) -> bytes | None:
     """Per variant, the timeline of its median trial (by cold TTFT) from spawn to first
     token: the server's own phases where it reports them, the rest of spawn → ready in
     grey, then the first request; ▼ where each service became ready, | at the cold TTFT.
-    The right panel zooms in on the end, where a long first phase (imports) hides the rest."""
+    A right panel zooms in on the end, where a long first phase (imports) hides the rest,
+    where that magnifies at least 3x."""
     variants = [v for v in order if v in set(timeline["variant"])]
     if not variants:
         return None
     styles = _phase_styles(timeline)
-    fig, (full, zoom) = plt.subplots(
-        1,
-        2,
-        figsize=(15, max(3.0, 1.7 + 0.38 * len(variants))),
-        sharey=True,
-        layout="constrained",
-        gridspec_kw={"width_ratios": (1, 1)},
-    )
     spans = timeline[timeline["kind"].isin(["unreported", "phase", "request"])]
     points = timeline[timeline["kind"].isin(["ready", "cold_ttft"])]
     end = float(timeline["end_ms"].max())
@@ -66,9 +59,21 @@ def waterfall(timeline: pd.DataFrame, order: Sequence[str]) -> bytes | None:
         else:
             ready = mine[mine["kind"] == "unreported"]["end_ms"]
             tail_start = min(tail_start, float(ready.max()) if not ready.empty else 0.0)
+    # A zoom that magnifies less than 3x (the longest phase ends early somewhere, e.g. a
+    # variant that skips it) shows nothing new: one panel then.
+    zoomed = end - tail_start < end / 3
+    fig, axes = plt.subplots(
+        1,
+        2 if zoomed else 1,
+        figsize=(15, max(3.0, 1.7 + 0.38 * len(variants))),
+        sharey=True,
+        layout="constrained",
+        squeeze=False,
+    )
+    full, zoom = axes[0][0], (axes[0][1] if zoomed else None)
     drawn: list[str] = []
     chain = points[points["kind"] == "ready"].groupby("variant")["service"].nunique().max() > 1
-    for ax in (full, zoom):
+    for ax in (full, zoom) if zoom is not None else (full,):
         for y, variant in enumerate(variants):
             for row in spans[spans["variant"] == variant].itertuples():
                 label = row.part if row.part in styles and styles[row.part][1] != ".." else _OTHER
@@ -105,14 +110,19 @@ def waterfall(timeline: pd.DataFrame, order: Sequence[str]) -> bytes | None:
                         clip_on=True,
                     )
         ax.grid(axis="x", alpha=0.3)
-    margin = max((end - tail_start) * 0.05, 1.0)
-    zoom.set_xlim(max(tail_start - margin, 0.0), end + margin)
     full.set_xlim(0, end * 1.02)
     full.set_yticks(range(len(variants)), variants, fontsize=8)
     full.set_ylim(len(variants) - 0.5, -0.9)  # top to bottom in the scenario's order
     full.set_xlabel("ms from spawn (t0)")
-    zoom.set_xlabel("the same, zoomed in after the longest phase")
-    full.set_title("Where the cold start goes: each variant's median trial (by cold TTFT)")
-    zoom.set_title("| = cold TTFT (first token of the first request);  ▼ = ready")
+    title = "Where the cold start goes: each variant's median trial (by cold TTFT)"
+    markers = "| = cold TTFT (first token of the first request);  ▼ = ready"
+    if zoom is not None:
+        margin = max((end - tail_start) * 0.05, 1.0)
+        zoom.set_xlim(max(tail_start - margin, 0.0), end + margin)
+        zoom.set_xlabel("the same, zoomed in after the longest phase")
+        zoom.set_title(markers)
+        full.set_title(title)
+    else:
+        full.set_title(f"{title}\n{markers}", fontsize=10)
     fig.legend(loc="outside lower center", ncol=5, fontsize=8, frameon=False)
     return png_bytes(fig)
