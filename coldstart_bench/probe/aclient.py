@@ -11,7 +11,7 @@ import time
 import httpx
 
 from coldstart_bench.plan.specs import ProbeSettings, RequestSpec
-from coldstart_bench.probe.client import ssl_context
+from coldstart_bench.probe.client import client_options
 from coldstart_bench.probe.sse import MalformedStream, SSEDecoder, read_openai_response
 from coldstart_bench.probe.timeline import (
     RequestFailed,
@@ -32,19 +32,7 @@ class AsyncProbe:
 
     def __init__(self, settings: ProbeSettings) -> None:
         self.settings = settings
-        limits = httpx.Limits(
-            max_connections=settings.pool_size if settings.pooling else None,
-            max_keepalive_connections=settings.pool_size if settings.pooling else 0,
-            keepalive_expiry=None,
-        )
-        self._client = httpx.AsyncClient(
-            http2=settings.http2,
-            verify=ssl_context(settings),
-            limits=limits,
-            timeout=None,
-            trust_env=False,
-            follow_redirects=False,
-        )
+        self._client = httpx.AsyncClient(**client_options(settings))
 
     async def aclose(self) -> None:
         await self._client.aclose()

@@ -13,6 +13,7 @@ import ipaddress
 import socket
 import ssl
 import time
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -37,6 +38,23 @@ from coldstart_bench.results.schema import RequestRecord, Status
 _ERROR_BODY_BYTES = 500
 
 
+def client_options(settings: ProbeSettings) -> dict[str, Any]:
+    """The httpx client settings of a trial's probe, sync or async: the pool as the
+    ``pooling`` factor says, no timeouts of httpx's own (the watchdog bounds requests)."""
+    return {
+        "http2": settings.http2,
+        "verify": ssl_context(settings),
+        "limits": httpx.Limits(
+            max_connections=settings.pool_size if settings.pooling else None,
+            max_keepalive_connections=settings.pool_size if settings.pooling else 0,
+            keepalive_expiry=None,
+        ),
+        "timeout": None,
+        "trust_env": False,  # proxies from the environment would distort every figure
+        "follow_redirects": False,
+    }
+
+
 def ssl_context(settings: ProbeSettings) -> ssl.SSLContext:
     return _cached_ssl_context(settings.ca_file, settings.insecure)
 
@@ -59,19 +77,7 @@ class Probe:
 
     def __init__(self, settings: ProbeSettings) -> None:
         self.settings = settings
-        limits = httpx.Limits(
-            max_connections=settings.pool_size if settings.pooling else None,
-            max_keepalive_connections=settings.pool_size if settings.pooling else 0,
-            keepalive_expiry=None,
-        )
-        self._client = httpx.Client(
-            http2=settings.http2,
-            verify=ssl_context(settings),
-            limits=limits,
-            timeout=None,
-            trust_env=False,  # proxies from the environment would distort every figure
-            follow_redirects=False,
-        )
+        self._client = httpx.Client(**client_options(settings))
         self._watchdog = Watchdog()
 
     def prime(self, requests: list[RequestSpec]) -> None:
