@@ -61,24 +61,31 @@ def _chaos_under_load(
     assert chaos is not None
     runner.when_dispatched(chaos.at_request + 1).wait(chaos.recovery_timeout_s)
     began = time.perf_counter_ns()
-    processes.restart(chaos.service, kill=chaos.action == "kill")
+    new = processes.restart(chaos.service, kill=chaos.action == "kill")
     restarted = time.perf_counter_ns()
+    # The old instance is gone once the new one is spawned (or the kill returned); until
+    # then it may still answer (draining), which is not a recovery.
+    gone = new.spawn_ns if new is not None and new.spawn_ns is not None else restarted
     return {
         "service": chaos.service,
         "action": chaos.action,
         "at_request": chaos.at_request,
         "began_ns": began,
+        "gone_ns": gone,
         "restart_ms": ns_to_ms(restarted - began) if chaos.action == "restart" else None,
     }
 
 
 def _recovery(chaos: dict[str, Any], load: list[LoadRecord], t0: int) -> dict[str, Any]:
-    """From the restart to the end of the first answer of a request sent after it; the
-    requests that failed in between."""
+    """From the restart to the end of the first answer of a request sent after the old
+    instance was gone; the requests sent since the restart that failed in between."""
     began_ms = ns_to_ms(chaos.pop("began_ns") - t0)
+    gone_ms = ns_to_ms(chaos.pop("gone_ns") - t0)
     after = [r for r in load if r.phase == "cold" and r.request.start_ms >= began_ms]
     answered = [
-        r.request.start_ms + (r.request.total_ms or 0.0) for r in after if r.request.status == "ok"
+        r.request.start_ms + (r.request.total_ms or 0.0)
+        for r in after
+        if r.request.status == "ok" and r.request.start_ms >= gone_ms
     ]
     first = min(answered) if answered else None
     failed = [
@@ -89,6 +96,7 @@ def _recovery(chaos: dict[str, Any], load: list[LoadRecord], t0: int) -> dict[st
     return {
         **chaos,
         "at_ms": began_ms,
+        "old_gone_ms": gone_ms,
         "recovered": first is not None,
         "recovery_ms": round(first - began_ms, 4) if first is not None else None,
         "failed_requests": len(failed),
