@@ -201,7 +201,7 @@ def render_trial(loaded: LoadedScenario, trial: TrialSpec, ctx: RenderContext) -
         prepare=tuple(tuple(render(a, common) for a in argv) for argv in scenario.prepare),
         page_cache_mode=page_cache_mode,  # type: ignore[arg-type]
         page_cache_files=page_cache_files,
-        compile_cache_mode=common.get("compile_cache"),  # type: ignore[arg-type]
+        compile_cache_mode=trial.variant.factors.get("compile_cache"),  # type: ignore[arg-type]
         compile_cache_dir=common.get("compile_cache_dir"),
     )
 
