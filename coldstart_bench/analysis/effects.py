@@ -25,6 +25,8 @@ EFFECT_METRICS: tuple[str, ...] = (
     "load_cold_p95_ms",
     "goodput_rps",
 )
+# Metrics named so are a start-up phase's duration (see analysis.phase_effects).
+PHASE_PREFIX = "phase:"
 # Which level of a factor is the baseline ("off"); every other level is a treatment. A
 # factor with none of these compares against its first declared level.
 BASELINE_LEVELS: tuple[str, ...] = ("off", "none", "cold", "false", "no", "0", "cpu", "base")
@@ -66,7 +68,7 @@ class Effect:
 
     def sentence(self) -> str:
         """E.g. 'warmup=startup (vs none): first request's TTFT 45 % lower [40, 50]'."""
-        what = METRICS.get(self.metric, self.metric)
+        what = metric_label(self.metric)
         if self.by_construction:
             return (
                 f"{self.factor}={self.treatment} (vs {self.baseline}): {what} is 0 in every "
@@ -83,6 +85,15 @@ class Effect:
             f"{abs(self.change_pct):.0f} % {direction} "
             f"[95 % CI {round(low) + 0}, {round(high) + 0}]{verdict}"
         )
+
+
+def metric_label(metric: str) -> str:
+    """How a metric is named in a sentence: 'first request's TTFT', 'the model_load phase'."""
+    if metric in METRICS:
+        return METRICS[metric]
+    if metric.startswith(PHASE_PREFIX):
+        return f"the {metric.removeprefix(PHASE_PREFIX)} phase"
+    return metric
 
 
 def factor_contrasts(

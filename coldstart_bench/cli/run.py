@@ -185,6 +185,7 @@ def _print_report(out: Any, err: Any, report: Any) -> None:
     from coldstart_bench.report.terminal import print_diagnoses, print_effects
 
     print_effects(out, report.effects)
+    print_effects(out, report.phase_effects, limit=4, what="clear effects on start-up phases")
     print_diagnoses(out, report.diagnoses)
     sys.stdout.flush()
     for problem in report.run.problems:

@@ -260,6 +260,7 @@ def _render_service(
         stop_grace_s=service.stop_grace_s,
         log_path=ctx.trial_dir / f"{service.name}.log",
         phases_path=phases_path,
+        log_phases=tuple((p.name, p.until) for p in service.log_phases),
     )
 
 

@@ -49,6 +49,8 @@ class ServiceSpec:
     stop_grace_s: float
     log_path: Path
     phases_path: Path
+    # (phase, regex): each phase ends when its line first appears in the log
+    log_phases: tuple[tuple[str, str], ...] = ()
 
     def restarted(self, restarts: int) -> ServiceSpec:
         """The same service started again by chaos (restart number ``restarts``): its own

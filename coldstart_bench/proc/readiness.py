@@ -94,6 +94,38 @@ class LogCheck:
         return False
 
 
+class LogMarks:
+    """When each pattern's first line appeared in a service's log, for start-up phases read
+    from the output of a server that reports none. Called from the readiness poll loop:
+    each call reads what is new and stamps the patterns it finds with the time the read
+    began (by then the line had been written), so a mark is late by at most one poll."""
+
+    def __init__(self, path: Path, patterns: dict[str, str], offset: int = 0) -> None:
+        self._path = path
+        self._patterns = {
+            name: re.compile(p.encode("utf-8"), re.MULTILINE) for name, p in patterns.items()
+        }
+        self._offset = offset
+        self._carry = b""
+        self.seen_ns: dict[str, int] = {}
+
+    def __call__(self, now_ns: int) -> None:
+        if len(self.seen_ns) == len(self._patterns):
+            return
+        try:
+            with open(self._path, "rb") as f:
+                f.seek(self._offset)
+                while data := f.read(LOG_CHUNK_BYTES):
+                    self._offset += len(data)
+                    window = self._carry + data
+                    for name, regex in self._patterns.items():
+                        if name not in self.seen_ns and regex.search(window):
+                            self.seen_ns[name] = now_ns
+                    self._carry = window[-_CARRY_BYTES:]
+        except OSError:
+            return
+
+
 def describe_rule(spec: ReadySpec) -> str:
     if spec.kind == "http":
         scheme = "https" if spec.https else "http"

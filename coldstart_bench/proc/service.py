@@ -24,7 +24,13 @@ from pathlib import Path
 
 from coldstart_bench.plan.specs import ServiceSpec
 from coldstart_bench.proc import tree as proctree
-from coldstart_bench.proc.readiness import LogCheck, describe_rule, http_check, tcp_check
+from coldstart_bench.proc.readiness import (
+    LogCheck,
+    LogMarks,
+    describe_rule,
+    http_check,
+    tcp_check,
+)
 from coldstart_bench.proc.signals import shielded
 from coldstart_bench.results.logs import log_tail
 from coldstart_bench.results.schema import ServiceRecord, Status, ns_to_ms
@@ -63,6 +69,7 @@ class ServiceProcess:
         self.proc: subprocess.Popen[bytes] | None = None
         self.spawn_ns: int | None = None
         self.ready_ns: int | None = None
+        self.log_marks_ns: dict[str, int] = {}  # phase → when its line appeared in the log
         self.status: Status = "ok"
         self.error: str | None = None
         self.stop_report: StopReport | None = None
@@ -135,7 +142,10 @@ class ServiceProcess:
         else:
             check = LogCheck(self.spec.log_path, rule.pattern or "", self._log_offset)
         interval = rule.interval_ms / 1000.0
+        marks = self._log_marks()
         while True:
+            if marks is not None:
+                marks(time.perf_counter_ns())
             code = self.proc.poll()
             if code is not None:
                 self._fail(
@@ -147,6 +157,8 @@ class ServiceProcess:
                 )
             if check((deadline - time.perf_counter_ns()) / 1e9):
                 self.ready_ns = time.perf_counter_ns()
+                if marks is not None:  # lines written during the last check
+                    marks(self.ready_ns)
                 return
             if time.perf_counter_ns() >= deadline:
                 within = "the trial's trial_timeout_s" if cut else f"{rule.timeout_s:g} s"
@@ -156,6 +168,15 @@ class ServiceProcess:
                     f"({describe_rule(rule)})" + self._tail_suffix(),
                 )
             time.sleep(interval)
+
+    def _log_marks(self) -> LogMarks | None:
+        """The reader of the start-up phases marked in the service's output, if it has any;
+        what it sees is kept in :attr:`log_marks_ns`."""
+        if not self.spec.log_phases:
+            return None
+        marks = LogMarks(self.spec.log_path, dict(self.spec.log_phases), self._log_offset)
+        self.log_marks_ns = marks.seen_ns
+        return marks
 
     def _wait_exit(self, deadline: int) -> None:
         assert self.proc is not None

@@ -20,6 +20,7 @@ from coldstart_bench.analysis.effects import (
     factor_effects,
 )
 from coldstart_bench.analysis.load import load_points, rolling_latency
+from coldstart_bench.analysis.phase_effects import phase_effects
 from coldstart_bench.analysis.phases import (
     load_throughput,
     median_timelines,
@@ -70,6 +71,7 @@ class Report:
     rows: list[VariantSummary]
     effects: list[Effect]
     files: list[Path] = field(default_factory=list)
+    phase_effects: list[Effect] = field(default_factory=list)  # on each start-up phase
     headline: str = ""
     diagnoses: list[Diagnosis] = field(default_factory=list)
 
@@ -181,6 +183,7 @@ def build_report(
     phases = frames.phases_frame(trials)
     points = load_points(trials)
     report = Report(run, out, rows, effects)
+    report.phase_effects = phase_effects(trials, declared_levels(planned))
     report.headline = headline(frame, rows, effects)
     report.diagnoses = diagnose(requests)
     title = str(run.metadata.get("scenario", {}).get("name") or run.run_dir.name)
@@ -206,13 +209,22 @@ def build_report(
         write_text(
             "summary.md",
             tables.summary_markdown(
-                title, rows, effects, found_failures, skipped, status_line, report.diagnoses
+                title,
+                rows,
+                effects,
+                found_failures,
+                skipped,
+                status_line,
+                report.diagnoses,
+                report.phase_effects,
             ),
         )
     if "csv" in formats:
         write_csv("summary.csv", stats)
         write_csv("trials.csv", tables.flat_trials(trials, requests))
         write_csv("effects.csv", effects_frame(effects))
+        if report.phase_effects:
+            write_csv("phase_effects.csv", effects_frame(report.phase_effects))
         write_csv("requests_by_index.csv", by_index)
 
     pngs: list[Plot] = []
@@ -242,6 +254,7 @@ def build_report(
             headline=report.headline,
             rows=rows,
             effects=effects,
+            phase_effects=report.phase_effects,
             diagnoses=report.diagnoses,
             stats=stats.to_dict("records"),
             by_index=by_index.to_dict("records"),

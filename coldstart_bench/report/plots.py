@@ -14,8 +14,8 @@ import matplotlib.ticker
 import numpy as np
 import pandas as pd
 
-from coldstart_bench.analysis.effects import Effect
-from coldstart_bench.analysis.frames import METRICS, measured_ok
+from coldstart_bench.analysis.effects import Effect, metric_label
+from coldstart_bench.analysis.frames import measured_ok
 from coldstart_bench.report.style import GREY, OKABE_ITO, colour, figure, png_bytes, whiskers
 
 
@@ -173,10 +173,7 @@ def effects(found: Sequence[Effect]) -> bytes | None:
         matplotlib.ticker.FuncFormatter(_ratio_label)
     )
     ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())  # type: ignore[attr-defined]
-    labels = [
-        f"{e.factor}={e.treatment} vs {e.baseline}: {METRICS.get(e.metric, e.metric)}"
-        for e in found
-    ]
+    labels = [f"{e.factor}={e.treatment} vs {e.baseline}: {metric_label(e.metric)}" for e in found]
     ax.set_yticks(ys, labels, fontsize=8)  # type: ignore[attr-defined]
     ax.invert_yaxis()  # type: ignore[attr-defined]
     ax.set_xlabel(  # type: ignore[attr-defined]

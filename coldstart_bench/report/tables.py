@@ -23,6 +23,7 @@ def summary_markdown(
     skipped: Mapping[str, str],
     status_line: str,
     diagnoses: Sequence[Diagnosis] = (),
+    phase_effects: Sequence[Effect] = (),
 ) -> str:
     heads, grid = plain_grid(rows)
     labels_width = len(grid[0][0]) if grid else 1
@@ -40,6 +41,10 @@ def summary_markdown(
     if effects:
         lines += ["### What each toggle buys", ""]
         lines += [f"- {md_escape(e.sentence())}" for e in effects]
+        lines.append("")
+    if phase_effects:
+        lines += ["### What each toggle changes in the start-up phases", ""]
+        lines += [f"- {md_escape(e.sentence())}" for e in phase_effects]
         lines.append("")
     if failures:
         lines += [f"### {len(failures)} trial(s) did not succeed", ""]

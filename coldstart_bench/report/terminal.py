@@ -126,12 +126,14 @@ def print_diagnoses(console: Console, diagnoses: Sequence[Diagnosis]) -> None:
         console.print(diagnosis.message, markup=False, highlight=False)
 
 
-def print_effects(console: Console, effects: Sequence[Effect], limit: int = 8) -> None:
+def print_effects(
+    console: Console, effects: Sequence[Effect], limit: int = 8, what: str = "clear effects"
+) -> None:
     """The clear effects in words, biggest change first (not those true by construction)."""
     clear = sorted((e for e in effects if e.finding), key=lambda e: -abs(e.change_pct))
     if not clear:
         return
-    console.print("[bold]clear effects[/] (95 % bootstrap CI of the ratio of medians excludes 1):")
+    console.print(f"[bold]{what}[/] (95 % bootstrap CI of the ratio of medians excludes 1):")
     for effect in clear[:limit]:
         console.print(f"  {effect.sentence()}", markup=False, highlight=False)
     if len(clear) > limit:

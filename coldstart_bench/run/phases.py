@@ -43,3 +43,41 @@ def read_phases(
             '{"phase": ..., "start_ns": ..., "end_ns": ...} and were skipped'
         )
     return phases
+
+
+def read_log_phases(
+    spec: ServiceSpec,
+    spawn_ns: int | None,
+    marks_ns: dict[str, int],
+    t0_ns: int,
+    notes: list[str],
+    service: str | None = None,
+) -> list[PhaseRecord]:
+    """The service's ``log_phases`` as phases on the trial's timeline: each ends when its
+    line was seen in the log and begins where the last phase that was seen ended (the first,
+    at spawn). A phase whose line did not appear before ready is left out, with a note."""
+    if not spec.log_phases or spawn_ns is None:
+        return []
+    service = service or spec.name
+    phases: list[PhaseRecord] = []
+    begin = spawn_ns
+    missing = []
+    for name, pattern in spec.log_phases:
+        end = marks_ns.get(name)
+        if end is None:
+            missing.append(f"{name!r} ({pattern!r})")
+            continue
+        if end < begin:  # its line came before the previous phase's: out of order
+            notes.append(
+                f"service {spec.name!r}: log phase {name!r} ended before the phase listed "
+                "before it; left out (list log_phases in the order the lines appear)"
+            )
+            continue
+        phases.append(PhaseRecord(service, name, ns_to_ms(begin - t0_ns), ns_to_ms(end - t0_ns)))
+        begin = end
+    if missing:
+        notes.append(
+            f"service {spec.name!r}: no line matched log phase(s) {', '.join(missing)} "
+            "before it was ready; left out"
+        )
+    return phases

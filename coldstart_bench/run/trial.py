@@ -41,7 +41,7 @@ from coldstart_bench.results.store import utc_now
 from coldstart_bench.run import compile_cache, page_cache
 from coldstart_bench.run.chaos import restart_and_recover
 from coldstart_bench.run.loadtrial import measure_load
-from coldstart_bench.run.phases import read_phases
+from coldstart_bench.run.phases import read_log_phases, read_phases
 from coldstart_bench.scenario.load import LoadedScenario
 
 _PREPARE_TIMEOUT_S = 600.0
@@ -251,6 +251,9 @@ def _collect(
         name = instance_name(process.spec.name, instances[process.spec.name])
         instances[process.spec.name] += 1
         phases += read_phases(process.spec, t0, state.notes, name)
+        phases += read_log_phases(
+            process.spec, process.spawn_ns, process.log_marks_ns, t0, state.notes, name
+        )
     for svc in services:
         if svc.survivors:
             state.notes.append(

@@ -95,6 +95,32 @@ class ReadyRule(_Model):
         return self
 
 
+class LogPhase(_Model):
+    """A start-up phase read from a server's own output, for servers that do not report
+    phases: it ends when a line matching ``until`` first appears in the log (seen at the
+    readiness poll, so to within its interval) and begins where the phase before it ended
+    (the first, at spawn)."""
+
+    name: str
+    until: str
+
+    @field_validator("name")
+    @classmethod
+    def _valid_phase_name(cls, value: str) -> str:
+        if not SERVICE_NAME.match(value):
+            raise ValueError(f"must be letters, digits, '_', '-' or '.'; got {value!r}")
+        return value
+
+    @field_validator("until")
+    @classmethod
+    def _valid_regex(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a valid regular expression: {exc}") from None
+        return value
+
+
 class ConditionalArgs(_Model):
     """Extra arguments and environment for the variants that match, e.g. TLS flags."""
 
@@ -148,6 +174,7 @@ class Service(_Model):
     stop_grace_s: float = Field(10.0, ge=0, le=3_600)
     when: list[ConditionalArgs] = []
     only: dict[str, Scalar | list[Scalar]] = {}  # start it only in the variants that match
+    log_phases: list[LogPhase] = []  # start-up phases marked by lines of its output, in order
 
     _command_argv = field_validator("command", mode="before")(_argv)
     _env_strings = field_validator("env", mode="before")(_str_values)
@@ -160,6 +187,15 @@ class Service(_Model):
                 f"must be letters, digits, '_', '-' or '.', starting with a letter or digit; "
                 f"got {value!r}"
             )
+        return value
+
+    @field_validator("log_phases")
+    @classmethod
+    def _distinct_phases(cls, value: list[LogPhase]) -> list[LogPhase]:
+        names = [p.name for p in value]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"phase names must differ; {', '.join(map(repr, twice))} repeats")
         return value
 
     @field_validator("command")

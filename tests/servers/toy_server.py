@@ -47,6 +47,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     p.add_argument("--ready-line", help="print this line to stdout once listening")
     p.add_argument(
+        "--say",
+        action="append",
+        default=[],
+        metavar="MS:TEXT",
+        help="before listening, print TEXT to stderr MS after start (repeatable, in order); "
+        "each is also reported as the phase 'said-N', ending just before it was printed",
+    )
+    p.add_argument(
         "--crash-before-ready",
         action="store_true",
         help="print an error and exit 3 before listening",
@@ -384,6 +392,12 @@ def main(argv: list[str]) -> int:
     if args.crash_before_ready:
         print("toy_server: fatal: planted crash before ready", file=sys.stderr, flush=True)
         return 3
+    for n, said in enumerate(args.say):
+        at_ms, text = said.split(":", 1)
+        time.sleep(max(0.0, IMPORT_START_NS / 1e9 + float(at_ms) / 1000 - time.perf_counter()))
+        before = time.perf_counter_ns()  # no reader can see the line earlier than this
+        print(text, file=sys.stderr, flush=True)
+        write_phase(f"said-{n}", IMPORT_START_NS, before)
     if args.startup_delay_ms:
         time.sleep(args.startup_delay_ms / 1000)
     if args.compile_cache:

@@ -1,0 +1,61 @@
+"""Factor effects on the start-up phases: which phase a toggle moves, with the same
+stratified bootstrap as the trial-level effects. A small phase (model load, ~100 ms) can
+move clearly while the whole cold start (~1 s, its import time noisy) does not."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+
+import pandas as pd
+
+from coldstart_bench.analysis.effects import PHASE_PREFIX, Effect, factor_effects
+from coldstart_bench.analysis.frames import FACTOR_PREFIX
+from coldstart_bench.results.schema import TrialRecord, instance_name
+
+
+def phase_metric(phase: str) -> str:
+    """The metric name of a phase's duration, e.g. ``phase:model_load``."""
+    return PHASE_PREFIX + phase
+
+
+def phase_durations(trials: Iterable[TrialRecord]) -> pd.DataFrame:
+    """One row per trial that reported phases: identity, factors, and each phase's
+    duration (ms) as a ``phase:<name>`` column. A phase reported by more than one service
+    is named ``<service>/<phase>``; a restarted instance's phases (chaos) are not the cold
+    start's and are left out."""
+    trials = list(trials)
+    owners: dict[str, set[str]] = {}
+    for t in trials:
+        for p in t.phases:
+            owners.setdefault(p.phase, set()).add(p.service)
+    rows = []
+    for t in trials:
+        firsts = {instance_name(s.name, 0) for s in t.services}
+        phases = [p for p in t.phases if p.service in firsts or not t.services]
+        if not phases:
+            continue
+        row: dict[str, object] = {
+            "trial": t.trial,
+            "variant": t.variant,
+            **{FACTOR_PREFIX + k: v for k, v in t.factors.items()},
+            "warmup": t.warmup,
+            "status": t.status,
+        }
+        for p in phases:
+            name = p.phase if len(owners[p.phase]) == 1 else f"{p.service}/{p.phase}"
+            row.setdefault(phase_metric(name), p.duration_ms)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def phase_effects(
+    trials: Iterable[TrialRecord], declared: Mapping[str, Sequence[str]] | None = None
+) -> list[Effect]:
+    """Each factor's effect on each phase's duration (see
+    :func:`~coldstart_bench.analysis.effects.factor_effects`), phases in the order they
+    first appear."""
+    frame = phase_durations(trials)
+    metrics = [c for c in frame.columns if isinstance(c, str) and c.startswith(PHASE_PREFIX)]
+    if not metrics:
+        return []
+    return factor_effects(frame, metrics=metrics, declared=declared)

@@ -1,0 +1,73 @@
+"""`log_phases`: start-up phases of a server that reports none, read from the lines it
+prints (as scenarios/real-llm.toml does for llama-cpp-python's server)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from helpers import run_options, toy_command
+
+from coldstart_bench.run.session import run_scenario
+from coldstart_bench.scenario.load import load_scenario
+
+# The toy prints each line at the given ms after its start, then listens after 100 ms more.
+SAYS = ("--say", "150:loading weights", "--say", "400:weights loaded", "--startup-delay-ms", "100")
+
+
+def test_each_phase_ends_when_its_line_appears_and_the_next_begins_there(
+    tmp_path: Path, write_scenario
+):
+    path = write_scenario(f"""
+        name = "log-phases"
+        repetitions = 2
+        [[services]]
+        command = {toy_command(*SAYS)}
+        ready = {{ kind = "http", path = "/health" }}
+        log_phases = [
+          {{ name = "import", until = "^loading weights" }},
+          {{ name = "model_load", until = "^weights loaded$" }},
+        ]
+        [requests]
+        count = 1
+        max_tokens = 2
+    """)
+    outcome = run_scenario(load_scenario(path), run_options(tmp_path / "results"))
+
+    assert [t.status for t in outcome.trials] == ["ok", "ok"]
+    for trial in outcome.trials:
+        phases = {p.phase: p for p in trial.phases}
+        imported, loaded = phases["import"], phases["model_load"]
+        spawn_ms = trial.services[0].spawn_ms
+        assert imported.start_ms == spawn_ms and loaded.start_ms == imported.end_ms
+        # the toy reports when it printed each line: no reader can have seen it earlier
+        assert imported.end_ms >= phases["said-0"].end_ms
+        assert loaded.end_ms >= phases["said-1"].end_ms
+        assert loaded.duration_ms >= 0 and loaded.end_ms <= trial.ready_ms
+        assert phases["said-1"].end_ms - phases["said-0"].end_ms >= 249  # the toy's own gap
+        assert not trial.notes
+
+
+def test_a_line_that_never_appears_leaves_its_phase_out_with_a_note(tmp_path: Path, write_scenario):
+    path = write_scenario(f"""
+        name = "log-phases-missing"
+        repetitions = 1
+        [[services]]
+        command = {toy_command(*SAYS)}
+        ready = {{ kind = "http", path = "/health" }}
+        log_phases = [
+          {{ name = "import", until = "^loading weights" }},
+          {{ name = "compile", until = "^compiled" }},
+          {{ name = "model_load", until = "^weights loaded$" }},
+        ]
+        [requests]
+        count = 1
+        max_tokens = 2
+    """)
+    outcome = run_scenario(load_scenario(path), run_options(tmp_path / "results"))
+
+    (trial,) = outcome.trials
+    assert trial.status == "ok"
+    phases = {p.phase: p for p in trial.phases}
+    assert "compile" not in phases
+    assert phases["model_load"].start_ms == phases["import"].end_ms  # the gap is not lost
+    assert any("'compile' ('^compiled')" in note for note in trial.notes), trial.notes
