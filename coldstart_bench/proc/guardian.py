@@ -7,8 +7,9 @@ the pid and start time of every service it spawns; every 0.2 s the guardian also
 their current descendants, so processes that fork away (setsid, double fork) are known
 even after they are reparented. When the pipe closes without a goodbye — the harness died —
 the guardian SIGKILLs every known process that is still the same process (pid *and* start
-time), plus their descendants and process-group members, then exits. A normal end of the
-run says goodbye first, and the guardian leaves quietly.
+time), plus their descendants and process-group members, then exits — never the harness's
+own process group or its ancestors, which belong to whoever started ``coldstart``. A normal
+end of the run says goodbye first, and the guardian leaves quietly.
 """
 
 from __future__ import annotations
@@ -95,23 +96,42 @@ def _same(pid: int, start_time: int, table: dict[int, proctree.ProcInfo]) -> boo
     return info is not None and info.alive and info.start_time == start_time
 
 
-def _family(known: dict[int, int], table: dict[int, proctree.ProcInfo]) -> dict[int, int]:
-    """The known processes still alive, their descendants and their process groups."""
+class Spared:
+    """What is never the run's to kill: the harness, its ancestors (a shell, pytest, a CI
+    job) and its own process group. A helper the harness runs in its own group (the torch
+    probe) is still killed by pid, but its group is the caller's, not the run's."""
+
+    def __init__(self, harness: int, table: dict[int, proctree.ProcInfo]) -> None:
+        self.pids = {os.getpid()}
+        self.groups: set[int] = set()
+        pid = harness
+        while pid > 1 and pid in table and pid not in self.pids:
+            self.pids.add(pid)
+            pid = table[pid].ppid
+        if harness in table:
+            self.groups.add(table[harness].pgrp)
+
+
+def _family(
+    known: dict[int, int], table: dict[int, proctree.ProcInfo], spared: Spared
+) -> dict[int, int]:
+    """The known processes still alive, their descendants and their process groups, less
+    what is ``spared``."""
     alive = {pid for pid, start in known.items() if _same(pid, start, table)}
     family = set(alive)
     for pid in alive:
         family |= proctree.descendants(pid, table)
-    groups = {table[p].pgrp for p in family if p in table}
+    groups = {table[p].pgrp for p in family if p in table} - spared.groups
     family |= {p for p, info in table.items() if info.pgrp in groups and info.alive}
-    family.discard(os.getpid())
+    family -= spared.pids
     return {p: table[p].start_time for p in family if p in table and table[p].alive}
 
 
-def _kill_all(known: dict[int, int]) -> None:
+def _kill_all(known: dict[int, int], spared: Spared) -> None:
     deadline = time.monotonic() + 1.0
     while time.monotonic() < deadline:
         table = proctree.scan()
-        targets = _family(known, table)
+        targets = _family(known, table, spared)
         if not targets:
             return
         known.update(targets)
@@ -136,6 +156,7 @@ def main() -> int:
     harness = os.getppid()
     me = proctree.read_proc(os.getpid())
     since = me.start_time if me is not None else 0
+    spared = Spared(harness, proctree.scan())
     known: dict[int, int] = {}
     stdin = sys.stdin.buffer
     buffer = b""
@@ -144,7 +165,7 @@ def main() -> int:
         if ready:
             chunk = os.read(stdin.fileno(), 65536)
             if not chunk:  # the harness is gone without saying goodbye
-                _kill_all(known)
+                _kill_all(known, spared)
                 return 0
             buffer += chunk
             *lines, buffer = buffer.split(b"\n")
@@ -159,7 +180,7 @@ def main() -> int:
         table = proctree.scan()
         known.update(_adopted(harness, since, table))
         if known:
-            known.update(_family(known, table))
+            known.update(_family(known, table, spared))
 
 
 if __name__ == "__main__":

@@ -6,8 +6,11 @@ server, a daemon)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -142,6 +145,46 @@ def test_a_killed_harness_takes_a_grandchild_that_escaped_by_double_fork(
     harness.kill()
     harness.wait(10)
     assert gone_within(running, 2.0), [p for p in running if alive(p)]
+
+
+def test_a_killed_harness_spares_the_process_group_of_whoever_started_it(
+    tmp_path: Path, write_scenario
+):
+    # A script (or CI job) that runs coldstart shares its process group with it; so does
+    # the torch probe coldstart runs for run.json. The guardian, started early by the
+    # requires check, saw that probe; once it took the probe's group for the run's and
+    # SIGKILLed the caller's whole group (the script, its other children) with the run.
+    pytest.importorskip("torch")
+    pidfile, bystander_file = tmp_path / "pids", tmp_path / "bystander"
+    path = write_scenario(f"""
+        [[requires]]
+        command = ["true"]
+        [[services]]
+        command = {toy_command("--pidfile", str(pidfile), "--startup-delay-ms", "30000")}
+        ready = {{ kind = "tcp", timeout_s = 60 }}
+    """)
+    argv = run_argv(path, tmp_path / "r", "killed", "--no-report")
+    script = f'sleep 60 & echo $! > {bystander_file}; exec "$@"'
+    harness = subprocess.Popen(
+        ["sh", "-c", script, "sh", *argv],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # the harness and the bystander: one group, not pytest's
+    )
+    try:
+        wait_for(lambda: len(pids_in(pidfile)) >= 1 and bystander_file.exists())
+        [server] = pids_in(pidfile)
+        [bystander] = pids_in(bystander_file)
+        time.sleep(0.5)  # the guardian has scanned since
+        harness.kill()
+        harness.wait(10)
+        assert gone_within([server], 2.0), "the run's server outlived the harness"
+        time.sleep(0.5)
+        assert alive(bystander), "the guardian killed a process of the caller's group"
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(harness.pid, signal.SIGKILL)
 
 
 # 3. An escapee forked during teardown -----------------------------------------------------
