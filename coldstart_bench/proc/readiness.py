@@ -8,7 +8,7 @@ import http.client
 import re
 import socket
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from coldstart_bench.plan.specs import ReadySpec
@@ -67,31 +67,40 @@ def http_check(spec: ReadySpec) -> Callable[[float], bool]:
     return check
 
 
-class LogCheck:
-    """Reads the log file incrementally, from ``offset`` (where the log ended when this
-    process was spawned: a restarted service appends to the log of the instance before
-    it, whose ready line must not count), and looks for the pattern in what is new."""
+class _LogTail:
+    """Reads a log incrementally from ``offset``, chunk by chunk (a service flooding its
+    output costs bounded memory); each window repeats the end of the one before, so a match
+    that straddles two reads is found."""
 
-    def __init__(self, path: Path, pattern: str, offset: int = 0) -> None:
+    def __init__(self, path: Path, offset: int = 0) -> None:
         self._path = path
-        self._regex = re.compile(pattern.encode("utf-8"), re.MULTILINE)
         self._offset = offset
         self._carry = b""
 
-    def __call__(self, _left_s: float = 0.0) -> bool:
-        # Chunk by chunk, so a service flooding its output costs bounded memory.
+    def windows(self) -> Iterator[bytes]:
         try:
             with open(self._path, "rb") as f:
                 f.seek(self._offset)
                 while data := f.read(LOG_CHUNK_BYTES):
                     self._offset += len(data)
                     window = self._carry + data
-                    if self._regex.search(window):
-                        return True
+                    yield window
                     self._carry = window[-_CARRY_BYTES:]
         except OSError:
-            return False
-        return False
+            return
+
+
+class LogCheck:
+    """Looks for the pattern in what is new in the log since ``offset`` (where the log
+    ended when this process was spawned: a restarted service appends to the log of the
+    instance before it, whose ready line must not count)."""
+
+    def __init__(self, path: Path, pattern: str, offset: int = 0) -> None:
+        self._regex = re.compile(pattern.encode("utf-8"), re.MULTILINE)
+        self._tail = _LogTail(path, offset)
+
+    def __call__(self, _left_s: float = 0.0) -> bool:
+        return any(self._regex.search(window) for window in self._tail.windows())
 
 
 class LogMarks:
@@ -101,29 +110,19 @@ class LogMarks:
     began (by then the line had been written), so a mark is late by at most one poll."""
 
     def __init__(self, path: Path, patterns: dict[str, str], offset: int = 0) -> None:
-        self._path = path
         self._patterns = {
             name: re.compile(p.encode("utf-8"), re.MULTILINE) for name, p in patterns.items()
         }
-        self._offset = offset
-        self._carry = b""
+        self._tail = _LogTail(path, offset)
         self.seen_ns: dict[str, int] = {}
 
     def __call__(self, now_ns: int) -> None:
         if len(self.seen_ns) == len(self._patterns):
             return
-        try:
-            with open(self._path, "rb") as f:
-                f.seek(self._offset)
-                while data := f.read(LOG_CHUNK_BYTES):
-                    self._offset += len(data)
-                    window = self._carry + data
-                    for name, regex in self._patterns.items():
-                        if name not in self.seen_ns and regex.search(window):
-                            self.seen_ns[name] = now_ns
-                    self._carry = window[-_CARRY_BYTES:]
-        except OSError:
-            return
+        for window in self._tail.windows():
+            for name, regex in self._patterns.items():
+                if name not in self.seen_ns and regex.search(window):
+                    self.seen_ns[name] = now_ns
 
 
 def describe_rule(spec: ReadySpec) -> str:
