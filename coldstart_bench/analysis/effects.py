@@ -11,7 +11,12 @@ import numpy as np
 import pandas as pd
 
 from coldstart_bench.analysis.frames import FACTOR_PREFIX, METRICS, factor_columns, measured_ok
-from coldstart_bench.analysis.stats import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, stratified_ratio
+from coldstart_bench.analysis.stats import (
+    BOOTSTRAP_RESAMPLES,
+    BOOTSTRAP_SEED,
+    CONFIDENCE,
+    stratified_ratio,
+)
 
 # The metrics factor effects are computed for, in the order a report shows them.
 EFFECT_METRICS: tuple[str, ...] = (
@@ -51,6 +56,7 @@ class Effect:
     # Every treatment trial measured exactly 0 (a reused connection makes no connect): the
     # ratio restates how the level works, it is no finding about speed.
     by_construction: bool = False
+    confidence: float = CONFIDENCE  # of the interval (higher where many are read together)
 
     @property
     def change_pct(self) -> float:
@@ -80,10 +86,11 @@ class Effect:
         else:
             low, high = (self.ci_low - 1) * 100, (self.ci_high - 1) * 100
         verdict = "" if self.clear else " (not clear: the interval includes no change)"
+        level = f"{self.confidence * 100:.4g}"
         return (
             f"{self.factor}={self.treatment} (vs {self.baseline}): {what} "
             f"{abs(self.change_pct):.0f} % {direction} "
-            f"[95 % CI {round(low) + 0}, {round(high) + 0}]{verdict}"
+            f"[{level} % CI {round(low) + 0}, {round(high) + 0}]{verdict}"
         )
 
 
@@ -138,6 +145,7 @@ def factor_effects(
     seed: int = BOOTSTRAP_SEED,
     min_trials: int = MIN_TRIALS_PER_CELL,
     declared: Mapping[str, Sequence[str]] | None = None,
+    confidence: float = CONFIDENCE,
 ) -> list[Effect]:
     """For each factor, each of its non-baseline levels and each metric: the ratio of
     medians treatment / baseline, computed within each combination of the other factors (a
@@ -165,12 +173,23 @@ def factor_effects(
                     )
                     for _key, stratum in groups
                 ]
-                effect = stratified_ratio(cells, rng, resamples, min_trials)
+                effect = stratified_ratio(cells, rng, resamples, min_trials, confidence)
                 if effect is not None:
                     ratio, low, high, strata = effect
                     zero = all(not np.any(treat) for _base, treat in cells if len(treat))
                     effects.append(
-                        Effect(factor, baseline, treatment, metric, ratio, low, high, strata, zero)
+                        Effect(
+                            factor,
+                            baseline,
+                            treatment,
+                            metric,
+                            ratio,
+                            low,
+                            high,
+                            strata,
+                            zero,
+                            confidence,
+                        )
                     )
     return effects
 
@@ -190,6 +209,7 @@ def effects_frame(effects: Sequence[Effect]) -> pd.DataFrame:
                 "clear": e.clear,
                 "by_construction": e.by_construction,
                 "strata": e.strata,
+                "confidence": e.confidence,
                 "summary": e.sentence(),
             }
             for e in effects

@@ -182,10 +182,14 @@ def _print_run(out: Any, name: str, outcome: Any, report: Any) -> None:
 
 
 def _print_report(out: Any, err: Any, report: Any) -> None:
-    from coldstart_bench.report.terminal import print_diagnoses, print_effects
+    from coldstart_bench.report.terminal import (
+        PHASE_EFFECTS_HEADING,
+        print_diagnoses,
+        print_effects,
+    )
 
     print_effects(out, report.effects)
-    print_effects(out, report.phase_effects, limit=4, what="clear effects on start-up phases")
+    print_effects(out, report.phase_effects, limit=4, heading=PHASE_EFFECTS_HEADING)
     print_diagnoses(out, report.diagnoses)
     sys.stdout.flush()
     for problem in report.run.problems:

@@ -44,6 +44,7 @@ def summary_markdown(
         lines.append("")
     if phase_effects:
         lines += ["### What each toggle changes in the start-up phases", ""]
+        lines += ["_Intervals widened so that all of them hold together at 95 % (Bonferroni)._", ""]
         lines += [f"- {md_escape(e.sentence())}" for e in phase_effects]
         lines.append("")
     if failures:

@@ -126,14 +126,21 @@ def print_diagnoses(console: Console, diagnoses: Sequence[Diagnosis]) -> None:
         console.print(diagnosis.message, markup=False, highlight=False)
 
 
+EFFECTS_HEADING = "clear effects (95 % bootstrap CI of the ratio of medians excludes 1):"
+PHASE_EFFECTS_HEADING = (
+    "clear effects on start-up phases (each CI widened so that all the phase comparisons "
+    "hold together at 95 %, and it excludes 1):"
+)
+
+
 def print_effects(
-    console: Console, effects: Sequence[Effect], limit: int = 8, what: str = "clear effects"
+    console: Console, effects: Sequence[Effect], limit: int = 8, heading: str = EFFECTS_HEADING
 ) -> None:
     """The clear effects in words, biggest change first (not those true by construction)."""
     clear = sorted((e for e in effects if e.finding), key=lambda e: -abs(e.change_pct))
     if not clear:
         return
-    console.print(f"[bold]{what}[/] (95 % bootstrap CI of the ratio of medians excludes 1):")
+    console.print(heading, style="bold", markup=False, highlight=False)
     for effect in clear[:limit]:
         console.print(f"  {effect.sentence()}", markup=False, highlight=False)
     if len(clear) > limit:

@@ -72,3 +72,16 @@ def test_phases_of_two_services_are_told_apart_and_a_restart_is_left_out():
 def test_a_run_without_phases_has_no_phase_effects():
     trials = [trial(i, {"warmup": ("none", "startup")[i % 2]}, 1000 + i) for i in range(8)]
     assert phase_effects(trials, declared_levels([])) == []
+
+
+def test_the_intervals_hold_together_for_all_phase_comparisons():
+    # 2 phases × 1 treatment level = 2 comparisons: each interval at 1 − 0.05 / 2
+    effects = phase_effects(page_cache_run())
+
+    assert len(effects) == 2
+    assert all(e.confidence == pytest.approx(0.975) for e in effects)
+    assert all("[97.5 % CI " in e.sentence() for e in effects)
+    # the same comparison read alone, at 95 %, is narrower
+    alone = factor_effects(phase_durations(page_cache_run()), metrics=["phase:model_load"])
+    [together] = [e for e in effects if e.metric == "phase:model_load"]
+    assert alone[0].ci_high - alone[0].ci_low < together.ci_high - together.ci_low
