@@ -102,9 +102,10 @@ class Probe:
 
     def send(self, spec: RequestSpec, t0_ns: int, timeout_s: float | None = None) -> RequestRecord:
         """Send one request and time it. ``spec.timeout_s`` (or ``timeout_s`` where that is
-        shorter: what is left of the trial's own bound) bounds the whole request, from its
-        first byte sent to the end of the response; a request that runs over it ends as
-        ``timeout`` with what it had received."""
+        shorter: what is left of the trial's own bound) bounds the whole request, from this
+        call (``client_ms`` before the first network action, where ``total_ms`` starts) to
+        the end of the response; a request that runs over it ends as ``timeout`` with what
+        it had received."""
         limit = spec.timeout_s if timeout_s is None else max(min(spec.timeout_s, timeout_s), 0.0)
         timeline = Timeline(self._watchdog)
         url, headers, extensions, dns_ns = self._address(spec)

@@ -3,35 +3,41 @@ prints (as scenarios/real-llm.toml does for llama-cpp-python's server)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from helpers import run_options, toy_command
 
-from coldstart_bench.run.session import run_scenario
+from coldstart_bench.run.session import RunOutcome, run_scenario
 from coldstart_bench.scenario.load import load_scenario
 
 # The toy prints each line at the given ms after its start, then listens after 100 ms more.
 SAYS = ("--say", "150:loading weights", "--say", "400:weights loaded", "--startup-delay-ms", "100")
 
 
-def test_each_phase_ends_when_its_line_appears_and_the_next_begins_there(
-    tmp_path: Path, write_scenario
-):
+def run_toy(
+    tmp_path: Path, write_scenario: Callable[..., Path], phases: dict[str, str], repetitions: int
+) -> RunOutcome:
+    """Run the toy with ``log_phases`` (name → regex, in order)."""
+    listed = ", ".join(f'{{ name = "{n}", until = "{p}" }}' for n, p in phases.items())
     path = write_scenario(f"""
-        name = "log-phases"
-        repetitions = 2
+        repetitions = {repetitions}
         [[services]]
         command = {toy_command(*SAYS)}
         ready = {{ kind = "http", path = "/health" }}
-        log_phases = [
-          {{ name = "import", until = "^loading weights" }},
-          {{ name = "model_load", until = "^weights loaded$" }},
-        ]
+        log_phases = [{listed}]
         [requests]
         count = 1
         max_tokens = 2
     """)
-    outcome = run_scenario(load_scenario(path), run_options(tmp_path / "results"))
+    return run_scenario(load_scenario(path), run_options(tmp_path / "results"))
+
+
+def test_each_phase_ends_when_its_line_appears_and_the_next_begins_there(
+    tmp_path: Path, write_scenario
+):
+    phases = {"import": "^loading weights", "model_load": "^weights loaded$"}
+    outcome = run_toy(tmp_path, write_scenario, phases, repetitions=2)
 
     assert [t.status for t in outcome.trials] == ["ok", "ok"]
     for trial in outcome.trials:
@@ -48,22 +54,12 @@ def test_each_phase_ends_when_its_line_appears_and_the_next_begins_there(
 
 
 def test_a_line_that_never_appears_leaves_its_phase_out_with_a_note(tmp_path: Path, write_scenario):
-    path = write_scenario(f"""
-        name = "log-phases-missing"
-        repetitions = 1
-        [[services]]
-        command = {toy_command(*SAYS)}
-        ready = {{ kind = "http", path = "/health" }}
-        log_phases = [
-          {{ name = "import", until = "^loading weights" }},
-          {{ name = "compile", until = "^compiled" }},
-          {{ name = "model_load", until = "^weights loaded$" }},
-        ]
-        [requests]
-        count = 1
-        max_tokens = 2
-    """)
-    outcome = run_scenario(load_scenario(path), run_options(tmp_path / "results"))
+    phases = {
+        "import": "^loading weights",
+        "compile": "^compiled",
+        "model_load": "^weights loaded$",
+    }
+    outcome = run_toy(tmp_path, write_scenario, phases, repetitions=1)
 
     (trial,) = outcome.trials
     assert trial.status == "ok"
