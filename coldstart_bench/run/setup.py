@@ -58,7 +58,8 @@ def unmet_requirements(
             except CommandFailed as exc:
                 ok = False
                 said = log_tail(log_path, lines=1).strip()
-                detail = said if said and not said.startswith("$ ") else str(exc).split("\n")[0]
+                silent = str(exc).split("; last log lines:")[0]  # it printed nothing
+                detail = said if said and not said.startswith("$ ") else silent
         if not ok:
             reason = f"{need.reason}: {detail}" if need.reason else detail
             for variant in check.variants:
