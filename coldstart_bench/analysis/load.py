@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from coldstart_bench.analysis.stats import percentile
 from coldstart_bench.results.schema import LoadRecord, TrialRecord
 
 LOAD_METRICS: dict[str, str] = {
@@ -63,10 +64,6 @@ def meets_slo(record: LoadRecord, judged: Mapping[str, Any]) -> bool:
     return total is None or whole <= total
 
 
-def _percentile(values: Sequence[float], q: float) -> float | None:
-    return float(np.percentile(values, q)) if len(values) else None
-
-
 def load_figures(trial: TrialRecord) -> dict[str, float | None]:
     """The figures of one load trial (see the module's docstring); {} for other trials."""
     if not trial.load:
@@ -79,13 +76,13 @@ def load_figures(trial: TrialRecord) -> dict[str, float | None]:
     answered = [
         r.request.start_ms + (r.request.total_ms or 0.0) for r in cold if r.request.status == "ok"
     ]
-    warm_p95 = _percentile(warm_lat, 95)
-    cold_p95 = _percentile(cold_lat, 95)
+    warm_p95 = percentile(warm_lat, 95)
+    cold_p95 = percentile(cold_lat, 95)
     figures: dict[str, float | None] = {
         "first_success_ms": min(answered) if answered else None,
-        "load_cold_p50_ms": _percentile(cold_lat, 50),
+        "load_cold_p50_ms": percentile(cold_lat, 50),
         "load_cold_p95_ms": cold_p95,
-        "load_warm_p50_ms": _percentile(warm_lat, 50),
+        "load_warm_p50_ms": percentile(warm_lat, 50),
         "load_warm_p95_ms": warm_p95,
         "cold_penalty_p95": cold_p95 / warm_p95 if cold_p95 and warm_p95 else None,
         "time_to_steady_ms": time_to_steady(

@@ -12,18 +12,21 @@ import httpx
 
 from coldstart_bench.plan.specs import ProbeSettings, RequestSpec
 from coldstart_bench.probe.client import client_options
-from coldstart_bench.probe.sse import MalformedStream, SSEDecoder, read_openai_response
+from coldstart_bench.probe.sse import SSEDecoder
 from coldstart_bench.probe.timeline import (
+    ERROR_BODY_BYTES,
+    REQUEST_ERRORS,
+    Body,
     RequestFailed,
     Timeline,
     event_stream_problem,
+    failure,
     over_time,
-    phase_of,
     record,
+    tokenless,
+    wrong_status,
 )
 from coldstart_bench.results.schema import RequestRecord, Status
-
-_ERROR_BODY_BYTES = 500
 
 
 class AsyncProbe:
@@ -65,18 +68,12 @@ class AsyncProbe:
                     status_code = response.status_code
                     http_version = response.http_version
                     await self._read(response, spec, timeline)
-        except TimeoutError:
+        except TimeoutError:  # asyncio.timeout: the whole request's bound
             status, error = "timeout", over_time(limit, timeline)
-        except httpx.TimeoutException as exc:
-            status, error = "timeout", f"no answer within {limit:g} s ({phase_of(exc)})"
-        except httpx.HTTPError as exc:
-            status, error = "failed", f"{type(exc).__name__}: {exc or 'connection error'}"
-        except RequestFailed as exc:
-            status, error = exc.status, str(exc)
-        except MalformedStream as exc:
-            status, error = "failed", f"malformed response: {exc}"
+        except REQUEST_ERRORS as exc:
+            status, error = failure(exc, limit)
         end = time.perf_counter_ns()
-        if status == "ok" and spec.stream and spec.kind != "http" and not timeline.token_ns:
+        if status == "ok" and tokenless(spec, timeline):
             status, error = "failed", "the stream ended without any content token"
         return record(
             spec, t0_ns, called, end, timeline, status, error, status_code, http_version, None
@@ -84,12 +81,12 @@ class AsyncProbe:
 
     async def _read(self, response: httpx.Response, spec: RequestSpec, timeline: Timeline) -> None:
         if response.status_code != spec.expect_status:
-            detail = (await response.aread())[:_ERROR_BODY_BYTES].decode("utf-8", "replace")
-            raise RequestFailed(
-                "failed",
-                f"HTTP {response.status_code} (expected {spec.expect_status}): "
-                f"{detail.strip() or '(empty body)'}",
-            )
+            head = b""
+            async for chunk in response.aiter_bytes():
+                head += chunk
+                if len(head) >= ERROR_BODY_BYTES:
+                    break
+            raise wrong_status(spec, response.status_code, head)
         chat = spec.kind == "openai-chat"
         if spec.stream and spec.kind != "http":
             problem = event_stream_problem(response)
@@ -100,15 +97,7 @@ class AsyncProbe:
                 timeline.take(chunk, decoder, chat, time.perf_counter_ns())
             timeline.close(decoder, chat)
             return
-        parts: list[bytes] = []
+        body = Body(spec, timeline, self.settings.max_body_bytes)
         async for chunk in response.aiter_bytes():
-            timeline.nbytes += len(chunk)
-            if timeline.nbytes > self.settings.max_body_bytes:
-                raise RequestFailed(
-                    "failed", f"the response body is larger than {self.settings.max_body_bytes}"
-                )
-            if spec.kind != "http":
-                parts.append(chunk)
-        timeline.complete_ns = time.perf_counter_ns()
-        if spec.kind != "http":
-            timeline.usage = read_openai_response(b"".join(parts), chat=chat).completion_tokens
+            body.take(chunk)
+        body.finish()

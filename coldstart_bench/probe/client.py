@@ -19,23 +19,22 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from coldstart_bench.plan.specs import ProbeSettings, RequestSpec
-from coldstart_bench.probe.sse import (
-    MalformedStream,
-    SSEDecoder,
-    read_openai_response,
-)
+from coldstart_bench.probe.sse import SSEDecoder
 from coldstart_bench.probe.timeline import (
+    ERROR_BODY_BYTES,
+    REQUEST_ERRORS,
+    Body,
     RequestFailed,
     Timeline,
     event_stream_problem,
+    failure,
     over_time,
-    phase_of,
     record,
+    tokenless,
+    wrong_status,
 )
 from coldstart_bench.probe.watchdog import Watchdog
 from coldstart_bench.results.schema import RequestRecord, Status
-
-_ERROR_BODY_BYTES = 500
 
 
 def client_options(settings: ProbeSettings) -> dict[str, Any]:
@@ -129,27 +128,17 @@ class Probe:
                 status_code = response.status_code
                 http_version = response.http_version
                 if status_code != spec.expect_status:
-                    detail = _first_bytes(response)
-                    raise RequestFailed(
-                        "failed", f"HTTP {status_code} (expected {spec.expect_status}): {detail}"
-                    )
+                    raise wrong_status(spec, status_code, _head(response))
                 if spec.stream and spec.kind != "http":
                     self._read_stream(response, spec, timeline, deadline, limit)
                 else:
                     self._read_body(response, spec, timeline, deadline, limit)
-                    timeline.complete_ns = time.perf_counter_ns()
-        except httpx.TimeoutException as exc:
-            status, error = "timeout", f"no answer within {limit:g} s ({phase_of(exc)})"
-        except httpx.HTTPError as exc:
-            status, error = "failed", f"{type(exc).__name__}: {exc or 'connection error'}"
-        except RequestFailed as exc:
-            status, error = exc.status, str(exc)
-        except MalformedStream as exc:
-            status, error = "failed", f"malformed response: {exc}"
+        except REQUEST_ERRORS as exc:
+            status, error = failure(exc, limit)
         end = time.perf_counter_ns()
         if self._watchdog.disarm():  # the connection was cut at the deadline
             status, error = "timeout", over_time(limit, timeline)
-        if status == "ok" and spec.stream and spec.kind != "http" and not timeline.token_ns:
+        if status == "ok" and tokenless(spec, timeline):
             status, error = "failed", "the stream ended without any content token"
         return record(spec, t0_ns, start, end, timeline, status, error, status_code,
                        http_version, dns_ns)  # fmt: skip
@@ -190,7 +179,8 @@ class Probe:
     ) -> None:
         problem = event_stream_problem(response)
         if problem:
-            raise RequestFailed("failed", f"{problem} {_first_bytes(response)}")
+            head = _head(response).decode("utf-8", "replace").strip() or "(empty body)"
+            raise RequestFailed("failed", f"{problem} {head}")
         decoder = SSEDecoder()
         for chunk in response.iter_bytes():
             now = time.perf_counter_ns()
@@ -207,33 +197,25 @@ class Probe:
         deadline: int,
         limit: float,
     ) -> None:
-        limit = self.settings.max_body_bytes
-        keep = spec.kind != "http"
-        parts: list[bytes] = []
+        body = Body(spec, timeline, self.settings.max_body_bytes)
         for chunk in response.iter_bytes():
-            timeline.nbytes += len(chunk)
-            if timeline.nbytes > limit:
-                raise RequestFailed("failed", f"the response body is larger than {limit} bytes")
+            body.take(chunk)
             if time.perf_counter_ns() > deadline:
                 raise RequestFailed("timeout", over_time(limit, timeline))
-            if keep:
-                parts.append(chunk)
-        if keep:
-            content = read_openai_response(b"".join(parts), chat=spec.kind == "openai-chat")
-            timeline.usage = content.completion_tokens
+        body.finish()
 
 
-def _first_bytes(response: httpx.Response) -> str:
+def _head(response: httpx.Response) -> bytes:
+    """The first :data:`ERROR_BODY_BYTES` of an answer's body (what came, if it broke off)."""
     data = b""
     try:
         for chunk in response.iter_bytes():
             data += chunk
-            if len(data) >= _ERROR_BODY_BYTES:
+            if len(data) >= ERROR_BODY_BYTES:
                 break
     except httpx.HTTPError:
         pass
-    text = data[:_ERROR_BODY_BYTES].decode("utf-8", "replace").strip()
-    return text or "(empty body)"
+    return data[:ERROR_BODY_BYTES]
 
 
 def _is_ip(host: str) -> bool:

@@ -11,7 +11,12 @@ from dataclasses import dataclass, field
 import httpx
 
 from coldstart_bench.plan.specs import RequestSpec
-from coldstart_bench.probe.sse import SSEDecoder, read_openai_chunk
+from coldstart_bench.probe.sse import (
+    MalformedStream,
+    SSEDecoder,
+    read_openai_chunk,
+    read_openai_response,
+)
 from coldstart_bench.probe.watchdog import Watchdog
 from coldstart_bench.results.schema import RequestRecord, Status, ns_to_ms
 
@@ -80,6 +85,64 @@ class RequestFailed(Exception):
     def __init__(self, status: Status, message: str) -> None:
         self.status = status
         super().__init__(message)
+
+
+# What either probe catches around a request; :func:`failure` says what each one means.
+REQUEST_ERRORS = (httpx.HTTPError, RequestFailed, MalformedStream)
+# Of an answer with an unexpected status, this much of the body goes into the error.
+ERROR_BODY_BYTES = 500
+
+
+def failure(exc: Exception, limit: float) -> tuple[Status, str]:
+    """The status and error message of a request that raised one of :data:`REQUEST_ERRORS`."""
+    if isinstance(exc, httpx.TimeoutException):
+        return "timeout", f"no answer within {limit:g} s ({phase_of(exc)})"
+    if isinstance(exc, RequestFailed):
+        return exc.status, str(exc)
+    if isinstance(exc, MalformedStream):
+        return "failed", f"malformed response: {exc}"
+    return "failed", f"{type(exc).__name__}: {exc or 'connection error'}"
+
+
+def wrong_status(spec: RequestSpec, status_code: int, head: bytes) -> RequestFailed:
+    """The failure of an answer whose status is not the expected one, with the start of
+    its body (``head``) to say why."""
+    text = head[:ERROR_BODY_BYTES].decode("utf-8", "replace").strip()
+    return RequestFailed(
+        "failed", f"HTTP {status_code} (expected {spec.expect_status}): {text or '(empty body)'}"
+    )
+
+
+def tokenless(spec: RequestSpec, timeline: Timeline) -> bool:
+    """A streamed OpenAI answer that ended without any content token (it counts as failed)."""
+    return spec.stream and spec.kind != "http" and not timeline.token_ns
+
+
+class Body:
+    """A whole (not streamed) answer as it arrives: its bytes counted against the cap and,
+    for an OpenAI request, kept to read the token usage once it is complete."""
+
+    def __init__(self, spec: RequestSpec, timeline: Timeline, max_bytes: int) -> None:
+        self._timeline = timeline
+        self._max_bytes = max_bytes
+        self._chat = spec.kind == "openai-chat"
+        self._parts: list[bytes] | None = [] if spec.kind != "http" else None
+
+    def take(self, chunk: bytes) -> None:
+        self._timeline.nbytes += len(chunk)
+        if self._timeline.nbytes > self._max_bytes:
+            raise RequestFailed(
+                "failed", f"the response body is larger than {self._max_bytes} bytes"
+            )
+        if self._parts is not None:
+            self._parts.append(chunk)
+
+    def finish(self) -> None:
+        """The answer is complete (now); then its usage is read, off the clock."""
+        self._timeline.complete_ns = time.perf_counter_ns()
+        if self._parts is not None:
+            content = read_openai_response(b"".join(self._parts), chat=self._chat)
+            self._timeline.usage = content.completion_tokens
 
 
 def event_stream_problem(response: httpx.Response) -> str | None:
