@@ -81,24 +81,35 @@ max_tokens = 4
         _row(f"1 request {field[:-3]}: load probe vs one-at-a-time", ours, ref, "ms", "(shown)")
 
 
-def schedule(tmp: Path, rates: list[int], seconds: float) -> None:
-    server = toy_command("--tokens", "1", "--backlog", "1024")
-    for rate in rates:
-        text = f"""
+def _constant_rate(
+    rate: int, seconds: float, backlog: int, matrix: str = "", timeout_s: float | None = None
+) -> str:
+    """A scenario: the toy server (one token per answer) under a constant rate for
+    ``seconds`` from ready; ``matrix`` is a [matrix] table to add."""
+    server = toy_command("--tokens", "1", "--backlog", str(backlog))
+    timeout = f"timeout_s = {timeout_s}" if timeout_s is not None else ""
+    return f"""
 repetitions = 1
 [[services]]
 command = {server}
 ready = {{ kind = "http", path = "/health" }}
+{matrix}
 [requests]
 kind = "openai-completions"
 stream = false
 max_tokens = 1
+{timeout}
 [load]
 pattern = "constant"
 rate = {rate}
 requests = {int(rate * seconds)}
 start = "ready"
 """
+
+
+def schedule(tmp: Path, rates: list[int], seconds: float) -> None:
+    for rate in rates:
+        text = _constant_rate(rate, seconds, backlog=1024)
         [trial] = _run(text, tmp, f"rate{rate}")
         lag = [r.lag_ms for r in trial.load]
         sent = [r.wait_ms for r in trial.load]
@@ -110,27 +121,10 @@ start = "ready"
 
 
 def sustainable(tmp: Path, seconds: float) -> None:
-    server = toy_command("--tokens", "1", "--backlog", "4096")
     best = None
     for rate in (200, 500, 1000, 1500, 2000):
-        text = f"""
-repetitions = 1
-[[services]]
-command = {server}
-ready = {{ kind = "http", path = "/health" }}
-[matrix]
-pooling = [64]
-[requests]
-kind = "openai-completions"
-stream = false
-max_tokens = 1
-timeout_s = 30
-[load]
-pattern = "constant"
-rate = {rate}
-requests = {int(rate * seconds)}
-start = "ready"
-"""
+        matrix = "[matrix]\npooling = [64]"
+        text = _constant_rate(rate, seconds, backlog=4096, matrix=matrix, timeout_s=30)
         [trial] = _run(text, tmp, f"max{rate}")
         lag99 = percentile([r.lag_ms for r in trial.load], 99) or 0.0
         span = (max(r.arrival_ms + r.lag_ms for r in trial.load) - trial.load[0].arrival_ms) / 1e3
