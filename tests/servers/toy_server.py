@@ -167,15 +167,26 @@ def sleeper(args: argparse.Namespace, depth: int, started: int) -> None:
 def escape(args: argparse.Namespace, later_s: float = 0.0) -> None:
     """Start 'sleep 600' the way a daemon does: fork, setsid, fork again, and let the middle
     process exit at once, so the sleeper belongs to nobody (but the subreaper above). With
-    ``later_s``, the middle process does it that much later and this one does not wait."""
+    ``later_s``, the middle process leaves the session at once (its pid recorded: it is the
+    escapee) and forks the sleeper that much later; this one returns as soon as the middle
+    has left, so the escape has happened whatever the teardown does next."""
+    left_r, left_w = os.pipe()
     middle = os.fork()
     if middle == 0:
-        time.sleep(later_s)
+        os.close(left_r)
         os.setsid()
+        if later_s:
+            record_pid(args)
+        os.write(left_w, b"x")
+        os.close(left_w)
+        time.sleep(later_s)
         if os.fork() == 0:
             record_pid(args)
             os.execvp("sleep", ["sleep", "600"])
         os._exit(0)
+    os.close(left_w)
+    os.read(left_r, 1)  # the middle has left the session
+    os.close(left_r)
     if not later_s:
         os.waitpid(middle, 0)
 
