@@ -21,14 +21,14 @@ Per trial:
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
 
 from coldstart_bench.analysis.stats import percentile
 from coldstart_bench.results.schema import LoadRecord, TrialRecord
+from coldstart_bench.scenario.settings import LoadSettings
 
 LOAD_METRICS: dict[str, str] = {
     "first_success_ms": "time to the first answer (t0 → end of the first success)",
@@ -53,11 +53,11 @@ def latency_from_arrival(record: LoadRecord) -> float | None:
     return None if first is None else record.wait_ms + first
 
 
-def meets_slo(record: LoadRecord, judged: Mapping[str, Any]) -> bool:
+def meets_slo(record: LoadRecord, judged: LoadSettings) -> bool:
     latency = latency_from_arrival(record)
     if latency is None:
         return False
-    ttft, total = judged.get("slo_ttft_ms"), judged.get("slo_total_ms")
+    ttft, total = judged.slo_ttft_ms, judged.slo_total_ms
     if ttft is not None and latency > ttft:
         return False
     whole = record.wait_ms + (record.request.total_ms or 0.0)
@@ -66,9 +66,9 @@ def meets_slo(record: LoadRecord, judged: Mapping[str, Any]) -> bool:
 
 def load_figures(trial: TrialRecord) -> dict[str, float | None]:
     """The figures of one load trial (see the module's docstring); {} for other trials."""
-    if not trial.load:
+    if not trial.load or trial.load_settings is None:
         return {}
-    judged: Mapping[str, Any] = trial.extra.get("load", {}) if isinstance(trial.extra, dict) else {}
+    judged = trial.load_settings
     cold = [r for r in trial.load if r.phase == "cold"]
     warm = [r for r in trial.load if r.phase == "warm"]
     cold_lat = [v for r in cold if (v := latency_from_arrival(r)) is not None]
@@ -86,10 +86,7 @@ def load_figures(trial: TrialRecord) -> dict[str, float | None]:
         "load_warm_p95_ms": warm_p95,
         "cold_penalty_p95": cold_p95 / warm_p95 if cold_p95 and warm_p95 else None,
         "time_to_steady_ms": time_to_steady(
-            cold,
-            warm_p95,
-            float(judged.get("steady_margin", 0.2)),
-            int(judged.get("steady_window", 10)),
+            cold, warm_p95, judged.steady_margin, judged.steady_window
         ),
         "goodput_rps": goodput(cold, judged),
         "load_errors": float(sum(r.request.status != "ok" for r in cold)),
@@ -117,10 +114,10 @@ def time_to_steady(
     return float(ordered[start].arrival_ms)
 
 
-def goodput(cold: Sequence[LoadRecord], judged: Mapping[str, Any]) -> float | None:
+def goodput(cold: Sequence[LoadRecord], judged: LoadSettings) -> float | None:
     if not cold:
         return None
-    window_s = float(judged.get("goodput_window_s", 10.0))
+    window_s = judged.goodput_window_s
     origin = min(r.arrival_ms for r in cold)
     early = [r for r in cold if r.arrival_ms - origin < window_s * 1000]
     return sum(meets_slo(r, judged) for r in early) / window_s
@@ -131,9 +128,8 @@ def load_points(trials: Iterable[TrialRecord]) -> pd.DataFrame:
     its latency from arrival (NaN when not answered), whether it met the SLO, its phase."""
     rows = []
     for t in trials:
-        if t.warmup or t.status != "ok" or not t.load:
+        if t.warmup or t.status != "ok" or not t.load or t.load_settings is None:
             continue
-        judged = t.extra.get("load", {}) if isinstance(t.extra, dict) else {}
         for r in t.load:
             latency = latency_from_arrival(r)
             rows.append(
@@ -145,7 +141,7 @@ def load_points(trials: Iterable[TrialRecord]) -> pd.DataFrame:
                     "arrival_s": r.arrival_ms / 1000,
                     "done_s": (r.request.start_ms + (r.request.total_ms or 0.0)) / 1000,
                     "latency_ms": np.nan if latency is None else latency,
-                    "good": meets_slo(r, judged),
+                    "good": meets_slo(r, t.load_settings),
                 }
             )
     return pd.DataFrame(

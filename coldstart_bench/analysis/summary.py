@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -19,6 +20,8 @@ from coldstart_bench.analysis.frames import (
     variant_order,
 )
 from coldstart_bench.analysis.stats import mad, median_ci
+from coldstart_bench.results.logs import log_tail
+from coldstart_bench.results.redact import redact_text
 from coldstart_bench.results.schema import TrialRecord
 
 SUMMARY_COLUMNS = ("variant", "metric", "n", "median", "p95", "min", "max", "mad")
@@ -166,14 +169,27 @@ class Failure:
     variant: str
     status: str
     error: str
+    log_tail: str = ""  # the last lines of the first failed service's log (secrets hidden)
 
 
-def failures(trials: Iterable[TrialRecord]) -> list[Failure]:
-    return [
-        Failure(t.trial, t.variant, t.status, t.error or "(no reason recorded)")
-        for t in trials
-        if t.status in ("failed", "timeout")
-    ]
+# A report shows the log tails of this many failures; the rest are counted.
+LOG_TAILS_SHOWN = 50
+
+
+def failures(trials: Iterable[TrialRecord], run_dir: Path | None = None) -> list[Failure]:
+    """The measured and warm-up trials that failed or timed out, in run order; with the run
+    directory, the first ones carry their failed service's log tail."""
+    found = []
+    for t in trials:
+        if t.status not in ("failed", "timeout"):
+            continue
+        tail = ""
+        if run_dir is not None and len(found) < LOG_TAILS_SHOWN:
+            logged = next((s for s in t.services if s.log and s.status != "ok"), None)
+            if logged is not None and logged.log is not None:
+                tail = redact_text(log_tail(run_dir / logged.log))
+        found.append(Failure(t.trial, t.variant, t.status, t.error or "(no reason recorded)", tail))
+    return found
 
 
 def skipped_variants(trials: Iterable[TrialRecord]) -> dict[str, str]:
@@ -186,8 +202,7 @@ def skipped_variants(trials: Iterable[TrialRecord]) -> dict[str, str]:
 
 
 def node_of(trial: TrialRecord) -> str | None:
-    node = trial.extra.get("node") if isinstance(trial.extra, dict) else None
-    return node.get("hostname") if isinstance(node, dict) else None
+    return trial.node.hostname if trial.node is not None else None
 
 
 def stratify_by_node(trials: Sequence[TrialRecord]) -> list[TrialRecord]:

@@ -128,18 +128,29 @@ def run(
     else:
         with ProgressObserver(err) as observer:
             outcome = run_scenario(loaded, options, observer)
-    report, problem = None, None
-    if not no_report and outcome.trials:
-        from coldstart_bench.report.build import FORMATS, build_report
+    out = stdout_console()
+    summary, analysis, report, problem = None, None, None, None
+    if outcome.trials:
+        try:
+            from coldstart_bench.analysis.run_analysis import analyse, summarise_run
+            from coldstart_bench.results.store import load_run
+
+            run_data = load_run(outcome.run_dir)
+            analysis = None if no_report else analyse(run_data)
+            summary = analysis.summary if analysis is not None else summarise_run(run_data)
+        except Exception as exc:  # the measurements are safe on disk; say so, keep the code
+            problem = exc
+    if summary is not None:
+        _print_summary(out, summary)
+    if analysis is not None:
+        from coldstart_bench.report.build import FORMATS, write_report
 
         if not quiet:
             err.print("writing the report ...", markup=False)
         try:
-            report = build_report(outcome.run_dir, None, FORMATS)
-        except Exception as exc:  # the measurements are safe on disk; say so, keep the code
+            report = write_report(analysis, None, FORMATS)
+        except Exception as exc:
             problem = exc
-    out = stdout_console()
-    _print_run(out, loaded.name, outcome, report)
     if outcome.status == "interrupted":
         kept = f"{len(outcome.trials)} finished trial(s) kept in {outcome.run_dir}"
         err.print(f"interrupted ({outcome.interrupted_by}); {kept}", style="yellow", markup=False)
@@ -158,26 +169,13 @@ def run(
     raise typer.Exit(outcome.exit_code)
 
 
-def _print_run(out: Any, name: str, outcome: Any, report: Any) -> None:
-    """The summary table (the report's own rows where there is a report), then what
-    failed and what was skipped."""
-    from coldstart_bench.analysis.frames import trials_frame
-    from coldstart_bench.analysis.summary import (
-        failures,
-        skipped_variants,
-        stratify_by_node,
-        summarise,
-    )
+def _print_summary(out: Any, summary: Any) -> None:
+    """The summary table, then what failed and what was skipped."""
     from coldstart_bench.report.terminal import print_failures, print_skipped, print_summary
 
-    if report is not None:
-        rows = report.rows
-    else:
-        rows = summarise(trials_frame(stratify_by_node(outcome.trials)), order=outcome.variants)
-    print_summary(out, rows, f"{name} — {outcome.run_id}")
-    print_failures(out, failures(outcome.trials))
-    skipped = skipped_variants(outcome.trials)
-    print_skipped(out, {v: skipped[v] for v in outcome.variants if v in skipped})
+    print_summary(out, summary.rows, f"{summary.title} — {summary.run.run_dir.name}")
+    print_failures(out, summary.failures)
+    print_skipped(out, summary.skipped)
     sys.stdout.flush()
 
 
@@ -188,11 +186,12 @@ def _print_report(out: Any, err: Any, report: Any) -> None:
         print_effects,
     )
 
-    print_effects(out, report.effects)
-    print_effects(out, report.phase_effects, limit=4, heading=PHASE_EFFECTS_HEADING)
-    print_diagnoses(out, report.diagnoses)
+    analysis = report.analysis
+    print_effects(out, analysis.effects)
+    print_effects(out, analysis.phase_effects, limit=4, heading=PHASE_EFFECTS_HEADING)
+    print_diagnoses(out, analysis.diagnoses)
     sys.stdout.flush()
-    for problem in report.run.problems:
+    for problem in analysis.summary.run.problems:
         err.print(f"note: {problem}", style="yellow", markup=False)
     html = report.out_dir / "report.html"
     where = html if html in report.files else report.out_dir
@@ -215,10 +214,8 @@ def report(
     """Write the report of a run: summary.md/.csv, trials.csv, PNG plots, report.html.
     Works on interrupted and partly failed runs too."""
     from coldstart_bench.report.build import build_report, parse_formats
-    from coldstart_bench.report.terminal import print_summary
 
     built = build_report(run_dir, out, parse_formats(formats))
     console = stdout_console()
-    title = str(built.run.metadata.get("scenario", {}).get("name") or run_dir.name)
-    print_summary(console, built.rows, f"{title} — {built.run.run_dir.name}")
+    _print_summary(console, built.analysis.summary)
     _print_report(console, stderr_console(), built)

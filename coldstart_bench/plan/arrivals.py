@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import random
 
-from coldstart_bench.plan.specs import LoadSpec
+from coldstart_bench.scenario.settings import LoadSettings
 
 
-def arrivals(load: LoadSpec) -> list[float] | None:
+def arrivals(load: LoadSettings) -> list[float] | None:
     """Arrival offsets (s, ascending) of one phase; None for the closed-loop pattern."""
     if load.pattern == "concurrent":
         return None

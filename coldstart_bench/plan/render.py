@@ -280,23 +280,13 @@ def _render_load(scenario: Scenario, trial: TrialSpec, values: dict[str, str]) -
     assert load is not None and req is not None
     prompts = len(req.prompts) if req.prompts else 1
     templates = _render_requests(req.model_copy(update={"count": prompts}), values)
+    before_ready = trial.variant.factors.get("before_ready")
     return LoadSpec(
-        pattern=load.pattern,
         templates=tuple(templates),
-        rate=load.rate,
-        concurrency=load.concurrency,
-        requests=load.requests,
-        duration_s=load.duration_s,
-        start=load.start,
-        before_ready=trial.variant.factors.get("before_ready", load.before_ready),  # type: ignore[arg-type]
-        retry_interval_ms=load.retry_interval_ms,
-        warm_after_s=load.warm_after_s,
-        seed=(scenario.seed or 0) * 1_000_003 + trial.index,
-        slo_ttft_ms=load.slo.ttft_ms,
-        slo_total_ms=load.slo.total_ms,
-        steady_margin=load.steady_margin,
-        steady_window=load.steady_window,
-        goodput_window_s=load.goodput_window_s,
+        settings=load.settings(
+            before_ready,  # type: ignore[arg-type]
+            seed=(scenario.seed or 0) * 1_000_003 + trial.index,
+        ),
     )
 
 

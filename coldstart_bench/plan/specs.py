@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from coldstart_bench.scenario.settings import LoadSettings
+
 PHASES_ENV = "COLDSTART_PHASES"  # where a target appends its phase records
 
 
@@ -101,32 +103,8 @@ class LoadSpec:
     """The traffic of a load trial (``[load]``); request ``i`` is a copy of
     ``templates[i % len(templates)]`` (the prompts, cycled)."""
 
-    pattern: Literal["concurrent", "constant", "poisson", "burst"]
     templates: tuple[RequestSpec, ...]
-    rate: float | None = None
-    concurrency: int = 1
-    requests: int | None = None
-    duration_s: float | None = None
-    start: Literal["spawn", "ready"] = "spawn"
-    before_ready: Literal["hold", "retry"] = "hold"
-    retry_interval_ms: float = 50.0
-    warm_after_s: float | None = None
-    seed: int = 0  # of the Poisson arrivals
-    # How the figures judge it (analysis reads them from the trial record):
-    slo_ttft_ms: float | None = None
-    slo_total_ms: float | None = None
-    steady_margin: float = 0.2
-    steady_window: int = 10
-    goodput_window_s: float = 10.0
-
-    def judged_by(self) -> dict[str, float | int | None]:
-        return {
-            "slo_ttft_ms": self.slo_ttft_ms,
-            "slo_total_ms": self.slo_total_ms,
-            "steady_margin": self.steady_margin,
-            "steady_window": self.steady_window,
-            "goodput_window_s": self.goodput_window_s,
-        }
+    settings: LoadSettings  # also stored in the trial's record, for the analysis
 
 
 @dataclass(frozen=True)

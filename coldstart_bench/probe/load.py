@@ -33,6 +33,7 @@ class LoadRunner:
 
     def __init__(self, load: LoadSpec, settings: ProbeSettings) -> None:
         self.load = load
+        self.traffic = load.settings
         self.settings = settings
         self.records: list[LoadRecord] = []
         self._thread: threading.Thread | None = None
@@ -122,20 +123,20 @@ class LoadRunner:
         self._prepared.set()
         try:
             await self._begun.wait()
-            if self.load.start == "ready":
+            if self.traffic.start == "ready":
                 await self._ready.wait()
             if self._abort:
                 return
-            origin = self._t0_ns if self.load.start == "spawn" else self._ready_ns or 0
+            origin = self._t0_ns if self.traffic.start == "spawn" else self._ready_ns or 0
             await self._phase(probe, "cold", origin)
-            if self.load.warm_after_s is not None and not self._abort:
-                await asyncio.sleep(self.load.warm_after_s)
+            if self.traffic.warm_after_s is not None and not self._abort:
+                await asyncio.sleep(self.traffic.warm_after_s)
                 await self._phase(probe, "warm", time.perf_counter_ns())
         finally:
             await probe.aclose()
 
     async def _phase(self, probe: AsyncProbe, phase: str, origin: int) -> None:
-        offsets = arrivals(self.load)
+        offsets = arrivals(self.traffic)
         if offsets is None:  # closed loop: each client sends again when answered
             await self._closed_loop(probe, phase, origin)
             return
@@ -152,8 +153,8 @@ class LoadRunner:
 
     async def _closed_loop(self, probe: AsyncProbe, phase: str, origin: int) -> None:
         numbers = itertools.count()
-        limit = self.load.requests
-        stop_at = origin + int(self.load.duration_s * 1e9) if self.load.duration_s else None
+        limit = self.traffic.requests
+        stop_at = origin + int(self.traffic.duration_s * 1e9) if self.traffic.duration_s else None
 
         async def client() -> None:
             while not self._abort:
@@ -163,7 +164,7 @@ class LoadRunner:
                     return
                 await self._one(probe, phase, index, now)
 
-        await asyncio.gather(*(client() for _ in range(self.load.concurrency)))
+        await asyncio.gather(*(client() for _ in range(self.traffic.concurrency)))
 
     async def _one(self, probe: AsyncProbe, phase: str, index: int, arrival: int) -> None:
         assert self._ready is not None
@@ -175,12 +176,12 @@ class LoadRunner:
         templates = self.load.templates
         spec = dataclasses.replace(templates[index % len(templates)], index=index)
         held = False
-        if not self._ready.is_set() and self.load.before_ready == "hold":
+        if not self._ready.is_set() and self.traffic.before_ready == "hold":
             held = True
             await self._ready.wait()
         attempts, first_error = 0, None
         give_up = arrival + int(spec.timeout_s * 1e9)
-        interval_s = self.load.retry_interval_ms / 1000
+        interval_s = self.traffic.retry_interval_ms / 1000
         while True:
             if self._abort and not self._ready_ns:
                 sent = _never_ready(index, arrival, self._t0_ns, self._abort)
@@ -188,7 +189,7 @@ class LoadRunner:
             attempts += 1
             sent = await probe.send(spec, self._t0_ns)
             retry = (
-                self.load.before_ready == "retry"
+                self.traffic.before_ready == "retry"
                 and sent.status != "ok"
                 and (sent.status_code is None or sent.status_code in _RETRY_STATUS)
             )

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from coldstart_bench.plan.specs import ReadySpec
-from coldstart_bench.proc.logs import LOG_CHUNK_BYTES
+from coldstart_bench.results.logs import LOG_CHUNK_BYTES
 
 # A match may straddle two reads: this much of the previous read is searched again.
 _CARRY_BYTES = 4096

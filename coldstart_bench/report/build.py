@@ -11,44 +11,17 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from coldstart_bench.analysis import frames
-from coldstart_bench.analysis.diagnostics import Diagnosis, diagnose
-from coldstart_bench.analysis.effects import (
-    Effect,
-    declared_levels,
-    effects_frame,
-    factor_effects,
-)
-from coldstart_bench.analysis.load import load_points, rolling_latency
-from coldstart_bench.analysis.phase_effects import phase_effects
-from coldstart_bench.analysis.phases import (
-    load_throughput,
-    median_timelines,
-    throughput_summary,
-)
-from coldstart_bench.analysis.requests import (
-    connection_setup,
-    request_index_summary,
-)
+from coldstart_bench.analysis.effects import effects_frame
+from coldstart_bench.analysis.run_analysis import RunAnalysis, analyse
 from coldstart_bench.analysis.stats import BOOTSTRAP_RESAMPLES
-from coldstart_bench.analysis.summary import (
-    VariantSummary,
-    failures,
-    metric_summary,
-    skipped_variants,
-    stratify_by_node,
-    summarise,
-)
+from coldstart_bench.analysis.summary import LOG_TAILS_SHOWN
 from coldstart_bench.errors import ColdstartError
 from coldstart_bench.report import plots, tables
-from coldstart_bench.report.headline import headline
-from coldstart_bench.report.html import FailureView, Plot, ProfileView, render_html
+from coldstart_bench.report.headline import headline_text
+from coldstart_bench.report.html import Plot, ProfileView, render_html
 from coldstart_bench.report.loadplot import load_picture
 from coldstart_bench.report.waterfall import waterfall
-from coldstart_bench.results.logs import log_tail
-from coldstart_bench.results.redact import redact_text
-from coldstart_bench.results.schema import TrialRecord
-from coldstart_bench.results.store import RunData, atomic_write_bytes, atomic_write_text, load_run
+from coldstart_bench.results.store import atomic_write_bytes, atomic_write_text, load_run
 
 FORMATS: tuple[str, ...] = ("html", "md", "csv", "png")
 
@@ -66,14 +39,12 @@ PLOT_TITLES: dict[str, str] = {
 
 @dataclass
 class Report:
-    run: RunData
+    """A run's analysis and the files its report was written to."""
+
+    analysis: RunAnalysis
     out_dir: Path
-    rows: list[VariantSummary]
-    effects: list[Effect]
+    headline: str
     files: list[Path] = field(default_factory=list)
-    phase_effects: list[Effect] = field(default_factory=list)  # on each start-up phase
-    headline: str = ""
-    diagnoses: list[Diagnosis] = field(default_factory=list)
 
 
 def parse_formats(text: str | Iterable[str]) -> list[str]:
@@ -85,21 +56,6 @@ def parse_formats(text: str | Iterable[str]) -> list[str]:
             f"--format: unknown {', '.join(unknown) or '(empty)'}; choose from {', '.join(FORMATS)}"
         )
     return wanted
-
-
-def _failure_views(run: RunData, found: Sequence) -> list[FailureView]:  # type: ignore[type-arg]
-    by_trial = {t.trial: t for t in run.trials}
-    views = []
-    for f in found[:50]:
-        tail = ""
-        trial = by_trial.get(f.trial)
-        if trial is not None:
-            for svc in trial.services:
-                if svc.log and svc.status != "ok":
-                    tail = redact_text(log_tail(run.run_dir / svc.log))
-                    break
-        views.append(FailureView(f.trial, f.variant, f.status, f.error, tail))
-    return views
 
 
 def _profile_view(run_dir: Path, out: Path) -> ProfileView | None:
@@ -168,29 +124,20 @@ def _profile_view(run_dir: Path, out: Path) -> ProfileView | None:
 def build_report(
     run_dir: str | Path, out_dir: str | Path | None = None, formats: Sequence[str] = FORMATS
 ) -> Report:
-    run = load_run(run_dir)
+    """Analyse a run and write its report (see :func:`write_report`)."""
+    return write_report(analyse(load_run(run_dir)), out_dir, formats)
+
+
+def write_report(
+    analysis: RunAnalysis, out_dir: str | Path | None = None, formats: Sequence[str] = FORMATS
+) -> Report:
+    """Write the report of an analysed run into ``out_dir`` (default: the run's
+    ``report/``): only drawing and writing, every figure read from ``analysis``."""
+    summary = analysis.summary
+    run = summary.run
     out = Path(out_dir) if out_dir is not None else run.run_dir / "report"
     out.mkdir(parents=True, exist_ok=True)
-    planned = run.metadata.get("plan", {}).get("variants", [])
-    declared = [v["id"] for v in planned]
-    trials: list[TrialRecord] = stratify_by_node(run.trials)
-    frame = frames.trials_frame(trials)
-    order = frames.variant_order(frame, declared)
-    stats = metric_summary(frame, order=order)
-    rows = summarise(frame, stats, order)
-    levels = declared_levels(planned)
-    effects = factor_effects(frame, declared=levels)
-    requests = frames.requests_frame(trials)
-    phases = frames.phases_frame(trials)
-    points = load_points(trials)
-    report = Report(run, out, rows, effects)
-    report.phase_effects = phase_effects(trials, levels)
-    report.headline = headline(frame, rows, effects)
-    report.diagnoses = diagnose(requests)
-    title = str(run.metadata.get("scenario", {}).get("name") or run.run_dir.name)
-    status = str(run.metadata.get("status", "unknown"))
-    if run.problems:
-        status += f"; {len(run.problems)} unreadable line(s) in trials.jsonl skipped"
+    report = Report(analysis, out, headline_text(analysis.headline))
 
     def write_text(name: str, text: str) -> None:
         path = out / name
@@ -200,49 +147,22 @@ def build_report(
     def write_csv(name: str, table) -> None:  # type: ignore[no-untyped-def]
         write_text(name, table.to_csv(index=False))
 
-    by_index = request_index_summary(requests)
-    found_failures = failures(trials)
-    skipped = skipped_variants(trials)
-    skipped = {v: skipped[v] for v in order if v in skipped}
-
     if "md" in formats:
-        status_line = f"{report.headline} Run status: {status}."
         write_text(
             "summary.md",
-            tables.summary_markdown(
-                title,
-                rows,
-                effects,
-                found_failures,
-                skipped,
-                status_line,
-                report.diagnoses,
-                report.phase_effects,
-            ),
+            tables.summary_markdown(analysis, f"{report.headline} Run status: {summary.status}."),
         )
     if "csv" in formats:
-        write_csv("summary.csv", stats)
-        write_csv("trials.csv", tables.flat_trials(trials, requests))
-        write_csv("effects.csv", effects_frame(effects))
-        if report.phase_effects:
-            write_csv("phase_effects.csv", effects_frame(report.phase_effects))
-        write_csv("requests_by_index.csv", by_index)
+        write_csv("summary.csv", summary.stats)
+        write_csv("trials.csv", tables.flat_trials(summary.frame, analysis.requests))
+        write_csv("effects.csv", effects_frame(analysis.effects))
+        if analysis.phase_effects:
+            write_csv("phase_effects.csv", effects_frame(analysis.phase_effects))
+        write_csv("requests_by_index.csv", analysis.by_index)
 
     pngs: list[Plot] = []
     if "png" in formats or "html" in formats:
-        drawn = {
-            "waterfall": waterfall(median_timelines(trials), order),
-            "distribution": plots.distribution(frame, order),
-            "requests": plots.requests_by_index(by_index, order),
-            "connect": plots.connections(*connection_setup(requests), order),
-            "idle": plots.ttft_vs_idle(requests, order),
-            "effects": plots.effects([e for e in effects if not e.by_construction]),
-            "model_load": plots.model_load(throughput_summary(load_throughput(phases)), order),
-            "load": load_picture(points, rolling_latency(points), order)
-            if not points.empty
-            else None,
-        }
-        pngs = [Plot(name, PLOT_TITLES[name], png) for name, png in drawn.items() if png]
+        pngs = _plots(analysis)
         if "png" in formats:
             for plot in pngs:
                 path = out / f"{plot.name}.png"
@@ -250,20 +170,38 @@ def build_report(
                 report.files.append(path)
     if "html" in formats:
         html = render_html(
-            title=title,
-            meta={**run.metadata, "status": status},
+            title=summary.title,
+            meta={**run.metadata, "status": summary.status},
             headline=report.headline,
-            rows=rows,
-            effects=effects,
-            phase_effects=report.phase_effects,
-            diagnoses=report.diagnoses,
-            stats=stats.to_dict("records"),
-            by_index=by_index.to_dict("records"),
+            rows=summary.rows,
+            effects=analysis.effects,
+            phase_effects=analysis.phase_effects,
+            diagnoses=analysis.diagnoses,
+            stats=summary.stats.to_dict("records"),
+            by_index=analysis.by_index.to_dict("records"),
             plots=pngs,
-            failures=_failure_views(run, found_failures),
-            skipped=skipped,
+            failures=summary.failures[:LOG_TAILS_SHOWN],
+            skipped=summary.skipped,
             resamples=BOOTSTRAP_RESAMPLES,
             profile=_profile_view(run.run_dir, out),
         )
         write_text("report.html", html)
     return report
+
+
+def _plots(analysis: RunAnalysis) -> list[Plot]:
+    order = analysis.summary.order
+    effects = [e for e in analysis.effects if not e.by_construction]
+    drawn = {
+        "waterfall": waterfall(analysis.timelines, order),
+        "distribution": plots.distribution(analysis.summary.frame, order),
+        "requests": plots.requests_by_index(analysis.by_index, order),
+        "connect": plots.connections(analysis.connections, analysis.connections_cover, order),
+        "idle": plots.ttft_vs_idle(analysis.requests, order),
+        "effects": plots.effects(effects),
+        "model_load": plots.model_load(analysis.throughput, order),
+        "load": load_picture(analysis.load_points, analysis.load_rolling, order)
+        if not analysis.load_points.empty
+        else None,
+    }
+    return [Plot(name, PLOT_TITLES[name], png) for name, png in drawn.items() if png]

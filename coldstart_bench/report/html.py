@@ -15,17 +15,8 @@ import jinja2
 
 from coldstart_bench.analysis.diagnostics import Diagnosis
 from coldstart_bench.analysis.effects import Effect
-from coldstart_bench.analysis.summary import VariantSummary
+from coldstart_bench.analysis.summary import Failure, VariantSummary
 from coldstart_bench.report.columns import caption_for, plain_grid
-
-
-@dataclass(frozen=True)
-class FailureView:
-    trial: int
-    variant: str
-    status: str
-    reason: str
-    log_tail: str
 
 
 @dataclass(frozen=True)
@@ -87,7 +78,7 @@ def render_html(
     diagnoses: Sequence[Diagnosis] = (),
     by_index: Sequence[Mapping[str, Any]],
     plots: Sequence[Plot],
-    failures: Sequence[FailureView],
+    failures: Sequence[Failure],
     skipped: Mapping[str, str],
     resamples: int,
     profile: Mapping[str, Any] | None = None,

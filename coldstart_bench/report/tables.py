@@ -2,29 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-
 import pandas as pd
 
-from coldstart_bench.analysis.diagnostics import Diagnosis
-from coldstart_bench.analysis.effects import Effect
-from coldstart_bench.analysis.frames import FACTOR_PREFIX, trials_frame
-from coldstart_bench.analysis.summary import Failure, VariantSummary
+from coldstart_bench.analysis.frames import FACTOR_PREFIX
+from coldstart_bench.analysis.run_analysis import RunAnalysis
 from coldstart_bench.report.columns import caption_for, plain_grid
 from coldstart_bench.report.markdown import md_escape
-from coldstart_bench.results.schema import TrialRecord
 
 
-def summary_markdown(
-    title: str,
-    rows: Sequence[VariantSummary],
-    effects: Sequence[Effect],
-    failures: Sequence[Failure],
-    skipped: Mapping[str, str],
-    status_line: str,
-    diagnoses: Sequence[Diagnosis] = (),
-    phase_effects: Sequence[Effect] = (),
-) -> str:
+def summary_markdown(analysis: RunAnalysis, status_line: str) -> str:
+    """The summary table, what to check, the effects, failures and skipped variants, as
+    GitHub-flavoured Markdown."""
+    summary = analysis.summary
+    title, rows, failures, skipped = summary.title, summary.rows, summary.failures, summary.skipped
+    effects, diagnoses, phase_effects = analysis.effects, analysis.diagnoses, analysis.phase_effects
     heads, grid = plain_grid(rows)
     labels_width = len(grid[0][0]) if grid else 1
     lines = [f"## {md_escape(title)}", "", md_escape(status_line), ""]
@@ -62,10 +53,9 @@ def summary_markdown(
     return "\n".join(lines)
 
 
-def flat_trials(trials: Sequence[TrialRecord], requests: pd.DataFrame) -> pd.DataFrame:
+def flat_trials(per_trial: pd.DataFrame, requests: pd.DataFrame) -> pd.DataFrame:
     """One row per request with its trial's figures beside it (``req_`` columns are the
     request's); a trial that sent no request still gets one row, its ``req_`` cells empty."""
-    per_trial = trials_frame(trials)
     if per_trial.empty:
         return per_trial
     keep = [c for c in per_trial.columns if not c.startswith(("first_", "later_"))]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
 
 from rich import box
 from rich.console import Console
@@ -11,12 +10,9 @@ from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
+from coldstart_bench.analysis.diagnostics import Diagnosis
+from coldstart_bench.analysis.effects import Effect
 from coldstart_bench.analysis.summary import Failure, VariantSummary
-
-if TYPE_CHECKING:
-    from coldstart_bench.analysis.diagnostics import Diagnosis
-    from coldstart_bench.analysis.effects import Effect
-
 from coldstart_bench.report.columns import (
     _DASH,
     STARTUP_COLUMNS,

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from coldstart_bench.results.redact import redact_mapping
+from coldstart_bench.results.schema import NodeIdentity
 
 # Harness environment variables worth recording: they change how targets start.
 _RECORDED_ENV = re.compile(
@@ -110,7 +111,7 @@ def environment(*, with_torch: bool = True) -> dict[str, Any]:
 
 
 @functools.lru_cache(maxsize=1)
-def node_identity() -> dict[str, Any]:
+def node_identity() -> NodeIdentity:
     """Which machine ran a trial: put on every record, so runs spanning several nodes are
     never averaged across machine types by accident."""
     gpus = []
@@ -124,4 +125,4 @@ def node_identity() -> dict[str, Any]:
                     for line in text.splitlines()
                     if line.startswith("Model:")
                 ]
-    return {"hostname": socket.gethostname(), "cpu_model": _cpu_model(), "gpus": gpus}
+    return NodeIdentity(socket.gethostname(), _cpu_model(), tuple(gpus))

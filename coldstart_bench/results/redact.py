@@ -4,9 +4,12 @@ in free text such as a server's log lines."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
+
+from coldstart_bench.results.schema import RequestRecord, TrialRecord
 
 SECRET_MARKERS = ("TOKEN", "KEY", "SECRET", "PASSWORD", "AUTH")
 REDACTED = "***"
@@ -89,3 +92,34 @@ def redact_scenario(value: Any, key: str | None = None) -> Any:
             return [redact_argv(v) if isinstance(v, list) else v for v in value]
         return [redact_scenario(v) for v in value]
     return value
+
+
+def redact_record(record: TrialRecord, secrets: Iterable[str]) -> TrialRecord:
+    """A trial's record with ``secrets`` and token-shaped words hidden wherever it keeps
+    free text a server could have written: errors, notes, chaos errors."""
+
+    def hide(text: str | None) -> str | None:
+        return redact_text(text, secrets) if text else text
+
+    def request(r: RequestRecord) -> RequestRecord:
+        return dataclasses.replace(r, error=hide(r.error)) if r.error else r
+
+    chaos = record.chaos
+    if chaos is not None and chaos.first_errors:
+        chaos = dataclasses.replace(
+            chaos, first_errors=tuple(hide(e) or "" for e in chaos.first_errors)
+        )
+    return dataclasses.replace(
+        record,
+        error=hide(record.error),
+        notes=tuple(hide(n) or "" for n in record.notes),
+        services=tuple(
+            dataclasses.replace(s, error=hide(s.error)) if s.error else s for s in record.services
+        ),
+        requests=tuple(request(r) for r in record.requests),
+        load=tuple(
+            dataclasses.replace(r, request=request(r.request), first_error=hide(r.first_error))
+            for r in record.load
+        ),
+        chaos=chaos,
+    )

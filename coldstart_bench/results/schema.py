@@ -6,18 +6,28 @@ request's ``start_ms`` and a phase's ``start_ms``/``end_ms``. Every other ``*_ms
 is a duration (a request's ``connect_ms`` ... ``total_ms`` run from its ``start_ms``).
 
 Schema history (bump :data:`SCHEMA_VERSION` when a field changes meaning or goes away;
-adding a field is compatible and needs no bump):
+adding a field is compatible and needs no bump). Every version listed here is still read:
 
 - 1: first version.
+- 2: what a trial recorded beside its measurements is typed: ``node``,
+  ``load_settings``, ``page_cache``, ``compile_cache``, ``chaos`` and ``escaped``, which
+  version 1 kept as untyped keys of ``extra`` (``extra["load"]`` became
+  ``load_settings``). A version 1 line is read into the same fields.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
+import types
+import typing
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-SCHEMA_VERSION = 1
+from coldstart_bench.scenario.settings import LoadSettings
+
+SCHEMA_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 
 Status = Literal["ok", "failed", "timeout", "skipped"]
 STATUSES: tuple[str, ...] = ("ok", "failed", "timeout", "skipped")
@@ -109,6 +119,62 @@ class LoadRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class NodeIdentity:
+    """Which machine ran a trial, so that runs spanning several are never averaged across
+    machine types."""
+
+    hostname: str
+    cpu_model: str | None = None
+    gpus: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PageCacheState:
+    """What the ``page_cache`` factor did to the ``[page_cache]`` files before the spawn."""
+
+    mode: Literal["cold", "warm"]
+    files: int
+    bytes: int
+    resident_before_spawn: float | None  # the fraction of their pages in memory at spawn
+
+
+@dataclass(frozen=True, slots=True)
+class CompileCacheState:
+    """The ``compile_cache`` factor's directory: what it held at spawn, what the server added."""
+
+    mode: Literal["cold", "warm"]
+    dir: str
+    files_at_spawn: int
+    bytes_at_spawn: int
+    files_added: int
+    bytes_added: int
+
+
+@dataclass(frozen=True, slots=True)
+class ChaosOutcome:
+    """A service restarted (or killed) in the middle of a trial, and the recovery."""
+
+    service: str
+    action: Literal["restart", "kill"]
+    at_request: int
+    recovered: bool
+    restart_ms: float | None = None  # the restart itself (stop, spawn, ready)
+    recovery_ms: float | None = None  # the action → the end of the first answer after it
+    failed_requests: int = 0  # failed in between
+    first_errors: tuple[str, ...] = ()
+    at_ms: float | None = None  # under load: when the action began, from t0
+    old_gone_ms: float | None = None  # under load: when the old instance was gone, from t0
+
+
+@dataclass(frozen=True, slots=True)
+class EscapedProcess:
+    """A process that outlived its service's teardown and was killed before the trial ended."""
+
+    pid: int
+    comm: str
+
+
+@dataclass(frozen=True, slots=True)
 class TrialRecord:
     schema_version: int
     run_id: str
@@ -133,28 +199,47 @@ class TrialRecord:
     phases: tuple[PhaseRecord, ...] = ()
     load: tuple[LoadRecord, ...] = ()  # a load trial's requests, cold phase then warm
     notes: tuple[str, ...] = ()
-    extra: dict[str, Any] = field(default_factory=dict)
+    node: NodeIdentity | None = None
+    load_settings: LoadSettings | None = None  # a load trial's [load], as it ran
+    page_cache: PageCacheState | None = None
+    compile_cache: CompileCacheState | None = None
+    chaos: ChaosOutcome | None = None
+    escaped: tuple[EscapedProcess, ...] = ()
+    extra: dict[str, Any] = field(default_factory=dict)  # keys of newer versions, kept
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrialRecord:
-        """Build a record from a parsed JSON line; unknown keys (from newer versions) are kept
-        in ``extra`` rather than rejected."""
+        """Build a record from a parsed JSON line of any readable version; unknown keys (from
+        newer versions) are kept in ``extra`` rather than rejected."""
         data = dict(data)
+        if data.get("schema_version") == 1:
+            data = _from_version_1(data)
         known = {f.name for f in dataclasses.fields(cls)}
         extra = {k: data.pop(k) for k in list(data) if k not in known}
-        data["services"] = tuple(_build(ServiceRecord, s) for s in data.get("services", ()))
-        data["requests"] = tuple(_build(RequestRecord, r) for r in data.get("requests", ()))
-        data["phases"] = tuple(_build(PhaseRecord, p) for p in data.get("phases", ()))
-        data["load"] = tuple(
-            _build(LoadRecord, {**r, "request": _build(RequestRecord, r["request"])})
-            for r in data.get("load", ())
-        )
-        data["notes"] = tuple(data.get("notes", ()))
-        data["extra"] = {**data.get("extra", {}), **extra}
-        return cls(**data)
+        record: TrialRecord = _build(cls, data)
+        if extra:
+            record = dataclasses.replace(record, extra={**record.extra, **extra})
+        return record
+
+
+# Version 1 kept these in ``extra``; version 2 has a typed field for each.
+_TYPED_SINCE_2 = {
+    "node": "node",
+    "load": "load_settings",
+    "page_cache": "page_cache",
+    "compile_cache": "compile_cache",
+    "chaos": "chaos",
+    "escaped": "escaped",
+}
+
+
+def _from_version_1(data: dict[str, Any]) -> dict[str, Any]:
+    extra = dict(data.get("extra") or {})
+    moved = {new: extra.pop(old) for old, new in _TYPED_SINCE_2.items() if old in extra}
+    return {**data, **moved, "extra": extra, "schema_version": SCHEMA_VERSION}
 
 
 @dataclass(frozen=True)
@@ -170,13 +255,32 @@ class ConnectionSamples:
     pooled_s: float
 
 
+@functools.cache
+def _field_types(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
 def _build(cls: type, data: dict[str, Any]) -> Any:
+    """A record class from its JSON form: nested records built, lists made tuples, keys
+    this version does not know dropped."""
+    types_of = _field_types(cls)
     known = {f.name for f in dataclasses.fields(cls)}
-    kwargs = {k: v for k, v in data.items() if k in known}
-    for name in ("itl_ms", "leftover_pids", "survivors"):
-        if name in kwargs and isinstance(kwargs[name], list):
-            kwargs[name] = tuple(kwargs[name])
-    return cls(**kwargs)
+    return cls(**{k: _typed(types_of[k], v) for k, v in data.items() if k in known})
+
+
+def _typed(hint: Any, value: Any) -> Any:
+    if value is None:
+        return None
+    origin = typing.get_origin(hint)
+    if origin in (types.UnionType, typing.Union):
+        inner = [a for a in typing.get_args(hint) if a is not type(None)]
+        return _typed(inner[0], value) if len(inner) == 1 else value
+    if origin is tuple and isinstance(value, list | tuple):
+        item = typing.get_args(hint)[0]
+        return tuple(_typed(item, v) for v in value)
+    if dataclasses.is_dataclass(hint) and isinstance(value, dict):
+        return _build(hint, value)  # type: ignore[arg-type]
+    return value
 
 
 def ns_to_ms(ns: int) -> float:

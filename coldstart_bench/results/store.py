@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from coldstart_bench.errors import ResultsNotWritable, RunDirError
-from coldstart_bench.results.schema import SCHEMA_VERSION, TrialRecord
+from coldstart_bench.results.schema import READABLE_VERSIONS, SCHEMA_VERSION, TrialRecord
 
 RUN_FILE = "run.json"
 TRIALS_FILE = "trials.jsonl"
@@ -186,6 +186,32 @@ class RunData:
         """Trials that count: warm-up trials are discarded by design."""
         return [t for t in self.trials if not t.warmup]
 
+    # What readers take from run.json, read in one place.
+
+    @property
+    def name(self) -> str:
+        """The scenario's name (the run directory's where run.json has none)."""
+        return str(self.metadata.get("scenario", {}).get("name") or self.run_dir.name)
+
+    @property
+    def status(self) -> str:
+        """How the run ended (``complete``, ``interrupted``...), as run.json says."""
+        return str(self.metadata.get("status", "unknown"))
+
+    @property
+    def planned_variants(self) -> list[dict[str, Any]]:
+        """The variants the run planned, in the scenario's order: ``id`` and ``factors``."""
+        return list(self.metadata.get("plan", {}).get("variants", []))
+
+    @property
+    def variant_order(self) -> list[str]:
+        return [str(v.get("id")) for v in self.planned_variants]
+
+    @property
+    def gate_table(self) -> dict[str, Any]:
+        """The scenario's ``[gate]`` table as the run recorded it ({} when none)."""
+        return dict(self.metadata.get("scenario", {}).get("as_run", {}).get("gate") or {})
+
 
 def iter_trial_lines(path: Path) -> Iterator[tuple[int, str]]:
     with open(path, encoding="utf-8", errors="replace") as f:
@@ -205,10 +231,10 @@ def read_trials(path: Path) -> tuple[list[TrialRecord], list[str]]:
         try:
             data = json.loads(line)
             version = data.get("schema_version")
-            if version != SCHEMA_VERSION:
+            if version not in READABLE_VERSIONS:
                 problems.append(
-                    f"{path.name} line {number}: schema_version {version!r}, "
-                    f"expected {SCHEMA_VERSION}"
+                    f"{path.name} line {number}: schema_version {version!r}, this version "
+                    f"reads {', '.join(map(str, READABLE_VERSIONS))}"
                 )
                 continue
             records.append(TrialRecord.from_dict(data))

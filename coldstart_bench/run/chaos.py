@@ -4,12 +4,11 @@ that request until the service answers again, timing the recovery."""
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from coldstart_bench.plan.specs import ChaosSpec, RequestSpec
 from coldstart_bench.probe.client import Probe
 from coldstart_bench.proc.group import TrialProcesses
-from coldstart_bench.results.schema import RequestRecord, ns_to_ms
+from coldstart_bench.results.schema import ChaosOutcome, RequestRecord, ns_to_ms
 
 
 def restart_and_recover(
@@ -18,10 +17,10 @@ def restart_and_recover(
     request: RequestSpec,
     t0: int,
     processes: TrialProcesses,
-) -> tuple[RequestRecord, dict[str, Any]]:
+) -> tuple[RequestRecord, ChaosOutcome]:
     """Restart (or kill) a service, then retry ``request`` until it succeeds; the recovery
     time runs from the action to the end of the first successful response. Returns the
-    last attempt's record and what happened, for the trial's ``extra["chaos"]``."""
+    last attempt's record and what happened, for the trial's record."""
     began = time.perf_counter_ns()
     processes.restart(chaos.service, kill=chaos.action == "kill")
     restarted = time.perf_counter_ns()
@@ -34,14 +33,13 @@ def restart_and_recover(
         failures.append(record.error or record.status)
         time.sleep(chaos.retry_interval_ms / 1000.0)
     done = time.perf_counter_ns()
-    report = {
-        "service": chaos.service,
-        "action": chaos.action,
-        "at_request": chaos.at_request,
-        "restart_ms": ns_to_ms(restarted - began) if chaos.action == "restart" else None,
-        "recovered": record.status == "ok",
-        "recovery_ms": ns_to_ms(done - began) if record.status == "ok" else None,
-        "failed_requests": len(failures),
-        "first_errors": failures[:3],
-    }
-    return record, report
+    return record, ChaosOutcome(
+        service=chaos.service,
+        action=chaos.action,
+        at_request=chaos.at_request,
+        recovered=record.status == "ok",
+        restart_ms=ns_to_ms(restarted - began) if chaos.action == "restart" else None,
+        recovery_ms=ns_to_ms(done - began) if record.status == "ok" else None,
+        failed_requests=len(failures),
+        first_errors=tuple(failures[:3]),
+    )

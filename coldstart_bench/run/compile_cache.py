@@ -12,7 +12,9 @@ from __future__ import annotations
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
+
+from coldstart_bench.results.schema import CompileCacheState
 
 
 @dataclass(frozen=True)
@@ -41,23 +43,25 @@ def prepare(mode: Literal["cold", "warm"], directory: Path) -> CacheContents:
     return contents(directory)
 
 
-def finish(mode: Literal["cold", "warm"], directory: Path, before: CacheContents) -> dict[str, Any]:
+def finish(
+    mode: Literal["cold", "warm"], directory: Path, before: CacheContents
+) -> CompileCacheState:
     """The record of the cache for this trial; a cold directory is removed."""
     after = contents(directory) if directory.is_dir() else CacheContents(0, 0)
     if mode == "cold":
         shutil.rmtree(directory, ignore_errors=True)
-    return {
-        "mode": mode,
-        "dir": str(directory),
-        "files_at_spawn": before.files,
-        "bytes_at_spawn": before.bytes,
-        "files_added": max(after.files - before.files, 0),
-        "bytes_added": max(after.bytes - before.bytes, 0),
-    }
+    return CompileCacheState(
+        mode=mode,
+        dir=str(directory),
+        files_at_spawn=before.files,
+        bytes_at_spawn=before.bytes,
+        files_added=max(after.files - before.files, 0),
+        bytes_added=max(after.bytes - before.bytes, 0),
+    )
 
 
-def empty_warm_cache_note(record: dict[str, Any]) -> str | None:
-    if record["mode"] == "warm" and record["files_at_spawn"] == 0:
+def empty_warm_cache_note(record: CompileCacheState) -> str | None:
+    if record.mode == "warm" and record.files_at_spawn == 0:
         return (
             "compile_cache = warm, but its directory was empty at spawn: nothing had filled "
             "it yet (warmup_trials = 1, or a setup command, fills it before the measured trials)"

@@ -5,16 +5,14 @@ while the traffic goes on."""
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
 
 from coldstart_bench.plan.specs import LoadSpec, TrialSetup
 from coldstart_bench.probe.load import LoadRunner
 from coldstart_bench.proc.group import TrialProcesses
 from coldstart_bench.proc.service import LaunchError
-from coldstart_bench.results.schema import LoadRecord, ns_to_ms
-
-if TYPE_CHECKING:
-    from coldstart_bench.run.trial import TrialState
+from coldstart_bench.results.schema import ChaosOutcome, LoadRecord, ns_to_ms
+from coldstart_bench.run.state import Deadline, TrialState
 
 
 def measure_load(
@@ -22,23 +20,21 @@ def measure_load(
 ) -> None:
     """A load trial: the traffic starts at t0 (or at ready) on its own thread while the
     services start here; then the warm phase; then the teardown, whatever happened."""
-    state.extra["load"] = {"pattern": load.pattern, "start": load.start,
-                           "before_ready": load.before_ready, **load.judged_by()}  # fmt: skip
+    state.load_settings = load.settings
     runner = LoadRunner(load, setup.probe)
     runner.prepare()  # thread, loop and client before t0
     try:
         TrialProcesses.check_ports(setup.services)
         t0 = processes.begin()
-        deadline = t0 + int(setup.timeout_s * 1e9) if setup.timeout_s else None
+        deadline = Deadline.after(t0, setup.timeout_s)
         runner.begin(t0)
         for service in setup.services:
-            processes.start(service, deadline)
+            processes.start(service, deadline.at_ns)
         runner.ready(processes.services[-1].ready_ns or time.perf_counter_ns())
         chaos = _chaos_under_load(setup, runner, processes) if setup.chaos else None
-        left_s = None if deadline is None else max((deadline - time.perf_counter_ns()) / 1e9, 0)
-        state.load = runner.finish(left_s)
+        state.load = runner.finish(deadline.left_s())
         if chaos is not None:
-            state.extra["chaos"] = _recovery(chaos, state.load, t0)
+            state.chaos = _recovery(setup, chaos, state.load, t0)
         if not any(r.request.status == "ok" for r in state.load):
             state.fail("failed", "no request of the load was answered")
     except LaunchError as exc:
@@ -52,9 +48,18 @@ def measure_load(
         state.teardown_ms = ns_to_ms(time.perf_counter_ns() - teardown_began)
 
 
+@dataclass(frozen=True)
+class _Restart:
+    """A chaos action under load, on the harness's clock."""
+
+    began_ns: int
+    gone_ns: int  # the old instance is gone (the new one spawned, or the kill returned)
+    restart_ms: float | None
+
+
 def _chaos_under_load(
     setup: TrialSetup, runner: LoadRunner, processes: TrialProcesses
-) -> dict[str, Any]:
+) -> _Restart:
     """Once the load has sent request ``at_request``, restart (or kill) the service while
     the traffic goes on."""
     chaos = setup.chaos
@@ -63,24 +68,21 @@ def _chaos_under_load(
     began = time.perf_counter_ns()
     new = processes.restart(chaos.service, kill=chaos.action == "kill")
     restarted = time.perf_counter_ns()
-    # The old instance is gone once the new one is spawned (or the kill returned); until
-    # then it may still answer (draining), which is not a recovery.
+    # Until the old instance is gone it may still answer (draining), which is not a recovery.
     gone = new.spawn_ns if new is not None and new.spawn_ns is not None else restarted
-    return {
-        "service": chaos.service,
-        "action": chaos.action,
-        "at_request": chaos.at_request,
-        "began_ns": began,
-        "gone_ns": gone,
-        "restart_ms": ns_to_ms(restarted - began) if chaos.action == "restart" else None,
-    }
+    restart_ms = ns_to_ms(restarted - began) if chaos.action == "restart" else None
+    return _Restart(began, gone, restart_ms)
 
 
-def _recovery(chaos: dict[str, Any], load: list[LoadRecord], t0: int) -> dict[str, Any]:
+def _recovery(
+    setup: TrialSetup, restart: _Restart, load: list[LoadRecord], t0: int
+) -> ChaosOutcome:
     """From the restart to the end of the first answer of a request sent after the old
     instance was gone; the requests sent since the restart that failed in between."""
-    began_ms = ns_to_ms(chaos.pop("began_ns") - t0)
-    gone_ms = ns_to_ms(chaos.pop("gone_ns") - t0)
+    chaos = setup.chaos
+    assert chaos is not None
+    began_ms = ns_to_ms(restart.began_ns - t0)
+    gone_ms = ns_to_ms(restart.gone_ns - t0)
     after = [r for r in load if r.phase == "cold" and r.request.start_ms >= began_ms]
     answered = [
         r.request.start_ms + (r.request.total_ms or 0.0)
@@ -93,12 +95,15 @@ def _recovery(chaos: dict[str, Any], load: list[LoadRecord], t0: int) -> dict[st
         for r in after
         if r.request.status != "ok" and (first is None or r.request.start_ms < first)
     ]
-    return {
-        **chaos,
-        "at_ms": began_ms,
-        "old_gone_ms": gone_ms,
-        "recovered": first is not None,
-        "recovery_ms": round(first - began_ms, 4) if first is not None else None,
-        "failed_requests": len(failed),
-        "first_errors": [r.request.error for r in failed[:3]],
-    }
+    return ChaosOutcome(
+        service=chaos.service,
+        action=chaos.action,
+        at_request=chaos.at_request,
+        recovered=first is not None,
+        restart_ms=restart.restart_ms,
+        recovery_ms=round(first - began_ms, 4) if first is not None else None,
+        failed_requests=len(failed),
+        first_errors=tuple(r.request.error or r.request.status for r in failed[:3]),
+        at_ms=began_ms,
+        old_gone_ms=gone_ms,
+    )

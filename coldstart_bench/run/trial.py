@@ -10,7 +10,7 @@ import dataclasses
 import sys
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,18 +21,17 @@ from coldstart_bench.probe.client import Probe
 from coldstart_bench.proc.commands import CommandFailed, run_logged
 from coldstart_bench.proc.group import TrialProcesses
 from coldstart_bench.proc.guardian import Guardian
-from coldstart_bench.proc.logs import cap_log
 from coldstart_bench.proc.ports import free_port
 from coldstart_bench.proc.service import LaunchError
 from coldstart_bench.results.environment import node_identity
-from coldstart_bench.results.redact import redact_text, secret_values
+from coldstart_bench.results.logs import cap_log
+from coldstart_bench.results.redact import redact_record, secret_values
 from coldstart_bench.results.schema import (
     SCHEMA_VERSION,
-    LoadRecord,
+    EscapedProcess,
+    PageCacheState,
     PhaseRecord,
-    RequestRecord,
     ServiceRecord,
-    Status,
     TrialRecord,
     instance_name,
     ns_to_ms,
@@ -42,6 +41,7 @@ from coldstart_bench.run import compile_cache, page_cache
 from coldstart_bench.run.chaos import restart_and_recover
 from coldstart_bench.run.loadtrial import measure_load
 from coldstart_bench.run.phases import read_log_phases, read_phases
+from coldstart_bench.run.state import Deadline, TrialState
 from coldstart_bench.scenario.load import LoadedScenario
 
 _PREPARE_TIMEOUT_S = 600.0
@@ -87,23 +87,6 @@ def failed_trial(trial: TrialSpec, run_id: str, reason: str) -> TrialRecord:
     return dataclasses.replace(skipped_trial(trial, run_id, reason), status="failed")
 
 
-@dataclass
-class TrialState:
-    status: Status = "ok"
-    error: str | None = None
-    prepare_ms: float | None = None
-    page_cache_ms: float | None = None
-    teardown_ms: float | None = None
-    requests: list[RequestRecord] = field(default_factory=list)
-    load: list[LoadRecord] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def fail(self, status: Status, error: str) -> None:
-        if self.status == "ok":
-            self.status, self.error = status, error
-
-
 class _SetupFailed(Exception):
     pass
 
@@ -124,7 +107,7 @@ def run_trial(context: RunContext, trial: TrialSpec) -> TrialRecord:
     state = TrialState()
     try:
         state.prepare_ms = _run_prepare(setup, trial_dir, context.guardian)
-        state.page_cache_ms, state.extra = _set_page_cache(setup)
+        state.page_cache_ms, state.page_cache = _set_page_cache(setup)
         cache_at_spawn = _prepare_compile_cache(setup)
     except _SetupFailed as exc:
         state.fail("failed", str(exc))
@@ -137,9 +120,7 @@ def run_trial(context: RunContext, trial: TrialSpec) -> TrialRecord:
 
     t0 = processes.t0_ns if processes.t0_ns is not None else time.perf_counter_ns()
     services, phases = _collect(processes, run_dir, t0, state)
-    services = _redact(setup, loaded, state, services)
-    cold_ttft = _cold_ttft(state)
-    return TrialRecord(
+    record = TrialRecord(
         **trial_identity(trial, context.run_id),
         status=state.status,
         started_at=started_at,
@@ -150,7 +131,7 @@ def run_trial(context: RunContext, trial: TrialSpec) -> TrialRecord:
         ready_ms=services[len(setup.services) - 1].ready_ms
         if setup.services and len(services) >= len(setup.services)
         else None,
-        cold_ttft_ms=cold_ttft,
+        cold_ttft_ms=_cold_ttft(state),
         prepare_ms=state.prepare_ms,
         page_cache_ms=state.page_cache_ms,
         teardown_ms=state.teardown_ms,
@@ -160,8 +141,14 @@ def run_trial(context: RunContext, trial: TrialSpec) -> TrialRecord:
         load=tuple(state.load),
         phases=tuple(phases),
         notes=tuple(state.notes),
-        extra={**state.extra, "node": node_identity()},
+        node=node_identity(),
+        load_settings=state.load_settings,
+        page_cache=state.page_cache,
+        compile_cache=state.compile_cache,
+        chaos=state.chaos,
+        escaped=state.escaped,
     )
+    return redact_record(record, _secrets(setup, loaded))
 
 
 def _measure(setup: TrialSetup, state: TrialState, processes: TrialProcesses) -> None:
@@ -175,9 +162,9 @@ def _measure(setup: TrialSetup, state: TrialState, processes: TrialProcesses) ->
         try:
             TrialProcesses.check_ports(setup.services)
             t0 = processes.begin()
-            deadline = t0 + int(setup.timeout_s * 1e9) if setup.timeout_s else None
+            deadline = Deadline.after(t0, setup.timeout_s)
             for service in setup.services:
-                processes.start(service, deadline)
+                processes.start(service, deadline.at_ns)
             _send_requests(probe, setup, t0, state, processes, deadline)
         except LaunchError as exc:
             state.fail(exc.status, str(exc))
@@ -193,21 +180,21 @@ def _send_requests(
     t0: int,
     state: TrialState,
     processes: TrialProcesses,
-    deadline: int | None = None,
+    deadline: Deadline,
 ) -> None:
     pause_s = setup.probe.pause_ms / 1000.0
     for i, request in enumerate(setup.requests):
         if i and pause_s:
             time.sleep(pause_s)
-        left_s = None if deadline is None else (deadline - time.perf_counter_ns()) / 1e9
-        if left_s is not None and left_s <= 0:
+        left_s = deadline.left_s()
+        if left_s == 0:
             state.fail(
                 "timeout",
                 f"the trial ran past trial_timeout_s = {setup.timeout_s:g} s before request {i}",
             )
             return
         if setup.chaos is not None and i == setup.chaos.at_request:
-            record, state.extra["chaos"] = restart_and_recover(
+            record, state.chaos = restart_and_recover(
                 setup.chaos, probe, request, t0, processes
             )
         else:
@@ -260,7 +247,7 @@ def _collect(
                 f"service {svc.name!r}: processes {list(svc.survivors)} survived teardown"
             )
     if processes.escaped:
-        state.extra["escaped"] = [{"pid": p.pid, "comm": p.comm} for p in processes.escaped]
+        state.escaped = tuple(EscapedProcess(p.pid, p.comm) for p in processes.escaped)
         state.notes.append(
             f"{len(processes.escaped)} process(es) outlived their service's teardown and were "
             f"killed before the trial ended: "
@@ -269,41 +256,14 @@ def _collect(
     return services, phases
 
 
-def _redact(
-    setup: TrialSetup,
-    loaded: LoadedScenario,
-    state: TrialState,
-    services: tuple[ServiceRecord, ...],
-) -> tuple[ServiceRecord, ...]:
-    """Error messages carry log lines; a server that prints its API key must not put it
-    into trials.jsonl."""
-    secrets = secret_values(
+def _secrets(setup: TrialSetup, loaded: LoadedScenario) -> set[str]:
+    """Values a server may print back: error messages carry log lines, and a server that
+    prints its API key must not put it into trials.jsonl."""
+    requests = setup.load.templates if setup.load is not None else setup.requests
+    return secret_values(
         *(spec.env for spec in setup.services),
-        *(req.headers for req in setup.requests),
+        *(req.headers for req in requests),
         loaded.scenario.vars,
-    )
-    state.error = redact_text(state.error, secrets) if state.error else state.error
-    state.notes = [redact_text(n, secrets) for n in state.notes]
-    state.requests = [
-        dataclasses.replace(r, error=redact_text(r.error, secrets)) if r.error else r
-        for r in state.requests
-    ]
-    state.load = [
-        dataclasses.replace(
-            r,
-            request=dataclasses.replace(
-                r.request,
-                error=redact_text(r.request.error, secrets) if r.request.error else None,
-            ),
-            first_error=redact_text(r.first_error, secrets) if r.first_error else None,
-        )
-        if r.request.error or r.first_error
-        else r
-        for r in state.load
-    ]
-    return tuple(
-        dataclasses.replace(s, error=redact_text(s.error, secrets)) if s.error else s
-        for s in services
     )
 
 
@@ -335,15 +295,15 @@ def _record_compile_cache(
 ) -> None:
     assert setup.compile_cache_mode is not None and setup.compile_cache_dir is not None
     record = compile_cache.finish(setup.compile_cache_mode, Path(setup.compile_cache_dir), at_spawn)
-    state.extra["compile_cache"] = record
+    state.compile_cache = record
     note = compile_cache.empty_warm_cache_note(record)
     if note is not None and not warmup:
         state.notes.append(note)
 
 
-def _set_page_cache(setup: TrialSetup) -> tuple[float | None, dict[str, Any]]:
+def _set_page_cache(setup: TrialSetup) -> tuple[float | None, PageCacheState | None]:
     if not setup.page_cache_mode:
-        return None, {}
+        return None, None
     began = time.perf_counter_ns()
     try:
         files = page_cache.expand(setup.page_cache_files)
@@ -354,11 +314,9 @@ def _set_page_cache(setup: TrialSetup) -> tuple[float | None, dict[str, Any]]:
         raise _SetupFailed(str(exc)) from None
     elapsed = ns_to_ms(time.perf_counter_ns() - began)
     resident = page_cache.resident_fraction(files)
-    return elapsed, {
-        "page_cache": {
-            "mode": setup.page_cache_mode,
-            "files": len(files),
-            "bytes": nbytes,
-            "resident_before_spawn": None if resident is None else round(resident, 4),
-        }
-    }
+    return elapsed, PageCacheState(
+        mode=setup.page_cache_mode,
+        files=len(files),
+        bytes=nbytes,
+        resident_before_spawn=None if resident is None else round(resident, 4),
+    )

@@ -1,11 +1,12 @@
 """Checks across a whole scenario, after each table is valid on its own: names used twice,
 references to services, factors and levels that do not exist, and template variables
-that nothing defines."""
+that nothing defines. Each check is one small rule; :data:`RULES` runs them in order and
+the first problem found is the one reported."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from coldstart_bench.scenario.messages import PathError, did_you_mean
 from coldstart_bench.scenario.templating import variables_in
@@ -15,9 +16,7 @@ from coldstart_bench.scenario.vocabulary import (
     as_list,
     normalise_level,
 )
-
-if TYPE_CHECKING:
-    from coldstart_bench.scenario.schema import Scenario
+from coldstart_bench.scenario.schema import Scenario
 
 
 def templated_strings(scenario: Scenario) -> Iterator[tuple[str, str, str | None]]:
@@ -76,12 +75,14 @@ def strings_in(value: Any, path: str) -> Iterator[tuple[str, str, None]]:
             yield from strings_in(v, f"{path}[{i}]")
 
 
-def check_cross_references(scenario: Scenario) -> None:
-    """Raise :class:`PathError` for the first reference that points nowhere."""
+def _service_names_differ(scenario: Scenario) -> None:
     names = [s.name for s in scenario.services]
     for i, name in enumerate(names):
         if names.index(name) != i:
             raise PathError(f"services[{i}].name", f"service name {name!r} is used twice")
+
+
+def _variables_are_new_identifiers(scenario: Scenario) -> None:
     factors = scenario.factors
     for key in scenario.vars:
         if not FACTOR_NAME.match(key):
@@ -93,6 +94,26 @@ def check_cross_references(scenario: Scenario) -> None:
                 f"vars.{key}", f"'{key}' is already a built-in variable or a matrix factor"
             )
 
+
+def _chaos_targets_a_service_and_a_request(scenario: Scenario) -> None:
+    chaos = scenario.chaos
+    if chaos is None:
+        return
+    names = [s.name for s in scenario.services]
+    if chaos.service not in names:
+        extra = did_you_mean(chaos.service, names)
+        raise PathError("chaos.service", f"no service named {chaos.service!r}{extra}")
+    count = scenario.requests.count if scenario.requests else 0
+    if scenario.load is not None:  # under load: the K-th request the load sends
+        count = scenario.load.requests or 1_000_000_000
+    if chaos.at_request >= count:
+        raise PathError(
+            "chaos.at_request", f"the trial sends {count} request(s); at_request must be below that"
+        )
+
+
+def _matches_name_factors_and_levels(scenario: Scenario) -> None:
+    factors = scenario.factors
     matches = [
         (f"services[{i}].when[{k}].match", cond.match)
         for i, svc in enumerate(scenario.services)
@@ -102,17 +123,6 @@ def check_cross_references(scenario: Scenario) -> None:
     matches += [(f"services[{i}].only", svc.only) for i, svc in enumerate(scenario.services)]
     if scenario.chaos is not None:
         matches.append(("chaos.match", scenario.chaos.match))
-        if scenario.chaos.service not in names:
-            extra = did_you_mean(scenario.chaos.service, names)
-            raise PathError("chaos.service", f"no service named {scenario.chaos.service!r}{extra}")
-        count = scenario.requests.count if scenario.requests else 0
-        if scenario.load is not None:  # under load: the K-th request the load sends
-            count = scenario.load.requests or 1_000_000_000
-        if scenario.chaos.at_request >= count:
-            raise PathError(
-                "chaos.at_request",
-                f"the trial sends {count} request(s); at_request must be below that",
-            )
     for base, match in matches:
         for key, vals in match.items():
             where = f"{base}.{key}"
@@ -124,41 +134,59 @@ def check_cross_references(scenario: Scenario) -> None:
                     raise PathError(
                         where, f"{v!r} is not a level of '{key}' (levels: {list(factors[key])})"
                     )
+
+
+def _ports_differ(scenario: Scenario) -> None:
+    ports = [s.port for s in scenario.services if s.port is not None]
     for i, svc in enumerate(scenario.services):
-        ports = [s.port for s in scenario.services if s.port is not None]
         if svc.port is not None and ports.count(svc.port) > 1:
             raise PathError(f"services[{i}].port", f"port {svc.port} is given to two services")
 
-    if "before_ready" in factors and scenario.load is None:
+
+def _load_has_what_it_needs(scenario: Scenario) -> None:
+    if "before_ready" in scenario.factors and scenario.load is None:
         raise PathError(
             "matrix.before_ready", "the before_ready factor sets [load] before_ready: add [load]"
         )
     if scenario.load is not None and scenario.requests is None:
         raise PathError("load", "the load sends the requests of [requests]: add a [requests] table")
+
+
+def _requests_go_to_a_service_that_answers(scenario: Scenario) -> None:
     req = scenario.requests
-    if req is not None:
-        if req.service is not None and req.service not in names:
-            extra = did_you_mean(req.service, names)
-            raise PathError("requests.service", f"no service named {req.service!r}{extra}")
-        measured = scenario.measured_service
-        if req.count > 0 and measured.ready.kind == "exit":
-            where = f"services[{names.index(measured.name)}].ready.kind"
-            raise PathError(
-                where,
-                "a service with kind = 'exit' has exited when it is ready, so no requests can be "
-                "sent to it; set requests.count = 0 or use 'tcp', 'http' or 'log'",
-            )
-    gate = scenario.gate
-    if gate.factor is not None:
-        if gate.factor not in factors:
-            extra = did_you_mean(gate.factor, factors)
-            raise PathError("gate.factor", f"not a factor of the matrix{extra}")
-        if gate.baseline_level not in factors[gate.factor]:
-            raise PathError(
-                "gate.baseline_level",
-                f"{gate.baseline_level!r} is not a level of '{gate.factor}' "
-                f"(levels: {list(factors[gate.factor])})",
-            )
+    if req is None:
+        return
+    names = [s.name for s in scenario.services]
+    if req.service is not None and req.service not in names:
+        extra = did_you_mean(req.service, names)
+        raise PathError("requests.service", f"no service named {req.service!r}{extra}")
+    measured = scenario.measured_service
+    if req.count > 0 and measured.ready.kind == "exit":
+        where = f"services[{names.index(measured.name)}].ready.kind"
+        raise PathError(
+            where,
+            "a service with kind = 'exit' has exited when it is ready, so no requests can be "
+            "sent to it; set requests.count = 0 or use 'tcp', 'http' or 'log'",
+        )
+
+
+def _gate_names_a_factor_and_level(scenario: Scenario) -> None:
+    gate, factors = scenario.gate, scenario.factors
+    if gate.factor is None:
+        return
+    if gate.factor not in factors:
+        extra = did_you_mean(gate.factor, factors)
+        raise PathError("gate.factor", f"not a factor of the matrix{extra}")
+    if gate.baseline_level not in factors[gate.factor]:
+        raise PathError(
+            "gate.baseline_level",
+            f"{gate.baseline_level!r} is not a level of '{gate.factor}' "
+            f"(levels: {list(factors[gate.factor])})",
+        )
+
+
+def _harness_factors_have_their_tables(scenario: Scenario) -> None:
+    factors = scenario.factors
     if "page_cache" in factors and scenario.page_cache is None:
         raise PathError(
             "matrix.page_cache", "the page_cache factor needs [page_cache] files = [...]"
@@ -166,8 +194,11 @@ def check_cross_references(scenario: Scenario) -> None:
     if "tls" in factors and scenario.tls.enabled:
         raise PathError("tls.enabled", "TLS is a matrix factor here; remove tls.enabled")
 
+
+def _template_variables_are_defined(scenario: Scenario) -> None:
+    factors = scenario.factors
     known = set(BUILTIN_VARIABLES) | set(factors) | set(scenario.vars)
-    known |= {f"ports.{n}" for n in names}
+    known |= {f"ports.{s.name}" for s in scenario.services}
     used: set[str] = set()
     for path, text, _owner in templated_strings(scenario):
         for var in variables_in(text):
@@ -185,3 +216,26 @@ def check_cross_references(scenario: Scenario) -> None:
             "the compile_cache factor prepares {compile_cache_dir}; give it to the server, "
             'e.g. env = { TORCHINDUCTOR_CACHE_DIR = "{compile_cache_dir}" }',
         )
+
+
+Rule = Callable[[Scenario], None]
+
+# In the order a reader meets the tables; the first problem is the one reported.
+RULES: tuple[Rule, ...] = (
+    _service_names_differ,
+    _variables_are_new_identifiers,
+    _chaos_targets_a_service_and_a_request,
+    _matches_name_factors_and_levels,
+    _ports_differ,
+    _load_has_what_it_needs,
+    _requests_go_to_a_service_that_answers,
+    _gate_names_a_factor_and_level,
+    _harness_factors_have_their_tables,
+    _template_variables_are_defined,
+)
+
+
+def check_cross_references(scenario: Scenario) -> None:
+    """Raise :class:`PathError` for the first reference that points nowhere."""
+    for rule in RULES:
+        rule(scenario)

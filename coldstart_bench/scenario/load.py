@@ -12,8 +12,9 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from coldstart_bench.errors import ScenarioError
+from coldstart_bench.scenario.checks import check_cross_references
 from coldstart_bench.scenario.matrix import Variant, expand_variants
-from coldstart_bench.scenario.messages import did_you_mean, problems
+from coldstart_bench.scenario.messages import PathError, did_you_mean, path_problem, problems
 from coldstart_bench.scenario.schema import Scenario
 
 
@@ -80,6 +81,10 @@ def parse_scenario(
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
         raise ScenarioError(source, problems(exc, Scenario)) from None
+    try:
+        check_cross_references(scenario)
+    except PathError as exc:
+        raise ScenarioError(source, [path_problem(exc)]) from None
     variants = expand_variants(scenario)
     if not variants:
         raise ScenarioError(source, ["matrix.exclude: the exclude rules remove every variant"])

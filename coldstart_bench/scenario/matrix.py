@@ -6,10 +6,8 @@ from __future__ import annotations
 import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from coldstart_bench.scenario.schema import Scenario
+from coldstart_bench.scenario.schema import Scenario
 
 
 @dataclass(frozen=True)

@@ -122,6 +122,11 @@ def _describe_input(value: Any) -> str:
 _UNION_STEP = re.compile(r"^(str|int|float|bool|none|[a-z-]+\[.*\])$")
 
 
+def path_problem(exc: PathError) -> str:
+    """A problem found in a whole document (not inside one field), as one line."""
+    return f"{_join_path('', exc.subpath)}: {exc.message}"
+
+
 def problems(exc: ValidationError, root: type[BaseModel]) -> list[str]:
     """One line per problem pydantic found in a document validated as ``root``."""
     problems: list[str] = []

@@ -4,7 +4,8 @@
 
 A scenario is one experiment: the services to start (in order), the requests to send
 once the last one is ready, a matrix of factors, repetitions and hooks. Each model checks
-its own table; :mod:`~coldstart_bench.scenario.checks` checks references across tables.
+its own table; :mod:`~coldstart_bench.scenario.checks` then checks references across
+tables (loading a file runs both).
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from coldstart_bench.scenario.checks import check_cross_references
 from coldstart_bench.scenario.messages import PathError, did_you_mean
+from coldstart_bench.scenario.settings import LoadSettings
 from coldstart_bench.scenario.vocabulary import (
     MAX_REPETITIONS,
     SERVICE_NAME,
@@ -388,6 +389,19 @@ class LoadConfig(_Model):
             raise PathError("concurrency", "applies only to pattern = 'concurrent'")
         return self
 
+    def settings(
+        self, before_ready: Literal["hold", "retry"] | None = None, seed: int = 0
+    ) -> LoadSettings:
+        """This table as one trial runs it (``before_ready`` may be a factor's level)."""
+        table = self.model_dump(exclude={"slo", "before_ready"})
+        return LoadSettings(
+            **table,
+            before_ready=before_ready or self.before_ready,
+            slo_ttft_ms=self.slo.ttft_ms,
+            slo_total_ms=self.slo.total_ms,
+            seed=seed,
+        )
+
 
 class ChaosConfig(_Model):
     """Before request ``at_request`` (0-based) of a trial, restart or kill a service, then
@@ -465,11 +479,6 @@ class Scenario(_Model):
     def _valid_matrix(cls, value: dict[str, Any]) -> dict[str, Any]:
         check_matrix(value)
         return value
-
-    @model_validator(mode="after")
-    def _cross_checks(self) -> Scenario:
-        check_cross_references(self)
-        return self
 
     # Derived views -----------------------------------------------------------------
 

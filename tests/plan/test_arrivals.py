@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from coldstart_bench.plan.arrivals import arrivals
-from coldstart_bench.plan.specs import LoadSpec
+from coldstart_bench.scenario.schema import LoadConfig
 
-BASE = LoadSpec(pattern="constant", templates=(), rate=20.0, requests=10)
+BASE = LoadConfig(pattern="constant", rate=20.0, requests=10).settings()
 
 
 def test_a_constant_rate_is_evenly_spaced_from_the_origin():

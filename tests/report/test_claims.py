@@ -52,7 +52,7 @@ def test_when_no_factor_matters_the_headline_names_no_winner(tmp_path: Path):
     assert "spread" in report.headline
     for word in ("Fastest", "fastest", "slowest", "Slowest"):
         assert word not in report.headline
-    assert not [e for e in report.effects if e.metric == "cold_ttft_ms" and e.finding]
+    assert not [e for e in report.analysis.effects if e.metric == "cold_ttft_ms" and e.finding]
 
 
 def test_a_factor_that_clearly_matters_is_named_and_no_variant_is_crowned(tmp_path: Path):
@@ -66,7 +66,7 @@ def test_a_factor_that_clearly_matters_is_named_and_no_variant_is_crowned(tmp_pa
 def test_an_effect_true_by_construction_is_not_a_finding(small_run: Path, tmp_path: Path):
     report = build_report(small_run, tmp_path / "rep", ["md"])
     [reuse] = [
-        e for e in report.effects if e.factor == "pooling" and e.metric == "later_connect_ms"
+        e for e in report.analysis.effects if e.factor == "pooling" and e.metric == "later_connect_ms"
     ]
     assert reuse.by_construction and not reuse.finding
     assert "by construction" in reuse.sentence()

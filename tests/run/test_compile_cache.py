@@ -34,19 +34,19 @@ def test_cold_trials_start_empty_and_warm_ones_find_what_the_warm_up_left(
     outcome = run_scenario(path, run_options(tmp_path))
     assert all(t.status == "ok" for t in outcome.trials) and len(outcome.trials) == 6
     for trial in outcome.trials:
-        cache = trial.extra["compile_cache"]
+        cache = trial.compile_cache
         level = trial.factors["compile_cache"]
         found_filled = level == "warm" and not trial.warmup
-        assert cache["mode"] == level
-        assert cache["files_at_spawn"] == (1 if found_filled else 0)
-        assert cache["files_added"] == (0 if found_filled else 1)
-        assert cache["bytes_added"] == (0 if found_filled else 1000)
+        assert cache.mode == level
+        assert cache.files_at_spawn == (1 if found_filled else 0)
+        assert cache.files_added == (0 if found_filled else 1)
+        assert cache.bytes_added == (0 if found_filled else 1000)
         assert not trial.notes
         if level == "cold":
-            assert not Path(cache["dir"]).exists()  # removed after its trial
+            assert not Path(cache.dir).exists()  # removed after its trial
     dirs = {
         level: {
-            t.extra["compile_cache"]["dir"]
+            t.compile_cache.dir
             for t in outcome.trials
             if t.factors["compile_cache"] == level
         }
@@ -65,6 +65,6 @@ def test_a_warm_trial_that_found_the_cache_empty_says_so(tmp_path: Path, write_s
         + SERVICE
     )
     first, second = run_scenario(path, run_options(tmp_path)).trials
-    assert first.extra["compile_cache"]["files_at_spawn"] == 0
+    assert first.compile_cache.files_at_spawn == 0
     assert any("was empty at spawn" in note for note in first.notes)
-    assert second.extra["compile_cache"]["files_at_spawn"] == 1 and not second.notes
+    assert second.compile_cache.files_at_spawn == 1 and not second.notes

@@ -199,10 +199,10 @@ def test_every_arrival_has_one_outcome_across_a_chaos_restart_under_load(
     )  # fmt: skip
     [trial] = run_scenario(path, run_options(tmp_path)).trials
     assert sorted(r.index for r in trial.load) == list(range(60))  # one record each
-    chaos = trial.extra["chaos"]
-    assert chaos["recovered"] and chaos["recovery_ms"] >= 200  # the new instance's start
-    assert chaos["at_ms"] > trial.ready_ms
-    during = [r for r in trial.load if chaos["at_ms"] < r.arrival_ms < chaos["at_ms"] + 200]
+    chaos = trial.chaos
+    assert chaos.recovered and chaos.recovery_ms >= 200  # the new instance's start
+    assert chaos.at_ms > trial.ready_ms
+    during = [r for r in trial.load if chaos.at_ms < r.arrival_ms < chaos.at_ms + 200]
     assert during and any(r.attempts > 1 for r in during)  # refused while it restarted
     assert all(r.request.status == "ok" for r in trial.load)  # retried until answered
     assert [s.name for s in trial.services] == ["server", "server"]

@@ -15,7 +15,7 @@ from coldstart_bench import load_run
 from coldstart_bench.analysis.frames import trials_frame
 from coldstart_bench.analysis.summary import stratify_by_node, summarise
 from coldstart_bench.cli.app import app
-from coldstart_bench.results.schema import TrialRecord
+from coldstart_bench.results.schema import NodeIdentity, TrialRecord
 
 
 def run_on_ray(path: Path, tmp_path: Path, run_id: str):  # type: ignore[no-untyped-def]
@@ -48,7 +48,7 @@ def record(n: int, host: str, ttft: float) -> TrialRecord:
         t0_ns=0,
         ready_ms=ttft - 5,
         cold_ttft_ms=ttft,
-        extra={"node": {"hostname": host}},
+        node=NodeIdentity(host),
     )
 
 
@@ -62,7 +62,7 @@ def test_two_machines_are_never_averaged_together():
     rows = {r.variant: r for r in summarise(trials_frame(stratify_by_node(trials)))}
     assert rows["pooling=on,node=a100-box"].cold_ttft_p50 == 105.0
     assert rows["pooling=on,node=t4-box"].cold_ttft_p50 == 410.0
-    one = [dataclasses.replace(t, extra={"node": {"hostname": "same"}}) for t in trials]
+    one = [dataclasses.replace(t, node=NodeIdentity("same")) for t in trials]
     assert stratify_by_node(one) == one
 
 
@@ -94,7 +94,7 @@ def test_trials_run_as_ray_tasks_on_a_local_cluster(tmp_path: Path, write_scenar
     run = load_run(tmp_path / "r" / "ray")
     assert len(run.trials) == 8
     cpu = [t for t in run.trials if t.factors["device"] == "cpu"]
-    assert all(t.status == "ok" and t.extra["node"]["hostname"] for t in cpu)
+    assert all(t.status == "ok" and t.node.hostname for t in cpu)
     cuda = [t for t in run.trials if t.factors["device"] == "cuda"]
     assert all(t.status == "skipped" and "GPU" in (t.error or "") for t in cuda)
     assert all(not s.survivors for t in cpu for s in t.services)

@@ -210,7 +210,7 @@ def test_a_process_forked_by_the_sigterm_handler_is_gone_before_the_next_trial(
     # each next trial's prepare hook found nothing alive from the trials before it
     assert [t.status for t in outcome.trials] == ["ok"] * 3, [t.error for t in outcome.trials]
     for trial in outcome.trials:
-        assert trial.extra["escaped"], trial.notes  # the sleeper, found and killed
+        assert trial.escaped, trial.notes  # the sleeper, found and killed
         assert any("outlived their service's teardown" in n for n in trial.notes)
     assert [p for p in pids_in(pidfile) if alive(p)] == []
 

@@ -170,10 +170,10 @@ def test_page_cache_factor_sets_the_state_before_spawn(tmp_path: Path, write_sce
         command = {toy_command()}
     """)
     outcome = run_scenario(load_scenario(path), options(tmp_path))
-    state = {t.factors["page_cache"]: t.extra["page_cache"] for t in outcome.trials}
-    assert state["cold"]["bytes"] == state["warm"]["bytes"] == 4 << 20
-    assert state["warm"]["resident_before_spawn"] == 1.0
-    assert state["cold"]["resident_before_spawn"] == 0.0
+    state = {t.factors["page_cache"]: t.page_cache for t in outcome.trials}
+    assert state["cold"].bytes == state["warm"].bytes == 4 << 20
+    assert state["warm"].resident_before_spawn == 1.0
+    assert state["cold"].resident_before_spawn == 0.0
 
 
 def test_services_start_in_order_and_can_reach_each_other(tmp_path: Path, write_scenario):

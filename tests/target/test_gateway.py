@@ -189,8 +189,8 @@ def test_the_stack_scenario_starts_chains_restarts_and_leaves_nothing(tmp_path: 
     assert [s.name for s in redis_trial.services] == ["redis", "llm", "gateway"]
     assert [s.stopped_by for s in redis_trial.services] != [None, None, None]
     chaos_trial = by_id["upstream_pool=on,cache=off,warmup=startup,chaos=on"]
-    chaos = chaos_trial.extra["chaos"]
-    assert chaos["recovered"] and chaos["recovery_ms"] >= chaos["restart_ms"]
+    chaos = chaos_trial.chaos
+    assert chaos.recovered and chaos.recovery_ms >= chaos.restart_ms
     # The restarted server's phases are its own, not a second "import" of the cold start.
     imports = [p for p in chaos_trial.phases if p.phase == "import"]
     assert {p.service for p in imports} >= {"llm", "llm (restart 1)"}

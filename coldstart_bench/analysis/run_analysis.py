@@ -1,0 +1,119 @@
+"""One entry to a run's numbers: :func:`analyse` computes every figure a report, the
+terminal summary of ``coldstart run`` and ``coldstart report`` show, once, in that order
+of dependence; the renderers only draw and write what it holds.
+
+:func:`summarise_run` is its first part alone (the per-variant table, failures, skipped
+variants): what ``coldstart run --no-report`` prints, without the effects' resampling.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from coldstart_bench.analysis import frames
+from coldstart_bench.analysis.diagnostics import Diagnosis, diagnose
+from coldstart_bench.analysis.effects import Effect, declared_levels, factor_effects
+from coldstart_bench.analysis.findings import Headline, headline
+from coldstart_bench.analysis.load import load_points, rolling_latency
+from coldstart_bench.analysis.phase_effects import phase_effects
+from coldstart_bench.analysis.phases import load_throughput, median_timelines, throughput_summary
+from coldstart_bench.analysis.requests import connection_setup, request_index_summary
+from coldstart_bench.analysis.summary import (
+    Failure,
+    VariantSummary,
+    failures,
+    metric_summary,
+    skipped_variants,
+    stratify_by_node,
+    summarise,
+)
+from coldstart_bench.results.schema import TrialRecord
+from coldstart_bench.results.store import RunData
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """A run's per-variant table and what did not succeed, in the scenario's order."""
+
+    run: RunData
+    title: str  # the scenario's name
+    status: str  # how the run ended, and lines of trials.jsonl that could not be read
+    order: list[str]  # variant ids, the scenario's order
+    trials: list[TrialRecord]  # a run over several machines: the node is one more factor
+    frame: pd.DataFrame  # one row per trial (frames.trials_frame)
+    stats: pd.DataFrame  # per variant and metric: n, median, p95, CI ... (summary.csv)
+    rows: list[VariantSummary]  # the headline table, read from ``stats``
+    failures: list[Failure]
+    skipped: dict[str, str]  # variant → why it was not run
+
+
+@dataclass(frozen=True)
+class RunAnalysis:
+    """Every figure of a run's report (see :func:`analyse`)."""
+
+    summary: RunSummary
+    effects: list[Effect]
+    phase_effects: list[Effect]  # on each start-up phase, intervals widened (Bonferroni)
+    headline: Headline
+    diagnoses: list[Diagnosis]
+    requests: pd.DataFrame  # one row per request
+    by_index: pd.DataFrame  # medians by request position (requests_by_index.csv)
+    connections: pd.DataFrame  # set-up on fresh vs reused connections
+    connections_cover: str  # which requests ``connections`` covers
+    timelines: pd.DataFrame  # each variant's median trial, for the waterfall
+    throughput: pd.DataFrame  # model-load MB/s per variant, with CIs
+    load_points: pd.DataFrame  # one row per request of the load trials
+    load_rolling: pd.DataFrame  # their rolling percentiles and goodput
+
+
+def summarise_run(run: RunData) -> RunSummary:
+    trials = stratify_by_node(run.trials)
+    frame = frames.trials_frame(trials)
+    order = frames.variant_order(frame, run.variant_order)
+    stats = metric_summary(frame, order=order)
+    status = run.status
+    if run.problems:
+        status += f"; {len(run.problems)} unreadable line(s) in trials.jsonl skipped"
+    skipped = skipped_variants(trials)
+    return RunSummary(
+        run=run,
+        title=run.name,
+        status=status,
+        order=order,
+        trials=trials,
+        frame=frame,
+        stats=stats,
+        rows=summarise(frame, stats, order),
+        failures=failures(trials, run.run_dir),
+        skipped={v: skipped[v] for v in order if v in skipped},
+    )
+
+
+def analyse(run: RunData) -> RunAnalysis:
+    """Every figure of the run's report: the summary, the factor effects (on the metrics
+    and on each start-up phase), the headline's findings, known pitfalls, and the frames
+    each plot draws."""
+    summary = summarise_run(run)
+    trials, frame = summary.trials, summary.frame
+    levels = declared_levels(run.planned_variants)
+    effects = factor_effects(frame, declared=levels)
+    requests = frames.requests_frame(trials)
+    connections, cover = connection_setup(requests)
+    points = load_points(trials)
+    return RunAnalysis(
+        summary=summary,
+        effects=effects,
+        phase_effects=phase_effects(trials, levels),
+        headline=headline(frame, summary.rows, effects),
+        diagnoses=diagnose(requests),
+        requests=requests,
+        by_index=request_index_summary(requests),
+        connections=connections,
+        connections_cover=cover,
+        timelines=median_timelines(trials),
+        throughput=throughput_summary(load_throughput(frames.phases_frame(trials))),
+        load_points=points,
+        load_rolling=rolling_latency(points),
+    )
