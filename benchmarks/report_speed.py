@@ -28,6 +28,7 @@ from coldstart_bench.results.schema import (
     TrialRecord,
 )
 from coldstart_bench.results.store import RunWriter
+from coldstart_bench.scenario.schema import LoadConfig, SloConfig
 
 FACTORS = {
     "warmup": ("none", "startup"),
@@ -36,6 +37,12 @@ FACTORS = {
     "tls": ("on", "off"),
 }
 PHASES = ("import", "model_read", "deserialize", "to_device", "listen", "http_start")
+
+
+# An SLO of 100 ms and a rolling window of 20 requests; the rest as [load]'s defaults.
+LOAD_SETTINGS = LoadConfig(
+    pattern="poisson", rate=10, requests=40, slo=SloConfig(ttft_ms=100.0), steady_window=20
+).settings()
 
 
 def load_records(rng: random.Random, n: int, ready: float) -> tuple[LoadRecord, ...]:
@@ -128,7 +135,7 @@ def make_run(run_dir: Path, trials: int, requests: int, load: int = 0) -> None:
                 requests=() if load else tuple(reqs),
                 load=load_records(rng, load, ready) if load else (),
                 phases=tuple(phases),
-                extra={"load": {"slo_ttft_ms": 100.0, "steady_window": 20}} if load else {},
+                load_settings=LOAD_SETTINGS if load else None,
             )
         )
     writer.finish(status="complete")

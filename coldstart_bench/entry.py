@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 
-TARGET_COMMANDS = ("serve", "serve-gateway", "make-model", "check-device")
+from coldstart_bench.target_commands import TARGET_COMMANDS
 
 
 def main() -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import sys
 import textwrap
 import time
 from collections.abc import Callable, Iterator
@@ -13,8 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from helpers import TOY_SERVER, Server
 
+from coldstart_bench.plan.specs import ReadySpec, ServiceSpec
 from coldstart_bench.proc import tree as proctree
+from coldstart_bench.proc.group import TrialProcesses
+from coldstart_bench.proc.ports import free_port
 
 
 @pytest.fixture
@@ -71,3 +76,29 @@ def no_leaked_processes() -> Iterator[None]:
             os.kill(pid, signal.SIGKILL)
     proctree.reap(leaked)
     assert not leaked, f"processes left behind: {[(p.pid, p.comm) for p in leaked.values()]}"
+
+
+@pytest.fixture
+def toy(tmp_path: Path) -> Iterator[Server]:
+    """Start a toy server with the given flags; returns its port. Torn down after the test."""
+    processes = TrialProcesses()
+
+    def start(*flags: str) -> int:
+        port = free_port()
+        spec = ServiceSpec(
+            name=f"toy{len(processes.services)}",
+            argv=(sys.executable, str(TOY_SERVER), "--port", str(port), *flags),
+            env=dict(os.environ),
+            cwd=None,
+            port=port,
+            ready=ReadySpec("tcp", "127.0.0.1", port, 20.0, 1.0),
+            stop_signal=15,
+            stop_grace_s=5.0,
+            log_path=tmp_path / f"toy{len(processes.services)}.log",
+            phases_path=tmp_path / "phases.jsonl",
+        )
+        processes.start(spec)
+        return port
+
+    yield start
+    processes.stop_all()

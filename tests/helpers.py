@@ -1,8 +1,11 @@
-"""Helpers for tests: the toy server's command line and process checks."""
+"""Helpers for tests: scenario files, the toy server's command line, process checks."""
 
 from __future__ import annotations
 
+import json
 import sys
+import textwrap
+from collections.abc import Callable
 from pathlib import Path
 
 from coldstart_bench.proc import tree as proctree
@@ -11,6 +14,9 @@ from coldstart_bench.run.session import RunOptions
 TESTS = Path(__file__).parent
 TOY_SERVER = TESTS / "servers" / "toy_server.py"
 REPO = TESTS.parent
+
+# The ``toy`` fixture: start a toy server with these flags, get its port.
+Server = Callable[..., int]
 
 
 def toy_command(*flags: str) -> str:
@@ -45,3 +51,49 @@ def run_argv(scenario: Path, results: Path, run_id: str, *extra: str) -> list[st
     return coldstart_argv(
         "run", str(scenario), "--results-dir", str(results), "--run-id", run_id, "-q", *extra
     )
+
+
+def toml_value(value: object) -> str:
+    """A Python value as TOML: strings quoted, lists, inline tables."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {toml_value(v)}" for k, v in value.items()) + " }"
+    raise TypeError(f"no TOML for {value!r}")
+
+
+def scenario_text(
+    *,
+    services: list[dict[str, object]],
+    matrix: dict[str, list[object]] | None = None,
+    requests: dict[str, object] | None = None,
+    extra: str = "",
+    **top: object,
+) -> str:
+    """A scenario file: top-level keys, ``[matrix]``, each ``[[services]]``, ``[requests]``,
+    then any ``extra`` TOML tables as written."""
+    lines = [f"{k} = {toml_value(v)}" for k, v in top.items()]
+    if matrix:
+        lines += ["[matrix]", *(f"{k} = {toml_value(v)}" for k, v in matrix.items())]
+    for service in services:
+        lines += ["[[services]]", *(f"{k} = {toml_value(v)}" for k, v in service.items())]
+    if requests is not None:
+        lines += ["[requests]", *(f"{k} = {toml_value(v)}" for k, v in requests.items())]
+    return "\n".join(lines) + "\n" + textwrap.dedent(extra)
+
+
+def toy_scenario(*flags: str, ready: dict[str, object] | None = None, **keys: object) -> str:
+    """A scenario of one toy server (started with ``flags``); ``keys`` as
+    :func:`scenario_text` takes them."""
+    service: dict[str, object] = {
+        "command": ["{python}", str(TOY_SERVER), "--port", "{port}", *flags]
+    }
+    if ready is not None:
+        service["ready"] = ready
+    return scenario_text(services=[service], **keys)  # type: ignore[arg-type]

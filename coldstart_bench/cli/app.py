@@ -1,7 +1,6 @@
-"""The ``coldstart`` command: one Typer app per command module, joined here. A command
-parses its arguments and calls a typed entry point; every module with real work (and
-every heavy import) is loaded inside the command that needs it, so ``coldstart --help``
-stays fast."""
+"""The ``coldstart`` command. Each command parses its arguments and calls a typed entry
+point; its module (and every heavy import) is loaded only when that command runs, so
+``coldstart --help`` builds none of them (:class:`~coldstart_bench.cli.help.PanelGroup`)."""
 
 from __future__ import annotations
 
@@ -11,24 +10,55 @@ from typing import Annotated
 import typer
 
 from coldstart_bench._version import __version__
-from coldstart_bench.cli import gate, profile, run, tools, validate
+from coldstart_bench.cli.help import Entry, PanelGroup
+
+# Every command: its panel, and the summary --help lists (its docstring's first sentence).
+COMMANDS: tuple[Entry, ...] = (
+    Entry("run", "Measure", "Start the scenario's services cold for every trial, time "
+          "everything, print a table and write the report.", "run"),
+    Entry("validate", "Measure", "Check a scenario file and show the variants it expands "
+          "to.", "validate"),
+    Entry("profile", "Measure", "Profile one cold start under py-spy, pyinstrument and "
+          "import timing, beside trials without a profiler.", "profile"),
+    Entry("connbench", "Measure", "Connection set-up figures for one endpoint: connect, "
+          "TLS, and what a pool saves.", "tools"),
+    Entry("report", "Analyse", "Write the report of a run: tables, CSV, PNG plots and one "
+          "HTML page.", "run"),
+    Entry("compare", "Analyse", "Compare two runs variant by variant, with the statistics "
+          "the gate uses.", "gate"),
+    Entry("merge", "Analyse", "Merge the shards of one run into one run directory.",
+          "tools"),
+    Entry("gate", "CI", "Pass or fail a run against a baseline, or its A/B levels against "
+          "each other.", "gate"),
+    Entry("baseline", "CI", "Save, list and remove named baselines.", "gate"),
+    Entry("serve", "Reference target", "The reference server: an OpenAI-compatible server "
+          "of a generated torch model.", "target"),
+    Entry("serve-gateway", "Reference target", "The reference gateway: an OpenAI-compatible "
+          "proxy with a cache.", "target"),
+    Entry("make-model", "Reference target", "Write a generated model for the reference "
+          "server.", "target"),
+    Entry("check-device", "Reference target", "Say whether CUDA can be used here, and why "
+          "not.", "target"),
+)  # fmt: skip
+
+
+class RootGroup(PanelGroup):
+    entries = COMMANDS
+
 
 app = typer.Typer(
     name="coldstart",
+    cls=RootGroup,
     help="Benchmark and profile the cold start of model-serving stacks: time to ready, "
     "connect/TLS, model-load phases and time to the first streamed token.",
-    # entry.py hands these to the target before this app is imported (and a test checks
-    # that the list here is entry.TARGET_COMMANDS).
-    epilog="The reference target has commands of its own, run without the harness: "
-    "serve, serve-gateway, make-model, check-device (e.g. coldstart serve --help).",
+    epilog="Each command has its own --help. Documentation: "
+    "https://coldstart-bench.github.io/coldstart-bench/",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-for commands in (validate.app, run.app, profile.app, gate.app, tools.app):
-    app.add_typer(commands)
 
 
 def _version(value: bool) -> None:

@@ -18,15 +18,19 @@ F = TypeVar("F", bound=Callable[..., Any])
 ScenarioArg = Annotated[
     Path, typer.Argument(metavar="SCENARIO", help="Scenario file (TOML).", show_default=False)
 ]
-RunDirArg = Annotated[
-    Path,
-    typer.Argument(
-        metavar="RUN_DIR", help="A run directory (results/<run-id>).", show_default=False
-    ),
-]
+# "A run" wherever a command reads one: a run directory, or a saved baseline's name
+# (resolved by results.baselines.resolve_run, under --results-dir).
+RUN_HELP = "A run directory (results/<run-id>) or the name of a saved baseline."
+RunArg = Annotated[str, typer.Argument(metavar="RUN", help=RUN_HELP, show_default=False)]
 ResultsDirOption = Annotated[
     Path,
-    typer.Option("--results-dir", metavar="DIR", help="Where run directories (and baselines) go."),
+    typer.Option(
+        "--results-dir", metavar="DIR", help="Where run directories and saved baselines are."
+    ),
+]
+VarOption = Annotated[
+    list[str] | None,
+    typer.Option("--var", metavar="NAME=VALUE", help="Set a [vars] value (repeatable)."),
 ]
 RunIdOption = Annotated[
     str | None, typer.Option("--run-id", metavar="NAME", help="Name of the run directory.")
@@ -39,6 +43,18 @@ VariantOption = Annotated[
         help="Only variants with this level (repeatable; LEVEL may be a,b).",
     ),
 ]
+
+
+def read_run(ref: str, results_dir: Path) -> Any:
+    """The run a ``RUN`` argument names; lines of trials.jsonl it could not read are said
+    on stderr (they are left out of every figure)."""
+    from coldstart_bench.results.baselines import resolve_run
+
+    run = resolve_run(ref, results_dir)
+    err = stderr_console()
+    for problem in run.problems:
+        err.print(f"note: {run.run_dir}: {problem} (left out)", style="yellow", markup=False)
+    return run
 
 
 def stderr_console() -> Any:

@@ -10,22 +10,52 @@ from typing import Annotated, Any
 import typer
 
 from coldstart_bench.cli.common import (
+    RUN_HELP,
     ResultsDirOption,
+    RunArg,
+    read_run,
     stderr_console,
     stdout_console,
     user_errors,
 )
+from coldstart_bench.cli.help import PanelGroup, PlainCommand, command_app
 
-app = typer.Typer()
-baseline_app = typer.Typer(
-    help="Save, list and remove named baselines (results/baselines/NAME).",
+app = command_app()
+baseline_app = command_app(
+    cls=PanelGroup,
+    help="Save, list and remove named baselines.\n\nA baseline is a run's run.json and "
+    "trials.jsonl kept under RESULTS_DIR/baselines/NAME; every command that takes a RUN "
+    "takes its NAME too.",
     no_args_is_help=True,
-    rich_markup_mode=None,
 )
 
+# The options gate and compare share: the same names, the same defaults (the scenario's
+# [gate] table, else the built-in ones), so that both judge a comparison alike.
 MetricOption = Annotated[
     list[str] | None,
-    typer.Option("--metric", metavar="METRIC", help="e.g. cold_ttft_ms (repeatable)."),
+    typer.Option(
+        "--metric",
+        metavar="METRIC",
+        help="A metric to compare, e.g. ready_ms (repeatable; default: the scenario's "
+        "[gate] metrics, else cold_ttft_ms).",
+    ),
+]
+MaxRegressionOption = Annotated[
+    str | None,
+    typer.Option(
+        "--max-regression",
+        metavar="PERCENT",
+        help="The largest slowdown tolerated, e.g. 5% (default: the scenario's [gate], else 5%).",
+    ),
+]
+ConfidenceOption = Annotated[
+    float | None,
+    typer.Option(
+        "--confidence",
+        metavar="C",
+        help="Confidence of the tests and intervals, e.g. 0.95 (default: the scenario's "
+        "[gate], else 0.95).",
+    ),
 ]
 
 
@@ -56,14 +86,6 @@ def _fraction(text: str | None) -> float | None:
         return parse_fraction(text)
     except ValueError as exc:
         raise GateInputError(f"--max-regression: {exc}") from None
-
-
-def _say_problems(*runs: Any) -> None:
-    """Lines of trials.jsonl a run could not read were left out of the comparison: say so."""
-    err = stderr_console()
-    for run in runs:
-        for problem in run.problems:
-            err.print(f"note: {run.run_dir}: {problem} (left out)", style="yellow", markup=False)
 
 
 def _print_decisions(result: Any) -> None:
@@ -107,17 +129,13 @@ def _print_decisions(result: Any) -> None:
     sys.stdout.flush()
 
 
-@app.command()
+@app.command(cls=PlainCommand)
 @user_errors
 def gate(
-    new: Annotated[
-        Path, typer.Argument(metavar="RUN", help="The run to judge.", show_default=False)
-    ],
+    run: RunArg,
     baseline: Annotated[
         str | None,
-        typer.Option(
-            "--baseline", metavar="RUN_OR_NAME", help="A run directory or a saved baseline."
-        ),
+        typer.Option("--baseline", metavar="RUN", help="The run to judge against. " + RUN_HELP),
     ] = None,
     factor: Annotated[
         str | None,
@@ -130,16 +148,8 @@ def gate(
         ),
     ] = None,
     metric: MetricOption = None,
-    max_regression: Annotated[
-        str | None,
-        typer.Option(
-            "--max-regression", metavar="PERCENT", help="Largest tolerated slowdown, e.g. 5%."
-        ),
-    ] = None,
-    confidence: Annotated[
-        float | None,
-        typer.Option("--confidence", metavar="C", help="e.g. 0.95 (significance 0.05)."),
-    ] = None,
+    max_regression: MaxRegressionOption = None,
+    confidence: ConfidenceOption = None,
     budget: Annotated[
         list[str] | None,
         typer.Option(
@@ -159,13 +169,12 @@ def gate(
     ] = None,
     results_dir: ResultsDirOption = Path("results"),
 ) -> None:
-    """Pass/fail a run against a baseline run (or A/B levels inside it).
+    """Pass or fail a run against a baseline, or its A/B levels against each other.
 
     Exit code: 0 pass (warnings allowed), 1 regression or budget exceeded, 2 bad input or
     too few trials to decide."""
     from coldstart_bench.errors import GateInputError
-    from coldstart_bench.gate.baselines import resolve_run
-    from coldstart_bench.gate.decide import run_gate, settings_for
+    from coldstart_bench.gate.decide import run_gate
     from coldstart_bench.gate.formats import gate_junit, gate_markdown
     from coldstart_bench.gate.matching import (
         SAME_RUN_WARNING,
@@ -174,26 +183,20 @@ def gate(
         sides_from_runs,
     )
 
-    new_run = resolve_run(new, results_dir)
-    _say_problems(new_run)
-    settings = settings_for(
+    new_run = read_run(run, results_dir)
+    settings = _settings(
         new_run,
-        {
-            "metrics": tuple(metric or ()),
-            "max_regression": _fraction(max_regression),
-            "confidence": confidence,
-            "budgets": _parse_budgets(budget or []),
-            "factor": factor,
-            "baseline_level": baseline_level,
-        },
+        metric,
+        max_regression,
+        confidence,
+        budgets=_parse_budgets(budget or []),
+        factor=factor,
+        baseline_level=baseline_level,
     )
-    if confidence is not None and not 0.5 < confidence < 1:
-        raise GateInputError("--confidence must be between 0.5 and 1, e.g. 0.95")
     if baseline is not None and settings.factor is not None and factor is not None:
         raise GateInputError("give either --baseline or --factor, not both")
     if baseline is not None:
-        base_run = resolve_run(baseline, results_dir)
-        _say_problems(base_run)
+        base_run = read_run(baseline, results_dir)
         if same_run(base_run, new_run):
             stderr_console().print(f"warning: {SAME_RUN_WARNING}", style="yellow", markup=False)
         pairs = [sides_from_runs(base_run, new_run)]
@@ -201,7 +204,7 @@ def gate(
         pairs = sides_from_factor(new_run, settings.factor, settings.baseline_level)
     else:
         raise GateInputError(
-            "nothing to compare with: give --baseline RUN_OR_NAME, or --factor F "
+            "nothing to compare with: give --baseline RUN, or --factor F "
             "--baseline-level L for an A/B run (or set them in the scenario's [gate])"
         )
     result = run_gate(pairs, settings)
@@ -219,45 +222,70 @@ def gate(
     raise typer.Exit(result.exit_code)
 
 
-@app.command()
+def _settings(
+    run: Any,
+    metric: list[str] | None,
+    max_regression: str | None,
+    confidence: float | None,
+    **more: Any,
+) -> Any:
+    """The comparison's settings: the command line over the scenario's [gate] table."""
+    from coldstart_bench.errors import GateInputError
+    from coldstart_bench.gate.decide import settings_for
+
+    if confidence is not None and not 0.5 < confidence < 1:
+        raise GateInputError("--confidence must be between 0.5 and 1, e.g. 0.95")
+    overrides = {
+        "metrics": tuple(metric or ()),
+        "max_regression": _fraction(max_regression),
+        "confidence": confidence,
+        **more,
+    }
+    return settings_for(run, overrides)
+
+
+@app.command(cls=PlainCommand)
 @user_errors
 def compare(
     base: Annotated[
         str,
-        typer.Argument(metavar="BASE", help="Baseline run (or saved name).", show_default=False),
+        typer.Argument(metavar="BASE_RUN", help="The baseline. " + RUN_HELP, show_default=False),
     ],
     new: Annotated[
-        str, typer.Argument(metavar="NEW", help="New run (or saved name).", show_default=False)
+        str, typer.Argument(metavar="NEW_RUN", help="The new run. " + RUN_HELP, show_default=False)
     ],
     metric: MetricOption = None,
+    max_regression: MaxRegressionOption = None,
+    confidence: ConfidenceOption = None,
     out: Annotated[
         Path | None,
         typer.Option(
-            "--out", metavar="DIR", help="Where compare.md/.csv go (default: NEW/compare)."
+            "--out", metavar="DIR", help="Where compare.md/.csv go (default: NEW_RUN/compare)."
         ),
     ] = None,
-    confidence: Annotated[float, typer.Option("--confidence", metavar="C")] = 0.95,
     results_dir: ResultsDirOption = Path("results"),
 ) -> None:
-    """Compare two runs variant by variant: medians, ratio with a bootstrap CI, a
-    Mann–Whitney U p-value, and faster / slower / no change. Rows follow NEW's scenario
-    order; compare.md and compare.csv go to NEW/compare/ (or --out)."""
+    """Compare two runs variant by variant, with the statistics the gate uses.
+
+    Medians, the ratio with its confidence interval, a Mann–Whitney U p-value, and
+    faster / slower / no change. Rows follow NEW_RUN's scenario order; compare.md and
+    compare.csv go to NEW_RUN/compare/ (or --out)."""
     from rich.table import Table
     from rich.text import Text
 
-    from coldstart_bench.gate.baselines import resolve_run
     from coldstart_bench.gate.decide import compare_rows, compare_verdict
     from coldstart_bench.gate.formats import compare_cells, compare_csv, compare_markdown
     from coldstart_bench.gate.matching import SAME_RUN_WARNING, same_run, sides_from_runs
     from coldstart_bench.results.store import atomic_write_text
 
-    base_run, new_run = resolve_run(base, results_dir), resolve_run(new, results_dir)
-    _say_problems(base_run, new_run)
+    base_run, new_run = read_run(base, results_dir), read_run(new, results_dir)
     if same_run(base_run, new_run):
         stderr_console().print(f"warning: {SAME_RUN_WARNING}", style="yellow", markup=False)
-    metrics = metric or ["cold_ttft_ms", "ready_ms", "first_ttft_ms"]
-    rows, unmatched = compare_rows([sides_from_runs(base_run, new_run)], metrics, confidence)
-    alpha = 1 - confidence
+    settings = _settings(new_run, metric, max_regression, confidence)
+    rows, unmatched = compare_rows(
+        [sides_from_runs(base_run, new_run)], settings.metrics, settings.confidence
+    )
+    alpha = settings.alpha
     table = Table(title="compare", title_justify="left", header_style="bold")
     for h in ("variant", "metric", "base", "new", "ratio", "95 % CI", "p", "verdict"):
         table.add_column(h, justify="left" if h in ("variant", "metric", "verdict") else "right")
@@ -274,27 +302,25 @@ def compare(
     stderr_console().print(f"written: {target}/compare.md, compare.csv", markup=False)
 
 
-@baseline_app.command("save")
+@baseline_app.command("save", cls=PlainCommand)
 @user_errors
 def baseline_save(
-    run: Annotated[
-        Path, typer.Argument(metavar="RUN_DIR", help="The run to keep.", show_default=False)
-    ],
-    name: Annotated[str, typer.Option("--name", metavar="NAME", help="e.g. main")],
+    run: RunArg,
+    name: Annotated[str, typer.Option("--name", metavar="NAME", help="Its name, e.g. main.")],
     results_dir: ResultsDirOption = Path("results"),
 ) -> None:
     """Keep a run as a named baseline."""
-    from coldstart_bench.gate.baselines import save_baseline
+    from coldstart_bench.results.baselines import resolve_run, save_baseline
 
-    path = save_baseline(run, name, results_dir)
+    path = save_baseline(resolve_run(run, results_dir).run_dir, name, results_dir)
     stdout_console().print(f"saved baseline {name!r}: {path}", markup=False)
 
 
-@baseline_app.command("list")
+@baseline_app.command("list", cls=PlainCommand)
 @user_errors
 def baseline_list(results_dir: ResultsDirOption = Path("results")) -> None:
     """List the saved baselines."""
-    from coldstart_bench.gate.baselines import list_baselines
+    from coldstart_bench.results.baselines import list_baselines
 
     console = stdout_console()
     found = list_baselines(results_dir)
@@ -309,14 +335,16 @@ def baseline_list(results_dir: ResultsDirOption = Path("results")) -> None:
         )
 
 
-@baseline_app.command("rm")
+@baseline_app.command("rm", cls=PlainCommand)
 @user_errors
 def baseline_rm(
-    name: Annotated[str, typer.Argument(metavar="NAME", show_default=False)],
+    name: Annotated[
+        str, typer.Argument(metavar="NAME", help="The baseline's name.", show_default=False)
+    ],
     results_dir: ResultsDirOption = Path("results"),
 ) -> None:
     """Remove a saved baseline."""
-    from coldstart_bench.gate.baselines import remove_baseline
+    from coldstart_bench.results.baselines import remove_baseline
 
     remove_baseline(name, results_dir)
     stdout_console().print(f"removed baseline {name!r}", markup=False)

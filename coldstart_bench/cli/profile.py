@@ -18,11 +18,12 @@ from coldstart_bench.cli.common import (
     stdout_console,
     user_errors,
 )
+from coldstart_bench.cli.help import PlainCommand, command_app
 
-app = typer.Typer()
+app = command_app()
 
 
-@app.command()
+@app.command(cls=PlainCommand)
 @user_errors
 def profile(
     scenario: ScenarioArg,
@@ -58,8 +59,11 @@ def profile(
     results_dir: ResultsDirOption = Path("results"),
     run_id: RunIdOption = None,
 ) -> None:
-    """Profile one cold start: each profiler in its own cold trials, attached from the first
-    instruction, plus trials without a profiler to show the profiler's overhead."""
+    """Profile one cold start under py-spy, pyinstrument and import timing, beside trials
+    without a profiler.
+
+    Each profiler runs in its own cold trials, attached from the first instruction; the
+    trials without one show what each profiler costs."""
     from rich.table import Table
     from rich.text import Text
 

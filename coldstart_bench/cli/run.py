@@ -12,10 +12,11 @@ import typer
 
 from coldstart_bench.cli.common import (
     ResultsDirOption,
-    RunDirArg,
+    RunArg,
     RunIdOption,
     ScenarioArg,
     VariantOption,
+    VarOption,
     parse_pairs,
     parse_shard,
     parse_variant_filters,
@@ -23,9 +24,10 @@ from coldstart_bench.cli.common import (
     stdout_console,
     user_errors,
 )
+from coldstart_bench.cli.help import PlainCommand, command_app
 from coldstart_bench.errors import ColdstartError, ResultsNotWritable
 
-app = typer.Typer()
+app = command_app()
 
 REPORT_NOT_WRITTEN = ResultsNotWritable.exit_code
 
@@ -47,7 +49,7 @@ def _executor(choice: ExecutorChoice, ray_address: str | None) -> Any:
     return LocalExecutor()
 
 
-@app.command()
+@app.command(cls=PlainCommand)
 @user_errors
 def run(
     scenario: ScenarioArg,
@@ -72,10 +74,7 @@ def run(
     no_report: Annotated[
         bool, typer.Option("--no-report", help="Do not write the report at the end.")
     ] = False,
-    var: Annotated[
-        list[str] | None,
-        typer.Option("--var", metavar="NAME=VALUE", help="Set a [vars] value (repeatable)."),
-    ] = None,
+    var: VarOption = None,
     shard: Annotated[
         str | None,
         typer.Option(
@@ -99,8 +98,10 @@ def run(
         typer.Option("--allow-large", help="Run more than 1,000 variants or 20,000 trials anyway."),
     ] = False,
 ) -> None:
-    """Start the scenario's services cold for every trial, time everything, print a table,
-    and write the report (tables, plots, HTML) into the run directory.
+    """Start the scenario's services cold for every trial, time everything, print a table
+    and write the report.
+
+    The report (tables, CSV, plots, one HTML page) goes into the run directory.
 
     Exit code: 0 every trial ok; 1 some trial failed or timed out; 2 bad input (scenario,
     options, a program not installed, a run too large); 3 the run could not be completed
@@ -198,24 +199,30 @@ def _print_report(out: Any, err: Any, report: Any) -> None:
     err.print(f"report: {where}", markup=False)
 
 
-@app.command()
+@app.command(cls=PlainCommand)
 @user_errors
 def report(
-    run_dir: RunDirArg,
+    run: RunArg,
     out: Annotated[
         Path | None,
-        typer.Option("--out", metavar="DIR", help="Where to write (default: RUN_DIR/report)."),
+        typer.Option("--out", metavar="DIR", help="Where to write (default: RUN/report)."),
     ] = None,
     formats: Annotated[
         str,
         typer.Option("--format", metavar="LIST", help="Comma-separated: html, md, csv, png."),
     ] = "html,md,csv,png",
+    results_dir: ResultsDirOption = Path("results"),
 ) -> None:
-    """Write the report of a run: summary.md/.csv, trials.csv, PNG plots, report.html.
-    Works on interrupted and partly failed runs too."""
-    from coldstart_bench.report.build import build_report, parse_formats
+    """Write the report of a run: tables, CSV, PNG plots and one HTML page.
 
-    built = build_report(run_dir, out, parse_formats(formats))
+    summary.md/.csv, trials.csv, effects.csv, the plots and report.html; for interrupted
+    and partly failed runs too."""
+    from coldstart_bench.analysis.run_analysis import analyse
+    from coldstart_bench.report.build import parse_formats, write_report
+    from coldstart_bench.results.baselines import resolve_run
+
+    wanted = parse_formats(formats)
+    built = write_report(analyse(resolve_run(run, results_dir)), out, wanted)
     console = stdout_console()
     _print_summary(console, built.analysis.summary)
     _print_report(console, stderr_console(), built)

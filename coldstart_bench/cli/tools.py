@@ -8,30 +8,39 @@ from typing import Annotated
 
 import typer
 
-from coldstart_bench.cli.common import stdout_console, user_errors
+from coldstart_bench.cli.common import ResultsDirOption, stdout_console, user_errors
+from coldstart_bench.cli.help import PlainCommand, command_app
 
-app = typer.Typer()
+app = command_app()
 
 
-@app.command()
+@app.command(cls=PlainCommand)
 @user_errors
 def merge(
     runs: Annotated[
-        list[Path],
-        typer.Argument(metavar="RUN_DIR...", help="Shard run directories.", show_default=False),
+        list[str],
+        typer.Argument(
+            metavar="RUN",
+            help="The shards (coldstart run --shard I/N): run directories or saved baselines.",
+            show_default=False,
+        ),
     ],
     out: Annotated[
         Path, typer.Option("--out", metavar="DIR", help="The merged run directory to create.")
     ],
+    results_dir: ResultsDirOption = Path("results"),
 ) -> None:
-    """Merge the shards of one run (coldstart run --shard I/N) into one run directory."""
+    """Merge the shards of one run into one run directory.
+
+    The shards must have run the same scenario with the same seed, no trial twice."""
+    from coldstart_bench.results.baselines import resolve_run
     from coldstart_bench.results.merge import merge_runs
 
-    merged = merge_runs(runs, out)
+    merged = merge_runs([resolve_run(r, results_dir).run_dir for r in runs], out)
     stdout_console().print(f"merged {len(runs)} runs into {merged}", markup=False)
 
 
-@app.command()
+@app.command(cls=PlainCommand)
 @user_errors
 def connbench(
     url: Annotated[
@@ -41,7 +50,8 @@ def connbench(
         ),
     ],
     n: Annotated[
-        int, typer.Option("-n", metavar="N", help="Requests per mode (fresh, pooled).")
+        int,
+        typer.Option("--requests", metavar="N", min=1, help="Requests per mode (fresh, pooled)."),
     ] = 200,
     http2: Annotated[bool, typer.Option("--http2", help="Negotiate HTTP/2 (over TLS).")] = False,
     cacert: Annotated[
@@ -52,8 +62,10 @@ def connbench(
         bool, typer.Option("--insecure", help="Do not verify the certificate.")
     ] = False,
 ) -> None:
-    """Connection set-up figures for one endpoint: connect and TLS times, the TLS share of
-    a connection, and what a keep-alive pool saves."""
+    """Connection set-up figures for one endpoint: connect, TLS, and what a pool saves.
+
+    N requests each on a fresh connection, then N over one kept-alive connection: connect
+    and TLS times, the TLS share of a connection's set-up, requests per second either way."""
     from rich.table import Table
 
     from coldstart_bench.analysis.connbench import connbench_figures

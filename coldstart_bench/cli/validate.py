@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-import typer
+from coldstart_bench.cli.common import (
+    ScenarioArg,
+    VarOption,
+    parse_pairs,
+    stdout_console,
+    user_errors,
+)
+from coldstart_bench.cli.help import PlainCommand, command_app
 
-from coldstart_bench.cli.common import ScenarioArg, stdout_console, user_errors
-
-app = typer.Typer()
+app = command_app()
 
 # A matrix larger than this is summarised: its first rows, then the level counts.
 SHOWN_VARIANTS = 64
@@ -41,19 +46,21 @@ def scope_text(levels: dict[str, tuple[str, ...]]) -> str:
     return ", ".join(f"{k}={'|'.join(v)}" for k, v in levels.items()) or "all variants"
 
 
-@app.command()
+@app.command(cls=PlainCommand)
 @user_errors
-def validate(scenario: ScenarioArg) -> None:
-    """Check a scenario file and show the variants it expands to."""
+def validate(scenario: ScenarioArg, var: VarOption = None) -> None:
+    """Check a scenario file and show the variants it expands to.
+
+    With --var, as `coldstart run` would run it with the same --var."""
     from rich.markup import escape
     from rich.table import Table
     from rich.text import Text
 
     from coldstart_bench.plan.order import MAX_TRIALS, MAX_VARIANTS
-    from coldstart_bench.scenario.load import load_scenario
+    from coldstart_bench.scenario.load import load_scenario, with_vars
     from coldstart_bench.scenario.vocabulary import match_levels
 
-    loaded = load_scenario(scenario)
+    loaded = with_vars(load_scenario(scenario), parse_pairs(var or [], "--var"))
     spec = loaded.scenario
     console = stdout_console()
     heading = f"[bold]{escape(loaded.name)}[/]"

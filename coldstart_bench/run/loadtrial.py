@@ -57,9 +57,7 @@ class _Restart:
     restart_ms: float | None
 
 
-def _chaos_under_load(
-    setup: TrialSetup, runner: LoadRunner, processes: TrialProcesses
-) -> _Restart:
+def _chaos_under_load(setup: TrialSetup, runner: LoadRunner, processes: TrialProcesses) -> _Restart:
     """Once the load has sent request ``at_request``, restart (or kill) the service while
     the traffic goes on."""
     chaos = setup.chaos

@@ -194,9 +194,7 @@ def _send_requests(
             )
             return
         if setup.chaos is not None and i == setup.chaos.at_request:
-            record, state.chaos = restart_and_recover(
-                setup.chaos, probe, request, t0, processes
-            )
+            record, state.chaos = restart_and_recover(setup.chaos, probe, request, t0, processes)
         else:
             record = probe.send(request, t0, left_s)
         state.requests.append(record)

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from coldstart_bench.scenario.messages import PathError, did_you_mean
+from coldstart_bench.scenario.schema import Scenario
 from coldstart_bench.scenario.templating import variables_in
 from coldstart_bench.scenario.vocabulary import (
     BUILTIN_VARIABLES,
@@ -16,7 +17,6 @@ from coldstart_bench.scenario.vocabulary import (
     as_list,
     normalise_level,
 )
-from coldstart_bench.scenario.schema import Scenario
 
 
 def templated_strings(scenario: Scenario) -> Iterator[tuple[str, str, str | None]]:

@@ -4,48 +4,15 @@ connections, TLS phases only with TLS, and clear failures for bad responses."""
 from __future__ import annotations
 
 import json
-import os
-import sys
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
-from helpers import TOY_SERVER
+from helpers import Server
 
-from coldstart_bench.plan.specs import ProbeSettings, ReadySpec, RequestSpec, ServiceSpec
+from coldstart_bench.plan.specs import ProbeSettings, RequestSpec
 from coldstart_bench.probe.client import Probe
-from coldstart_bench.proc.group import TrialProcesses
 from coldstart_bench.proc.ports import free_port
 from coldstart_bench.results.schema import RequestRecord
-
-Server = Callable[..., int]
-
-
-@pytest.fixture
-def toy(tmp_path: Path) -> Iterator[Server]:
-    """Start a toy server with the given flags; returns its port. Torn down after the test."""
-    processes = TrialProcesses()
-
-    def start(*flags: str) -> int:
-        port = free_port()
-        spec = ServiceSpec(
-            name=f"toy{len(processes.services)}",
-            argv=(sys.executable, str(TOY_SERVER), "--port", str(port), *flags),
-            env=dict(os.environ),
-            cwd=None,
-            port=port,
-            ready=ReadySpec("tcp", "127.0.0.1", port, 20.0, 1.0),
-            stop_signal=15,
-            stop_grace_s=5.0,
-            log_path=tmp_path / f"toy{len(processes.services)}.log",
-            phases_path=tmp_path / "phases.jsonl",
-        )
-        processes.start(spec)
-        return port
-
-    yield start
-    processes.stop_all()
 
 
 def chat(
@@ -223,10 +190,7 @@ def test_a_refused_connection_is_a_failure_not_a_crash():
 
 
 def test_connbench_shows_what_tls_and_a_pool_cost(toy: Server, trustme_certs):
-    from typer.testing import CliRunner
-
     from coldstart_bench.analysis.connbench import connbench_figures
-    from coldstart_bench.cli.app import app
     from coldstart_bench.probe.connbench import measure_connections
 
     port = toy("--tls-cert", str(trustme_certs.cert), "--tls-key", str(trustme_certs.key))
@@ -239,10 +203,3 @@ def test_connbench_shows_what_tls_and_a_pool_cost(toy: Server, trustme_certs):
     assert 0 < result.tls_share < 1  # type: ignore[operator]
     assert result.setup_pooled_ms < result.setup_fresh_ms
     assert result.pool_saving > 0.5  # one handshake for 20 requests instead of 20
-    printed = CliRunner().invoke(
-        app, ["connbench", url, "-n", "5", "--cacert", str(trustme_certs.ca)]
-    )
-    assert printed.exit_code == 0, printed.output
-    assert "TLS share of connection set-up" in printed.output
-    bad = CliRunner().invoke(app, ["connbench", "127.0.0.1:1"])
-    assert bad.exit_code == 2 and "give a full URL" in bad.output

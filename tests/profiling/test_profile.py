@@ -11,9 +11,7 @@ from pathlib import Path
 from xml.etree import ElementTree as ET
 
 import pytest
-from typer.testing import CliRunner
 
-from coldstart_bench.cli.app import app
 from coldstart_bench.profiling.importtime import import_times
 from coldstart_bench.profiling.session import _py_spy_problem, run_profile
 from coldstart_bench.profiling.stacks import flame_svg, hot_spots, read_collapsed
@@ -217,9 +215,3 @@ def test_profilers_are_found_beside_the_interpreter_of_a_venv_that_is_not_activa
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
     )
     assert done.stdout.strip() == str(venv_bin / "py-spy")
-
-
-def test_the_cli_refuses_unknown_profilers(tmp_path: Path, write_scenario):
-    path = write_scenario('[[services]]\ncommand = ["x"]\n')
-    result = CliRunner().invoke(app, ["profile", str(path), "--profiler", "perf"])
-    assert result.exit_code == 2 and "--profiler takes" in result.output

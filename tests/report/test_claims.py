@@ -7,7 +7,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from helpers import run_options
+from helpers import run_options, scenario_text
 from typer.testing import CliRunner
 
 from coldstart_bench.cli.app import app
@@ -17,16 +17,13 @@ from coldstart_bench.run.fake import FakeExecutor
 from coldstart_bench.run.session import run_scenario
 from coldstart_bench.scenario.load import parse_scenario
 
-SCENARIO = """
-name = "claims"
-repetitions = 8
-seed = 1
-[[services]]
-command = ["true"]
-[matrix]
-warmup = ["none", "startup"]
-size = ["s", "m"]
-"""
+SCENARIO = scenario_text(
+    name="claims",
+    repetitions=8,
+    seed=1,
+    services=[{"command": ["true"]}],  # the fake executor starts nothing
+    matrix={"warmup": ["none", "startup"], "size": ["s", "m"]},
+)
 
 
 def noisy(slow_level: str | None = None):  # type: ignore[no-untyped-def]
@@ -66,7 +63,9 @@ def test_a_factor_that_clearly_matters_is_named_and_no_variant_is_crowned(tmp_pa
 def test_an_effect_true_by_construction_is_not_a_finding(small_run: Path, tmp_path: Path):
     report = build_report(small_run, tmp_path / "rep", ["md"])
     [reuse] = [
-        e for e in report.analysis.effects if e.factor == "pooling" and e.metric == "later_connect_ms"
+        e
+        for e in report.analysis.effects
+        if e.factor == "pooling" and e.metric == "later_connect_ms"
     ]
     assert reuse.by_construction and not reuse.finding
     assert "by construction" in reuse.sentence()

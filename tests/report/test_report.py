@@ -86,10 +86,3 @@ def test_an_interrupted_run_with_a_torn_last_line_still_reports(small_run: Path,
     assert "line 5" in result.output  # the torn line is reported, not fatal
     html = (cut / "report" / "report.html").read_text()
     assert "unreadable line" in html
-
-
-def test_a_bad_format_or_directory_is_a_clear_error(tmp_path: Path):
-    bad = CliRunner().invoke(app, ["report", str(tmp_path), "--format", "pdf"])
-    assert bad.exit_code == 2
-    missing = CliRunner().invoke(app, ["report", str(tmp_path / "nope")])
-    assert missing.exit_code == 2 and "no such run directory" in missing.output

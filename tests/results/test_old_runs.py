@@ -54,7 +54,10 @@ def test_the_old_run_reports(old_run: Path):
 
 def test_the_old_run_compares_and_gates(old_run: Path, tmp_path: Path):
     out = tmp_path / "compare"
-    compared = CliRunner().invoke(app, ["compare", str(old_run), str(old_run), "--out", str(out)])
+    metrics = ["--metric", "cold_ttft_ms", "--metric", "ready_ms", "--metric", "first_ttft_ms"]
+    compared = CliRunner().invoke(
+        app, ["compare", str(old_run), str(old_run), *metrics, "--out", str(out)]
+    )
     assert compared.exit_code == 0, compared.output
     with open(out / "compare.csv", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))

@@ -45,11 +45,7 @@ def test_cold_trials_start_empty_and_warm_ones_find_what_the_warm_up_left(
         if level == "cold":
             assert not Path(cache.dir).exists()  # removed after its trial
     dirs = {
-        level: {
-            t.compile_cache.dir
-            for t in outcome.trials
-            if t.factors["compile_cache"] == level
-        }
+        level: {t.compile_cache.dir for t in outcome.trials if t.factors["compile_cache"] == level}
         for level in ("cold", "warm")
     }
     assert len(dirs["warm"]) == 1 and len(dirs["cold"]) == 3  # one per cold trial

@@ -9,7 +9,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from helpers import run_options
+from helpers import run_options, scenario_text
 
 from coldstart_bench import load_run
 from coldstart_bench.plan.order import TrialSpec
@@ -18,15 +18,12 @@ from coldstart_bench.run.fake import FakeExecutor
 from coldstart_bench.run.session import run_scenario
 from coldstart_bench.scenario.load import parse_scenario
 
-SCENARIO = """
-repetitions = 3
-warmup_trials = 1
-[[services]]
-command = ["true"]
-[matrix]
-cache = ["off", "on"]
-size = ["s", "m", "l"]
-"""
+SCENARIO = scenario_text(
+    repetitions=3,
+    warmup_trials=1,
+    services=[{"command": ["true"]}],  # the fake executor starts nothing
+    matrix={"cache": ["off", "on"], "size": ["s", "m", "l"]},
+)
 
 
 def loaded(tmp_path: Path, text: str = SCENARIO):  # type: ignore[no-untyped-def]

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import toy_command
+from helpers import toy_command, toy_scenario
 from typer.testing import CliRunner
 
 from coldstart_bench import load_run
@@ -79,16 +79,15 @@ def test_without_ray_the_executor_says_how_to_install_it(
 @pytest.mark.slow
 def test_trials_run_as_ray_tasks_on_a_local_cluster(tmp_path: Path, write_scenario):
     pytest.importorskip("ray")
-    path = write_scenario(f"""
-        repetitions = 2
-        [matrix]
-        pooling = ["on", "off"]
-        device = ["cpu", "cuda"]
-        [[services]]
-        command = {toy_command("--tokens", "3")}
-        [requests]
-        count = 2
-    """)
+    path = write_scenario(
+        toy_scenario(
+            "--tokens",
+            "3",
+            repetitions=2,
+            matrix={"pooling": ["on", "off"], "device": ["cpu", "cuda"]},
+            requests={"count": 2},
+        )
+    )
     result = run_on_ray(path, tmp_path, "ray")
     assert result.exit_code == 0, result.output
     run = load_run(tmp_path / "r" / "ray")

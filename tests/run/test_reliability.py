@@ -17,7 +17,16 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import REPO, alive, coldstart_argv, pids_in, run_argv, run_options, toy_command
+from helpers import (
+    REPO,
+    alive,
+    coldstart_argv,
+    pids_in,
+    run_argv,
+    run_options,
+    toy_command,
+    toy_scenario,
+)
 
 from coldstart_bench import load_run
 from coldstart_bench.run.session import run_scenario
@@ -34,6 +43,8 @@ ALIVE_CHECK = (
     "print('alive from earlier trials:', left)\n"
     "sys.exit(1 if left else 0)\n"
 )
+
+HTTP_READY = {"kind": "http", "path": "/health"}
 
 
 def start_harness(path: Path, results: Path, run_id: str) -> subprocess.Popen[bytes]:
@@ -129,14 +140,9 @@ def test_a_killed_harness_takes_a_grandchild_that_escaped_by_double_fork(
 ):
     pidfile = tmp_path / "pids"
     flags = ("--escape-on-request", "--ttft-ms", "5000", "--pidfile", str(pidfile))
-    path = write_scenario(f"""
-        repetitions = 2
-        [[services]]
-        command = {toy_command(*flags)}
-        ready = {{ kind = "http", path = "/health" }}
-        [requests]
-        count = 1
-    """)
+    path = write_scenario(
+        toy_scenario(*flags, repetitions=2, ready=HTTP_READY, requests={"count": 1})
+    )
     harness = start_harness(path, tmp_path / "r", "killed")
     # the server, then the sleeper it left on the first request (still being answered)
     wait_for(lambda: len(pids_in(pidfile)) >= 2)
@@ -323,12 +329,7 @@ def test_a_stopped_server_is_killed_at_once_not_after_its_grace(tmp_path: Path, 
 def test_a_server_that_daemonizes_is_told_to_run_in_the_foreground(tmp_path: Path, write_scenario):
     pidfile = tmp_path / "pids"
     flags = ("--daemonize", "--startup-delay-ms", "500", "--pidfile", str(pidfile))
-    path = write_scenario(f"""
-        repetitions = 1
-        [[services]]
-        command = {toy_command(*flags)}
-        ready = {{ kind = "http", path = "/health" }}
-    """)
+    path = write_scenario(toy_scenario(*flags, repetitions=1, ready=HTTP_READY))
     [trial] = run_scenario(path, run_options(tmp_path)).trials
     assert trial.status == "failed"
     assert "looks like a daemon" in trial.error and "foreground" in trial.error

@@ -12,14 +12,13 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import REPO, alive, pids_in, run_argv, run_options, toy_command
+from helpers import REPO, alive, pids_in, run_argv, run_options, toy_command, toy_scenario
 from typer.testing import CliRunner
 
 from coldstart_bench import load_run
 from coldstart_bench.analysis.frames import trials_frame
 from coldstart_bench.analysis.summary import summarise
 from coldstart_bench.cli.app import app
-from coldstart_bench.results.store import read_trials
 from coldstart_bench.run.session import RunOptions, run_scenario
 from coldstart_bench.scenario.load import load_scenario
 
@@ -78,16 +77,11 @@ def test_pooling_by_tls_matrix_end_to_end(tmp_path: Path, write_scenario):
 
 
 def test_trials_are_interleaved_and_warmups_kept_apart(tmp_path: Path, write_scenario):
-    path = write_scenario(f"""
-        repetitions = 3
-        warmup_trials = 1
-        [matrix]
-        flavour = ["a", "b"]
-        [[services]]
-        command = {toy_command()}
-        [requests]
-        count = 1
-    """)
+    path = write_scenario(
+        toy_scenario(
+            repetitions=3, warmup_trials=1, matrix={"flavour": ["a", "b"]}, requests={"count": 1}
+        )
+    )
     outcome = run_scenario(load_scenario(path), options(tmp_path))
     assert [t.warmup for t in outcome.trials] == [True, True] + [False] * 6
     for r in range(3):
@@ -98,18 +92,18 @@ def test_trials_are_interleaved_and_warmups_kept_apart(tmp_path: Path, write_sce
 
 
 def test_failed_trials_are_recorded_with_their_reason(tmp_path: Path, write_scenario):
-    path = write_scenario(f"""
-        repetitions = 2
-        [matrix]
-        mode = ["healthy", "crashing"]
-        [[services]]
-        command = {toy_command()}
-        [[services.when]]
-        match = {{ mode = "crashing" }}
-        args = ["--crash-before-ready"]
-        [requests]
-        count = 1
-    """)
+    path = write_scenario(
+        toy_scenario(
+            repetitions=2,
+            matrix={"mode": ["healthy", "crashing"]},
+            requests={"count": 1},
+            extra="""
+                [[services.when]]
+                match = { mode = "crashing" }
+                args = ["--crash-before-ready"]
+            """,
+        )
+    )
     outcome = run_scenario(load_scenario(path), options(tmp_path))
     assert outcome.exit_code == 1
     by_mode = {t.factors["mode"]: t for t in outcome.trials}
@@ -232,33 +226,6 @@ def test_a_program_that_is_not_installed_stops_the_run_before_it_starts(
     assert not (tmp_path / "r").exists()
 
 
-def test_the_cli_prints_the_summary_table(tmp_path: Path, write_scenario):
-    path = write_scenario(f"""
-        repetitions = 2
-        [matrix]
-        pooling = ["on", "off"]
-        [[services]]
-        command = {toy_command()}
-        [requests]
-        count = 2
-    """)
-    result = CliRunner().invoke(
-        app,
-        ["run", str(path), "--results-dir", str(tmp_path / "r"), "-q", "--variant", "pooling=off"],
-    )
-    assert result.exit_code == 0, result.output
-    lines = result.output.splitlines()
-    header = [line for line in lines if "┃" in line][-1]
-    [row] = [line for line in lines if "│" in line]
-    assert "pooling" in header and "ok/n" in header
-    assert row.split("│")[1].strip() == "off" and "2/2" in row  # only the pooling=off variant
-    assert "cold TTFT" in result.output
-    [run_dir] = (tmp_path / "r").iterdir()
-    assert len(read_trials(run_dir / "trials.jsonl")[0]) == 2
-    assert (run_dir / "report" / "report.html").exists()  # written at the end of the run
-    assert "report:" in result.output
-
-
 def test_no_report_skips_the_report(tmp_path: Path, write_scenario):
     path = write_scenario(f"""
         repetitions = 1
@@ -378,18 +345,15 @@ def test_a_server_flooding_its_output_neither_hangs_nor_fills_the_disk(
 
 @pytest.mark.slow
 def test_soak_500_trials_leave_no_process_and_no_open_file(tmp_path: Path, write_scenario):
-    path = write_scenario(f"""
-        repetitions = 250
-        seed = 1
-        [matrix]
-        pooling = ["on", "off"]
-        [[services]]
-        command = {toy_command()}
-        ready = {{ kind = "tcp" }}
-        [requests]
-        kind = "http"
-        count = 2
-    """)
+    path = write_scenario(
+        toy_scenario(
+            repetitions=250,
+            seed=1,
+            matrix={"pooling": ["on", "off"]},
+            ready={"kind": "tcp"},
+            requests={"kind": "http", "count": 2},
+        )
+    )
     fds_before = len(os.listdir("/proc/self/fd"))
     outcome = run_scenario(load_scenario(path), options(tmp_path))
     assert outcome.exit_code == 0

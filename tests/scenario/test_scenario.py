@@ -59,19 +59,6 @@ def test_an_unreadable_file_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         load_scenario(path)
 
 
-def test_validate_lists_the_expanded_variants(tmp_path: Path):
-    path = tmp_path / "ok.toml"
-    path.write_text(
-        'name = "demo"\nrepetitions = 2\nwarmup_trials = 1\n'
-        '[matrix]\npooling = ["on", "off"]\ntls = [true, false]\nexclude = [{ pooling = "off", tls = "on" }]\n'
-        '[[services]]\ncommand = "server --port {port}"\n[requests]\ncount = 3\n'
-    )
-    result = runner.invoke(app, ["validate", str(path)])
-    assert result.exit_code == 0, result.output
-    assert "3 variant(s)" in result.output
-    assert "3 variant(s) × (2 repetitions + 1 warm-up) = 9" in result.output
-
-
 def test_harness_factors_accept_booleans_and_record_on_off():
     loaded = parse_scenario(
         '[matrix]\npooling = [true, false]\nhttp2 = "on"\n[[services]]\ncommand = ["s"]\n'

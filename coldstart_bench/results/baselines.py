@@ -1,12 +1,13 @@
 """Named baselines: a run's ``run.json`` and ``trials.jsonl`` kept under
-``results/baselines/NAME`` for later gates."""
+``results/baselines/NAME`` for later gates; and what every command that reads a run takes
+for one (``RUN``): a run directory, or a saved baseline's name."""
 
 from __future__ import annotations
 
 import shutil
 from pathlib import Path
 
-from coldstart_bench.errors import ColdstartError, GateInputError
+from coldstart_bench.errors import ColdstartError, RunDirError
 from coldstart_bench.results.store import RunData, load_run, safe_name
 
 BASELINES_DIR = "baselines"
@@ -21,7 +22,7 @@ def save_baseline(run_dir: Path, name: str, results_dir: Path) -> Path:
     run = load_run(run_dir)
     target = baselines_root(results_dir) / safe_name(name, fallback="")
     if not safe_name(name, fallback=""):
-        raise GateInputError(f"baseline name {name!r} has no usable characters")
+        raise RunDirError(f"baseline name {name!r} has no usable characters")
     tmp = target.with_name(f".{target.name}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
@@ -50,7 +51,7 @@ def list_baselines(results_dir: Path) -> list[tuple[str, RunData]]:
 def remove_baseline(name: str, results_dir: Path) -> None:
     path = baselines_root(results_dir) / safe_name(name, fallback="-")
     if not path.is_dir():
-        raise GateInputError(f"no baseline named {name!r} in {baselines_root(results_dir)}")
+        raise RunDirError(f"no baseline named {name!r} in {baselines_root(results_dir)}")
     shutil.rmtree(path)
 
 
@@ -62,7 +63,7 @@ def resolve_run(ref: str | Path, results_dir: Path) -> RunData:
     named = baselines_root(results_dir) / safe_name(str(ref), fallback="-")
     if named.is_dir():
         return load_run(named)
-    raise GateInputError(
+    raise RunDirError(
         f"{ref}: neither a run directory nor a baseline saved in {baselines_root(results_dir)} "
         "(save one with `coldstart baseline save RUN --name NAME`)"
     )

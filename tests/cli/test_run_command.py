@@ -1,0 +1,72 @@
+"""`coldstart run` and `coldstart report` as a user types them: the printed summary,
+the report at the end, and one clear error for bad options."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from helpers import toy_scenario
+from typer.testing import CliRunner
+
+from coldstart_bench.cli.app import app
+from coldstart_bench.results.store import read_trials
+
+
+def test_the_cli_prints_the_summary_table(tmp_path: Path, write_scenario):
+    path = write_scenario(
+        toy_scenario(repetitions=2, matrix={"pooling": ["on", "off"]}, requests={"count": 2})
+    )
+    result = CliRunner().invoke(
+        app,
+        ["run", str(path), "--results-dir", str(tmp_path / "r"), "-q", "--variant", "pooling=off"],
+    )
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    header = [line for line in lines if "┃" in line][-1]
+    [row] = [line for line in lines if "│" in line]
+    assert "pooling" in header and "ok/n" in header
+    assert row.split("│")[1].strip() == "off" and "2/2" in row  # only the pooling=off variant
+    assert "cold TTFT" in result.output
+    [run_dir] = (tmp_path / "r").iterdir()
+    assert len(read_trials(run_dir / "trials.jsonl")[0]) == 2
+    assert (run_dir / "report" / "report.html").exists()  # written at the end of the run
+    assert "report:" in result.output
+
+
+def test_without_the_report_the_summary_is_still_printed(tmp_path: Path, write_scenario):
+    path = write_scenario(toy_scenario(repetitions=1, requests={"count": 1}))
+    result = CliRunner().invoke(
+        app, ["run", str(path), "--results-dir", str(tmp_path / "r"), "-q", "--no-report"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "cold TTFT" in result.output and "1/1" in result.output
+    [run_dir] = (tmp_path / "r").iterdir()
+    assert not (run_dir / "report").exists() and "report:" not in result.output
+
+
+def test_bad_variant_filter_is_a_usage_error(tmp_path):
+    path = tmp_path / "s.toml"
+    path.write_text('[[services]]\ncommand = ["x"]\n')
+    result = CliRunner().invoke(app, ["run", str(path), "--variant", "pooling"])
+    assert result.exit_code == 2
+    assert "--variant expects factor=level" in result.output
+
+
+def test_run_var_overrides_only_declared_vars(tmp_path, write_scenario):
+    path = write_scenario("""
+        [vars]
+        delay_ms = "0"
+        [[services]]
+        command = ["server-that-is-not-installed", "--delay", "{delay_ms}"]
+    """)
+    result = CliRunner().invoke(app, ["run", str(path), "--var", "delay_m=5"])
+    assert result.exit_code == 2
+    assert "did you mean 'delay_ms'" in " ".join(result.output.split())
+    assert "Traceback" not in result.output
+
+
+def test_a_bad_format_or_directory_is_a_clear_error(tmp_path: Path):
+    bad = CliRunner().invoke(app, ["report", str(tmp_path), "--format", "pdf"])
+    assert bad.exit_code == 2
+    missing = CliRunner().invoke(app, ["report", str(tmp_path / "nope")])
+    assert missing.exit_code == 2 and "neither a run directory nor a baseline" in missing.output
