@@ -72,6 +72,11 @@ class Effect:
         """Clear, and not true by construction: worth a reader's attention."""
         return self.clear and not self.by_construction
 
+    @property
+    def label(self) -> str:
+        """E.g. 'warmup=startup vs none: first request's TTFT'."""
+        return f"{self.factor}={self.treatment} vs {self.baseline}: {metric_label(self.metric)}"
+
     def sentence(self) -> str:
         """E.g. 'warmup=startup (vs none): first request's TTFT 45 % lower [40, 50]'."""
         what = metric_label(self.metric)

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 import pandas as pd
 
 from coldstart_bench.analysis.effects import EFFECT_METRICS, Effect
-from coldstart_bench.analysis.frames import measured_ok
 from coldstart_bench.analysis.summary import VariantSummary
 
 
@@ -28,8 +27,12 @@ class Headline:
 
 
 def headline(
-    frame: pd.DataFrame, rows: Sequence[VariantSummary], effects: Sequence[Effect]
+    frame: pd.DataFrame,
+    ok: pd.DataFrame,
+    rows: Sequence[VariantSummary],
+    effects: Sequence[Effect],
 ) -> Headline:
+    """What may be said of a run: ``frame`` its trials, ``ok`` the measured ok ones."""
     counted = frame[~frame["warmup"].astype(bool)] if not frame.empty else frame
     skipped = int((counted["status"] == "skipped").sum()) if not frame.empty else 0
     on_cold = [e for e in effects if e.metric == "cold_ttft_ms"]
@@ -41,7 +44,7 @@ def headline(
         key=lambda e: (priority.get(e.metric, 99), e.ratio),
     )
     return Headline(
-        ok=len(measured_ok(frame)),
+        ok=len(ok),
         total=len(counted) - skipped,
         skipped=skipped,
         cold_ttft_medians=tuple(r.cold_ttft_p50 for r in rows if r.cold_ttft_p50 is not None),

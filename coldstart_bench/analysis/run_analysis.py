@@ -14,7 +14,12 @@ import pandas as pd
 
 from coldstart_bench.analysis import frames
 from coldstart_bench.analysis.diagnostics import Diagnosis, diagnose
-from coldstart_bench.analysis.effects import Effect, declared_levels, factor_effects
+from coldstart_bench.analysis.effects import (
+    Effect,
+    declared_levels,
+    effects_frame,
+    factor_effects,
+)
 from coldstart_bench.analysis.findings import Headline, headline
 from coldstart_bench.analysis.load import load_points, rolling_latency
 from coldstart_bench.analysis.phase_effects import phase_effects
@@ -43,6 +48,7 @@ class RunSummary:
     order: list[str]  # variant ids, the scenario's order
     trials: list[TrialRecord]  # a run over several machines: the node is one more factor
     frame: pd.DataFrame  # one row per trial (frames.trials_frame)
+    ok: pd.DataFrame  # its measured (not warm-up) ok trials: what statistics use
     stats: pd.DataFrame  # per variant and metric: n, median, p95, CI ... (summary.csv)
     rows: list[VariantSummary]  # the headline table, read from ``stats``
     failures: list[Failure]
@@ -56,9 +62,12 @@ class RunAnalysis:
     summary: RunSummary
     effects: list[Effect]
     phase_effects: list[Effect]  # on each start-up phase, intervals widened (Bonferroni)
+    effects_table: pd.DataFrame  # effects.csv
+    phase_effects_table: pd.DataFrame  # phase_effects.csv
     headline: Headline
     diagnoses: list[Diagnosis]
     requests: pd.DataFrame  # one row per request
+    ok_requests: pd.DataFrame  # the measured ok ones
     by_index: pd.DataFrame  # medians by request position (requests_by_index.csv)
     connections: pd.DataFrame  # set-up on fresh vs reused connections
     connections_cover: str  # which requests ``connections`` covers
@@ -84,6 +93,7 @@ def summarise_run(run: RunData) -> RunSummary:
         order=order,
         trials=trials,
         frame=frame,
+        ok=frames.measured_ok(frame),
         stats=stats,
         rows=summarise(frame, stats, order),
         failures=failures(trials, run.run_dir),
@@ -102,13 +112,17 @@ def analyse(run: RunData) -> RunAnalysis:
     requests = frames.requests_frame(trials)
     connections, cover = connection_setup(requests)
     points = load_points(trials)
+    on_phases = phase_effects(trials, levels)
     return RunAnalysis(
         summary=summary,
         effects=effects,
-        phase_effects=phase_effects(trials, levels),
-        headline=headline(frame, summary.rows, effects),
+        phase_effects=on_phases,
+        effects_table=effects_frame(effects),
+        phase_effects_table=effects_frame(on_phases),
+        headline=headline(frame, summary.ok, summary.rows, effects),
         diagnoses=diagnose(requests),
         requests=requests,
+        ok_requests=frames.measured_ok(requests),
         by_index=request_index_summary(requests),
         connections=connections,
         connections_cover=cover,

@@ -11,7 +11,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from coldstart_bench.analysis.effects import effects_frame
 from coldstart_bench.analysis.run_analysis import RunAnalysis, analyse
 from coldstart_bench.analysis.stats import BOOTSTRAP_RESAMPLES
 from coldstart_bench.analysis.summary import LOG_TAILS_SHOWN
@@ -155,9 +154,9 @@ def write_report(
     if "csv" in formats:
         write_csv("summary.csv", summary.stats)
         write_csv("trials.csv", tables.flat_trials(summary.frame, analysis.requests))
-        write_csv("effects.csv", effects_frame(analysis.effects))
+        write_csv("effects.csv", analysis.effects_table)
         if analysis.phase_effects:
-            write_csv("phase_effects.csv", effects_frame(analysis.phase_effects))
+            write_csv("phase_effects.csv", analysis.phase_effects_table)
         write_csv("requests_by_index.csv", analysis.by_index)
 
     pngs: list[Plot] = []
@@ -194,10 +193,10 @@ def _plots(analysis: RunAnalysis) -> list[Plot]:
     effects = [e for e in analysis.effects if not e.by_construction]
     drawn = {
         "waterfall": waterfall(analysis.timelines, order),
-        "distribution": plots.distribution(analysis.summary.frame, order),
+        "distribution": plots.distribution(analysis.summary.ok, order),
         "requests": plots.requests_by_index(analysis.by_index, order),
         "connect": plots.connections(analysis.connections, analysis.connections_cover, order),
-        "idle": plots.ttft_vs_idle(analysis.requests, order),
+        "idle": plots.ttft_vs_idle(analysis.ok_requests, order),
         "effects": plots.effects(effects),
         "model_load": plots.model_load(analysis.throughput, order),
         "load": load_picture(analysis.load_points, analysis.load_rolling, order)

@@ -14,14 +14,13 @@ import matplotlib.ticker
 import numpy as np
 import pandas as pd
 
-from coldstart_bench.analysis.effects import Effect, metric_label
-from coldstart_bench.analysis.frames import measured_ok
+from coldstart_bench.analysis.effects import Effect
 from coldstart_bench.report.style import GREY, OKABE_ITO, colour, figure, png_bytes, whiskers
 
 
-def distribution(trials: pd.DataFrame, order: Sequence[str]) -> bytes | None:
-    """Box plot plus every trial as a jittered point of ``cold_ttft_ms`` per variant."""
-    ok = measured_ok(trials)
+def distribution(ok: pd.DataFrame, order: Sequence[str]) -> bytes | None:
+    """Box plot plus every trial as a jittered point of ``cold_ttft_ms`` per variant, from
+    the measured ok trials."""
     data = [(v, ok.loc[ok["variant"] == v, "cold_ttft_ms"].dropna().to_numpy()) for v in order]
     data = [(v, d) for v, d in data if len(d)]
     if not data:
@@ -173,7 +172,7 @@ def effects(found: Sequence[Effect]) -> bytes | None:
         matplotlib.ticker.FuncFormatter(_ratio_label)
     )
     ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())  # type: ignore[attr-defined]
-    labels = [f"{e.factor}={e.treatment} vs {e.baseline}: {metric_label(e.metric)}" for e in found]
+    labels = [e.label for e in found]
     ax.set_yticks(ys, labels, fontsize=8)  # type: ignore[attr-defined]
     ax.invert_yaxis()  # type: ignore[attr-defined]
     ax.set_xlabel(  # type: ignore[attr-defined]
@@ -252,14 +251,14 @@ def model_load(summary: pd.DataFrame, order: Sequence[str]) -> bytes | None:
     return png_bytes(fig)
 
 
-def ttft_vs_idle(requests: pd.DataFrame, order: Sequence[str]) -> bytes | None:
+def ttft_vs_idle(ok_requests: pd.DataFrame, order: Sequence[str]) -> bytes | None:
     """Each later request's TTFT against how long the client had been silent before it,
-    per variant; an x where the pool found its connection closed and opened a new one.
-    Drawn when some request followed a silence of a second or more."""
-    if requests.empty or "idle_ms" not in requests:
+    per variant (from the measured ok requests); an x where the pool found its connection
+    closed and opened a new one. Drawn when some request followed a silence of a second or
+    more."""
+    if ok_requests.empty or "idle_ms" not in ok_requests:
         return None
-    later = measured_ok(requests)
-    later = later[later["idle_ms"].notna()]
+    later = ok_requests[ok_requests["idle_ms"].notna()]
     if later.empty or later["idle_ms"].max() < 1000:
         return None
     fig, ax = figure(8, width=11.0, min_height=5.0)

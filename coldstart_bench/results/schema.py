@@ -44,10 +44,15 @@ class PhaseRecord:
     """A span a target reported about itself via ``COLDSTART_PHASES``."""
 
     service: str
+    """The service (instance) that reported it; a chaos restart's is `NAME (restart K)`."""
     phase: str
+    """Its name, e.g. `import`, `model_read`, `to_device`, `listen`."""
     start_ms: float
+    """When it began, from t0."""
     end_ms: float
-    bytes: int | None = None  # how much data the phase handled, when the target says
+    """When it ended, from t0."""
+    bytes: int | None = None
+    """How much data it handled, where the target says (model-load throughput)."""
 
     @property
     def duration_ms(self) -> float:
@@ -59,18 +64,31 @@ class ServiceRecord:
     """What happened to one service process of a trial, from spawn to teardown."""
 
     name: str
+    """The service's name (a chaos restart adds a second record of the same name)."""
     status: Status
+    """`ok`, `failed`, `timeout` or `skipped`."""
     pid: int | None = None
+    """Its process id."""
     port: int | None = None
-    spawn_ms: float | None = None  # Popen returned
-    ready_ms: float | None = None  # readiness rule first satisfied
+    """Its port in this trial."""
+    spawn_ms: float | None = None
+    """Popen returned, from t0."""
+    ready_ms: float | None = None
+    """Its readiness rule first held, from t0."""
     exit_code: int | None = None
-    stopped_by: str | None = None  # "exited", the stop signal name, or "SIGKILL"
+    """How its process ended (negative: killed by that signal)."""
+    stopped_by: str | None = None
+    """`exited`, the stop signal's name, or `SIGKILL` (the grace period ran out)."""
     teardown_ms: float | None = None
-    leftover_pids: tuple[int, ...] = ()  # processes that outlived the stop signal and were killed
-    survivors: tuple[int, ...] = ()  # processes still alive after teardown (must stay empty)
-    log: str | None = None  # path relative to the run directory
+    """From the stop signal to no process of it left."""
+    leftover_pids: tuple[int, ...] = ()
+    """Processes that outlived the stop signal and were killed."""
+    survivors: tuple[int, ...] = ()
+    """Processes still alive after teardown (always empty unless something is badly wrong)."""
+    log: str | None = None
+    """Its output (stdout and stderr), relative to the run directory."""
     error: str | None = None
+    """Why it is not ok."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,23 +96,43 @@ class RequestRecord:
     """One request of a trial. Durations run from the moment the request was started."""
 
     index: int
+    """Its position in the trial (0: the first request after ready)."""
     status: Status
-    start_ms: float  # the client's first network action (connect, or send when reused)
+    """`ok`, `failed` or `timeout`."""
+    start_ms: float
+    """The client's first network action (connect, or send on a reused connection), from t0; the
+    request's other times run from here."""
     status_code: int | None = None
+    """The HTTP status code."""
     http_version: str | None = None
-    reused: bool | None = None  # the connection came from the pool
+    """`HTTP/1.1` or `HTTP/2`."""
+    reused: bool | None = None
+    """It went over a pooled connection (no connect)."""
     dns_ms: float | None = None
+    """Name resolution."""
     connect_ms: float | None = None
+    """The TCP connect."""
     tls_ms: float | None = None
-    ttfb_ms: float | None = None  # response headers received
-    ttft_ms: float | None = None  # first content token (streaming) or complete body
+    """The TLS handshake."""
+    ttfb_ms: float | None = None
+    """Until the response headers were received."""
+    ttft_ms: float | None = None
+    """Until the first SSE chunk with non-empty content (a role-only chunk does not count); for a
+    non-streaming answer, the complete body."""
     total_ms: float | None = None
+    """Until the end of the answer."""
     tokens: int | None = None
-    usage_tokens: int | None = None  # completion_tokens as reported by the server
+    """Content chunks received."""
+    usage_tokens: int | None = None
+    """`completion_tokens` as the server reported it."""
     itl_ms: tuple[float, ...] = ()
+    """Gaps between content chunks."""
     bytes: int = 0
+    """Body bytes received."""
     error: str | None = None
-    client_ms: float | None = None  # the probe's own preparation before start_ms
+    """Why it is not ok."""
+    client_ms: float | None = None
+    """The probe's own request building before `start_ms` (not charged to the server)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,14 +141,22 @@ class LoadRecord:
     (held until ready, or retried), and the request itself as it was finally sent (its
     ``start_ms`` is the send, from t0; its durations run from there)."""
 
-    index: int  # within its phase
+    index: int
+    """Its number within its phase."""
     phase: Literal["cold", "warm"]
-    arrival_ms: float  # when it arrived (was scheduled), from t0
+    """`cold` (from spawn or ready) or `warm` (the same load on the warm replica)."""
+    arrival_ms: float
+    """When it arrived (was scheduled), from t0."""
     request: RequestRecord
-    attempts: int = 1  # sends; more than one only with before_ready = "retry"
-    held: bool = False  # it arrived before ready and waited (before_ready = "hold")
-    first_error: str | None = None  # of a failed attempt before the last one
-    lag_ms: float = 0.0  # the client's own lateness: dispatched this long after arrival
+    """The request as it was finally sent; its `start_ms` is the send, from t0."""
+    attempts: int = 1
+    """Sends; more than one only with `before_ready = "retry"`."""
+    held: bool = False
+    """It arrived before ready and waited (`before_ready = "hold"`)."""
+    first_error: str | None = None
+    """The error of a failed attempt before the last one."""
+    lag_ms: float = 0.0
+    """The client's own lateness: it was dispatched this long after its arrival."""
 
     @property
     def wait_ms(self) -> float:
@@ -124,8 +170,11 @@ class NodeIdentity:
     machine types."""
 
     hostname: str
+    """The machine's host name."""
     cpu_model: str | None = None
+    """Its CPU model."""
     gpus: tuple[str, ...] = ()
+    """Its NVIDIA GPUs' models."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,9 +182,13 @@ class PageCacheState:
     """What the ``page_cache`` factor did to the ``[page_cache]`` files before the spawn."""
 
     mode: Literal["cold", "warm"]
+    """`cold` (evicted) or `warm` (read first)."""
     files: int
+    """How many files."""
     bytes: int
-    resident_before_spawn: float | None  # the fraction of their pages in memory at spawn
+    """Their size."""
+    resident_before_spawn: float | None
+    """The fraction of their pages in memory at spawn."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,11 +196,17 @@ class CompileCacheState:
     """The ``compile_cache`` factor's directory: what it held at spawn, what the server added."""
 
     mode: Literal["cold", "warm"]
+    """`cold` (a new, empty directory for the trial) or `warm` (one for the run)."""
     dir: str
+    """The directory (`{compile_cache_dir}`)."""
     files_at_spawn: int
+    """Files it held at spawn."""
     bytes_at_spawn: int
+    """Bytes it held at spawn."""
     files_added: int
+    """Files the server added."""
     bytes_added: int
+    """Bytes the server added."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,15 +214,26 @@ class ChaosOutcome:
     """A service restarted (or killed) in the middle of a trial, and the recovery."""
 
     service: str
+    """The service restarted or killed."""
     action: Literal["restart", "kill"]
+    """`restart` or `kill`."""
     at_request: int
+    """Before (or under load: once the load had sent) this request."""
     recovered: bool
-    restart_ms: float | None = None  # the restart itself (stop, spawn, ready)
-    recovery_ms: float | None = None  # the action → the end of the first answer after it
-    failed_requests: int = 0  # failed in between
+    """A request was answered again."""
+    restart_ms: float | None = None
+    """The restart itself (stop, spawn, ready)."""
+    recovery_ms: float | None = None
+    """The action → the end of the first answer after it."""
+    failed_requests: int = 0
+    """Requests that failed in between."""
     first_errors: tuple[str, ...] = ()
-    at_ms: float | None = None  # under load: when the action began, from t0
-    old_gone_ms: float | None = None  # under load: when the old instance was gone, from t0
+    """The first of their errors."""
+    at_ms: float | None = None
+    """Under load: when the action began, from t0."""
+    old_gone_ms: float | None = None
+    """Under load: when the old instance was gone, from t0 (an answer before it does not count as a
+    recovery)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,41 +241,74 @@ class EscapedProcess:
     """A process that outlived its service's teardown and was killed before the trial ended."""
 
     pid: int
+    """Its process id."""
     comm: str
+    """Its command name."""
 
 
 @dataclass(frozen=True, slots=True)
 class TrialRecord:
     schema_version: int
+    """The results format's version (see the history above)."""
     run_id: str
-    trial: int  # position in the run's execution order
+    """The run it belongs to."""
+    trial: int
+    """Its position in the run's execution order."""
     variant: str
+    """The variant's id: `factor=level,...` (`default` without a matrix)."""
     factors: dict[str, str]
+    """The variant's levels, factor → level."""
     repetition: int
+    """Which repetition of its variant."""
     warmup: bool
+    """A discarded warm-up trial."""
     status: Status
-    started_at: str  # wall clock, ISO 8601
-    t0_ns: int  # CLOCK_MONOTONIC at t0, to place phases reported by targets
+    """`ok`, `failed`, `timeout` or `skipped`; `error` says why when not ok."""
+    started_at: str
+    """Wall clock, ISO 8601."""
+    t0_ns: int
+    """CLOCK_MONOTONIC at t0, to place the phases targets report."""
     error: str | None = None
-    spawn_ms: float | None = None  # the first service's Popen returned
-    ready_ms: float | None = None  # the last service became ready
-    cold_ttft_ms: float | None = None  # t0 → first token of the first request
+    """Why it is not ok."""
+    spawn_ms: float | None = None
+    """The first service's Popen returned, from t0."""
+    ready_ms: float | None = None
+    """The last service's readiness rule first held, from t0."""
+    cold_ttft_ms: float | None = None
+    """t0 → the first content token of the first request (under load: of the first answer): the
+    headline."""
     prepare_ms: float | None = None
+    """The `prepare` commands (before t0)."""
     page_cache_ms: float | None = None
+    """Setting the page-cache state (before t0)."""
     teardown_ms: float | None = None
-    wall_ms: float | None = None  # the whole trial as the harness spent it
+    """Stopping every service."""
+    wall_ms: float | None = None
+    """The whole trial as the harness spent it."""
     services: tuple[ServiceRecord, ...] = ()
+    """What happened to each service, in start order."""
     requests: tuple[RequestRecord, ...] = ()
+    """The requests, in order."""
     phases: tuple[PhaseRecord, ...] = ()
-    load: tuple[LoadRecord, ...] = ()  # a load trial's requests, cold phase then warm
+    """The start-up phases the services reported (or `log_phases` marked)."""
+    load: tuple[LoadRecord, ...] = ()
+    """A load trial's requests: the cold phase, then the warm."""
     notes: tuple[str, ...] = ()
+    """What the harness noticed: a capped log, a missing phase line, an escaped process."""
     node: NodeIdentity | None = None
-    load_settings: LoadSettings | None = None  # a load trial's [load], as it ran
+    """The machine that ran it."""
+    load_settings: LoadSettings | None = None
+    """A load trial's `[load]` as it ran (what its figures are judged by)."""
     page_cache: PageCacheState | None = None
+    """What the `page_cache` factor did."""
     compile_cache: CompileCacheState | None = None
+    """What the `compile_cache` factor's directory held."""
     chaos: ChaosOutcome | None = None
+    """A restart or kill in the middle of the trial, and the recovery."""
     escaped: tuple[EscapedProcess, ...] = ()
-    extra: dict[str, Any] = field(default_factory=dict)  # keys of newer versions, kept
+    """Processes that outlived their service's teardown and were killed before the trial ended."""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Keys from newer versions of the format, kept as they were."""
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -1,4 +1,5 @@
-# Longer than 400 lines: one pydantic model per table of a scenario file, in the order a
+# Longer than 400 lines: one pydantic model per table of a scenario file, each key documented
+# where it is defined (the scenario reference is generated from them), in the order a
 # reader meets them in the README's reference; splitting them would scatter that reference.
 """The scenario file's schema: one pydantic model per table, strict and frozen.
 
@@ -33,7 +34,11 @@ from coldstart_bench.scenario.vocabulary import (
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    # Each field's docstring is its description: the scenario reference is generated from
+    # them (docs/hooks/reference.py).
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, strict=True, use_attribute_docstrings=True
+    )
 
 
 def _argv(value: Any) -> Any:
@@ -62,13 +67,25 @@ class ReadyRule(_Model):
     """When a service counts as ready. One rule per service."""
 
     kind: Literal["tcp", "http", "log", "exit"] = "tcp"
+    """How readiness is detected: `tcp` (a TCP connect succeeds), `http` (GET `path` answers
+    `status`), `log` (a line of the service's output matches `pattern`), `exit` (a one-shot
+    command exits with `exit_code`; its time to exit is the measurement, no requests)."""
     path: str = "/health"
+    """`kind = "http"`: the path polled."""
     status: int = Field(200, ge=100, le=599)
+    """`kind = "http"`: the status code that means ready."""
     scheme: Literal["auto", "http", "https"] = "auto"
+    """`kind = "http"`: `auto` speaks https when TLS is on for the measured service, else http."""
     pattern: str | None = None
+    """`kind = "log"`: a regular expression; the first line of the service's output (stdout and
+    stderr) that matches it marks ready."""
     exit_code: int = 0
+    """`kind = "exit"`: the exit code that means success."""
     timeout_s: float = Field(60.0, gt=0, le=86_400)
+    """Not ready this long after its spawn: the trial ends as `timeout`."""
     interval_ms: float = Field(1.0, gt=0, le=10_000)
+    """How often readiness is checked (and `log_phases` read): a readiness time is at most this
+    late."""
 
     _KEYS_OF_KIND: typing.ClassVar[dict[str, set[str]]] = {
         "http": {"path", "status", "scheme"},
@@ -103,7 +120,10 @@ class LogPhase(_Model):
     (the first, at spawn)."""
 
     name: str
+    """The phase's name on the waterfall and in the phase tables."""
     until: str
+    """A regular expression: the phase ends when a line matching it first appears in the service's
+    output."""
 
     @field_validator("name")
     @classmethod
@@ -126,8 +146,11 @@ class ConditionalArgs(_Model):
     """Extra arguments and environment for the variants that match, e.g. TLS flags."""
 
     match: dict[str, Scalar | list[Scalar]]
+    """Which variants: factor → level, or a list of levels (e.g. `{ tls = "on" }`)."""
     args: list[str] = []
+    """Arguments appended to the service's command in those variants (templated)."""
     env: dict[str, str] = {}
+    """Environment set for the service in those variants (templated)."""
 
     _env_strings = field_validator("env", mode="before")(_str_values)
 
@@ -143,9 +166,14 @@ class Requirement(_Model):
     recorded as ``skipped`` with ``reason``, not run."""
 
     match: dict[str, Scalar | list[Scalar]] = {}
+    """Which variants need it: factor → level(s); empty: every variant."""
     program: str | None = None
+    """A program that must be on PATH (give this or `command`)."""
     command: list[str] | None = None
+    """A command that must exit 0 (give this or `program`); an argv list, or one string split like a
+    shell would."""
     reason: str | None = None
+    """Recorded on the skipped trials (default: the check's last output line)."""
 
     _command_argv = field_validator("command", mode="before")(_argv)
 
@@ -165,17 +193,32 @@ class Requirement(_Model):
 
 class Service(_Model):
     name: str = "server"
+    """The service's name in records and reports, `{ports.NAME}` and `[requests] service`."""
     command: Annotated[list[str], Field(min_length=1)]
+    """The program and its arguments (templated): an argv list, or one string split like a shell
+    would (no shell runs it)."""
     env: dict[str, str] = {}
+    """Environment variables for it (templated); values that look secret are hidden in run.json."""
     inherit_env: bool = True
+    """Start from coldstart's own environment (else only `env`)."""
     cwd: str | None = None
+    """Its working directory (default: where coldstart runs)."""
     port: int | None = Field(None, ge=1, le=65_535)
+    """A fixed port (default: a free port per trial, as `{port}`)."""
     ready: ReadyRule = ReadyRule()
+    """When it counts as ready (an inline table: `ready = { kind = "http", path = "/health" }`)."""
     stop_signal: str = "SIGTERM"
+    """The signal that asks it to stop at teardown."""
     stop_grace_s: float = Field(10.0, ge=0, le=3_600)
+    """How long it may take to stop before SIGKILL."""
     when: list[ConditionalArgs] = []
-    only: dict[str, Scalar | list[Scalar]] = {}  # start it only in the variants that match
-    log_phases: list[LogPhase] = []  # start-up phases marked by lines of its output, in order
+    """Extra arguments and environment for the variants that match (`[[services.when]]`)."""
+    only: dict[str, Scalar | list[Scalar]] = {}
+    """Start it only in the variants that match: factor → level(s) (e.g. Redis only where `cache =
+    "redis"`)."""
+    log_phases: list[LogPhase] = []
+    """Start-up phases read from its output, in order: each `{ name, until }` ends when a line
+    matching `until` first appears; the first starts at spawn."""
 
     _command_argv = field_validator("command", mode="before")(_argv)
     _env_strings = field_validator("env", mode="before")(_str_values)
@@ -229,24 +272,45 @@ class Requests(_Model):
     """The requests sent, one after another, once every service is ready."""
 
     kind: Literal["openai-chat", "openai-completions", "http"] = "openai-chat"
+    """`openai-chat` (POST /v1/chat/completions), `openai-completions` (POST /v1/completions) or
+    `http` (any request)."""
     count: int = Field(1, ge=0, le=100_000)
+    """Requests per trial, sent one after another once every service is ready (0: none)."""
     stream: bool = True
+    """Ask for a streamed (SSE) answer; TTFT is then the first content token."""
     prompt: str = "Write one sentence about a cold start."
+    """The prompt of every request (or give `prompts`)."""
     prompts: list[str] | None = Field(None, min_length=1)
-    system: str | None = None  # openai-chat: a system message before each prompt
+    """Prompts, cycled over the requests (request 3 of two prompts repeats the first)."""
+    system: str | None = None
+    """`openai-chat`: a system message before each prompt."""
     model: str = "default"
+    """The `model` field of the request body."""
     max_tokens: int = Field(16, ge=1, le=1_000_000)
+    """The `max_tokens` field of the request body."""
     temperature: float | None = 0.0
+    """The `temperature` field (0: greedy; unset with no value)."""
     extra_body: dict[str, Any] = {}
+    """More fields merged into the request body (templated), e.g. `{ ignore_eos = true }`."""
     method: str | None = None
+    """`kind = "http"`: the method (default GET)."""
     path: str | None = None
+    """The request path (default: the kind's endpoint; `/` for `http`)."""
     body: str | None = None
+    """`kind = "http"`: the request body (templated)."""
     headers: dict[str, str] = {}
+    """Request headers (templated); secret-looking ones are hidden in run.json."""
     expect_status: int = Field(200, ge=100, le=599)
+    """The status code a successful answer has."""
     timeout_s: float = Field(60.0, gt=0, le=86_400)
+    """Bounds each whole request, first byte sent → end of the answer (a stream that never ends is a
+    timeout)."""
     service: str | None = None
+    """Which service the requests go to (default: the last one)."""
     host: str = "127.0.0.1"
+    """The address requests are sent to."""
     pause_ms: float = Field(0.0, ge=0, le=600_000)
+    """Silence between requests (the `idle_s` factor overrides it)."""
 
     _header_strings = field_validator("headers", mode="before")(_str_values)
 
@@ -286,11 +350,17 @@ class TlsConfig(_Model):
     """Certificates for TLS variants. Without files, the harness makes a throw-away CA."""
 
     enabled: bool = False
+    """TLS for every variant (or make `tls` a matrix factor)."""
     ca_file: str | None = None
+    """The CA that signed `cert_file` (default: a throw-away CA made for the run)."""
     cert_file: str | None = None
+    """The server certificate (default: one made for the run, as `{tls_cert}`)."""
     key_file: str | None = None
+    """Its private key (as `{tls_key}`)."""
     insecure: bool = False
+    """Skip certificate verification."""
     server_name: str | None = None
+    """SNI and the certificate's hostname, where it differs from the URL's host."""
 
     @model_validator(mode="after")
     def _pairs(self) -> TlsConfig:
@@ -326,11 +396,17 @@ class GateConfig(_Model):
     """Defaults for ``coldstart gate`` on runs of this scenario (the command line wins)."""
 
     metrics: list[str] | None = None
+    """The metrics `coldstart gate` and `compare` judge (default: `cold_ttft_ms`)."""
     max_regression: float | None = None
+    """The largest slowdown tolerated, e.g. `"5%"` or `0.05` (default 5 %)."""
     confidence: float | None = Field(None, gt=0.5, lt=1.0)
+    """Confidence of the tests and intervals (default 0.95)."""
     budgets: dict[str, float] = {}
-    factor: str | None = None  # A/B within one run: the factor whose levels are compared
+    """Absolute limits on a metric's median, in ms: `{ cold_ttft_ms = 1500 }`."""
+    factor: str | None = None
+    """A/B inside one run: the factor whose levels are compared."""
     baseline_level: str | None = None
+    """With `factor`: the level the others are compared with."""
 
     @field_validator("max_regression", mode="before")
     @classmethod
@@ -352,8 +428,10 @@ class GateConfig(_Model):
 class SloConfig(_Model):
     """What counts as a good answer under load (goodput): every limit set must hold."""
 
-    ttft_ms: float | None = Field(None, gt=0)  # from arrival: waiting + time to first token
-    total_ms: float | None = Field(None, gt=0)  # from arrival to the end of the answer
+    ttft_ms: float | None = Field(None, gt=0)
+    """From arrival: the wait plus the time to the first token."""
+    total_ms: float | None = Field(None, gt=0)
+    """From arrival to the end of the answer."""
 
 
 class LoadConfig(_Model):
@@ -361,18 +439,35 @@ class LoadConfig(_Model):
     traffic again once it is warm. The requests themselves are ``[requests]``'."""
 
     pattern: Literal["concurrent", "constant", "poisson", "burst"] = "poisson"
-    rate: float | None = Field(None, gt=0, le=100_000)  # requests/s: constant, poisson
-    concurrency: int = Field(1, ge=1, le=10_000)  # concurrent: requests in flight
-    requests: int | None = Field(None, ge=1, le=1_000_000)  # per phase; burst: all at once
-    duration_s: float | None = Field(None, gt=0, le=86_400)  # per phase, instead of requests
-    start: Literal["spawn", "ready"] = "spawn"  # when the arrivals begin
-    before_ready: Literal["hold", "retry"] = "hold"  # arrivals before the server accepts
+    """`constant` or `poisson` arrivals at `rate`, a `burst` of `requests` at once, or `concurrent`
+    clients in a closed loop."""
+    rate: float | None = Field(None, gt=0, le=100_000)
+    """Requests per second (`constant`, `poisson`)."""
+    concurrency: int = Field(1, ge=1, le=10_000)
+    """`concurrent`: requests in flight."""
+    requests: int | None = Field(None, ge=1, le=1_000_000)
+    """Requests per phase (a `burst`: all at once); or give `duration_s`."""
+    duration_s: float | None = Field(None, gt=0, le=86_400)
+    """The length of each phase, instead of `requests`."""
+    start: Literal["spawn", "ready"] = "spawn"
+    """When the arrivals begin: at spawn (t0), or once every service is ready."""
+    before_ready: Literal["hold", "retry"] = "hold"
+    """Arrivals before ready: `hold` them until ready (as a gateway would), or send and `retry` (as
+    clients do)."""
     retry_interval_ms: float = Field(50.0, gt=0, le=60_000)
-    warm_after_s: float | None = Field(None, ge=0, le=86_400)  # then the warm phase; None: none
+    """`retry`: the pause between attempts while nobody listens or a 502/503/504 answers."""
+    warm_after_s: float | None = Field(None, ge=0, le=86_400)
+    """Then the same load again this long after the cold phase, on the warm replica (unset: no warm
+    phase)."""
     slo: SloConfig = SloConfig()
-    steady_margin: float = Field(0.2, ge=0, le=10)  # steady: rolling p95 ≤ (1 + margin) × warm
-    steady_window: int = Field(10, ge=2, le=10_000)  # requests in the rolling window
-    goodput_window_s: float = Field(10.0, gt=0, le=86_400)  # goodput over the first N seconds
+    """What counts as a good answer for goodput (every limit set must hold)."""
+    steady_margin: float = Field(0.2, ge=0, le=10)
+    """Steady state: every rolling window's p95 within (1 + margin) × the warm phase's p95."""
+    steady_window: int = Field(10, ge=2, le=10_000)
+    """Requests in the rolling window of the steady-state test."""
+    goodput_window_s: float = Field(10.0, gt=0, le=86_400)
+    """Goodput counts the answers meeting the SLO among the requests arriving in the phase's first
+    seconds."""
 
     @model_validator(mode="after")
     def _one_size(self) -> LoadConfig:
@@ -409,11 +504,17 @@ class ChaosConfig(_Model):
     the recovery time, the failures in between are counted."""
 
     service: str
+    """The service restarted or killed."""
     at_request: int = Field(1, ge=0, le=100_000)
+    """Before request K (0-based) of the trial, or once the load has sent request K."""
     action: Literal["restart", "kill"] = "restart"
+    """`restart` it (stop, then start it again and wait for ready) or `kill` it."""
     recovery_timeout_s: float = Field(30.0, gt=0, le=3_600)
+    """How long the request is retried before the trial gives up on recovery."""
     retry_interval_ms: float = Field(20.0, ge=0, le=60_000)
+    """The pause between retries of the request."""
     match: dict[str, Scalar | list[Scalar]] = {}
+    """The variants chaos applies to: factor → level(s); empty: all."""
 
     @property
     def levels(self) -> dict[str, tuple[str, ...]]:
@@ -424,29 +525,57 @@ class PageCacheConfig(_Model):
     """Files whose page-cache state the ``page_cache`` factor sets before each spawn."""
 
     files: Annotated[list[str], Field(min_length=1)]
+    """Files (glob patterns allowed, templated) whose page-cache state the `page_cache` factor sets
+    before each spawn: `cold` evicts them, `warm` reads them first."""
 
 
 class Scenario(_Model):
     name: str | None = None
+    """The experiment's name (default: the file's name)."""
     description: str = ""
+    """What the experiment asks, shown by `coldstart validate` and in the report."""
     repetitions: int = Field(5, ge=1, le=MAX_REPETITIONS)
+    """Measured trials per variant."""
     warmup_trials: int = Field(0, ge=0, le=1_000)
+    """Discarded trials per variant, run first."""
     seed: int | None = None
+    """The trial order's seed (default: random, recorded in run.json)."""
     vars: dict[str, str] = {}
+    """Your own template variables: `{name}` anywhere templated; `coldstart run --var name=value`
+    sets one."""
     services: Annotated[list[Service], Field(min_length=1)]
+    """The services to start, in order (`[[services]]`); the last one is measured by default."""
     requests: Requests | None = None
+    """The requests sent once every service is ready (`[requests]`)."""
     load: LoadConfig | None = None
+    """Traffic instead of requests one after another (`[load]`): from spawn or ready, then warm."""
     matrix: dict[str, Any] = {}
+    """Factors and their levels: every combination is a variant. Each factor is a template variable;
+    `pooling`, `tls`, `http2`, `page_cache`, `compile_cache`, `before_ready` and `idle_s` the
+    harness acts on itself; `exclude = [{ ... }]` drops combinations."""
     setup: list[list[str]] = []
+    """Commands run once per run before the first trial (per distinct rendering), like hyperfine's
+    --setup."""
     prepare: list[list[str]] = []
+    """Commands run before every trial's spawn, like hyperfine's --prepare (not timed as cold
+    start)."""
     requires: list[Requirement] = []
+    """Conditions for running variants (`[[requires]]`): where one fails, those trials are skipped
+    with its reason."""
     page_cache: PageCacheConfig | None = None
+    """The files the `page_cache` factor acts on (`[page_cache]`)."""
     tls: TlsConfig = TlsConfig()
+    """Certificates for TLS variants (`[tls]`)."""
     gate: GateConfig = GateConfig()
+    """Defaults for `coldstart gate` and `compare` on runs of this scenario (`[gate]`; the command
+    line wins)."""
     chaos: ChaosConfig | None = None
+    """Restart or kill a service in the middle of a trial (`[chaos]`)."""
     # From t0 to the last response: past it, the trial ends as a timeout. Unset, a trial
     # is bounded by its parts' own limits (readiness timeout_s, each request's timeout_s).
     trial_timeout_s: float | None = Field(None, gt=0, le=86_400)
+    """From t0 to the last response: past it, the trial ends as a timeout (unset: each part's own
+    limit bounds it)."""
 
     _var_strings = field_validator("vars", mode="before")(_str_values)
 

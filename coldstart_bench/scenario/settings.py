@@ -20,17 +20,32 @@ class LoadSettings:
     it. Fields that records written before results schema 2 did not keep are None there."""
 
     pattern: LoadPattern
+    """`[load] pattern`."""
     start: Literal["spawn", "ready"]
+    """`[load] start`."""
     before_ready: Literal["hold", "retry"]
+    """`[load] before_ready`, or the `before_ready` factor's level."""
     slo_ttft_ms: float | None
+    """`[load] slo.ttft_ms`."""
     slo_total_ms: float | None
+    """`[load] slo.total_ms`."""
     steady_margin: float
+    """`[load] steady_margin`."""
     steady_window: int
+    """`[load] steady_window`."""
     goodput_window_s: float
+    """`[load] goodput_window_s`."""
     rate: float | None = None
+    """`[load] rate`."""
     concurrency: int | None = None
+    """`[load] concurrency`."""
     requests: int | None = None
+    """`[load] requests`."""
     duration_s: float | None = None
+    """`[load] duration_s`."""
     retry_interval_ms: float | None = None
+    """`[load] retry_interval_ms`."""
     warm_after_s: float | None = None
-    seed: int | None = None  # of this trial's Poisson arrivals
+    """`[load] warm_after_s`."""
+    seed: int | None = None
+    """The seed of this trial's Poisson arrivals."""

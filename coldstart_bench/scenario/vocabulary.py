@@ -19,6 +19,21 @@ HARNESS_FACTORS: dict[str, tuple[str, ...]] = {
     "compile_cache": ("cold", "warm"),  # what {compile_cache_dir} holds at spawn
     "idle_s": (),  # seconds of silence before each request after the first (any number ≥ 0)
 }
+# What the harness does with each (the scenario reference shows these).
+HARNESS_FACTOR_DOCS: dict[str, str] = {
+    "pooling": "on: one keep-alive connection for the trial's requests; off: a fresh connection "
+    "per request; a number N: pooling with at most N connections",
+    "tls": "on: https, with certificate verification against [tls] ca_file or a throw-away CA",
+    "http2": "on: HTTP/2 (negotiated by ALPN over TLS)",
+    "page_cache": "cold: the [page_cache] files are evicted (posix_fadvise DONTNEED) before the "
+    "spawn; warm: they are read first; the fraction resident is recorded",
+    "before_ready": "sets [load] before_ready (hold or retry), to compare both in one run",
+    "compile_cache": "cold: {compile_cache_dir} is a new, empty directory for each trial, "
+    "removed after it; warm: one directory for the whole run, filled by a warm-up trial or a "
+    "setup command; what it held at spawn and what the server added are recorded",
+    "idle_s": "seconds of silence before each request after the first (instead of "
+    "[requests] pause_ms)",
+}
 
 # Variables every template may use, besides the matrix factors and [vars].
 BUILTIN_VARIABLES: dict[str, str] = {
