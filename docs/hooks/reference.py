@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import inspect
+import itertools
 import subprocess
 import sys
 import textwrap
@@ -55,8 +56,7 @@ def cli_reference() -> str:
     out = [
         "# Command line",
         "",
-        "Generated from the CLI itself: each section is what `coldstart COMMAND --help` "
-        "prints.",
+        "Generated from the CLI itself: each section is what `coldstart COMMAND --help` prints.",
         "",
         "```text",
         help_of().rstrip(),
@@ -67,10 +67,8 @@ def cli_reference() -> str:
         out += [f"## {panel}", ""]
         for entry in (e for e in COMMANDS if e.panel == panel):
             out += [f"### coldstart {entry.name}", "", entry.summary, ""]
-            if panel == "Reference target":
-                text = _target_help(entry.name)
-            else:
-                text = help_of(entry.name)
+            target = panel == "Reference target"
+            text = _target_help(entry.name) if target else help_of(entry.name)
             out += ["```text", text.rstrip(), "```", ""]
             if entry.name == "baseline":
                 for sub in ("save", "list", "rm"):
@@ -140,9 +138,7 @@ def scenario_reference() -> str:
             bounds = _bounds(info.metadata)
             default = "required" if info.is_required() else _default_text(info)
             text = " ".join((info.description or "").split())
-            out.append(
-                f"| {key} | {kind}{bounds} | {default} | {_cell(text)} |".replace("\n", " ")
-            )
+            out.append(f"| {key} | {kind}{bounds} | {default} | {_cell(text)} |".replace("\n", " "))
         out.append("")
     out += [
         "## Harness factors",
@@ -299,7 +295,7 @@ def _attribute_docstrings(cls: type) -> dict[str, str]:
     tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
     body = tree.body[0].body  # type: ignore[attr-defined]
     found = {}
-    for node, after in zip(body, body[1:], strict=False):
+    for node, after in itertools.pairwise(body):
         if (
             isinstance(node, ast.AnnAssign)
             and isinstance(node.target, ast.Name)
