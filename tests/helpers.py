@@ -26,8 +26,10 @@ def toy_command(*flags: str) -> str:
 
 
 def run_options(results: Path, **overrides: object) -> RunOptions:
-    """Options for a test run into ``results``; run.json skips the torch/CUDA probe."""
-    return RunOptions(results_dir=results, record_torch=False, **overrides)  # type: ignore[arg-type]
+    """Options for a test run into ``results``: run.json skips the torch/CUDA probe, trials
+    skip the machine calibration (tests of it ask for it)."""
+    settings: dict[str, object] = {"record_torch": False, "calibrate": False, **overrides}
+    return RunOptions(results_dir=results, **settings)  # type: ignore[arg-type]
 
 
 def pids_in(pidfile: Path) -> list[int]:

@@ -1,17 +1,15 @@
-"""Every statistic a report, ``compare`` or ``gate`` shows is computed here: medians and
-percentiles, the median absolute deviation, bootstrap intervals (of a median, of a ratio of
-medians, of a ratio averaged over strata), the Mann–Whitney U test, Holm's correction and
-outlier flags. Pure functions on numbers.
+"""The statistics of a run's figures: medians and percentiles, the median absolute
+deviation, bootstrap intervals (of a median, of a ratio of medians averaged over strata)
+and outlier flags. Pure functions on numbers. Comparisons of two samples — the rank test,
+its shift estimate and interval — are :mod:`.shift`'s.
 
-Rank test and bootstrap are scipy's (``scipy.stats.mannwhitneyu``, ``scipy.stats.bootstrap``
-with the percentile method); this module only chooses their options, so that a p-value or
-an interval means the same in every output. scipy is imported on first use: the run path
-never needs it.
+The bootstrap is scipy's (``scipy.stats.bootstrap`` with the percentile method); this
+module only chooses its options, so that an interval means the same in every output. scipy
+is imported on first use: the run path never needs it.
 """
 
 from __future__ import annotations
 
-import math
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -22,7 +20,6 @@ BOOTSTRAP_RESAMPLES = 2000
 BOOTSTRAP_SEED = 0
 CONFIDENCE = 0.95
 OUTLIER_Z = 3.5  # Iglewicz & Hoaglin's cut-off for the modified Z-score
-EXACT_LIMIT = 400  # n1 * n2 up to this (and no ties): the exact null distribution of U
 
 
 # Order statistics ------------------------------------------------------------------------
@@ -115,26 +112,6 @@ def _median_ratio(new: np.ndarray, base: np.ndarray, axis: int = -1) -> np.ndarr
         return np.where(b > 0, np.median(new, axis=axis) / b, np.nan)
 
 
-def ratio_ci(
-    new: Sequence[float],
-    base: Sequence[float],
-    confidence: float = CONFIDENCE,
-    resamples: int = BOOTSTRAP_RESAMPLES,
-    seed: int = BOOTSTRAP_SEED,
-) -> tuple[float, float, float]:
-    """median(new) / median(base) and its percentile bootstrap interval; all three NaN
-    where the base median is 0 (no ratio to give)."""
-    x, y = np.asarray(new, float), np.asarray(base, float)
-    if np.median(y) == 0:
-        return math.nan, math.nan, math.nan
-    point = float(np.median(x) / np.median(y))
-    if min(len(x), len(y)) < 2:
-        return point, point, point
-    distribution = _bootstrap((x, y), _median_ratio, np.random.default_rng(seed), resamples)
-    low, high = _interval(distribution, confidence)
-    return point, low, high
-
-
 def stratified_ratio(
     cells: Sequence[tuple[np.ndarray, np.ndarray]],
     rng: np.random.Generator,
@@ -168,53 +145,7 @@ def stratified_ratio(
     return point, low, high, len(kept)
 
 
-# Mann–Whitney U ---------------------------------------------------------------------------
-
-
-def mann_whitney_greater(new: Sequence[float], base: Sequence[float]) -> float:
-    """One-sided p-value for "``new`` tends to be larger than ``base``" (slower): exact
-    where n1·n2 ≤ :data:`EXACT_LIMIT` and no value repeats, else the normal approximation
-    with tie and continuity corrections."""
-    from scipy import stats
-
-    x, y = np.asarray(new, float), np.asarray(base, float)
-    if len(x) == 0 or len(y) == 0:
-        return 1.0
-    ties = len(np.unique(np.concatenate([x, y]))) < len(x) + len(y)
-    if np.ptp(np.concatenate([x, y])) == 0:
-        return 1.0  # every value the same: no evidence either way
-    method = "exact" if len(x) * len(y) <= EXACT_LIMIT and not ties else "asymptotic"
-    return float(stats.mannwhitneyu(x, y, alternative="greater", method=method).pvalue)
-
-
-def mann_whitney_two_sided(a: Sequence[float], b: Sequence[float]) -> float:
-    return min(1.0, 2 * min(mann_whitney_greater(a, b), mann_whitney_greater(b, a)))
-
-
-def smallest_p(n1: int, n2: int) -> float:
-    """The smallest one-sided p-value the test can give with these sample sizes."""
-    return 1.0 / math.comb(n1 + n2, n1)
-
-
-def trials_needed(alpha: float, other: int | None = None) -> int:
-    """Smallest n per side (equal sizes, or against ``other`` trials) for which the most
-    extreme outcome reaches ``alpha``."""
-    for n in range(2, 1000):
-        if smallest_p(n, other if other is not None else n) <= alpha:
-            return n
-    return 1000
-
-
-def holm(pvalues: Sequence[float]) -> list[float]:
-    """Holm–Bonferroni adjusted p-values (same order as given)."""
-    m = len(pvalues)
-    order = sorted(range(m), key=lambda i: pvalues[i])
-    adjusted = [0.0] * m
-    running = 0.0
-    for rank, i in enumerate(order):
-        running = max(running, min(1.0, (m - rank) * pvalues[i]))
-        adjusted[i] = running
-    return adjusted
+# Outliers ---------------------------------------------------------------------------------
 
 
 def outliers(values: Sequence[float], cutoff: float = OUTLIER_Z) -> list[int]:

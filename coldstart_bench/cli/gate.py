@@ -48,6 +48,15 @@ MaxRegressionOption = Annotated[
         help="The largest slowdown tolerated, e.g. 5% (default: the scenario's [gate], else 5%).",
     ),
 ]
+MaxDetectableOption = Annotated[
+    str | None,
+    typer.Option(
+        "--max-detectable",
+        metavar="PERCENT",
+        help="A pass needs the comparison able to find a slowdown this large with 80 % power, "
+        "e.g. 15% (default: the scenario's [gate], else 3 × --max-regression).",
+    ),
+]
 ConfidenceOption = Annotated[
     float | None,
     typer.Option(
@@ -76,7 +85,7 @@ def _parse_budgets(items: list[str]) -> dict[str, float]:
     return budgets
 
 
-def _fraction(text: str | None) -> float | None:
+def _fraction(text: str | None, option: str) -> float | None:
     if text is None:
         return None
     from coldstart_bench.errors import GateInputError
@@ -85,34 +94,33 @@ def _fraction(text: str | None) -> float | None:
     try:
         return parse_fraction(text)
     except ValueError as exc:
-        raise GateInputError(f"--max-regression: {exc}") from None
+        raise GateInputError(f"{option}: {exc}") from None
 
 
-def _print_decisions(result: Any) -> None:
+def _print_result(result: Any, title: str, words: bool = False) -> None:
+    """The table of every comparison, then the machine, the budgets and every verdict that
+    is not a pass with its reason. ``words``: compare's slower/faster/no change."""
     from rich.table import Table
     from rich.text import Text
 
+    from coldstart_bench.gate.formats import HEADS, cells, explanation, interval_head
+    from coldstart_bench.gate.rule import compare_word
+
     out = stdout_console()
-    table = Table(title=f"gate: {result.verdict}", title_justify="left", header_style="bold")
-    for col in ("verdict", "variant", "metric", "base", "new", "change", "95 % CI", "p adj.", "n"):
-        table.add_column(
-            col, justify="right" if col not in ("verdict", "variant", "metric") else "left"
-        )
-    style = {"regression": "red", "warning": "yellow", "inconclusive": "yellow", "pass": "green"}
+    table = Table(title=title, title_justify="left", header_style="bold", caption_justify="left")
+    for head in HEADS:
+        shown = interval_head(result) if head == "CI" else head
+        table.add_column(shown, justify="left" if head in HEADS[:3] else "right")
+    style = {"regression": "red", "slower": "red", "warning": "yellow", "inconclusive": "yellow",
+             "can't tell": "yellow", "pass": "green", "faster": "green"}  # fmt: skip
     for d in result.decisions:
-        c = d.comparison
-        table.add_row(
-            Text(d.verdict, style=style.get(d.verdict, "")),
-            Text(c.variant),
-            c.metric,
-            f"{c.base_median:,.1f}",
-            f"{c.new_median:,.1f}",
-            f"{c.change_pct:+.1f} %",
-            f"[{(c.ratio_low - 1) * 100:+.1f}, {(c.ratio_high - 1) * 100:+.1f}]",
-            f"{d.p_adjusted:.3g}",
-            f"{c.n_base}/{c.n_new}",
-        )
+        row = cells(d, compare_word(d) if words else d.verdict)
+        table.add_row(Text(row[0], style=style.get(row[0], "")), Text(row[1]), *row[2:])
+    table.caption = explanation(result)
     out.print(table)
+    for line in (result.drift_line(), result.sequential):
+        if line:
+            out.print(line, markup=False, style="yellow" if result.drifted else None)
     for variant, metric, median, limit, ok in result.budgets:
         word = "ok" if ok else "[red]over budget[/]"
         out.print(
@@ -127,6 +135,40 @@ def _print_decisions(result: Any) -> None:
     for note in result.unmatched:
         out.print(f"unmatched: {note}", markup=False)
     sys.stdout.flush()
+
+
+def _settings(
+    run: Any,
+    metric: list[str] | None,
+    max_regression: str | None,
+    confidence: float | None,
+    **more: Any,
+) -> Any:
+    """The comparison's settings: the command line over the scenario's [gate] table."""
+    from coldstart_bench.errors import GateInputError
+    from coldstart_bench.gate.decide import settings_for
+
+    if confidence is not None and not 0.5 < confidence < 1:
+        raise GateInputError("--confidence must be between 0.5 and 1, e.g. 0.95")
+    overrides = {
+        "metrics": tuple(metric or ()),
+        "max_regression": _fraction(max_regression, "--max-regression"),
+        "confidence": confidence,
+        **more,
+    }
+    return settings_for(run, overrides)
+
+
+def _two_runs(base_run: Any, new_run: Any, settings: Any) -> Any:
+    """Two runs compared variant by variant, with their machines compared first."""
+    from coldstart_bench.analysis.machine import drift
+    from coldstart_bench.gate.decide import evaluate
+    from coldstart_bench.gate.matching import SAME_RUN_WARNING, same_run, sides_from_runs
+
+    if same_run(base_run, new_run):
+        stderr_console().print(f"warning: {SAME_RUN_WARNING}", style="yellow", markup=False)
+    moved = drift(base_run.trials, new_run.trials, settings.max_regression)
+    return evaluate([sides_from_runs(base_run, new_run)], settings, moved, two_runs=True)
 
 
 @app.command(cls=PlainCommand)
@@ -150,6 +192,15 @@ def gate(
     metric: MetricOption = None,
     max_regression: MaxRegressionOption = None,
     confidence: ConfidenceOption = None,
+    max_detectable: MaxDetectableOption = None,
+    allow_drift: Annotated[
+        bool,
+        typer.Option(
+            "--allow-drift",
+            help="Compare two runs even where their machines' speed differed by more than "
+            "--max-regression (their calibrations say so).",
+        ),
+    ] = False,
     budget: Annotated[
         list[str] | None,
         typer.Option(
@@ -171,17 +222,16 @@ def gate(
 ) -> None:
     """Pass or fail a run against a baseline, or its A/B levels against each other.
 
-    Exit code: 0 pass (warnings allowed), 1 regression or budget exceeded, 2 bad input or
-    too few trials to decide."""
+    Exit code: 0 pass (warnings allowed), 1 regression or budget exceeded, 2 bad input,
+    3 an output could not be written, 4 inconclusive: the machine drifted between the two
+    runs, a comparison could not have found the change it is asked to find, or too few
+    trials. A run made with `coldstart run --sequential` is judged by the same sequential
+    test that stopped it."""
     from coldstart_bench.errors import GateInputError
-    from coldstart_bench.gate.decide import run_gate
+    from coldstart_bench.gate.decide import evaluate
     from coldstart_bench.gate.formats import gate_junit, gate_markdown
-    from coldstart_bench.gate.matching import (
-        SAME_RUN_WARNING,
-        same_run,
-        sides_from_factor,
-        sides_from_runs,
-    )
+    from coldstart_bench.gate.matching import sides_from_factor
+    from coldstart_bench.gate.sequential import design_of, judge
 
     new_run = read_run(run, results_dir)
     settings = _settings(
@@ -189,59 +239,50 @@ def gate(
         metric,
         max_regression,
         confidence,
+        max_detectable=_fraction(max_detectable, "--max-detectable"),
         budgets=_parse_budgets(budget or []),
         factor=factor,
         baseline_level=baseline_level,
+        allow_drift=allow_drift or None,
     )
     if baseline is not None and settings.factor is not None and factor is not None:
         raise GateInputError("give either --baseline or --factor, not both")
-    if baseline is not None:
-        base_run = read_run(baseline, results_dir)
-        if same_run(base_run, new_run):
-            stderr_console().print(f"warning: {SAME_RUN_WARNING}", style="yellow", markup=False)
-        pairs = [sides_from_runs(base_run, new_run)]
+    design = design_of(new_run) if baseline is None else None
+    if design is not None:
+        if any(v is not None for v in (metric, max_regression, confidence, max_detectable)):
+            raise GateInputError(
+                "this run was stopped by its sequential test: it is judged with the [gate] "
+                "settings that test used; leave out --metric, --max-regression, --confidence "
+                "and --max-detectable"
+            )
+        result = judge(new_run, design, settings).result
+    elif baseline is not None:
+        result = _two_runs(read_run(baseline, results_dir), new_run, settings)
     elif settings.factor is not None and settings.baseline_level is not None:
         pairs = sides_from_factor(new_run, settings.factor, settings.baseline_level)
+        result = evaluate(pairs, settings)
     else:
         raise GateInputError(
             "nothing to compare with: give --baseline RUN, or --factor F "
             "--baseline-level L for an A/B run (or set them in the scenario's [gate])"
         )
-    result = run_gate(pairs, settings)
-    _print_decisions(result)
-    if summary is not None:
-        with open(summary, "a", encoding="utf-8") as f:
-            f.write(gate_markdown(result))
-    if junit is not None:
-        junit.write_text(gate_junit(result), encoding="utf-8")
-    if result.exit_code == 2:
-        stderr_console().print(
-            "inconclusive: too few trials to decide (see above for how many are needed)",
-            style="yellow",
-        )
+    _print_result(result, f"gate: {result.verdict}")
+    _write(summary, gate_markdown(result), append=True)
+    _write(junit, gate_junit(result))
     raise typer.Exit(result.exit_code)
 
 
-def _settings(
-    run: Any,
-    metric: list[str] | None,
-    max_regression: str | None,
-    confidence: float | None,
-    **more: Any,
-) -> Any:
-    """The comparison's settings: the command line over the scenario's [gate] table."""
-    from coldstart_bench.errors import GateInputError
-    from coldstart_bench.gate.decide import settings_for
+def _write(path: Path | None, text: str, append: bool = False) -> None:
+    """A gate's output file; one that cannot be written is exit 3, never 1 (a regression)."""
+    if path is None:
+        return
+    from coldstart_bench.errors import ResultsNotWritable
 
-    if confidence is not None and not 0.5 < confidence < 1:
-        raise GateInputError("--confidence must be between 0.5 and 1, e.g. 0.95")
-    overrides = {
-        "metrics": tuple(metric or ()),
-        "max_regression": _fraction(max_regression),
-        "confidence": confidence,
-        **more,
-    }
-    return settings_for(run, overrides)
+    try:
+        with open(path, "a" if append else "w", encoding="utf-8") as f:
+            f.write(text)
+    except OSError as exc:
+        raise ResultsNotWritable(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 @app.command(cls=PlainCommand)
@@ -257,6 +298,7 @@ def compare(
     metric: MetricOption = None,
     max_regression: MaxRegressionOption = None,
     confidence: ConfidenceOption = None,
+    max_detectable: MaxDetectableOption = None,
     out: Annotated[
         Path | None,
         typer.Option(
@@ -267,38 +309,27 @@ def compare(
 ) -> None:
     """Compare two runs variant by variant, with the statistics the gate uses.
 
-    Medians, the ratio with its confidence interval, a Mann–Whitney U p-value, and
-    faster / slower / no change. Rows follow NEW_RUN's scenario order; compare.md and
-    compare.csv go to NEW_RUN/compare/ (or --out)."""
-    from rich.table import Table
-    from rich.text import Text
-
-    from coldstart_bench.gate.decide import compare_rows, compare_verdict
-    from coldstart_bench.gate.formats import compare_cells, compare_csv, compare_markdown
-    from coldstart_bench.gate.matching import SAME_RUN_WARNING, same_run, sides_from_runs
+    The same comparisons as `coldstart gate --baseline` — the same p-values, intervals and
+    machine check — worded as slower / faster / no change ("can't tell" where a slowdown of
+    the detectable bound could have gone unseen). Rows follow NEW_RUN's scenario order;
+    compare.md and compare.csv go to NEW_RUN/compare/ (or --out)."""
+    from coldstart_bench.gate.formats import compare_csv, compare_markdown
     from coldstart_bench.results.store import atomic_write_text
 
     base_run, new_run = read_run(base, results_dir), read_run(new, results_dir)
-    if same_run(base_run, new_run):
-        stderr_console().print(f"warning: {SAME_RUN_WARNING}", style="yellow", markup=False)
-    settings = _settings(new_run, metric, max_regression, confidence)
-    rows, unmatched = compare_rows(
-        [sides_from_runs(base_run, new_run)], settings.metrics, settings.confidence
+    settings = _settings(
+        new_run,
+        metric,
+        max_regression,
+        confidence,
+        max_detectable=_fraction(max_detectable, "--max-detectable"),
     )
-    alpha = settings.alpha
-    table = Table(title="compare", title_justify="left", header_style="bold")
-    for h in ("variant", "metric", "base", "new", "ratio", "95 % CI", "p", "verdict"):
-        table.add_column(h, justify="left" if h in ("variant", "metric", "verdict") else "right")
-    for c in rows:
-        table.add_row(Text(c.variant), c.metric, *compare_cells(c), compare_verdict(c, alpha))
-    console = stdout_console()
-    console.print(table)
-    for note in unmatched:
-        console.print(f"unmatched: {note}", markup=False)
+    result = _two_runs(base_run, new_run, settings)
+    _print_result(result, "compare", words=True)
     target = out or new_run.run_dir / "compare"
     target.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(target / "compare.md", compare_markdown(rows, alpha, unmatched))
-    atomic_write_text(target / "compare.csv", compare_csv(rows, alpha))
+    atomic_write_text(target / "compare.md", compare_markdown(result))
+    atomic_write_text(target / "compare.csv", compare_csv(result))
     stderr_console().print(f"written: {target}/compare.md, compare.csv", markup=False)
 
 

@@ -97,6 +97,22 @@ def run(
         bool,
         typer.Option("--allow-large", help="Run more than 1,000 variants or 20,000 trials anyway."),
     ] = False,
+    sequential: Annotated[
+        bool,
+        typer.Option(
+            "--sequential",
+            help="A/B by the scenario's [gate] factor: after every round, test; stop once "
+            "regression or no regression is decided (repetitions is the most rounds).",
+        ),
+    ] = False,
+    calibrate: Annotated[
+        bool,
+        typer.Option(
+            "--calibration/--no-calibration",
+            help="Measure the machine's speed before each trial (~0.06 s), so that gates "
+            "can tell a slower machine from a slower build.",
+        ),
+    ] = True,
 ) -> None:
     """Start the scenario's services cold for every trial, time everything, print a table
     and write the report.
@@ -122,6 +138,8 @@ def run(
         shard=parse_shard(shard),
         executor=_executor(executor, ray_address),
         allow_large=allow_large,
+        calibrate=calibrate,
+        stop_rule=_sequential_stop(loaded, repetitions) if sequential else None,
     )
     err = stderr_console()
     if quiet:
@@ -157,6 +175,13 @@ def run(
         err.print(f"interrupted ({outcome.interrupted_by}); {kept}", style="yellow", markup=False)
     else:
         err.print(f"results: {outcome.run_dir}", markup=False)
+    if outcome.stopped_early is not None:
+        done = sum(not t.warmup for t in outcome.trials)
+        err.print(
+            f"stopped after {done} measured trial(s): {outcome.stopped_early} — "
+            f"coldstart gate {outcome.run_dir} gives the verdict",
+            markup=False,
+        )
     if report is not None:
         _print_report(out, err, report)
     elif problem is not None:
@@ -168,6 +193,24 @@ def run(
         )
         raise typer.Exit(REPORT_NOT_WRITTEN)
     raise typer.Exit(outcome.exit_code)
+
+
+def _sequential_stop(loaded: Any, repetitions: int | None) -> Any:
+    """The stop rule of a sequential A/B run, from the scenario's [gate] table."""
+    from coldstart_bench.gate.decide import settings_from_table
+    from coldstart_bench.gate.sequential import SequentialDesign, SequentialStop
+
+    table = loaded.scenario.gate.model_dump(mode="json", exclude_none=True)
+    settings = settings_from_table(table, {})
+    if settings.factor is None or settings.baseline_level is None:
+        raise ColdstartError(
+            f"--sequential compares the levels of the [gate] factor: {loaded.path} has no "
+            '[gate] factor and baseline_level (e.g. factor = "build", baseline_level = '
+            '"base")'
+        )
+    rounds = repetitions if repetitions is not None else loaded.scenario.repetitions
+    design = SequentialDesign(settings.factor, settings.baseline_level, rounds)
+    return SequentialStop(design, settings, table)
 
 
 def _print_summary(out: Any, summary: Any) -> None:

@@ -1,5 +1,13 @@
-"""``coldstart compare`` and ``coldstart gate``: the settings of a gate, the comparisons of
-two matched sides, and the result with its exit code."""
+"""``coldstart gate`` and ``coldstart compare``: the settings of a comparison, the
+comparisons of two matched sides, the machine check between two runs, and the result with
+its exit code. Both commands evaluate the same :class:`GateResult`; they only word it
+differently.
+
+Exit codes of a gate: 0 pass (warnings allowed), 1 a regression or a budget exceeded,
+2 bad input, 3 an output that could not be written, 4 inconclusive (the machine drifted
+between the two runs, a comparison could not have found the change it is asked to find,
+or too few trials).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from coldstart_bench.analysis.frames import METRICS
+from coldstart_bench.analysis.machine import Drift
 from coldstart_bench.errors import GateInputError
 from coldstart_bench.gate.matching import Side, matched_frames, metric_values
 from coldstart_bench.gate.rule import Comparison, Decision, compare, decide
@@ -20,6 +29,13 @@ from coldstart_bench.scenario.schema import GateConfig
 DEFAULT_METRICS = ("cold_ttft_ms",)
 DEFAULT_MAX_REGRESSION = 0.05
 DEFAULT_CONFIDENCE = 0.95
+# The largest minimum detectable effect a pass may have, as a multiple of max_regression
+# (see docs/explanation/statistics.md: at 3× the quickstart's 10 trials a variant stay
+# decisive on a quiet machine, and a comparison that could miss a 15 % slowdown is not
+# allowed to say "pass").
+DETECTABLE_PER_THRESHOLD = 3.0
+
+EXIT_PASS, EXIT_FAIL, EXIT_BAD_INPUT, EXIT_INCONCLUSIVE = 0, 1, 2, 4
 
 
 @dataclass
@@ -27,25 +43,38 @@ class GateSettings:
     metrics: tuple[str, ...] = DEFAULT_METRICS
     max_regression: float = DEFAULT_MAX_REGRESSION
     confidence: float = DEFAULT_CONFIDENCE
+    max_detectable: float | None = None  # None: DETECTABLE_PER_THRESHOLD × max_regression
     budgets: dict[str, float] = field(default_factory=dict)
     factor: str | None = None
     baseline_level: str | None = None
+    allow_drift: bool = False
 
     @property
     def alpha(self) -> float:
         return 1 - self.confidence
 
+    @property
+    def detectable_bound(self) -> float:
+        if self.max_detectable is not None:
+            return self.max_detectable
+        return DETECTABLE_PER_THRESHOLD * self.max_regression
+
 
 def settings_for(run: RunData, overrides: Mapping[str, Any]) -> GateSettings:
     """The scenario's ``[gate]`` table (as recorded in the run) under the command line."""
-    recorded = run.metadata.get("scenario", {}).get("as_run", {}).get("gate") or {}
-    cfg = GateConfig.model_validate(recorded) if recorded else GateConfig()
+    return settings_from_table(run.gate_table, overrides)
+
+
+def settings_from_table(table: Mapping[str, Any], overrides: Mapping[str, Any]) -> GateSettings:
+    """A ``[gate]`` table under the command line's ``overrides`` (None: not given)."""
+    cfg = GateConfig.model_validate(dict(table)) if table else GateConfig()
     settings = GateSettings(
         metrics=tuple(cfg.metrics) if cfg.metrics else DEFAULT_METRICS,
         max_regression=cfg.max_regression
         if cfg.max_regression is not None
         else DEFAULT_MAX_REGRESSION,
         confidence=cfg.confidence or DEFAULT_CONFIDENCE,
+        max_detectable=cfg.max_detectable,
         budgets=dict(cfg.budgets),
         factor=cfg.factor,
         baseline_level=cfg.baseline_level,
@@ -67,61 +96,103 @@ class GateResult:
     settings: GateSettings
     base_label: str
     new_label: str
+    drift: Drift | None = None  # two runs: their machines compared
+    two_runs: bool = False  # two runs (not levels of one run): their machines matter
+    sequential: str | None = None  # how a sequential run's looks decided it
+
+    @property
+    def drifted(self) -> bool:
+        """The machine was not shown the same between the two runs (and that matters)."""
+        return (
+            self.drift is not None and not self.drift.same_machine and not self.settings.allow_drift
+        )
 
     @property
     def exit_code(self) -> int:
+        if any(not ok for *_r, ok in self.budgets):
+            return EXIT_FAIL
+        if self.drifted:
+            return EXIT_INCONCLUSIVE
+        if any(d.verdict == "regression" for d in self.decisions):
+            return EXIT_FAIL
         if any(d.verdict == "inconclusive" for d in self.decisions):
-            return 2
-        failed = any(d.verdict == "regression" for d in self.decisions)
-        return 1 if failed or any(not ok for *_r, ok in self.budgets) else 0
+            return EXIT_INCONCLUSIVE
+        return EXIT_PASS
 
     @property
     def verdict(self) -> str:
-        return {0: "pass", 1: "fail", 2: "inconclusive"}[self.exit_code]
+        return {EXIT_PASS: "pass", EXIT_FAIL: "fail"}.get(self.exit_code, "inconclusive")
+
+    @property
+    def level(self) -> float:
+        """The two-sided level of every interval shown: 1 − 2α/m (Bonferroni, m
+        comparisons), so that an interval above 1× is a significant slowdown."""
+        m = max(len(self.decisions), 1)
+        return 1 - 2 * self.settings.alpha / m
+
+    def drift_line(self) -> str | None:
+        """One line on the machine, for two runs."""
+        if self.drift is None:
+            if self.two_runs:
+                return (
+                    "machine: not compared (a run without a calibration: recorded since "
+                    "results schema 2); a drift of the machine between the runs would go unseen"
+                )
+            return None
+        tolerance = f"{self.settings.max_regression:.0%}"
+        if self.drift.same_machine:
+            return f"machine: {self.drift.sentence()}: the same within {tolerance}"
+        if self.settings.allow_drift:
+            return f"machine: {self.drift.sentence()} (--allow-drift: compared anyway)"
+        return (
+            f"inconclusive: {self.drift.sentence()}, not shown the same within the "
+            f"{tolerance} the gate is asked to detect; measure both builds in one run (A/B, "
+            "coldstart run --sequential), or pass --allow-drift"
+        )
 
 
-def run_gate(pairs: Sequence[tuple[Side, Side]], settings: GateSettings) -> GateResult:
+def evaluate(
+    pairs: Sequence[tuple[Side, Side]],
+    settings: GateSettings,
+    drift: Drift | None = None,
+    two_runs: bool = False,
+) -> GateResult:
+    """Every gated comparison of the matched sides, decided together, and the budgets."""
     matched, unmatched = matched_frames(pairs)
-    comparisons = _comparisons(matched, settings.metrics, settings.confidence)
-    budgets: list[tuple[str, str, float, float, bool]] = []
-    for key, _base, new in matched:
-        for metric, limit in settings.budgets.items():
-            n = metric_values(new, metric)
-            if n:
-                median = float(np.median(n))
-                budgets.append((key, metric, median, limit, median <= limit))
+    wanted = [
+        (key, metric, base, new)
+        for key, base, new in matched
+        for metric in settings.metrics
+        if metric_values(base, metric) and metric_values(new, metric)
+    ]
+    alpha_each = settings.alpha / max(len(wanted), 1)
+    comparisons: list[Comparison] = [
+        compare(key, metric, metric_values(base, metric), metric_values(new, metric), alpha_each)
+        for key, metric, base, new in wanted
+    ]
+    budgets = _budgets(matched, settings.budgets)
     if not comparisons and not budgets:
         raise GateInputError(
             "no variant with ok measured trials on both sides; nothing to gate"
             + (f" ({'; '.join(unmatched[:5])})" if unmatched else "")
         )
-    decisions = decide(comparisons, settings.alpha, settings.max_regression)
+    decisions = decide(
+        comparisons, settings.alpha, settings.max_regression, settings.detectable_bound
+    )
     labels = pairs[0] if pairs else (Side("", {}), Side("", {}))
-    return GateResult(decisions, budgets, unmatched, settings, labels[0].label, labels[1].label)
+    return GateResult(
+        decisions, budgets, unmatched, settings, labels[0].label, labels[1].label, drift, two_runs
+    )
 
 
-def _comparisons(
-    matched: Sequence[tuple[str, pd.DataFrame, pd.DataFrame]],
-    metrics: Sequence[str],
-    confidence: float,
-) -> list[Comparison]:
-    rows = []
-    for key, base, new in matched:
-        for metric in metrics:
-            b, n = metric_values(base, metric), metric_values(new, metric)
-            if b and n:
-                rows.append(compare(key, metric, b, n, confidence))
-    return rows
-
-
-def compare_verdict(c: Comparison, alpha: float) -> str:
-    if c.p_two_sided < alpha:
-        return "slower" if c.ratio > 1 else "faster"
-    return "no change"
-
-
-def compare_rows(
-    pairs: Sequence[tuple[Side, Side]], metrics: Sequence[str], confidence: float
-) -> tuple[list[Comparison], list[str]]:
-    matched, unmatched = matched_frames(pairs)
-    return _comparisons(matched, metrics, confidence), unmatched
+def _budgets(
+    matched: Sequence[tuple[str, pd.DataFrame, pd.DataFrame]], limits: Mapping[str, float]
+) -> list[tuple[str, str, float, float, bool]]:
+    found = []
+    for key, _base, new in matched:
+        for metric, limit in limits.items():
+            values = metric_values(new, metric)
+            if values:
+                median = float(np.median(values))
+                found.append((key, metric, median, limit, median <= limit))
+    return found

@@ -1,41 +1,73 @@
-"""Gate and compare results as files: GitHub Markdown for a step summary, JUnit XML for
-test reports, CSV."""
+"""A gate's (or a comparison's) result in every form it is shown: the rows of the terminal
+table, GitHub Markdown for a step summary, JUnit XML for test reports, CSV. Every form reads
+the same cells from :func:`cells`, so they say the same thing."""
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
 from xml.etree import ElementTree as ET
 
-from coldstart_bench.gate.decide import GateResult, compare_verdict
-from coldstart_bench.gate.rule import Comparison
+from coldstart_bench.gate.decide import GateResult
+from coldstart_bench.gate.rule import Decision, compare_word
 from coldstart_bench.report.markdown import md_escape
+
+HEADS = ("verdict", "variant", "metric", "base", "new", "change", "CI", "p adj.", "detects", "n")
+
+
+def interval_head(result: GateResult) -> str:
+    return f"{result.level:.1%} CI".replace(".0%", "%")
+
+
+def cells(d: Decision, word: str) -> list[str]:
+    """verdict, variant, metric, base and new medians, change, interval, adjusted p,
+    the smallest slowdown found with 80 % power, trials per side."""
+    c = d.comparison
+    low, high = (c.shift.low - 1) * 100, (c.shift.high - 1) * 100
+    interval = f"[{low:+.1f}, {high:+.1f}] %" if abs(low) < 1e6 and abs(high) < 1e6 else "—"
+    detects = f"≥ {d.detectable:.0%}" if d.detectable < 100 else "—"
+    return [
+        word,
+        c.variant,
+        c.metric,
+        f"{c.base_median:,.1f}",
+        f"{c.new_median:,.1f}",
+        f"{c.change_pct:+.1f} %",
+        interval,
+        f"{d.p_adjusted:.3g}",
+        detects,
+        f"{c.n_base}/{c.n_new}",
+    ]
+
+
+def explanation(result: GateResult) -> str:
+    """What the table's figures are, in one paragraph."""
+    s = result.settings
+    m = len(result.decisions)
+    return (
+        f"regression = slower by more than {s.max_regression:.0%} and significant at "
+        f"{s.confidence:.0%} (one-sided Mann–Whitney U of log times, Bonferroni over {m} "
+        f"comparison(s)); change = the typical ratio new/base (Hodges–Lehmann), its "
+        f"{interval_head(result)} the same test inverted; detects = the smallest slowdown "
+        f"found with 80 % power (a pass needs ≤ {s.detectable_bound:.0%})"
+    )
 
 
 def gate_markdown(result: GateResult) -> str:
-    s = result.settings
     icon = {"pass": "✅", "fail": "❌", "inconclusive": "⚠️"}[result.verdict]
+    heads = [h if h != "CI" else interval_head(result) for h in HEADS]
     lines = [
         f"## {icon} cold-start gate: {result.verdict}",
         "",
         f"{md_escape(result.new_label)} vs baseline {md_escape(result.base_label)}; "
-        f"regression = slower "
-        f"by more than {s.max_regression:.0%} **and** significant at {s.confidence:.0%} "
-        f"(one-sided Mann–Whitney U, Holm-corrected over {len(result.decisions)} comparison(s)).",
+        f"{md_escape(explanation(result))}.",
         "",
-        "| verdict | variant | metric | base median | new median | change | 95 % CI "
-        "| p (adj.) | n base/new | outliers |",
-        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
+    for line in _notes(result):
+        lines += [f"**{md_escape(line)}**", ""]
+    lines += ["| " + " | ".join(heads) + " |", "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     for d in result.decisions:
-        c = d.comparison
-        lines.append(
-            f"| {d.verdict} | {md_escape(c.variant)} | {c.metric} | {c.base_median:,.1f} | "
-            f"{c.new_median:,.1f} | {c.change_pct:+.1f} % | "
-            f"[{(c.ratio_low - 1) * 100:+.1f}, {(c.ratio_high - 1) * 100:+.1f}] % | "
-            f"{d.p_adjusted:.3g} | {c.n_base}/{c.n_new} | {c.outliers_base}/{c.outliers_new} |"
-        )
+        lines.append("| " + " | ".join(md_escape(c) for c in cells(d, d.verdict)) + " |")
     if result.budgets:
         lines += [
             "",
@@ -58,28 +90,34 @@ def gate_markdown(result: GateResult) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _notes(result: GateResult) -> list[str]:
+    return [line for line in (result.drift_line(), result.sequential) if line]
+
+
 def gate_junit(result: GateResult) -> str:
-    """One test case per gated (variant, metric) and per budget."""
+    """One test case per gated (variant, metric) and per budget; an inconclusive gate is an
+    error, with why (the machine, the power, the trials)."""
     cases = len(result.decisions) + len(result.budgets)
     failures = sum(d.verdict == "regression" for d in result.decisions)
     failures += sum(not ok for *_r, ok in result.budgets)
-    errors = sum(d.verdict == "inconclusive" for d in result.decisions)
+    drift = result.drift_line() if result.drifted else None
+    errors = sum(d.verdict == "inconclusive" or drift is not None for d in result.decisions)
     suite = ET.Element(
-        "testsuite",
-        name="coldstart gate",
-        tests=str(cases),
-        failures=str(failures),
+        "testsuite", name="coldstart gate", tests=str(cases), failures=str(failures),
         errors=str(errors),
-    )
+    )  # fmt: skip
     for d in result.decisions:
         c = d.comparison
         case = ET.SubElement(suite, "testcase", classname=f"coldstart.{c.variant}", name=c.metric)
+        text = " ".join(f"{h}={v}" for h, v in zip(HEADS, cells(d, d.verdict), strict=True))
         if d.verdict == "regression":
-            ET.SubElement(case, "failure", message=d.reason).text = d.reason
+            ET.SubElement(case, "failure", message=d.reason).text = text
+        elif drift is not None:
+            ET.SubElement(case, "error", message=drift).text = text
         elif d.verdict == "inconclusive":
-            ET.SubElement(case, "error", message=d.reason).text = d.reason
+            ET.SubElement(case, "error", message=d.reason).text = text
         else:
-            ET.SubElement(case, "system-out").text = f"{d.verdict}: {d.reason}"
+            ET.SubElement(case, "system-out").text = f"{d.verdict}: {d.reason}; {text}"
     for variant, metric, median, limit, ok in result.budgets:
         case = ET.SubElement(
             suite, "testcase", classname=f"coldstart.{variant}", name=f"{metric} budget"
@@ -91,60 +129,30 @@ def gate_junit(result: GateResult) -> str:
 
 
 COMPARE_CSV_COLUMNS = (
-    "variant",
-    "metric",
-    "n_base",
-    "n_new",
-    "base_median",
-    "new_median",
-    "ratio",
-    "ci_low",
-    "ci_high",
-    "p_two_sided",
-    "verdict",
-)
+    "variant", "metric", "n_base", "n_new", "base_median", "new_median", "ratio", "ci_low",
+    "ci_high", "ci_level", "p_slower_adjusted", "p_faster_adjusted", "detectable", "verdict",
+)  # fmt: skip
 
 
-def compare_cells(c: Comparison) -> list[str]:
-    """A comparison's figures as the terminal and Markdown show them."""
-    return [
-        f"{c.base_median:,.1f}",
-        f"{c.new_median:,.1f}",
-        f"{c.ratio:.3f}",
-        f"[{c.ratio_low:.3f}, {c.ratio_high:.3f}]",
-        f"{c.p_two_sided:.3g}",
-    ]
+def compare_markdown(result: GateResult) -> str:
+    heads = [h if h != "CI" else interval_head(result) for h in HEADS]
+    lines = [f"_{md_escape(explanation(result))}_", ""]
+    lines += [f"**{md_escape(line)}**\n" for line in _notes(result)]
+    lines += ["| " + " | ".join(heads) + " |", "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for d in result.decisions:
+        lines.append("| " + " | ".join(md_escape(c) for c in cells(d, compare_word(d))) + " |")
+    return "\n".join(lines) + "\n" + "".join(f"\nunmatched: {u}" for u in result.unmatched)
 
 
-def compare_markdown(rows: Sequence[Comparison], alpha: float, unmatched: Sequence[str]) -> str:
-    heads = ["variant", "metric", "base", "new", "ratio", "95 % CI", "p", "verdict"]
-    lines = ["| " + " | ".join(heads) + " |", "|---|---|---:|---:|---:|---:|---:|---|"]
-    for c in rows:
-        cells = " | ".join(compare_cells(c))
-        lines.append(
-            f"| {md_escape(c.variant)} | {c.metric} | {cells} | {compare_verdict(c, alpha)} |"
-        )
-    return "\n".join(lines) + "\n" + "".join(f"\nunmatched: {u}" for u in unmatched)
-
-
-def compare_csv(rows: Sequence[Comparison], alpha: float) -> str:
+def compare_csv(result: GateResult) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(COMPARE_CSV_COLUMNS)
-    for c in rows:
+    for d in result.decisions:
+        c = d.comparison
         writer.writerow(
-            [
-                c.variant,
-                c.metric,
-                c.n_base,
-                c.n_new,
-                c.base_median,
-                c.new_median,
-                c.ratio,
-                c.ratio_low,
-                c.ratio_high,
-                c.p_two_sided,
-                compare_verdict(c, alpha),
-            ]
-        )
+            [c.variant, c.metric, c.n_base, c.n_new, c.base_median, c.new_median, c.ratio,
+             c.shift.low, c.shift.high, c.shift.level, d.p_adjusted, d.p_faster_adjusted,
+             d.detectable, compare_word(d)]
+        )  # fmt: skip
     return buffer.getvalue()

@@ -1,13 +1,21 @@
-"""The gate's decision rule, on the statistics of :mod:`coldstart_bench.analysis.stats`.
+"""The gate's decision rule, on the statistic of :mod:`coldstart_bench.analysis.shift`.
 
-The decision rule (see :func:`decide`): a slowdown is a **regression** only when it is
-both *statistically significant* (one-sided Mann–Whitney U, Holm-corrected over every
-comparison the gate makes) and *larger than the threshold* (ratio of medians above
-1 + max_regression). Significance alone would fail builds over real but negligible
-changes (a 0.5 % slower import found with enough trials); a threshold alone would fail
-them over noise (a 7 % swing of two medians from ten noisy trials). A significant slowdown
-under the threshold is a **warning**; a comparison whose sample sizes cannot reach the
-significance level even in the most extreme case is **inconclusive** (never a pass).
+For each gated (variant, metric), new against base: the one-sided Mann–Whitney U test of
+"slower", Bonferroni-corrected over every comparison the gate makes, and the interval of
+the ratio that inverts the same test at the same corrected level — so a comparison called
+significant always has an interval above 1×, and the reverse.
+
+- **regression**: significantly slower, and the ratio above 1 + ``max_regression``.
+  Significance alone would fail builds over real but negligible changes; a threshold alone
+  would fail them over noise.
+- **warning**: significantly slower, within the threshold (exit 0).
+- **inconclusive**: not shown slower, but the comparison could not have shown a slowdown
+  of ``max_detectable`` (its minimum detectable effect, at 80 % power, is larger), or its
+  trials are too few for any outcome to reach significance. Never a pass.
+- **pass**: none of these.
+
+``compare`` shows the same comparisons with the same p-values and intervals, and words
+them as slower / faster / no change.
 """
 
 from __future__ import annotations
@@ -17,111 +25,131 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from coldstart_bench.analysis.stats import (
-    holm,
-    mann_whitney_greater,
-    mann_whitney_two_sided,
-    outliers,
-    ratio_ci,
-    smallest_p,
-    trials_needed,
-)
+from coldstart_bench.analysis.shift import Shift, detectable_change, shift, trials_needed
+from coldstart_bench.analysis.stats import outliers
 
 
 @dataclass(frozen=True)
 class Comparison:
-    """One gated (variant, metric): base vs new."""
+    """One gated (variant, metric): base against new."""
 
     variant: str
     metric: str
-    n_base: int
-    n_new: int
     base_median: float
     new_median: float
-    ratio: float
-    ratio_low: float
-    ratio_high: float
-    p_slower: float  # one-sided, before correction
-    p_two_sided: float
+    shift: Shift  # the ratio new/base and its interval at the family's corrected level
     outliers_base: int
     outliers_new: int
 
     @property
+    def n_base(self) -> int:
+        return self.shift.n_base
+
+    @property
+    def n_new(self) -> int:
+        return self.shift.n_new
+
+    @property
+    def ratio(self) -> float:
+        return self.shift.ratio
+
+    @property
     def change_pct(self) -> float:
-        return (self.ratio - 1) * 100
+        return self.shift.change_pct
 
 
-Verdict = str  # "regression", "warning", "pass", "inconclusive", "over budget"
+def compare(
+    variant: str, metric: str, base: Sequence[float], new: Sequence[float], alpha_each: float
+) -> Comparison:
+    """``new`` against ``base`` (positive times), the interval at one-sided ``alpha_each``."""
+    b, n = np.asarray(base, float), np.asarray(new, float)
+    return Comparison(
+        variant=variant,
+        metric=metric,
+        base_median=float(np.median(b)),
+        new_median=float(np.median(n)),
+        shift=shift(n, b, alpha_each),
+        outliers_base=len(outliers(b)),
+        outliers_new=len(outliers(n)),
+    )
+
+
+Verdict = str  # "regression", "warning", "pass" or "inconclusive"
 
 
 @dataclass(frozen=True)
 class Decision:
     comparison: Comparison
     verdict: Verdict
-    p_adjusted: float
+    p_adjusted: float  # one-sided "slower", Bonferroni over the family
+    p_faster_adjusted: float
+    detectable: float  # the smallest slowdown (fraction) found with 80 % power
     reason: str
 
-
-def compare(
-    variant: str,
-    metric: str,
-    base: Sequence[float],
-    new: Sequence[float],
-    confidence: float = 0.95,
-) -> Comparison:
-    ratio, low, high = ratio_ci(new, base, confidence)
-    return Comparison(
-        variant=variant,
-        metric=metric,
-        n_base=len(base),
-        n_new=len(new),
-        base_median=float(np.median(base)),
-        new_median=float(np.median(new)),
-        ratio=ratio,
-        ratio_low=low,
-        ratio_high=high,
-        p_slower=mann_whitney_greater(new, base),
-        p_two_sided=mann_whitney_two_sided(new, base),
-        outliers_base=len(outliers(base)),
-        outliers_new=len(outliers(new)),
-    )
-
-
-def classify(p_adjusted: float, ratio: float, alpha: float, max_regression: float) -> str:
-    """The rule for one comparison that can reach significance: regression, warning or pass."""
-    if p_adjusted < alpha and ratio > 1 + max_regression:
-        return "regression"
-    if p_adjusted < alpha and ratio > 1:
-        return "warning"
-    return "pass"
+    @property
+    def faster(self) -> bool:
+        """Significantly faster (the interval below 1×, ⇔ its adjusted p under α)."""
+        return self.comparison.shift.high < 1
 
 
 def decide(
-    comparisons: Sequence[Comparison], alpha: float = 0.05, max_regression: float = 0.05
+    comparisons: Sequence[Comparison],
+    alpha: float = 0.05,
+    max_regression: float = 0.05,
+    max_detectable: float = 0.15,
 ) -> list[Decision]:
-    """Apply the rule in this module's docstring to every comparison at once (Holm over
-    all of them)."""
-    adjusted = holm([c.p_slower for c in comparisons])
-    m = len(comparisons)
+    """The rule of this module's docstring, over the whole family at once."""
+    m = max(len(comparisons), 1)
+    alpha_each = alpha / m
     decisions = []
-    for c, p_adj in zip(comparisons, adjusted, strict=True):
-        # Even the most extreme outcome must clear the strictest Holm level it could face.
-        reachable = smallest_p(c.n_new, c.n_base) <= alpha / m
+    for c in comparisons:
+        s = c.shift
+        p_adj, p_fast = min(1.0, m * s.p_slower), min(1.0, m * s.p_faster)
+        mde = detectable_change(s.se_log, alpha_each, max_regression)
+        significant = s.low > 1.0  # ⇔ p_adj < alpha: the interval inverts the test
         threshold = f"{max_regression:.0%}"
-        verdict = classify(p_adj, c.ratio, alpha, max_regression) if reachable else "inconclusive"
-        if verdict == "inconclusive":
-            need = trials_needed(alpha / m)
+        if significant and s.ratio > 1 + max_regression:
+            verdict = "regression"
             reason = (
-                f"{c.n_base} vs {c.n_new} trials cannot reach significance {alpha:g} "
-                f"(over {m} comparison(s)); needs at least {need} per side"
+                f"{c.change_pct:+.1f} % slower (p adj. {p_adj:.3g} < {alpha:g}, over {threshold})"
             )
-        elif verdict == "regression":
-            reason = f"{c.change_pct:+.1f} % slower (p={p_adj:.3g} < {alpha:g}, over {threshold})"
-        elif verdict == "warning":
+        elif significant:
+            verdict = "warning"
             reason = (
-                f"{c.change_pct:+.1f} % slower, significant (p={p_adj:.3g}) but within {threshold}"
+                f"{c.change_pct:+.1f} % slower, significant (p adj. {p_adj:.3g}) but within "
+                f"{threshold}"
+            )
+        elif s.high < 1.0:  # significantly faster: whatever the power, no regression
+            verdict = "pass"
+            reason = f"{c.change_pct:+.1f} %, faster (p adj. {p_fast:.3g})"
+        elif not s.bounded:
+            verdict = "inconclusive"
+            need = trials_needed(alpha_each)
+            reason = (
+                f"{c.n_base} vs {c.n_new} trials cannot reach significance {alpha:g} over "
+                f"{m} comparison(s); needs at least {need} per side"
+            )
+        elif mde > max_detectable:
+            verdict = "inconclusive"
+            reason = (
+                f"{c.change_pct:+.1f} %, not shown slower, but with this noise and these "
+                f"trials only a slowdown of {mde:.0%} or more would be found (80 % power); "
+                f"the bound is {max_detectable:.0%}: more trials, or a quieter machine"
             )
         else:
-            reason = f"{c.change_pct:+.1f} % (p={p_adj:.3g})"
-        decisions.append(Decision(c, verdict, p_adj, reason))
+            verdict = "pass"
+            reason = f"{c.change_pct:+.1f} % (p adj. {p_adj:.3g}); would find ≥ {mde:.0%}"
+        decisions.append(Decision(c, verdict, p_adj, p_fast, mde, reason))
     return decisions
+
+
+def compare_word(decision: Decision) -> str:
+    """How ``compare`` words a decision: slower, faster or no change (and why not, when the
+    comparison could not tell)."""
+    if decision.verdict in ("regression", "warning"):
+        return "slower"
+    if decision.faster:
+        return "faster"
+    if decision.verdict == "inconclusive":
+        return "can't tell"
+    return "no change"

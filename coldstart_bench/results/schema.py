@@ -1,3 +1,5 @@
+# Longer than 400 lines: every record of the results format, each field documented where it
+# is defined (the results reference is generated from them).
 """The results format: one :class:`TrialRecord` per line of ``trials.jsonl``.
 
 All times are milliseconds. t0 is the moment just before the trial's first spawn.
@@ -12,7 +14,8 @@ adding a field is compatible and needs no bump). Every version listed here is st
 - 2: what a trial recorded beside its measurements is typed: ``node``,
   ``load_settings``, ``page_cache``, ``compile_cache``, ``chaos`` and ``escaped``, which
   version 1 kept as untyped keys of ``extra`` (``extra["load"]`` became
-  ``load_settings``). A version 1 line is read into the same fields.
+  ``load_settings``). A version 1 line is read into the same fields. Later in version 2
+  (compatible): ``machine``, the calibration and load around each trial.
 """
 
 from __future__ import annotations
@@ -247,6 +250,31 @@ class EscapedProcess:
 
 
 @dataclass(frozen=True, slots=True)
+class MachineSample:
+    """The machine around one trial: a fixed calibration run just before it (so a run
+    measures its machine's speed as it goes) and how busy the CPUs were during it."""
+
+    calibration_ms: float | None
+    """The median of the calibration runs: spawn a fresh interpreter that imports a fixed
+    set of standard-library modules, and wait for it to exit."""
+    calibration_runs: tuple[float, ...] = ()
+    """Each calibration run, in ms."""
+    load_1m: float | None = None
+    """The 1-minute load average when the trial began."""
+    cpus: int | None = None
+    """CPUs this process may run on."""
+    busy_share: float | None = None
+    """The share of all CPUs' time spent not idle during the trial (the trial's own work
+    included)."""
+    steal_share: float | None = None
+    """The share of all CPUs' time stolen by the hypervisor during the trial."""
+    cpu_quota: float | None = None
+    """The cgroup's CPU limit, in CPUs (None: no limit, or not readable)."""
+    cpu_mhz: float | None = None
+    """The mean clock of the CPUs when the trial began, where the kernel says."""
+
+
+@dataclass(frozen=True, slots=True)
 class TrialRecord:
     schema_version: int
     """The results format's version (see the history above)."""
@@ -307,6 +335,8 @@ class TrialRecord:
     """A restart or kill in the middle of the trial, and the recovery."""
     escaped: tuple[EscapedProcess, ...] = ()
     """Processes that outlived their service's teardown and were killed before the trial ended."""
+    machine: MachineSample | None = None
+    """The machine's speed and load around the trial (runs before the calibration have none)."""
     extra: dict[str, Any] = field(default_factory=dict)
     """Keys from newer versions of the format, kept as they were."""
 

@@ -46,13 +46,14 @@ def _remote_trial(
     run_dir: str,
     run_id: str,
     tls: tuple[str, str, str] | None,
+    calibrate: bool = True,
 ) -> dict[str, Any]:
     """Runs on a Ray worker: rebuild the trial from plain values and run it."""
     loaded = parse_scenario(text, source=scenario_path, path=Path(scenario_path))
     variant = next(v for v in loaded.variants if v.index == variant_index)
     files = TlsFiles(*(Path(p) for p in tls)) if tls else None
     trial = TrialSpec(index, variant, repetition, warmup)
-    context = RunContext(loaded, Path(run_dir), run_id, files)
+    context = RunContext(loaded, Path(run_dir), run_id, files, calibrate=calibrate)
     return run_trial(context, trial).to_dict()
 
 
@@ -119,6 +120,7 @@ class RayExecutor:
                 str(context.run_dir),
                 context.run_id,
                 tls_paths,
+                context.calibrate,
             )
             pending[ref] = trial
         try:

@@ -51,6 +51,13 @@ class RunObserver(Protocol):
     def trial_finished(self, trial: TrialSpec, record: TrialRecord) -> None: ...
 
 
+class StopRule(Protocol):
+    """Decides, from the records so far, whether the run has measured enough."""
+
+    def describe(self) -> dict[str, Any]: ...
+    def __call__(self, records: Sequence[TrialRecord]) -> str | None: ...
+
+
 @dataclass
 class RunOptions:
     results_dir: Path = Path("results")
@@ -63,6 +70,10 @@ class RunOptions:
     shard: tuple[int, int] | None = None  # (I, N): run only shard I of N
     executor: Executor | None = None  # where trials run; None: LocalExecutor()
     allow_large: bool = False  # run more than MAX_VARIANTS variants or MAX_TRIALS trials
+    calibrate: bool = True  # measure the machine's speed before each trial (run/machine.py)
+    # Asked after every trial with the records so far; a reason to stop ends the run there
+    # (a sequential A/B that has decided). Its description goes into run.json.
+    stop_rule: StopRule | None = None
 
 
 @dataclass
@@ -74,6 +85,7 @@ class RunOutcome:
     variants: list[str]
     interrupted_by: str | None = None
     exit_code: int = 0
+    stopped_early: str | None = None  # why the stop rule ended the run before its plan did
 
 
 @dataclass(frozen=True)
@@ -95,6 +107,11 @@ def run_scenario(
     loaded = scenario if isinstance(scenario, LoadedScenario) else load_scenario(scenario)
     options = options or RunOptions()
     executor = options.executor or LocalExecutor()
+    if options.stop_rule is not None and (executor.name != "local" or options.shard):
+        raise ColdstartError(
+            "a run that stops itself (--sequential) runs its trials here, one after another: "
+            "not with --executor ray or --shard"
+        )
     plan = _plan(loaded, options)
     guardian = Guardian()  # started before the first process of the run, whichever it is
     try:
@@ -105,7 +122,7 @@ def run_scenario(
     except BaseException:
         guardian.close()
         raise
-    context = RunContext(loaded, run_dir, run_dir.name, tls, guardian)
+    context = RunContext(loaded, run_dir, run_dir.name, tls, guardian, options.calibrate)
     records: list[TrialRecord] = []
     by_index = {t.index: t for t in plan.trials}
 
@@ -122,6 +139,7 @@ def run_scenario(
     if observer:
         observer.run_started(run_dir, plan.trials)
     status, interrupted_by, exit_code = "complete", None, 0
+    stopped_early: str | None = None
     try:
         with interrupts_as_exceptions():
             _setup(loaded, plan, skipped, context, observer)
@@ -133,6 +151,10 @@ def run_scenario(
             with contextlib.closing(executor.execute(context, runnable, started)) as results:
                 for record in results:
                     finished(record)
+                    if options.stop_rule is not None:
+                        stopped_early = options.stop_rule(records)
+                        if stopped_early is not None:
+                            break
     except Interrupted as exc:
         status, interrupted_by, exit_code = "interrupted", str(exc), exc.exit_code
     except KeyboardInterrupt:
@@ -157,7 +179,7 @@ def run_scenario(
         if context.guardian is not None:
             context.guardian.close()
         try:
-            _finish(writer, records, status, interrupted_by)
+            _finish(writer, records, status, interrupted_by, stopped_early)
         except ResultsNotWritable:
             if status != "results-unwritable":  # else the error on its way out says it
                 raise
@@ -173,6 +195,7 @@ def run_scenario(
         variants=[v.id for v in plan.variants],
         interrupted_by=interrupted_by,
         exit_code=exit_code,
+        stopped_early=stopped_early,
     )
 
 
@@ -268,6 +291,7 @@ def _metadata(
         },
         "environment": environment(with_torch=options.record_torch),
         "skipped_variants": dict(skipped),
+        "stop_rule": options.stop_rule.describe() if options.stop_rule is not None else None,
     }
 
 
@@ -290,7 +314,11 @@ def _setup(
 
 
 def _finish(
-    writer: RunWriter, records: Sequence[TrialRecord], status: str, interrupted_by: str | None
+    writer: RunWriter,
+    records: Sequence[TrialRecord],
+    status: str,
+    interrupted_by: str | None,
+    stopped_early: str | None = None,
 ) -> None:
     """``run.json`` as the run ends: how it ended, the counts, and every variant skipped
     (an executor may skip more than the ``requires`` checks did, e.g. no GPU on a cluster)."""
@@ -307,4 +335,5 @@ def _finish(
         counts={s: counts.get(s, 0) for s in STATUSES},
         trials_done=len(records),
         skipped_variants=skipped,
+        stopped_early=stopped_early,
     )

@@ -40,6 +40,7 @@ from coldstart_bench.results.store import utc_now
 from coldstart_bench.run import compile_cache, page_cache
 from coldstart_bench.run.chaos import restart_and_recover
 from coldstart_bench.run.loadtrial import measure_load
+from coldstart_bench.run.machine import MachineWatch
 from coldstart_bench.run.phases import read_log_phases, read_phases
 from coldstart_bench.run.state import Deadline, TrialState
 from coldstart_bench.scenario.load import LoadedScenario
@@ -56,6 +57,7 @@ class RunContext:
     run_id: str
     tls: TlsFiles | None = None
     guardian: Guardian | None = None  # told of every process a trial starts
+    calibrate: bool = True  # measure the machine around each trial (run/machine.py)
 
 
 def trial_identity(trial: TrialSpec, run_id: str) -> dict[str, Any]:
@@ -94,6 +96,9 @@ class _SetupFailed(Exception):
 def run_trial(context: RunContext, trial: TrialSpec) -> TrialRecord:
     """Run one trial and return its record. Never raises for a failing target; raises only
     :class:`KeyboardInterrupt` (after tearing everything down)."""
+    watch = MachineWatch() if context.calibrate else None
+    if watch is not None:
+        watch.before()
     began = time.perf_counter_ns()
     started_at = utc_now()
     loaded, run_dir = context.loaded, context.run_dir
@@ -147,6 +152,7 @@ def run_trial(context: RunContext, trial: TrialSpec) -> TrialRecord:
         compile_cache=state.compile_cache,
         chaos=state.chaos,
         escaped=state.escaped,
+        machine=watch.after() if watch is not None else None,
     )
     return redact_record(record, _secrets(setup, loaded))
 

@@ -401,6 +401,9 @@ class GateConfig(_Model):
     """The largest slowdown tolerated, e.g. `"5%"` or `0.05` (default 5 %)."""
     confidence: float | None = Field(None, gt=0.5, lt=1.0)
     """Confidence of the tests and intervals (default 0.95)."""
+    max_detectable: float | None = None
+    """A pass needs the comparison to have been able to find a slowdown this large (80 %
+    power), e.g. `"15%"` (default: 3 × `max_regression`); else it is inconclusive."""
     budgets: dict[str, float] = {}
     """Absolute limits on a metric's median, in ms: `{ cold_ttft_ms = 1500 }`."""
     factor: str | None = None
@@ -408,7 +411,7 @@ class GateConfig(_Model):
     baseline_level: str | None = None
     """With `factor`: the level the others are compared with."""
 
-    @field_validator("max_regression", mode="before")
+    @field_validator("max_regression", "max_detectable", mode="before")
     @classmethod
     def _fraction(cls, value: Any) -> Any:
         if value is None:

@@ -61,7 +61,8 @@ def test_the_old_run_compares_and_gates(old_run: Path, tmp_path: Path):
     assert compared.exit_code == 0, compared.output
     with open(out / "compare.csv", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
-    assert len(rows) == 4 * 3 and {r["verdict"] for r in rows} == {"no change"}
+    # 4 trials a side over 12 comparisons: no outcome could reach significance.
+    assert len(rows) == 4 * 3 and {r["verdict"] for r in rows} == {"can't tell"}
 
     junit = tmp_path / "gate.xml"
     gated = CliRunner().invoke(

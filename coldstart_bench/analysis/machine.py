@@ -1,0 +1,121 @@
+"""What a run says about its machine: how fast it was (the calibration recorded before
+each trial), how busy, and — between two runs — whether it was the same machine as far as a
+comparison of them is concerned.
+
+Two runs measured on a machine whose speed changed between them cannot be compared: the
+change of the machine is read as a change of the build. :func:`drift` compares their
+calibrations with the same rank statistic the gate uses (:mod:`.shift`); the gate calls
+the comparison inconclusive unless the calibration's interval shows the machine the same
+within the change the gate is asked to detect.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from coldstart_bench.analysis.shift import Shift, shift
+from coldstart_bench.results.schema import TrialRecord
+
+DRIFT_CONFIDENCE = 0.95
+# The machine counts as busy when its load average (runnable tasks) exceeds its CPUs by
+# this factor, or the hypervisor steals this share of its time: then times are inflated.
+BUSY_LOAD_PER_CPU = 1.0
+BUSY_STEAL = 0.05
+
+
+def calibrations(trials: Sequence[TrialRecord]) -> np.ndarray:
+    """The calibration of every trial (warm-up ones too: they ran on the same machine)."""
+    return np.asarray(
+        [
+            t.machine.calibration_ms
+            for t in trials
+            if t.machine is not None and t.machine.calibration_ms is not None
+        ],
+        dtype=float,
+    )
+
+
+@dataclass(frozen=True)
+class MachineSummary:
+    """The machine over one run."""
+
+    trials: int  # with a calibration
+    calibration_ms: float | None  # median
+    calibration_spread: float | None  # (p90 − p10) / median: how much its speed moved
+    load_1m: float | None  # median over trials
+    cpus: int | None
+    steal_share: float | None  # median
+    busy: bool  # load or steal beyond what the machine can give
+
+    def busy_line(self) -> str | None:
+        """One line for the start of a report, when the machine was busy."""
+        if not self.busy:
+            return None
+        what = []
+        if self.load_1m is not None and self.cpus:
+            what.append(f"load average {self.load_1m:.1f} on {self.cpus} CPU(s)")
+        if self.steal_share is not None and self.steal_share >= BUSY_STEAL:
+            what.append(f"{self.steal_share:.0%} of CPU time stolen")
+        return (
+            f"The machine was busy ({', '.join(what)}): times are inflated, and comparisons "
+            "with runs on a quieter machine are unreliable."
+        )
+
+
+def summarise_machine(trials: Sequence[TrialRecord]) -> MachineSummary:
+    samples = [t.machine for t in trials if t.machine is not None]
+    calib = calibrations(trials)
+    loads = [m.load_1m for m in samples if m.load_1m is not None]
+    steals = [m.steal_share for m in samples if m.steal_share is not None]
+    cpus = max((m.cpus for m in samples if m.cpus), default=None)
+    quota = min((m.cpu_quota for m in samples if m.cpu_quota), default=None)
+    capacity = min(cpus, quota) if cpus and quota else (quota or cpus)
+    load = float(np.median(loads)) if loads else None
+    steal = float(np.median(steals)) if steals else None
+    busy = bool(
+        (load is not None and capacity and load > BUSY_LOAD_PER_CPU * capacity)
+        or (steal is not None and steal >= BUSY_STEAL)
+    )
+    middle = float(np.median(calib)) if len(calib) else None
+    spread = None
+    if middle and len(calib) >= 5:
+        low, high = np.percentile(calib, [10, 90])
+        spread = float((high - low) / middle)
+    return MachineSummary(len(calib), middle, spread, load, cpus, steal, busy)
+
+
+@dataclass(frozen=True)
+class Drift:
+    """The new run's machine against the base run's, by their calibrations."""
+
+    speed: Shift  # new / base calibration time: 1.2 = the new run's machine 20 % slower
+    tolerance: float  # the change the comparison is asked to detect (max regression)
+
+    @property
+    def same_machine(self) -> bool:
+        """The interval of the calibration ratio lies within ±tolerance."""
+        return self.speed.low >= 1 / (1 + self.tolerance) and self.speed.high <= 1 + self.tolerance
+
+    def sentence(self) -> str:
+        s = self.speed
+        if math.isclose(s.ratio, 1.0, abs_tol=0.0005):
+            how = "as fast"
+        else:
+            how = f"{abs(s.change_pct):.0f} % {'slower' if s.ratio > 1 else 'faster'}"
+        interval = f"calibration ratio {s.ratio:.3f} [{s.low:.3f}, {s.high:.3f}]"
+        return f"the new run's machine was {how} than the baseline's ({interval})"
+
+
+def drift(
+    base: Sequence[TrialRecord], new: Sequence[TrialRecord], tolerance: float
+) -> Drift | None:
+    """The calibrations of two runs compared; None where either has fewer than 3."""
+    before, after = calibrations(base), calibrations(new)
+    if min(len(before), len(after)) < 3:
+        return None
+    alpha = (1 - DRIFT_CONFIDENCE) / 2
+    return Drift(shift(after, before, alpha), tolerance)

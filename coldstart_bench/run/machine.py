@@ -1,0 +1,145 @@
+"""The machine measures itself, interleaved with the trials: a fixed calibration just before
+each one, and how busy its CPUs were while the trial ran.
+
+The calibration spawns a fresh interpreter that imports a fixed set of standard-library
+modules and exits (:data:`CALIBRATION_RUNS` times; the median is kept). It is what a
+Python model server's cold start mostly is — fork and exec, interpreter start, imports of
+page-cached modules (the reference server spends 1.04 of its 1.2 s to ready importing) —
+so it slows down with the same things: a CPU shared with other jobs, stolen by the
+hypervisor or clocked down, a slower filesystem cache. A pure CPU loop would miss exec and
+the page cache; a file read would miss the CPU. It costs ~0.06 s a trial, run before
+the trial's prepare commands so that they cannot disturb it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from coldstart_bench.results.schema import MachineSample
+
+CALIBRATION_RUNS = 1
+# Imported by the calibration: pure-Python and C modules of the standard library, ~50 ms
+# of work here (hyperfine: 55 ms ± 1.1), the same on every Python 3.11+.
+CALIBRATION_MODULES = ("json", "decimal", "email.parser", "http.client", "asyncio")
+_PROGRAM = "import " + ", ".join(CALIBRATION_MODULES)
+
+
+def calibrate(runs: int = CALIBRATION_RUNS, timeout_s: float = 30.0) -> tuple[float, ...]:
+    """Each run's time from spawn to exit, in ms; () where the interpreter cannot run."""
+    times = []
+    for _ in range(runs):
+        began = time.perf_counter_ns()
+        try:
+            child = subprocess.Popen(
+                [sys.executable, "-I", "-c", _PROGRAM],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        except OSError:
+            return ()
+        # A blocking wait, not wait(timeout): that one polls with sleeps of up to 50 ms,
+        # which would become part of the figure. The timer only guards against a hang.
+        guard = threading.Timer(timeout_s, child.kill)
+        guard.start()
+        try:
+            code = child.wait()
+        finally:
+            guard.cancel()
+        if code != 0:
+            return ()
+        times.append(round((time.perf_counter_ns() - began) / 1e6, 3))
+    return tuple(times)
+
+
+@dataclass(frozen=True)
+class CpuTimes:
+    """The all-CPU line of /proc/stat: total and idle (incl. iowait) and stolen ticks."""
+
+    total: int
+    idle: int
+    steal: int
+
+
+def cpu_times(stat: Path = Path("/proc/stat")) -> CpuTimes | None:
+    try:
+        with open(stat, encoding="ascii") as f:
+            fields = f.readline().split()
+    except OSError:
+        return None
+    if not fields or fields[0] != "cpu":
+        return None
+    ticks = [int(v) for v in fields[1:]]
+    # user nice system idle iowait irq softirq steal [guest guest_nice: inside user/nice]
+    total = sum(ticks[:8])
+    idle = ticks[3] + (ticks[4] if len(ticks) > 4 else 0)
+    steal = ticks[7] if len(ticks) > 7 else 0
+    return CpuTimes(total, idle, steal)
+
+
+def cpu_quota(root: Path = Path("/sys/fs/cgroup")) -> float | None:
+    """The cgroup v2 CPU limit in CPUs (``cpu.max``: "quota period", or "max")."""
+    with contextlib.suppress(OSError, ValueError):
+        quota, period = (root / "cpu.max").read_text().split()[:2]
+        return None if quota == "max" else round(int(quota) / int(period), 3)
+    return None
+
+
+def cpu_mhz(cpuinfo: Path = Path("/proc/cpuinfo")) -> float | None:
+    with contextlib.suppress(OSError, ValueError):
+        clocks = [
+            float(line.split(":", 1)[1])
+            for line in cpuinfo.read_text(errors="replace").splitlines()
+            if line.lower().startswith("cpu mhz")
+        ]
+        return round(statistics.fmean(clocks), 1) if clocks else None
+    return None
+
+
+class MachineWatch:
+    """Around one trial: :meth:`before` (calibrate, read the load and CPU times), then
+    :meth:`after` gives the trial's :class:`MachineSample`."""
+
+    def __init__(self, runs: int = CALIBRATION_RUNS) -> None:
+        self.runs = runs
+        self._start: CpuTimes | None = None
+        self._calibration: tuple[float, ...] = ()
+        self._load: float | None = None
+        self._mhz: float | None = None
+
+    def before(self) -> None:
+        self._calibration = calibrate(self.runs) if self.runs else ()
+        self._load = round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None
+        self._mhz = cpu_mhz()
+        self._start = cpu_times()
+
+    def after(self) -> MachineSample:
+        end = cpu_times()
+        busy = steal = None
+        if self._start is not None and end is not None and end.total > self._start.total:
+            spent = end.total - self._start.total
+            busy = round(1 - (end.idle - self._start.idle) / spent, 4)
+            steal = round((end.steal - self._start.steal) / spent, 4)
+        try:
+            cpus = len(os.sched_getaffinity(0))
+        except (AttributeError, OSError):
+            cpus = os.cpu_count()
+        runs = self._calibration
+        return MachineSample(
+            calibration_ms=round(statistics.median(runs), 3) if runs else None,
+            calibration_runs=runs,
+            load_1m=self._load,
+            cpus=cpus,
+            busy_share=busy,
+            steal_share=steal,
+            cpu_quota=cpu_quota(),
+            cpu_mhz=self._mhz,
+        )
