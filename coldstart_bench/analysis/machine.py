@@ -11,11 +11,11 @@ within the change the gate is asked to detect.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from coldstart_bench.analysis.shift import Shift, shift
 from coldstart_bench.results.schema import TrialRecord
@@ -50,6 +50,19 @@ class MachineSummary:
     cpus: int | None
     steal_share: float | None  # median
     busy: bool  # load or steal beyond what the machine can give
+
+    def text(self) -> str | None:
+        """One line on the machine's speed and load over the run (None: no calibration)."""
+        if self.calibration_ms is None:
+            return None
+        parts = [f"calibration {self.calibration_ms:,.1f} ms median over {self.trials} trials"]
+        if self.calibration_spread is not None:
+            parts.append(f"10th–90th percentiles {self.calibration_spread:.0%} of it")
+        if self.load_1m is not None:
+            parts.append(f"load average {self.load_1m:.1f} on {self.cpus or '?'} CPU(s)")
+        if self.steal_share:
+            parts.append(f"{self.steal_share:.1%} stolen")
+        return "; ".join(parts)
 
     def busy_line(self) -> str | None:
         """One line for the start of a report, when the machine was busy."""
@@ -102,11 +115,10 @@ class Drift:
 
     def sentence(self) -> str:
         s = self.speed
-        if math.isclose(s.ratio, 1.0, abs_tol=0.0005):
-            how = "as fast"
-        else:
-            how = f"{abs(s.change_pct):.0f} % {'slower' if s.ratio > 1 else 'faster'}"
         interval = f"calibration ratio {s.ratio:.3f} [{s.low:.3f}, {s.high:.3f}]"
+        if abs(s.change_pct) < 0.5:
+            return f"the new run's machine was as fast as the baseline's ({interval})"
+        how = f"{abs(s.change_pct):.0f} % {'slower' if s.ratio > 1 else 'faster'}"
         return f"the new run's machine was {how} than the baseline's ({interval})"
 
 
@@ -119,3 +131,23 @@ def drift(
         return None
     alpha = (1 - DRIFT_CONFIDENCE) / 2
     return Drift(shift(after, before, alpha), tolerance)
+
+
+def machine_trace(trials: Sequence[TrialRecord]) -> pd.DataFrame:
+    """One row per trial with a calibration, in run order: the trial's position, its
+    variant, the calibration, the load average and the busy share of the CPUs."""
+    rows = [
+        {
+            "trial": t.trial,
+            "variant": t.variant,
+            "warmup": t.warmup,
+            "calibration_ms": t.machine.calibration_ms,
+            "load_1m": t.machine.load_1m,
+            "busy_share": t.machine.busy_share,
+            "cpus": t.machine.cpus,
+        }
+        for t in sorted(trials, key=lambda t: t.trial)
+        if t.machine is not None and t.machine.calibration_ms is not None
+    ]
+    columns = ["trial", "variant", "warmup", "calibration_ms", "load_1m", "busy_share", "cpus"]
+    return pd.DataFrame(rows, columns=columns)

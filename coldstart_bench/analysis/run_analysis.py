@@ -22,6 +22,7 @@ from coldstart_bench.analysis.effects import (
 )
 from coldstart_bench.analysis.findings import Headline, headline
 from coldstart_bench.analysis.load import load_points, rolling_latency
+from coldstart_bench.analysis.machine import MachineSummary, machine_trace, summarise_machine
 from coldstart_bench.analysis.phase_effects import phase_effects
 from coldstart_bench.analysis.phases import load_throughput, median_timelines, throughput_summary
 from coldstart_bench.analysis.requests import connection_setup, request_index_summary
@@ -53,6 +54,7 @@ class RunSummary:
     rows: list[VariantSummary]  # the headline table, read from ``stats``
     failures: list[Failure]
     skipped: dict[str, str]  # variant → why it was not run
+    machine: MachineSummary  # how fast and how busy the machine was over the run
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,7 @@ class RunAnalysis:
     throughput: pd.DataFrame  # model-load MB/s per variant, with CIs
     load_points: pd.DataFrame  # one row per request of the load trials
     load_rolling: pd.DataFrame  # their rolling percentiles and goodput
+    machine_trace: pd.DataFrame  # the calibration and load before each trial, in run order
 
 
 def summarise_run(run: RunData) -> RunSummary:
@@ -98,6 +101,7 @@ def summarise_run(run: RunData) -> RunSummary:
         rows=summarise(frame, stats, order),
         failures=failures(trials, run.run_dir),
         skipped={v: skipped[v] for v in order if v in skipped},
+        machine=summarise_machine(trials),
     )
 
 
@@ -130,4 +134,5 @@ def analyse(run: RunData) -> RunAnalysis:
         throughput=throughput_summary(load_throughput(frames.phases_frame(trials))),
         load_points=points,
         load_rolling=rolling_latency(points),
+        machine_trace=machine_trace(trials),
     )

@@ -8,16 +8,28 @@ setting group-sequential designs are built for; their boundaries at the last loo
 close to the fixed-sample test's, where an always-valid confidence sequence stays 1.5–2×
 wider, which at 20 trials a side is the difference between a decision and none.
 
-The statistic at look k is Z_k = log(ratio) / se (:mod:`~coldstart_bench.analysis.shift`:
-Hodges–Lehmann estimate of the shift of log times, its standard error from the inverted
-rank test). At information fraction t_k = round k / last round:
+The statistic at look k is the rank test's own, Z_k = Φ⁻¹(1 − p), p the one-sided
+Mann–Whitney p-value of "slower" (:mod:`~coldstart_bench.analysis.shift`). Under no
+difference it is (near) standard normal whatever the shape of the noise — a machine whose
+speed jumps between two levels makes the noise bimodal, and a Z built from an estimate
+and its standard error would overstate the evidence — so the false-positive rate holds
+under drift; and crossing the efficacy boundary implies the fixed test's significance at
+the same level, so the interval shown agrees with the verdict. Under a shift δ of log
+times Z_k has mean about δ / se_k (se from the inverted test's 95 % interval), which sets
+the alternative of the futility boundary. A rank statistic has few possible values in
+small samples (5 trials a side cannot give p below 1/252, so Z stays under 2.7 however
+large the slowdown): a look where even the most extreme outcome could not cross the
+efficacy boundary is skipped, for a stop there could only be for "no regression".
+
+At information fraction t_k = round k / last round:
 
 - efficacy (regression): Z_k ≥ c_k, with α spent as α·t^3 (close to O'Brien–Fleming:
   almost nothing early, so the last look keeps nearly the fixed test's α), and the
   estimate above the regression threshold, as in the fixed gate;
 - futility (no regression): Z_k ≤ f_k, with β = 0.2 spent as β·t^1.5 under the
   alternative "slower by the detectable bound" (drift θ = log(1 + bound) / se at the last
-  look), so a build that is not slower stops early.
+  look), and the estimate itself within the regression threshold, so a build that is not
+  slower stops early.
 
 Boundaries are found by recursive numerical integration of the Brownian motion
 B(t) = Z·√t (Jennison & Turnbull, ch. 19), and recomputed at each look from the noise seen
@@ -58,7 +70,7 @@ def spent(level: float, t: float, power: float) -> float:
     return level * min(max(t, 0.0), 1.0) ** power
 
 
-@lru_cache(maxsize=512)
+@lru_cache(maxsize=8192)
 def boundaries(fractions: tuple[float, ...], alpha: float, drift: float) -> Boundaries:
     """Efficacy and (binding) futility boundaries at the looks ``fractions`` (ascending,
     the last ≤ 1), for a one-sided ``alpha`` and power :data:`POWER` at ``drift`` (the mean
@@ -82,8 +94,10 @@ def boundaries(fractions: tuple[float, ...], alpha: float, drift: float) -> Boun
             alpha, previous, ALPHA_SPENDING_POWER
         )
         spend_b = spent(beta, t, BETA_SPENDING_POWER) - spent(beta, previous, BETA_SPENDING_POWER)
-        upper = _upper_quantile(null, grid, spend_a)
         lower = _lower_quantile(alt, grid, spend_b)
+        # Binding futility may leave less null mass than this look may spend: then every
+        # path still running crosses, and the boundaries meet where futility is.
+        upper = _upper_quantile(null, grid, spend_a) if null.sum() > spend_a else lower
         if lower >= upper:
             lower = upper  # the decision is forced here
         efficacy.append(upper / math.sqrt(t))
@@ -138,31 +152,43 @@ class Look:
     )
 
 
+def z_of(p_slower: float) -> float:
+    """The rank test's one-sided p-value as a standard normal score."""
+    return _NORMAL.inv_cdf(1 - min(max(p_slower, 1e-12), 1 - 1e-12))
+
+
 def look(
     *,
     rounds: int,
     last_round: int,
+    p_slower: float,
     log_ratio: float,
     se_log: float,
     alpha: float,
     threshold: float,
     bound: float,
+    smallest_p: float = 0.0,
     min_rounds: int = MIN_ROUNDS,
 ) -> Look:
     """The decision at a look after ``rounds`` rounds (of ``last_round`` at most), given
-    the estimate and its standard error: the boundaries of every look made so far are
-    recomputed for the noise seen now."""
+    the rank test's p-value, the estimate and its standard error: the boundaries of every
+    look made so far are recomputed for the noise seen now."""
     if rounds < min_rounds or not math.isfinite(se_log) or se_log <= 0:
         return Look(rounds, math.nan, math.inf, -math.inf, "continue")
     looks = tuple(r / last_round for r in range(min_rounds, rounds + 1))
     se_last = se_log * math.sqrt(rounds / last_round)
     drift = math.log1p(bound) / se_last
-    edges = boundaries(tuple(round(f, 6) for f in looks), alpha, round(drift, 3))
-    z = log_ratio / se_log
+    # The drift is an estimate: to 0.02 is as exact as it is, and lets designs be reused.
+    edges = boundaries(tuple(round(f, 6) for f in looks), alpha, round(drift * 50) / 50)
+    z = z_of(p_slower)
     upper, lower = edges.efficacy[-1], edges.futility[-1]
-    if z >= upper:
+    if z_of(smallest_p) < upper:  # not even the most extreme outcome could cross: no look
+        decision = "continue"
+    elif z >= upper:
         decision = "regression" if log_ratio > math.log1p(threshold) else "warning"
-    elif z <= lower:
+    elif z <= lower and log_ratio <= math.log1p(threshold):
+        # Never "no regression" while the estimate itself is one: near its few possible
+        # values a small rank test can fall under the boundary with a clear slowdown.
         decision = "pass"
     else:
         decision = "continue"

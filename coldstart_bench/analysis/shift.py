@@ -20,6 +20,7 @@ from statistics import NormalDist
 import numpy as np
 
 EXACT_PAIRS = 10_000  # n1 * n2 up to this (and no ties): U's exact null distribution
+SE_ALPHA = 0.025  # the standard error is read off the 95 % interval
 _NORMAL = NormalDist()
 
 
@@ -63,7 +64,10 @@ def shift(new: np.ndarray, base: np.ndarray, alpha_one_sided: float) -> Shift:
     u_slower = above + equal / 2
     u_faster = len(d) - above - equal / 2
     low, high = _bounds(d, n1, n2, ties, sigma, alpha_one_sided)
-    se_low, se_high = _bounds(d, n1, n2, ties, sigma, _NORMAL.cdf(-1.0))
+    # The standard error from the 95 % interval's width, not the ±1σ one's: where the noise
+    # has heavy tails or two modes (a machine switching speed), the outer quantiles say so
+    # and the inner ones would make the estimate look more certain than it is.
+    se_low, se_high = _bounds(d, n1, n2, ties, sigma, SE_ALPHA)
     return Shift(
         ratio=float(np.exp(np.median(d))),
         low=float(np.exp(low)),
@@ -71,7 +75,7 @@ def shift(new: np.ndarray, base: np.ndarray, alpha_one_sided: float) -> Shift:
         level=1 - 2 * alpha_one_sided,
         p_slower=_p_at_least(u_slower, n1, n2, ties, sigma),
         p_faster=_p_at_least(u_faster, n1, n2, ties, sigma),
-        se_log=float((se_high - se_low) / 2),
+        se_log=float((se_high - se_low) / (2 * _NORMAL.inv_cdf(1 - SE_ALPHA))),
         n_new=n1,
         n_base=n2,
     )

@@ -54,7 +54,7 @@ MaxDetectableOption = Annotated[
         "--max-detectable",
         metavar="PERCENT",
         help="A pass needs the comparison able to find a slowdown this large with 80 % power, "
-        "e.g. 15% (default: the scenario's [gate], else 3 × --max-regression).",
+        "e.g. 15% (default: the scenario's [gate], else 2 × --max-regression).",
     ),
 ]
 ConfidenceOption = Annotated[
@@ -114,7 +114,7 @@ def _print_result(result: Any, title: str, words: bool = False) -> None:
     style = {"regression": "red", "slower": "red", "warning": "yellow", "inconclusive": "yellow",
              "can't tell": "yellow", "pass": "green", "faster": "green"}  # fmt: skip
     for d in result.decisions:
-        row = cells(d, compare_word(d) if words else d.verdict)
+        row = cells(d, "not judged" if result.drifted else compare_word(d) if words else d.verdict)
         table.add_row(Text(row[0], style=style.get(row[0], "")), Text(row[1]), *row[2:])
     table.caption = explanation(result)
     out.print(table)
@@ -126,7 +126,7 @@ def _print_result(result: Any, title: str, words: bool = False) -> None:
         out.print(
             f"budget {metric} {median:,.1f} ≤ {limit:,.1f} ms: {word} ({variant})", highlight=False
         )
-    for d in result.decisions:
+    for d in [] if result.drifted else result.decisions:
         if d.verdict in ("inconclusive", "warning", "regression"):
             out.print(
                 f"{d.verdict}: {d.comparison.variant} {d.comparison.metric}: {d.reason}",

@@ -29,11 +29,12 @@ from coldstart_bench.scenario.schema import GateConfig
 DEFAULT_METRICS = ("cold_ttft_ms",)
 DEFAULT_MAX_REGRESSION = 0.05
 DEFAULT_CONFIDENCE = 0.95
-# The largest minimum detectable effect a pass may have, as a multiple of max_regression
-# (see docs/explanation/statistics.md: at 3× the quickstart's 10 trials a variant stay
-# decisive on a quiet machine, and a comparison that could miss a 15 % slowdown is not
-# allowed to say "pass").
-DETECTABLE_PER_THRESHOLD = 3.0
+# The largest minimum detectable effect a pass may have, as a multiple of max_regression:
+# twice the threshold is where the gate's design asks for 80 % power (+10 % at the default
+# 5 %, benchmarks/gate_accuracy.py); a comparison that could have missed a slowdown that
+# large may not say "pass". The quickstart's 10 trials a variant find ≥ 6 % on a quiet
+# machine (docs/explanation/statistics.md).
+DETECTABLE_PER_THRESHOLD = 2.0
 
 EXIT_PASS, EXIT_FAIL, EXIT_BAD_INPUT, EXIT_INCONCLUSIVE = 0, 1, 2, 4
 
@@ -106,6 +107,10 @@ class GateResult:
         return (
             self.drift is not None and not self.drift.same_machine and not self.settings.allow_drift
         )
+
+    def shown(self, decision: Decision) -> str:
+        """A comparison's verdict as shown: none of them counts when the machine drifted."""
+        return "not judged" if self.drifted else decision.verdict
 
     @property
     def exit_code(self) -> int:

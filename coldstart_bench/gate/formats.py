@@ -67,7 +67,7 @@ def gate_markdown(result: GateResult) -> str:
         lines += [f"**{md_escape(line)}**", ""]
     lines += ["| " + " | ".join(heads) + " |", "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     for d in result.decisions:
-        lines.append("| " + " | ".join(md_escape(c) for c in cells(d, d.verdict)) + " |")
+        lines.append("| " + " | ".join(md_escape(c) for c in cells(d, result.shown(d))) + " |")
     if result.budgets:
         lines += [
             "",
@@ -80,6 +80,7 @@ def gate_markdown(result: GateResult) -> str:
                 f"{median:,.1f} | {limit:,.1f} |"
             )
     notes = [d for d in result.decisions if d.verdict in ("inconclusive", "warning")]
+    notes = [] if result.drifted else notes
     if notes or result.unmatched:
         lines.append("")
         lines += [
@@ -98,9 +99,9 @@ def gate_junit(result: GateResult) -> str:
     """One test case per gated (variant, metric) and per budget; an inconclusive gate is an
     error, with why (the machine, the power, the trials)."""
     cases = len(result.decisions) + len(result.budgets)
-    failures = sum(d.verdict == "regression" for d in result.decisions)
-    failures += sum(not ok for *_r, ok in result.budgets)
     drift = result.drift_line() if result.drifted else None
+    failures = 0 if drift else sum(d.verdict == "regression" for d in result.decisions)
+    failures += sum(not ok for *_r, ok in result.budgets)
     errors = sum(d.verdict == "inconclusive" or drift is not None for d in result.decisions)
     suite = ET.Element(
         "testsuite", name="coldstart gate", tests=str(cases), failures=str(failures),
@@ -109,11 +110,11 @@ def gate_junit(result: GateResult) -> str:
     for d in result.decisions:
         c = d.comparison
         case = ET.SubElement(suite, "testcase", classname=f"coldstart.{c.variant}", name=c.metric)
-        text = " ".join(f"{h}={v}" for h, v in zip(HEADS, cells(d, d.verdict), strict=True))
-        if d.verdict == "regression":
-            ET.SubElement(case, "failure", message=d.reason).text = text
-        elif drift is not None:
+        text = " ".join(f"{h}={v}" for h, v in zip(HEADS, cells(d, result.shown(d)), strict=True))
+        if drift is not None:
             ET.SubElement(case, "error", message=drift).text = text
+        elif d.verdict == "regression":
+            ET.SubElement(case, "failure", message=d.reason).text = text
         elif d.verdict == "inconclusive":
             ET.SubElement(case, "error", message=d.reason).text = text
         else:
@@ -140,7 +141,8 @@ def compare_markdown(result: GateResult) -> str:
     lines += [f"**{md_escape(line)}**\n" for line in _notes(result)]
     lines += ["| " + " | ".join(heads) + " |", "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     for d in result.decisions:
-        lines.append("| " + " | ".join(md_escape(c) for c in cells(d, compare_word(d))) + " |")
+        word = "not judged" if result.drifted else compare_word(d)
+        lines.append("| " + " | ".join(md_escape(c) for c in cells(d, word)) + " |")
     return "\n".join(lines) + "\n" + "".join(f"\nunmatched: {u}" for u in result.unmatched)
 
 

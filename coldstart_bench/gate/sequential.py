@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from coldstart_bench.analysis.sequential import MIN_ROUNDS, look
+from coldstart_bench.analysis.shift import smallest_p
 from coldstart_bench.gate.decide import GateResult, GateSettings, evaluate
 from coldstart_bench.gate.matching import sides_from_factor
 from coldstart_bench.gate.rule import Decision
@@ -139,6 +140,8 @@ def _at_round(
         seen = look(
             rounds=rounds,
             last_round=design.last_round,
+            p_slower=d.comparison.shift.p_slower,
+            smallest_p=smallest_p(d.comparison.n_new, d.comparison.n_base),
             log_ratio=math.log(d.comparison.ratio),
             se_log=d.comparison.shift.se_log,
             alpha=settings.alpha / m,
@@ -150,9 +153,10 @@ def _at_round(
         verdicts.append(seen.decision)
         decisions.append(dataclasses.replace(d, verdict=verdict, reason=reason))
     decided = "regression" in verdicts or (bool(verdicts) and all(v == "pass" for v in verdicts))
-    how = "decided" if decided else "not decided"
+    result = dataclasses.replace(fixed, decisions=decisions)
+    how = f"{result.verdict}, decided" if decided else "not decided"
     text = f"sequential A/B: {how} at round {rounds} of at most {design.last_round}"
-    result = dataclasses.replace(fixed, decisions=decisions, sequential=text)
+    result = dataclasses.replace(result, sequential=text)
     return Outcome(result, rounds, decided)
 
 

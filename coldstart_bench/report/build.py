@@ -19,6 +19,7 @@ from coldstart_bench.report import plots, tables
 from coldstart_bench.report.headline import headline_text
 from coldstart_bench.report.html import Plot, ProfileView, render_html
 from coldstart_bench.report.loadplot import load_picture
+from coldstart_bench.report.machineplot import machine_picture
 from coldstart_bench.report.waterfall import waterfall
 from coldstart_bench.results.store import atomic_write_bytes, atomic_write_text, load_run
 
@@ -33,6 +34,7 @@ PLOT_TITLES: dict[str, str] = {
     "effects": "What each toggle buys",
     "model_load": "Model-load throughput",
     "load": "Load on a cold replica",
+    "machine": "The machine over the run",
 }
 
 
@@ -136,7 +138,8 @@ def write_report(
     run = summary.run
     out = Path(out_dir) if out_dir is not None else run.run_dir / "report"
     out.mkdir(parents=True, exist_ok=True)
-    report = Report(analysis, out, headline_text(analysis.headline))
+    busy = summary.machine.busy_line()
+    report = Report(analysis, out, " ".join(filter(None, [busy, headline_text(analysis.headline)])))
 
     def write_text(name: str, text: str) -> None:
         path = out / name
@@ -183,6 +186,7 @@ def write_report(
             skipped=summary.skipped,
             resamples=BOOTSTRAP_RESAMPLES,
             profile=_profile_view(run.run_dir, out),
+            machine=summary.machine.text(),
         )
         write_text("report.html", html)
     return report
@@ -202,5 +206,6 @@ def _plots(analysis: RunAnalysis) -> list[Plot]:
         "load": load_picture(analysis.load_points, analysis.load_rolling, order)
         if not analysis.load_points.empty
         else None,
+        "machine": machine_picture(analysis.machine_trace),
     }
     return [Plot(name, PLOT_TITLES[name], png) for name, png in drawn.items() if png]

@@ -82,6 +82,7 @@ def render_html(
     skipped: Mapping[str, str],
     resamples: int,
     profile: Mapping[str, Any] | None = None,
+    machine: str | None = None,
 ) -> str:
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     heads, grid = plain_grid(rows)
@@ -97,6 +98,10 @@ def render_html(
         ("command", " ".join(str(a) for a in meta.get("command", []))),
         ("scenario file", meta.get("scenario", {}).get("path")),
     ]
+    if machine:
+        meta_rows.append(("machine over the run", machine))
+    if meta.get("stopped_early"):
+        meta_rows.append(("stopped early", meta.get("stopped_early")))
     return env.from_string(_template()).render(
         title=title,
         run_id=meta.get("run_id", ""),

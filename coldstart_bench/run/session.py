@@ -107,7 +107,7 @@ def run_scenario(
     loaded = scenario if isinstance(scenario, LoadedScenario) else load_scenario(scenario)
     options = options or RunOptions()
     executor = options.executor or LocalExecutor()
-    if options.stop_rule is not None and (executor.name != "local" or options.shard):
+    if options.stop_rule is not None and (executor.name == "ray" or options.shard):
         raise ColdstartError(
             "a run that stops itself (--sequential) runs its trials here, one after another: "
             "not with --executor ray or --shard"

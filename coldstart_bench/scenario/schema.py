@@ -403,7 +403,7 @@ class GateConfig(_Model):
     """Confidence of the tests and intervals (default 0.95)."""
     max_detectable: float | None = None
     """A pass needs the comparison to have been able to find a slowdown this large (80 %
-    power), e.g. `"15%"` (default: 3 × `max_regression`); else it is inconclusive."""
+    power), e.g. `"15%"` (default: 2 × `max_regression`); else it is inconclusive."""
     budgets: dict[str, float] = {}
     """Absolute limits on a metric's median, in ms: `{ cold_ttft_ms = 1500 }`."""
     factor: str | None = None

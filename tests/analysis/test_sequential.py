@@ -10,7 +10,7 @@ import math
 import numpy as np
 
 from coldstart_bench.analysis.sequential import boundaries, look
-from coldstart_bench.analysis.shift import shift
+from coldstart_bench.analysis.shift import shift, smallest_p
 
 LOOKS = tuple(r / 20 for r in range(5, 21))
 
@@ -66,8 +66,9 @@ def test_repeating_the_fixed_test_after_every_round_inflates_false_positives():
         for rounds in range(5, 21):
             s = shift(new[:rounds], base[:rounds], 0.05)
             seen = look(
-                rounds=rounds, last_round=20, log_ratio=math.log(s.ratio), se_log=s.se_log,
-                alpha=0.05, threshold=0.0, bound=0.1,
+                rounds=rounds, last_round=20, p_slower=s.p_slower,
+                log_ratio=math.log(s.ratio), se_log=s.se_log, alpha=0.05, threshold=0.0,
+                bound=0.1, smallest_p=smallest_p(rounds, rounds),
             )  # fmt: skip
             if seen.decision in ("regression", "warning"):
                 sequential += 1

@@ -1,0 +1,57 @@
+"""What a run says about its machine: the drift between two runs' calibrations, and a busy
+machine said in one line."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from coldstart_bench.analysis.machine import drift, machine_trace, summarise_machine
+from coldstart_bench.results.schema import MachineSample, TrialRecord
+
+
+def trials(calibrations, load: float = 0.5, cpus: int = 2, steal: float = 0.0):  # type: ignore[no-untyped-def]
+    return [
+        TrialRecord(
+            schema_version=2,
+            run_id="r",
+            trial=i,
+            variant="default",
+            factors={},
+            repetition=i,
+            warmup=False,
+            status="ok",
+            started_at="",
+            t0_ns=0,
+            machine=MachineSample(c, (c,), load, cpus, 0.5, steal),
+        )
+        for i, c in enumerate(calibrations)
+    ]
+
+
+def test_the_same_machine_is_shown_the_same_and_a_slower_one_is_not():
+    rng = np.random.default_rng(0)
+    quiet = trials(rng.normal(55, 1, 40))
+    again = trials(rng.normal(55, 1, 40))
+    busy = trials(rng.normal(55, 1, 40) * 1.5)
+    same = drift(quiet, again, tolerance=0.05)
+    assert same is not None and same.same_machine
+    slower = drift(quiet, busy, tolerance=0.05)
+    assert slower is not None and not slower.same_machine
+    assert "50 % slower" in slower.sentence() or "49 % slower" in slower.sentence()
+    assert drift(quiet, trials([]), 0.05) is None  # nothing to compare with
+
+
+def test_a_noisy_calibration_cannot_show_the_machine_the_same():
+    rng = np.random.default_rng(1)
+    noisy = drift(trials(rng.normal(55, 15, 6)), trials(rng.normal(55, 15, 6)), 0.05)
+    assert noisy is not None and not noisy.same_machine  # its interval is too wide
+
+
+def test_a_busy_machine_is_said_and_a_quiet_one_is_not():
+    quiet = summarise_machine(trials([55.0] * 10, load=0.4))
+    assert not quiet.busy and quiet.busy_line() is None
+    loaded = summarise_machine(trials([80.0] * 10, load=6.0))
+    assert loaded.busy and "load average 6.0 on 2 CPU(s)" in (loaded.busy_line() or "")
+    stolen = summarise_machine(trials([80.0] * 10, steal=0.2))
+    assert stolen.busy and "20% of CPU time stolen" in (stolen.busy_line() or "")
+    assert len(machine_trace(trials([55.0, 56.0]))) == 2
