@@ -38,23 +38,37 @@ class Shift:
     se_log: float
     n_new: int
     n_base: int
+    bounded: bool = True  # some outcome of these trials could reach the test's level
 
     @property
     def change_pct(self) -> float:
         return (self.ratio - 1.0) * 100.0
 
-    @property
-    def bounded(self) -> bool:
-        """Some outcome of these trials could reach the test's level (else the interval is
-        everything: 0 to infinity)."""
-        return self.low > 0 and math.isfinite(self.high)
 
 
 def shift(new: np.ndarray, base: np.ndarray, alpha_one_sided: float) -> Shift:
-    """The shift of ``new`` against ``base`` (positive values, e.g. milliseconds), with the
-    two-sided interval whose ends are the one-sided tests at ``alpha_one_sided``."""
-    x = np.log(np.asarray(new, float))
-    y = np.log(np.asarray(base, float))
+    """The shift of ``new`` against ``base`` (times, e.g. milliseconds), with the two-sided
+    interval whose ends are the one-sided tests at ``alpha_one_sided``.
+
+    Positive times are compared as logs (a shift is a ratio). Where some time is 0 (a reused
+    connection does no connecting), the shift is taken in milliseconds and read as a ratio
+    to the base's median; with a base median of 0 there is no ratio (NaN). The rank test is
+    the same either way: it only sees the order."""
+    raw_new, raw_base = np.asarray(new, float), np.asarray(base, float)
+    if min(raw_new.min(initial=1.0), raw_base.min(initial=1.0)) > 0:
+        x, y = np.log(raw_new), np.log(raw_base)
+
+        def as_ratio(v: float) -> float:
+            return float(np.exp(v))
+
+        scale = 1.0
+    else:
+        x, y = raw_new, raw_base
+        scale = float(np.median(raw_base)) if len(raw_base) else 0.0
+
+        def as_ratio(v: float) -> float:
+            return 1 + v / scale if scale > 0 else math.nan
+
     d = np.sort(np.subtract.outer(x, y).ravel())
     n1, n2 = len(x), len(y)
     _, counts = np.unique(np.concatenate([x, y]), return_counts=True)
@@ -68,16 +82,18 @@ def shift(new: np.ndarray, base: np.ndarray, alpha_one_sided: float) -> Shift:
     # has heavy tails or two modes (a machine switching speed), the outer quantiles say so
     # and the inner ones would make the estimate look more certain than it is.
     se_low, se_high = _bounds(d, n1, n2, ties, sigma, SE_ALPHA)
+    spread = (se_high - se_low) / (2 * _NORMAL.inv_cdf(1 - SE_ALPHA))
     return Shift(
-        ratio=float(np.exp(np.median(d))),
-        low=float(np.exp(low)),
-        high=float(np.exp(high)),
+        ratio=as_ratio(float(np.median(d))),
+        low=as_ratio(low) if math.isfinite(low) else 0.0,
+        high=as_ratio(high),
         level=1 - 2 * alpha_one_sided,
         p_slower=_p_at_least(u_slower, n1, n2, ties, sigma),
         p_faster=_p_at_least(u_faster, n1, n2, ties, sigma),
-        se_log=float((se_high - se_low) / (2 * _NORMAL.inv_cdf(1 - SE_ALPHA))),
+        se_log=float(spread / scale) if scale > 0 else math.inf,
         n_new=n1,
         n_base=n2,
+        bounded=math.isfinite(low) and math.isfinite(high),
     )
 
 

@@ -20,6 +20,7 @@ them as slower / faster / no change.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -108,7 +109,15 @@ def decide(
         mde = detectable_change(s.se_log, alpha_each, max_regression)
         significant = s.low > 1.0  # ⇔ p_adj < alpha: the interval inverts the test
         threshold = f"{max_regression:.0%}"
-        if significant and s.ratio > 1 + max_regression:
+        if math.isnan(s.ratio):
+            same = s.p_slower >= 1 and s.p_faster >= 1
+            verdict = "pass" if same else "inconclusive"
+            reason = (
+                "no change: every trial measured the same"
+                if same
+                else f"the base's median is 0, so no ratio (p adj. {p_adj:.3g} for slower)"
+            )
+        elif significant and s.ratio > 1 + max_regression:
             verdict = "regression"
             reason = (
                 f"{c.change_pct:+.1f} % slower (p adj. {p_adj:.3g} < {alpha:g}, over {threshold})"

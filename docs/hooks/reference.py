@@ -248,6 +248,7 @@ def results_reference() -> str:
         schema.CompileCacheState,
         schema.ChaosOutcome,
         schema.EscapedProcess,
+        schema.MachineSample,
     ]
     module_doc = inspect.getdoc(schema) or ""
     out = [

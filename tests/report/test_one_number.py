@@ -132,7 +132,9 @@ def test_every_output_shows_the_medians_of_summary_csv(run: tuple[Path, str], tm
     gated = CliRunner().invoke(
         app, ["gate", str(run_dir), "--baseline", str(run_dir), *metrics, "--summary", str(summary)]
     )
-    assert gated.exit_code == 0, gated.output
+    # A run against itself: never a regression; 5 trials a side over these comparisons are
+    # too few to rule one out, so "inconclusive" is as right as "pass".
+    assert gated.exit_code in (0, 4), gated.output
     gate_rows = markdown_rows(summary.read_text(encoding="utf-8"))
     checked = 0
     for row in gate_rows[1:]:
