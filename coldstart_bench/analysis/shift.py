@@ -45,7 +45,6 @@ class Shift:
         return (self.ratio - 1.0) * 100.0
 
 
-
 def shift(new: np.ndarray, base: np.ndarray, alpha_one_sided: float) -> Shift:
     """The shift of ``new`` against ``base`` (times, e.g. milliseconds), with the two-sided
     interval whose ends are the one-sided tests at ``alpha_one_sided``.
