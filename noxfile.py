@@ -55,12 +55,13 @@ def _measured(session: nox.Session, script: str, table: str, *args: str) -> None
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Measurements of the harness itself, kept as the docs' tables: readiness lag and
-    per-trial overhead, our probe vs curl and a raw socket, exit timing vs hyperfine,
-    --help start-up (fidelity.txt); the hostile targets and the harness's own hostile
-    cases (hostile.txt); then the load client: fidelity, schedule accuracy, sustainable
-    rate, CPU, observer effect (load.txt)."""
+    """Measurements of the harness itself, the first two kept as the docs' tables:
+    readiness lag and per-trial overhead, our probe vs curl and a raw socket, exit timing
+    vs hyperfine, --help start-up (fidelity.txt); the hostile targets and the harness's own
+    hostile cases (hostile.txt); then the load client: fidelity, schedule accuracy,
+    sustainable rate, CPU, observer effect; and the gate's accuracy."""
     session.install("-e", ".[target,dev]")
     _measured(session, "fidelity.py", "fidelity.txt", *session.posargs)
     _measured(session, "hostile_table.py", "hostile.txt")
-    _measured(session, "load_bench.py", "load.txt")
+    session.run("python", "benchmarks/load_bench.py")
+    session.run("python", "benchmarks/gate_accuracy.py", "--png", "docs/images/gate_power.png")

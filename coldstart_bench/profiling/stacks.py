@@ -23,7 +23,8 @@ class HotSpot:
     total_share: float
 
 
-_PROCESS_PREFIX = re.compile(r'^process \d+:(".*?";|[^;]*;)')
+# A stack sampled before the process ran any Python code is the marker alone, with no ';'.
+_PROCESS_PREFIX = re.compile(r'^process \d+:(".*?"(;|$)|[^;]*(;|$))')
 
 
 def write_collapsed(stacks: Mapping[tuple[str, ...], int], path: Path) -> None:

@@ -215,3 +215,17 @@ def test_profilers_are_found_beside_the_interpreter_of_a_venv_that_is_not_activa
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
     )
     assert done.stdout.strip() == str(venv_bin / "py-spy")
+
+
+def test_a_stack_of_a_process_marker_alone_keeps_no_command_line(tmp_path: Path):
+    """py-spy samples a process before it ran any Python (more often on a busy machine) as
+    its marker alone, with no ';' after it: the command line (and its secrets) must still go."""
+    raw = tmp_path / "raw.txt"
+    raw.write_text(
+        'process 12:"python s.py --api-key sk-profiled-secret-123" 3\n'
+        'process 12:"python s.py --api-key sk-profiled-secret-123";<module> (s.py:1) 5\n'
+        "process 13:python s.py --token=sk-other-secret-456 2\n"
+    )
+    stacks = read_collapsed(raw)
+    assert stacks == {("<module> (s.py:1)",): 5}
+    assert "secret" not in repr(stacks)
