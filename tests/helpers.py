@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from coldstart_bench.proc import tree as proctree
+from coldstart_bench.results.schema import SCHEMA_VERSION, TrialRecord
 from coldstart_bench.run.session import RunOptions
 
 TESTS = Path(__file__).parent
@@ -99,3 +100,13 @@ def toy_scenario(*flags: str, ready: dict[str, object] | None = None, **keys: ob
     if ready is not None:
         service["ready"] = ready
     return scenario_text(services=[service], **keys)  # type: ignore[arg-type]
+
+
+def record(index: int, **fields: object) -> TrialRecord:
+    """A minimal ok trial record, number ``index`` of run "r"; ``fields`` set the rest."""
+    identity: dict[str, object] = {
+        "schema_version": SCHEMA_VERSION, "run_id": "r", "trial": index, "variant": "default",
+        "factors": {}, "repetition": index, "warmup": False, "status": "ok",
+        "started_at": "2026-01-01T00:00:00+00:00", "t0_ns": 1,
+    }  # fmt: skip
+    return TrialRecord(**{**identity, **fields})  # type: ignore[arg-type]

@@ -4,26 +4,15 @@ machine said in one line."""
 from __future__ import annotations
 
 import numpy as np
+from helpers import record
 
 from coldstart_bench.analysis.machine import drift, machine_trace, summarise_machine
-from coldstart_bench.results.schema import MachineSample, TrialRecord
+from coldstart_bench.results.schema import MachineSample
 
 
 def trials(calibrations, load: float = 0.5, cpus: int = 2, steal: float = 0.0):  # type: ignore[no-untyped-def]
     return [
-        TrialRecord(
-            schema_version=2,
-            run_id="r",
-            trial=i,
-            variant="default",
-            factors={},
-            repetition=i,
-            warmup=False,
-            status="ok",
-            started_at="",
-            t0_ns=0,
-            machine=MachineSample(c, (c,), load, cpus, 0.5, steal),
-        )
+        record(i, machine=MachineSample(c, (c,), load, cpus, 0.5, steal))
         for i, c in enumerate(calibrations)
     ]
 

@@ -8,10 +8,11 @@ from pathlib import Path
 from xml.etree import ElementTree as ET
 
 import numpy as np
+from helpers import record
 from typer.testing import CliRunner
 
 from coldstart_bench.cli.app import app
-from coldstart_bench.results.schema import MachineSample, TrialRecord
+from coldstart_bench.results.schema import MachineSample
 from coldstart_bench.results.store import RunWriter
 
 
@@ -23,22 +24,10 @@ def write_run(path: Path, cold_ttft_ms: np.ndarray, calibration_ms: np.ndarray) 
     writer = RunWriter(path, {"run_id": path.name, "status": "complete",
                               "plan": {"variants": [variant]}})  # fmt: skip
     for i, (ttft, calibration) in enumerate(zip(cold_ttft_ms, calibration_ms, strict=True)):
+        machine = MachineSample(float(calibration), (float(calibration),), 0.3, 2)
+        ready, ttft = float(ttft) * 0.9, float(ttft)
         writer.append(
-            TrialRecord(
-                schema_version=2,
-                run_id=path.name,
-                trial=i,
-                variant="default",
-                factors={},
-                repetition=i,
-                warmup=False,
-                status="ok",
-                started_at="",
-                t0_ns=0,
-                ready_ms=float(ttft) * 0.9,
-                cold_ttft_ms=float(ttft),
-                machine=MachineSample(float(calibration), (float(calibration),), 0.3, 2),
-            )
+            record(i, run_id=path.name, ready_ms=ready, cold_ttft_ms=ttft, machine=machine)
         )
     writer.finish(status="complete")
     return path

@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 import pytest
+from helpers import record
 
 from coldstart_bench.errors import RunDirError
 from coldstart_bench.results.schema import SCHEMA_VERSION, RequestRecord, ServiceRecord, TrialRecord
@@ -12,17 +13,8 @@ from coldstart_bench.results.store import RunWriter, load_run, new_run_dir, safe
 
 
 def trial(index: int) -> TrialRecord:
-    return TrialRecord(
-        schema_version=SCHEMA_VERSION,
-        run_id="r",
-        trial=index,
-        variant="default",
-        factors={},
-        repetition=index,
-        warmup=False,
-        status="ok",
-        started_at="2026-01-01T00:00:00+00:00",
-        t0_ns=1,
+    return record(
+        index,
         ready_ms=10.0,
         cold_ttft_ms=12.5,
         services=(ServiceRecord(name="s", status="ok", spawn_ms=0.5, ready_ms=10.0, survivors=()),),
