@@ -21,6 +21,7 @@ import numpy as np
 
 EXACT_PAIRS = 10_000  # n1 * n2 up to this (and no ties): U's exact null distribution
 SE_ALPHA = 0.025  # the standard error is read off the 95 % interval
+MAX_PAIRS = 4_000_000  # pairwise differences held at once (32 MB)
 _NORMAL = NormalDist()
 
 
@@ -68,14 +69,17 @@ def shift(new: np.ndarray, base: np.ndarray, alpha_one_sided: float) -> Shift:
         def as_ratio(v: float) -> float:
             return 1 + v / scale if scale > 0 else math.nan
 
-    d = np.sort(np.subtract.outer(x, y).ravel())
     n1, n2 = len(x), len(y)
-    _, counts = np.unique(np.concatenate([x, y]), return_counts=True)
+    d = _differences(x, y)
+    _, inverse, counts = np.unique(
+        np.concatenate([x, y]), return_inverse=True, return_counts=True
+    )
     ties = bool(np.any(counts > 1))
     sigma = _sigma(n1, n2, counts)
-    above, equal = int(np.sum(d > 0)), int(np.sum(d == 0))
-    u_slower = above + equal / 2
-    u_faster = len(d) - above - equal / 2
+    # U from the ranks (ties averaged), exact whatever the number of pairs.
+    midranks = np.cumsum(counts) - (counts - 1) / 2
+    u_slower = float(midranks[inverse[:n1]].sum() - n1 * (n1 + 1) / 2)
+    u_faster = n1 * n2 - u_slower
     low, high = _bounds(d, n1, n2, ties, sigma, alpha_one_sided)
     # The standard error from the 95 % interval's width, not the ±1σ one's: where the noise
     # has heavy tails or two modes (a machine switching speed), the outer quantiles say so
@@ -96,17 +100,32 @@ def shift(new: np.ndarray, base: np.ndarray, alpha_one_sided: float) -> Shift:
     )
 
 
+def _differences(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Every pairwise difference new − base, sorted; beyond :data:`MAX_PAIRS` (over 2,000
+    trials a side) a seeded random sample of them, so memory stays bounded."""
+    if len(x) * len(y) <= MAX_PAIRS:
+        return np.sort(np.subtract.outer(x, y).ravel())
+    rng = np.random.default_rng(0)
+    return np.sort(
+        x[rng.integers(len(x), size=MAX_PAIRS)] - y[rng.integers(len(y), size=MAX_PAIRS)]
+    )
+
+
 def _bounds(
     d: np.ndarray, n1: int, n2: int, ties: bool, sigma: float, alpha: float
 ) -> tuple[float, float]:
     """The shifts at which the one-sided tests at ``alpha`` start to reject: every pair
     difference above the lower bound counts towards "slower", so the bound is the
-    (N − u_crit + 1)-th smallest difference."""
-    pairs = len(d)
+    (N − u_crit + 1)-th smallest difference (of a sample of them: at that quantile)."""
+    pairs = n1 * n2
     u_crit = _critical_u(n1, n2, ties, sigma, alpha)
     if u_crit > pairs:
         return -math.inf, math.inf  # not even the most extreme outcome would reject
-    return float(d[pairs - u_crit]), float(d[u_crit - 1])
+
+    def kth(k: int) -> float:
+        return float(d[k if len(d) == pairs else round(k / max(pairs - 1, 1) * (len(d) - 1))])
+
+    return kth(pairs - u_crit), kth(u_crit - 1)
 
 
 def _critical_u(n1: int, n2: int, ties: bool, sigma: float, alpha: float) -> int:
