@@ -71,9 +71,7 @@ def shift(new: np.ndarray, base: np.ndarray, alpha_one_sided: float) -> Shift:
 
     n1, n2 = len(x), len(y)
     d = _differences(x, y)
-    _, inverse, counts = np.unique(
-        np.concatenate([x, y]), return_inverse=True, return_counts=True
-    )
+    _, inverse, counts = np.unique(np.concatenate([x, y]), return_inverse=True, return_counts=True)
     ties = bool(np.any(counts > 1))
     sigma = _sigma(n1, n2, counts)
     # U from the ranks (ties averaged), exact whatever the number of pairs.
