@@ -2,4 +2,10 @@
 before the harness's CLI is imported (``entry.py``), and that ``coldstart --help`` lists.
 A module of its own, importing nothing, so both can read it without importing the other."""
 
-TARGET_COMMANDS = ("serve", "serve-gateway", "make-model", "check-device")
+TARGET_COMMANDS = (
+    "serve",
+    "serve-gateway",
+    "make-model",
+    "check-device",
+    "prepare-vllm",
+)

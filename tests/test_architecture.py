@@ -100,5 +100,5 @@ def test_a_long_module_says_why(path):
 def test_help_lists_the_target_commands_entry_hands_to_the_target():
     from coldstart_bench.cli.app import COMMANDS
 
-    listed = [e.name for e in COMMANDS if e.panel == "Reference target"]
+    listed = [e.name for e in COMMANDS if e.panel == "Targets"]
     assert listed == list(TARGET_COMMANDS)

@@ -123,6 +123,8 @@ def test_a_real_model_on_a_real_server_runs_end_to_end(tmp_path: Path):
         # a real model streams real tokens: every request gets some, within max_tokens
         assert all(r.status == "ok" and 0 < r.tokens <= 16 for r in trial.requests)
         assert all(r.ttft_ms is not None and r.ttft_ms > 0 for r in trial.requests)
+        # the llama.cpp preset found every phase in the server's output
+        assert [p.phase for p in trial.phases] == ["import", "model_load", "context", "http_start"]
         cache = trial.page_cache
         assert cache.mode == trial.factors["page_cache"] and cache.bytes > 50_000_000
         if cache.mode == "warm" and cache.resident_before_spawn is not None:

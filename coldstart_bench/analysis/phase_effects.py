@@ -19,6 +19,7 @@ from coldstart_bench.analysis.frames import FACTOR_PREFIX, measured_ok
 from coldstart_bench.analysis.stats import BOOTSTRAP_RESAMPLES, CONFIDENCE
 from coldstart_bench.results.schema import TrialRecord, instance_name
 
+REPORTED_PREFIX = "reported:"
 # Resamples expected in the interval's tails together: enough for a stable quantile.
 TAIL_RESAMPLES = 40
 
@@ -30,9 +31,10 @@ def phase_metric(phase: str) -> str:
 
 def phase_durations(trials: Iterable[TrialRecord]) -> pd.DataFrame:
     """One row per trial that reported phases: identity, factors, and each phase's
-    duration (ms) as a ``phase:<name>`` column. A phase reported by more than one service
-    is named ``<service>/<phase>``; a restarted instance's phases (chaos) are not the cold
-    start's and are left out."""
+    duration (ms) as a ``phase:<name>`` column (and where the server printed its own figure
+    for a phase read from its log, that as ``reported:<name>``). A phase reported by more
+    than one service is named ``<service>/<phase>``; a restarted instance's phases (chaos)
+    are not the cold start's and are left out."""
     trials = list(trials)
     owners: dict[str, set[str]] = {}
     for t in trials:
@@ -54,6 +56,8 @@ def phase_durations(trials: Iterable[TrialRecord]) -> pd.DataFrame:
         for p in phases:
             name = p.phase if len(owners[p.phase]) == 1 else f"{p.service}/{p.phase}"
             row.setdefault(phase_metric(name), p.duration_ms)
+            if p.reported_ms is not None:
+                row.setdefault(REPORTED_PREFIX + name, p.reported_ms)
         rows.append(row)
     return pd.DataFrame(rows)
 

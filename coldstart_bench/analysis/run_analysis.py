@@ -24,6 +24,7 @@ from coldstart_bench.analysis.findings import Headline, headline
 from coldstart_bench.analysis.load import load_points, rolling_latency
 from coldstart_bench.analysis.machine import MachineSummary, machine_trace, summarise_machine
 from coldstart_bench.analysis.phase_effects import phase_effects
+from coldstart_bench.analysis.phase_stats import phase_stats
 from coldstart_bench.analysis.phases import load_throughput, median_timelines, throughput_summary
 from coldstart_bench.analysis.requests import connection_setup, request_index_summary
 from coldstart_bench.analysis.summary import (
@@ -66,6 +67,7 @@ class RunAnalysis:
     phase_effects: list[Effect]  # on each start-up phase, intervals widened (Bonferroni)
     effects_table: pd.DataFrame  # effects.csv
     phase_effects_table: pd.DataFrame  # phase_effects.csv
+    phase_stats: pd.DataFrame  # each variant's phases: median, CI, the server's own figure
     headline: Headline
     diagnoses: list[Diagnosis]
     requests: pd.DataFrame  # one row per request
@@ -123,6 +125,7 @@ def analyse(run: RunData) -> RunAnalysis:
         phase_effects=on_phases,
         effects_table=effects_frame(effects),
         phase_effects_table=effects_frame(on_phases),
+        phase_stats=phase_stats(trials, summary.order),
         headline=headline(frame, summary.ok, summary.rows, effects),
         diagnoses=diagnose(requests),
         requests=requests,

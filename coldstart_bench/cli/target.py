@@ -23,7 +23,7 @@ def _forward(name: str) -> None:
         argv = [sys.executable, "-m", "coldstart_bench.target", name, *ctx.args]
         os.execv(sys.executable, argv)
 
-    command.__doc__ = f"The reference target's {name} (coldstart {name} --help for its options)."
+    command.__doc__ = f"The target command {name} (coldstart {name} --help for its options)."
     app.command(name, context_settings=_FORWARD, add_help_option=False)(command)
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from coldstart_bench.cache_dir import default_cache_dir
 from coldstart_bench.plan.order import TrialSpec
 from coldstart_bench.plan.specs import (
     PHASES_ENV,
@@ -44,16 +45,6 @@ def needs_tls_files(loaded: LoadedScenario) -> bool:
     return any(v.startswith("tls_") for v in variables_in(loaded.text))
 
 
-def default_cache_dir() -> Path:
-    """Where generated models live between runs: $COLDSTART_CACHE_DIR, else
-    $XDG_CACHE_HOME/coldstart-bench, else ~/.cache/coldstart-bench."""
-    explicit = os.environ.get("COLDSTART_CACHE_DIR")
-    if explicit:
-        return Path(explicit).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "coldstart-bench"
-
-
 @dataclass(frozen=True)
 class RenderContext:
     run_dir: Path
@@ -63,6 +54,7 @@ class RenderContext:
     ports: Mapping[str, int]
     tls: TlsFiles | None = None
     cache_dir: Path = field(default_factory=default_cache_dir)
+    trial_tmp: Path | None = None  # made by the run only for a scenario that names it
 
 
 @dataclass(frozen=True)
@@ -127,6 +119,8 @@ def _common_values(loaded: LoadedScenario, trial: TrialSpec, ctx: RenderContext)
         "trial_dir": str(ctx.trial_dir),
         "scenario_dir": str(ctx.scenario_dir),
         "cache_dir": str(ctx.cache_dir),
+        # A run-level command has no trial: the run directory's tmp stands in (never made).
+        "trial_tmp": str(ctx.trial_tmp or ctx.run_dir / "tmp"),
         "host": scenario.requests.host if scenario.requests else LOCAL_HOST,
         "scheme": "https" if tls_on(scenario, trial.variant) else "http",
         "variant": trial.variant.id,
@@ -140,12 +134,13 @@ def _common_values(loaded: LoadedScenario, trial: TrialSpec, ctx: RenderContext)
     if compile_cache is not None:
         where = ctx.trial_dir if compile_cache == "cold" else ctx.run_dir
         values["compile_cache_dir"] = str(where / "compile-cache")
-    values.update(scenario.vars)
     values.update(trial.variant.factors)
     values.update({f"ports.{name}": str(port) for name, port in ctx.ports.items()})
     measured = scenario.measured_service.name
     values["port"] = str(ctx.ports[measured])
     values["service"] = measured
+    # A variable may be built from the built-in ones and the factors, e.g. "{cache_dir}/vllm".
+    values.update({name: render(text, values) for name, text in scenario.vars.items()})
     return values
 
 
@@ -243,11 +238,14 @@ def _render_service(
         port=ctx.ports[service.name],
         timeout_s=rule.timeout_s,
         interval_ms=rule.interval_ms,
-        path=render(rule.path, values),
+        path=render(rule.url_path, values),
         status=rule.status,
         https=https,
         pattern=rule.pattern,
         exit_code=rule.exit_code,
+        body=json.dumps({**_render_deep(rule.body, values), "stream": True}).encode()
+        if rule.kind == "first-token"
+        else b"",
     )
     return ServiceSpec(
         name=service.name,

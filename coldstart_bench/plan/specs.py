@@ -27,7 +27,7 @@ class TlsFiles:
 
 @dataclass(frozen=True)
 class ReadySpec:
-    kind: Literal["tcp", "http", "log", "exit"]
+    kind: Literal["tcp", "http", "first-token", "log", "exit"]
     host: str
     port: int
     timeout_s: float
@@ -37,6 +37,7 @@ class ReadySpec:
     https: bool = False
     pattern: str | None = None
     exit_code: int = 0
+    body: bytes = b""  # first-token: the JSON posted (stream on)
 
 
 @dataclass(frozen=True)

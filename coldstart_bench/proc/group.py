@@ -43,7 +43,9 @@ class TrialProcesses:
         would be measured against the wrong server. Call before t0; it is not part of the
         cold start."""
         for spec in specs:
-            if spec.ready.kind in ("tcp", "http") and port_in_use(spec.ready.host, spec.port):
+            if spec.ready.kind in ("tcp", "http", "first-token") and port_in_use(
+                spec.ready.host, spec.port
+            ):
                 raise LaunchError(
                     "failed",
                     f"service {spec.name!r}: port {spec.port} on {spec.ready.host} is already "

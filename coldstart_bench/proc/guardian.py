@@ -7,9 +7,12 @@ the pid and start time of every service it spawns; every 0.2 s the guardian also
 their current descendants, so processes that fork away (setsid, double fork) are known
 even after they are reparented. When the pipe closes without a goodbye — the harness died —
 the guardian SIGKILLs every known process that is still the same process (pid *and* start
-time), plus their descendants and process-group members, then exits — never the harness's
-own process group or its ancestors, which belong to whoever started ``coldstart``. A normal
-end of the run says goodbye first, and the guardian leaves quietly.
+time), plus their descendants and process-group members, then removes the shared memory
+they held that nobody holds any more (:mod:`coldstart_bench.proc.shm`) and the trials'
+temporary directories it was told of (``{trial_tmp}``: a server's build artifacts and IPC
+files), then exits — never the harness's own process group or its ancestors, which belong
+to whoever started ``coldstart``. A normal end of the run says goodbye first, and the
+guardian leaves quietly.
 """
 
 from __future__ import annotations
@@ -17,16 +20,22 @@ from __future__ import annotations
 import contextlib
 import os
 import select
+import shutil
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import IO
 
+from coldstart_bench.proc import shm
 from coldstart_bench.proc import tree as proctree
 
 GOODBYE = "exit"
 SCAN_INTERVAL_S = 0.2
+# The only directories the guardian removes: temporary ones the harness made for a trial.
+TRIAL_TMP_PREFIX = "coldstart-trial-"
+_REMOVE = "rmtree "
 
 
 class Guardian:
@@ -58,10 +67,19 @@ class Guardian:
 
     def watch(self, pid: int) -> None:
         info = proctree.read_proc(pid)
-        if self._pipe is None or info is None:
+        if info is not None:
+            self._tell(f"{pid} {info.start_time}")
+
+    def remove_if_killed(self, directory: Path) -> None:
+        """Remove ``directory`` (a trial's temporary one, its name starting with
+        :data:`TRIAL_TMP_PREFIX`) should the harness die before it does."""
+        self._tell(_REMOVE + str(directory))
+
+    def _tell(self, line: str) -> None:
+        if self._pipe is None:
             return
         with contextlib.suppress(BrokenPipeError, OSError):
-            self._pipe.write(f"{pid} {info.start_time}\n".encode())
+            self._pipe.write(f"{line}\n".encode())
             self._pipe.flush()
 
     def close(self) -> None:
@@ -128,17 +146,42 @@ def _family(
 
 
 def _kill_all(known: dict[int, int], spared: Spared) -> None:
+    """SIGKILL the family but its resource trackers; then give those the time to unlink
+    what their clients left (:mod:`coldstart_bench.proc.shm`) before they are killed too."""
+    trackers: dict[int, int] = {}
     deadline = time.monotonic() + 1.0
     while time.monotonic() < deadline:
         table = proctree.scan()
         targets = _family(known, table, spared)
-        if not targets:
-            return
         known.update(targets)
-        for pid in targets:
+        for pid in set(targets) - set(trackers):
+            if shm.is_resource_tracker(pid):
+                trackers[pid] = targets[pid]
+        doomed = [pid for pid in targets if pid not in trackers]
+        if not doomed:
+            break
+        for pid in doomed:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGKILL)
         time.sleep(0.02)
+    deadline = time.monotonic() + shm.TRACKER_WAIT_S
+    while time.monotonic() < deadline:
+        table = proctree.scan()
+        if not any(_same(pid, start, table) for pid, start in trackers.items()):
+            return
+        time.sleep(0.02)
+    table = proctree.scan()
+    for pid, start in trackers.items():
+        if _same(pid, start, table):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+
+
+def _remove_trial_dirs(directories: set[str]) -> None:
+    for directory in directories:
+        path = Path(directory)
+        if path.is_absolute() and path.name.startswith(TRIAL_TMP_PREFIX):
+            shutil.rmtree(path, ignore_errors=True)
 
 
 def _adopted(harness: int, since: int, table: dict[int, proctree.ProcInfo]) -> dict[int, int]:
@@ -158,6 +201,7 @@ def main() -> int:
     since = me.start_time if me is not None else 0
     spared = Spared(harness, proctree.scan())
     known: dict[int, int] = {}
+    directories: set[str] = set()
     stdin = sys.stdin.buffer
     buffer = b""
     while True:
@@ -165,7 +209,10 @@ def main() -> int:
         if ready:
             chunk = os.read(stdin.fileno(), 65536)
             if not chunk:  # the harness is gone without saying goodbye
+                held = shm.held_by(_family(known, proctree.scan(), spared))
                 _kill_all(known, spared)
+                shm.remove_orphans(held)
+                _remove_trial_dirs(directories)
                 return 0
             buffer += chunk
             *lines, buffer = buffer.split(b"\n")
@@ -173,6 +220,9 @@ def main() -> int:
                 text = line.decode(errors="replace").strip()
                 if text == GOODBYE:
                     return 0
+                if text.startswith(_REMOVE):
+                    directories.add(text.removeprefix(_REMOVE))
+                    continue
                 with contextlib.suppress(ValueError):
                     pid, start = (int(v) for v in text.split())
                     known[pid] = start

@@ -5,9 +5,12 @@ left before the rule's deadline, and waits no longer than that."""
 from __future__ import annotations
 
 import http.client
+import json
 import re
 import socket
 import ssl
+import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -38,22 +41,20 @@ def tcp_check(spec: ReadySpec) -> Callable[[float], bool]:
     return check
 
 
-def http_check(spec: ReadySpec) -> Callable[[float], bool]:
-    context = None
-    if spec.https:
-        # Readiness only asks "does it answer?"; certificate checks are the probe's job.
-        context = ssl.create_default_context()
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
+def _connection(spec: ReadySpec, wait: float) -> http.client.HTTPConnection:
+    if not spec.https:
+        return http.client.HTTPConnection(spec.host, spec.port, timeout=wait)
+    # Readiness only asks "does it answer?"; certificate checks are the probe's job.
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return http.client.HTTPSConnection(spec.host, spec.port, timeout=wait, context=context)
 
+
+def http_check(spec: ReadySpec) -> Callable[[float], bool]:
     def check(left_s: float) -> bool:
         wait = max(min(_HTTP_ATTEMPT_S, left_s), _MIN_ATTEMPT_S)
-        if context is not None:
-            conn: http.client.HTTPConnection = http.client.HTTPSConnection(
-                spec.host, spec.port, timeout=wait, context=context
-            )
-        else:
-            conn = http.client.HTTPConnection(spec.host, spec.port, timeout=wait)
+        conn = _connection(spec, wait)
         try:
             conn.request("GET", spec.path, headers={"Connection": "close"})
             response = conn.getresponse()
@@ -65,6 +66,113 @@ def http_check(spec: ReadySpec) -> Callable[[float], bool]:
             conn.close()
 
     return check
+
+
+# Answers that may change once the server is up; any other 4xx will not (a malformed
+# body): waiting out the timeout would only hide it. A 404 is "not yet" (a route not
+# mounted, a proxy without its upstream) unless the API itself answered it: vLLM says
+# 404 with an OpenAI error object for a model it does not serve.
+_NOT_YET = {404, 408, 425, 429}
+
+
+def _is_api_error(answer: bytes) -> bool:
+    """An OpenAI-style error object: ``{"error": {...}}``, or vLLM's older
+    ``{"object": "error", ...}``."""
+    try:
+        body = json.loads(answer)
+    except ValueError:
+        return False
+    return isinstance(body, dict) and (
+        isinstance(body.get("error"), dict) or body.get("object") == "error"
+    )
+
+
+class RequestRejected(Exception):
+    """The readiness request was refused for what it is, not because the server is starting."""
+
+
+def first_token_check(spec: ReadySpec) -> Callable[[float], bool]:
+    """POST the streaming request; ready once an event carries generated text. A server that
+    listens before its engine is up holds the request (or refuses it): one attempt may take
+    the whole time left, so the poll loop runs it :class:`InBackground`."""
+
+    def check(left_s: float) -> bool:
+        conn = _connection(spec, max(left_s, _MIN_ATTEMPT_S))
+        try:
+            headers = {
+                "Content-Type": "application/json",
+                "Accept": "text/event-stream",
+                "Connection": "close",
+            }
+            conn.request("POST", spec.path, body=spec.body, headers=headers)
+            response = conn.getresponse()
+            if response.status != 200:
+                answer = response.read(2000)
+                refused = response.status not in _NOT_YET or _is_api_error(answer)
+                if 400 <= response.status < 500 and refused:
+                    raise RequestRejected(
+                        f"POST {spec.path} answered {response.status} "
+                        f"{answer.decode(errors='replace').strip()[:300]}"
+                    )
+                return False
+            return any(_carries_text(line) for line in response)
+        except (OSError, http.client.HTTPException):
+            return False
+        finally:
+            conn.close()
+
+    return check
+
+
+def _carries_text(line: bytes) -> bool:
+    """An OpenAI-style stream event with generated text (completions' ``text``, chat's
+    ``delta.content``)."""
+    if not line.startswith(b"data:"):
+        return False
+    try:
+        event = json.loads(line[5:])
+        choice = event["choices"][0]
+        text = choice.get("text") or (choice.get("delta") or {}).get("content")
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError):
+        return False
+    return isinstance(text, str) and bool(text)
+
+
+class InBackground:
+    """Runs a check that may block for long in a thread, waiting for it at most ``wait_s``
+    per call: the poll loop goes on reading the log's phases and noticing an exit while a
+    request is held. ``ready_ns`` is when the check itself succeeded."""
+
+    def __init__(self, check: Callable[[float], bool], wait_s: float) -> None:
+        self._check = check
+        self._wait_s = wait_s
+        self._thread: threading.Thread | None = None
+        self._result = False
+        self._error: RequestRejected | None = None
+        self.ready_ns: int | None = None
+
+    def __call__(self, left_s: float) -> bool:
+        if self._thread is None:
+            self._result, self._error = False, None
+            self._thread = threading.Thread(target=self._attempt, args=(left_s,), daemon=True)
+            self._thread.start()
+        self._thread.join(self._wait_s)
+        if self._thread.is_alive():
+            return False
+        self._thread = None
+        if self._error is not None:
+            raise self._error
+        return self._result
+
+    def _attempt(self, left_s: float) -> None:
+        try:
+            ok = self._check(left_s)
+        except RequestRejected as exc:  # raised again in the poll loop's thread
+            self._error = exc
+            return
+        if ok:
+            self.ready_ns = time.perf_counter_ns()
+        self._result = ok
 
 
 class _LogTail:
@@ -107,7 +215,8 @@ class LogMarks:
     """When each pattern's first line appeared in a service's log, for start-up phases read
     from the output of a server that reports none. Called from the readiness poll loop:
     each call reads what is new and stamps the patterns it finds with the time the read
-    began (by then the line had been written), so a mark is late by at most one poll."""
+    began (by then the line had been written), so a mark is late by at most one poll. A
+    pattern's ``seconds`` or ``ms`` group is the server's own figure for that phase."""
 
     def __init__(self, path: Path, patterns: dict[str, str], offset: int = 0) -> None:
         self._patterns = {
@@ -115,20 +224,42 @@ class LogMarks:
         }
         self._tail = _LogTail(path, offset)
         self.seen_ns: dict[str, int] = {}
+        self.reported_ms: dict[str, float] = {}
 
     def __call__(self, now_ns: int) -> None:
         if len(self.seen_ns) == len(self._patterns):
             return
         for window in self._tail.windows():
             for name, regex in self._patterns.items():
-                if name not in self.seen_ns and regex.search(window):
-                    self.seen_ns[name] = now_ns
+                if name in self.seen_ns:
+                    continue
+                match = regex.search(window)
+                if match is None:
+                    continue
+                self.seen_ns[name] = now_ns
+                reported = _reported_ms(match)
+                if reported is not None:
+                    self.reported_ms[name] = reported
+
+
+def _reported_ms(match: re.Match[bytes]) -> float | None:
+    """The duration a matched line printed, from its ``seconds`` or ``ms`` group."""
+    for group, scale in (("seconds", 1000.0), ("ms", 1.0)):
+        if group in match.re.groupindex and match.group(group) is not None:
+            try:
+                return float(match.group(group)) * scale
+            except ValueError:  # e.g. "1.2.3": not a figure
+                return None
+    return None
 
 
 def describe_rule(spec: ReadySpec) -> str:
     if spec.kind == "http":
         scheme = "https" if spec.https else "http"
         return f"GET {scheme}://{spec.host}:{spec.port}{spec.path} → {spec.status}"
+    if spec.kind == "first-token":
+        scheme = "https" if spec.https else "http"
+        return f"first streamed token from POST {scheme}://{spec.host}:{spec.port}{spec.path}"
     if spec.kind == "log":
         return f"log line matching {spec.pattern!r}"
     if spec.kind == "exit":

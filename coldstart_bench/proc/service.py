@@ -18,16 +18,20 @@ import select
 import signal
 import subprocess
 import time
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from coldstart_bench.plan.specs import ServiceSpec
+from coldstart_bench.proc import shm
 from coldstart_bench.proc import tree as proctree
 from coldstart_bench.proc.readiness import (
+    InBackground,
     LogCheck,
     LogMarks,
+    RequestRejected,
     describe_rule,
+    first_token_check,
     http_check,
     tcp_check,
 )
@@ -70,6 +74,7 @@ class ServiceProcess:
         self.spawn_ns: int | None = None
         self.ready_ns: int | None = None
         self.log_marks_ns: dict[str, int] = {}  # phase → when its line appeared in the log
+        self.log_reported_ms: dict[str, float] = {}  # phase → the duration its line printed
         self.status: Status = "ok"
         self.error: str | None = None
         self.stop_report: StopReport | None = None
@@ -135,13 +140,16 @@ class ServiceProcess:
         if rule.kind == "exit":
             self._wait_exit(deadline)
             return
+        interval = rule.interval_ms / 1000.0
+        check: Callable[[float], bool]
         if rule.kind == "tcp":
             check = tcp_check(rule)
         elif rule.kind == "http":
             check = http_check(rule)
+        elif rule.kind == "first-token":
+            check = InBackground(first_token_check(rule), interval)
         else:
             check = LogCheck(self.spec.log_path, rule.pattern or "", self._log_offset)
-        interval = rule.interval_ms / 1000.0
         marks = self._log_marks()
         while True:
             if marks is not None:
@@ -155,8 +163,18 @@ class ServiceProcess:
                     + (_DAEMON_HINT if code == 0 else "")
                     + self._tail_suffix(),
                 )
-            if check((deadline - time.perf_counter_ns()) / 1e9):
+            try:
+                ready = check((deadline - time.perf_counter_ns()) / 1e9)
+            except RequestRejected as exc:
+                self._fail(
+                    "failed",
+                    f"service {self.spec.name!r}: its readiness request was refused ({exc}); "
+                    "check ready.body (the model's name?)",
+                )
+            if ready:
                 self.ready_ns = time.perf_counter_ns()
+                if isinstance(check, InBackground) and check.ready_ns is not None:
+                    self.ready_ns = check.ready_ns
                 if marks is not None:  # lines written during the last check
                     marks(self.ready_ns)
                 return
@@ -176,6 +194,7 @@ class ServiceProcess:
             return None
         marks = LogMarks(self.spec.log_path, dict(self.spec.log_phases), self._log_offset)
         self.log_marks_ns = marks.seen_ns
+        self.log_reported_ms = marks.reported_ms
         return marks
 
     def _wait_exit(self, deadline: int) -> None:
@@ -272,14 +291,9 @@ class ServiceProcess:
             report.leftover_pids = sorted(p.pid for p in leftovers)
             if any(p.pid == pid for p in leftovers):
                 report.stopped_by = "SIGKILL (it was stopped)" if frozen else "SIGKILL"
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(pid, signal.SIGKILL)
-            for info in leftovers:
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.kill(info.pid, signal.SIGKILL)
-            kill_deadline = time.perf_counter_ns() + int(_KILL_WAIT_S * 1e9)
-            while proctree.still_alive(leftovers) and time.perf_counter_ns() < kill_deadline:
-                time.sleep(0.002)
+            held = shm.held_by(p.pid for p in leftovers)
+            self._kill(pid, leftovers)
+            shm.remove_orphans(held)
         try:
             report.exit_code = self.proc.wait(timeout=_KILL_WAIT_S)
         except subprocess.TimeoutExpired:
@@ -291,6 +305,30 @@ class ServiceProcess:
             self._pidfd = None
         report.teardown_ns = time.perf_counter_ns() - started
         return report
+
+    @staticmethod
+    def _kill(pid: int, leftovers: list[proctree.ProcInfo]) -> None:
+        """SIGKILL what is left, resource trackers last: given their clients' end, they
+        unlink the semaphores and shared memory still registered (see
+        :mod:`coldstart_bench.proc.shm`)."""
+        trackers = [p for p in leftovers if shm.is_resource_tracker(p.pid)]
+        for info in leftovers:
+            if info not in trackers:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(info.pid, signal.SIGKILL)
+        deadline = time.perf_counter_ns() + int(_KILL_WAIT_S * 1e9)
+        if trackers:
+            deadline += int(shm.TRACKER_WAIT_S * 1e9)
+        while proctree.still_alive(leftovers) and time.perf_counter_ns() < deadline:
+            time.sleep(0.002)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGKILL)
+        for info in proctree.still_alive(trackers):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(info.pid, signal.SIGKILL)
+        kill_deadline = time.perf_counter_ns() + int(_KILL_WAIT_S * 1e9)
+        while proctree.still_alive(leftovers) and time.perf_counter_ns() < kill_deadline:
+            time.sleep(0.002)
 
     @property
     def spec_signal_name(self) -> str:

@@ -160,6 +160,8 @@ def write_report(
         write_csv("effects.csv", analysis.effects_table)
         if analysis.phase_effects:
             write_csv("phase_effects.csv", analysis.phase_effects_table)
+        if not analysis.phase_stats.empty:
+            write_csv("phases.csv", analysis.phase_stats)
         write_csv("requests_by_index.csv", analysis.by_index)
 
     pngs: list[Plot] = []
@@ -180,6 +182,7 @@ def write_report(
             phase_effects=analysis.phase_effects,
             diagnoses=analysis.diagnoses,
             stats=summary.stats.to_dict("records"),
+            phase_stats=analysis.phase_stats.to_dict("records"),
             by_index=analysis.by_index.to_dict("records"),
             plots=pngs,
             failures=summary.failures[:LOG_TAILS_SHOWN],

@@ -58,6 +58,26 @@ def format_cell(value: Any) -> str:
     return str(value)
 
 
+def _spread_cells(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A statistics row's count, median with its interval, min and max, as shown."""
+    return {
+        "n": row["n"],
+        "median": format_cell(row["median"]),
+        "ci": f"[{format_cell(row['ci_low'])}, {format_cell(row['ci_high'])}]",
+        "min": format_cell(row["min"]),
+        "max": format_cell(row["max"]),
+    }
+
+
+def _number_or_none(value: Any) -> float | None:
+    """A table cell that may be missing (pandas' NA or NaN) as a float or None."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if number != number else number
+
+
 def _scenario_text(meta: Mapping[str, Any]) -> str:
     """The scenario as its file says it, as readable UTF-8 (a run recorded before
     ``as_written`` existed shows every value, defaults included)."""
@@ -74,6 +94,7 @@ def render_html(
     rows: Sequence[VariantSummary],
     effects: Sequence[Effect],
     stats: Sequence[Mapping[str, Any]],
+    phase_stats: Sequence[Mapping[str, Any]] = (),
     phase_effects: Sequence[Effect] = (),
     diagnoses: Sequence[Diagnosis] = (),
     by_index: Sequence[Mapping[str, Any]],
@@ -120,15 +141,21 @@ def render_html(
             {
                 "variant": s["variant"],
                 "metric": s["metric"],
-                "n": s["n"],
-                "median": format_cell(s["median"]),
-                "ci": f"[{format_cell(s['ci_low'])}, {format_cell(s['ci_high'])}]",
+                **_spread_cells(s),
                 "p95": format_cell(s["p95"]),
-                "min": format_cell(s["min"]),
-                "max": format_cell(s["max"]),
                 "mad": format_cell(s["mad"]),
             }
             for s in stats
+        ],
+        phase_own=any(_number_or_none(p["reported_median"]) is not None for p in phase_stats),
+        phase_stats=[
+            {
+                "variant": p["variant"],
+                "phase": p["phase"],
+                **_spread_cells(p),
+                "own": format_cell(_number_or_none(p["reported_median"])),
+            }
+            for p in phase_stats
         ],
         by_index=[
             {

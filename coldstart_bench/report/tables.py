@@ -6,7 +6,7 @@ import pandas as pd
 
 from coldstart_bench.analysis.frames import FACTOR_PREFIX
 from coldstart_bench.analysis.run_analysis import RunAnalysis
-from coldstart_bench.report.columns import caption_for, plain_grid
+from coldstart_bench.report.columns import caption_for, ms, plain_grid
 from coldstart_bench.report.markdown import md_escape
 
 
@@ -38,6 +38,7 @@ def summary_markdown(analysis: RunAnalysis, status_line: str) -> str:
         lines += ["_Intervals widened so that all of them hold together at 95 % (Bonferroni)._", ""]
         lines += [f"- {md_escape(e.sentence())}" for e in phase_effects]
         lines.append("")
+    lines += _phase_lines(analysis.phase_stats)
     if failures:
         lines += [f"### {len(failures)} trial(s) did not succeed", ""]
         for f in failures[:20]:
@@ -51,6 +52,37 @@ def summary_markdown(analysis: RunAnalysis, status_line: str) -> str:
         lines += [f"- `{md_escape(v)}`: {md_escape(r)}" for v, r in skipped.items()]
         lines.append("")
     return "\n".join(lines)
+
+
+def _phase_lines(stats: pd.DataFrame) -> list[str]:
+    if stats.empty:
+        return []
+    own = stats["reported_median"].notna().any()  # a server printed figures of its own
+    lines = ["### Start-up phases", ""]
+    caption = "_Milliseconds, over measured ok trials: the median and its 95 % bootstrap interval"
+    caption += (
+        "; server's own: the median of the figure the server printed for that phase._"
+        if own
+        else "._"
+    )
+    heads = ["variant", "phase", "n", "median", "95 % CI"] + (["server's own"] if own else [])
+    lines += [caption, "", "| " + " | ".join(heads) + " |"]
+    lines.append("|---|---|" + "---:|" * (len(heads) - 2))
+    previous = None
+    for row in stats.itertuples(index=False):
+        cells = [
+            "" if row.variant == previous else md_escape(str(row.variant)),
+            md_escape(str(row.phase)),
+            str(row.n),
+            ms(float(row.median)),
+            f"{ms(float(row.ci_low))} – {ms(float(row.ci_high))}",
+        ]
+        if own:
+            cells.append("" if pd.isna(row.reported_median) else ms(float(row.reported_median)))
+        previous = row.variant
+        lines.append("| " + " | ".join(cells) + " |")
+    lines.append("")
+    return lines
 
 
 def flat_trials(per_trial: pd.DataFrame, requests: pd.DataFrame) -> pd.DataFrame:

@@ -56,6 +56,9 @@ class PhaseRecord:
     """When it ended, from t0."""
     bytes: int | None = None
     """How much data it handled, where the target says (model-load throughput)."""
+    reported_ms: float | None = None
+    """A phase read from the log: the duration the server printed for it itself (e.g. vLLM's
+    "Loading weights took 0.28 seconds"), beside ours from the lines' arrival."""
 
     @property
     def duration_ms(self) -> float:

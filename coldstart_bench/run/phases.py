@@ -52,10 +52,12 @@ def read_log_phases(
     t0_ns: int,
     notes: list[str],
     service: str | None = None,
+    reported_ms: dict[str, float] | None = None,
 ) -> list[PhaseRecord]:
     """The service's ``log_phases`` as phases on the trial's timeline: each ends when its
     line was seen in the log and begins where the last phase that was seen ended (the first,
-    at spawn). A phase whose line did not appear before ready is left out, with a note."""
+    at spawn), with the duration its line printed where it printed one. A phase whose line
+    did not appear before ready is left out, with a note."""
     if not spec.log_phases or spawn_ns is None:
         return []
     service = service or spec.name
@@ -73,7 +75,16 @@ def read_log_phases(
                 "before it; left out (list log_phases in the order the lines appear)"
             )
             continue
-        phases.append(PhaseRecord(service, name, ns_to_ms(begin - t0_ns), ns_to_ms(end - t0_ns)))
+        reported = (reported_ms or {}).get(name)
+        phases.append(
+            PhaseRecord(
+                service,
+                name,
+                ns_to_ms(begin - t0_ns),
+                ns_to_ms(end - t0_ns),
+                reported_ms=round(reported, 4) if reported is not None else None,
+            )
+        )
         begin = end
     if missing:
         notes.append(

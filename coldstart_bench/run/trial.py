@@ -37,7 +37,7 @@ from coldstart_bench.results.schema import (
     ns_to_ms,
 )
 from coldstart_bench.results.store import utc_now
-from coldstart_bench.run import compile_cache, page_cache
+from coldstart_bench.run import compile_cache, page_cache, trial_tmp
 from coldstart_bench.run.chaos import restart_and_recover
 from coldstart_bench.run.loadtrial import measure_load
 from coldstart_bench.run.machine import MachineWatch
@@ -96,6 +96,17 @@ class _SetupFailed(Exception):
 def run_trial(context: RunContext, trial: TrialSpec) -> TrialRecord:
     """Run one trial and return its record. Never raises for a failing target; raises only
     :class:`KeyboardInterrupt` (after tearing everything down)."""
+    tmp = (
+        trial_tmp.make(trial.index, context.guardian) if trial_tmp.wanted(context.loaded) else None
+    )
+    try:
+        return _run_trial(context, trial, tmp)
+    finally:
+        if tmp is not None:  # interrupted: removed here instead
+            trial_tmp.remove(tmp)
+
+
+def _run_trial(context: RunContext, trial: TrialSpec, tmp: Path | None) -> TrialRecord:
     watch = MachineWatch() if context.calibrate else None
     if watch is not None:
         watch.before()
@@ -106,7 +117,13 @@ def run_trial(context: RunContext, trial: TrialSpec) -> TrialRecord:
     trial_dir.mkdir(parents=True, exist_ok=True)
     ports = {s.name: s.port or free_port() for s in loaded.scenario.services}
     render_context = RenderContext(
-        run_dir, trial_dir, loaded.path.parent.resolve(), sys.executable, ports, context.tls
+        run_dir,
+        trial_dir,
+        loaded.path.parent.resolve(),
+        sys.executable,
+        ports,
+        context.tls,
+        trial_tmp=tmp,
     )
     setup = render_trial(loaded, trial, render_context)
     state = TrialState()
@@ -125,6 +142,8 @@ def run_trial(context: RunContext, trial: TrialSpec) -> TrialRecord:
 
     t0 = processes.t0_ns if processes.t0_ns is not None else time.perf_counter_ns()
     services, phases = _collect(processes, run_dir, t0, state)
+    if tmp is not None and (note := trial_tmp.remove(tmp)):
+        state.notes.append(note)
     record = TrialRecord(
         **trial_identity(trial, context.run_id),
         status=state.status,
@@ -243,7 +262,13 @@ def _collect(
         instances[process.spec.name] += 1
         phases += read_phases(process.spec, t0, state.notes, name)
         phases += read_log_phases(
-            process.spec, process.spawn_ns, process.log_marks_ns, t0, state.notes, name
+            process.spec,
+            process.spawn_ns,
+            process.log_marks_ns,
+            t0,
+            state.notes,
+            name,
+            process.log_reported_ms,
         )
     for svc in services:
         if svc.survivors:

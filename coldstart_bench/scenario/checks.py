@@ -29,6 +29,10 @@ def templated_strings(scenario: Scenario) -> Iterator[tuple[str, str, str | None
             yield f"{base}.env.{key}", val, svc.name
         if svc.cwd is not None:
             yield f"{base}.cwd", svc.cwd, svc.name
+        if svc.ready.path is not None:
+            yield f"{base}.ready.path", svc.ready.path, svc.name
+        if svc.ready.kind == "first-token":
+            yield from strings_in(svc.ready.body, f"{base}.ready.body", svc.name)
         for k, cond in enumerate(svc.when):
             for j, arg in enumerate(cond.args):
                 yield f"{base}.when[{k}].args[{j}]", arg, svc.name
@@ -64,15 +68,17 @@ def templated_strings(scenario: Scenario) -> Iterator[tuple[str, str, str | None
             yield f"tls.{key}", val, None
 
 
-def strings_in(value: Any, path: str) -> Iterator[tuple[str, str, None]]:
+def strings_in(
+    value: Any, path: str, owner: str | None = None
+) -> Iterator[tuple[str, str, str | None]]:
     if isinstance(value, str):
-        yield path, value, None
+        yield path, value, owner
     elif isinstance(value, dict):
         for k, v in value.items():
-            yield from strings_in(v, f"{path}.{k}")
+            yield from strings_in(v, f"{path}.{k}", owner)
     elif isinstance(value, list):
         for i, v in enumerate(value):
-            yield from strings_in(v, f"{path}[{i}]")
+            yield from strings_in(v, f"{path}[{i}]", owner)
 
 
 def _service_names_differ(scenario: Scenario) -> None:
@@ -197,8 +203,16 @@ def _harness_factors_have_their_tables(scenario: Scenario) -> None:
 
 def _template_variables_are_defined(scenario: Scenario) -> None:
     factors = scenario.factors
-    known = set(BUILTIN_VARIABLES) | set(factors) | set(scenario.vars)
-    known |= {f"ports.{s.name}" for s in scenario.services}
+    known = set(BUILTIN_VARIABLES) | set(factors) | {f"ports.{s.name}" for s in scenario.services}
+    for name, text in scenario.vars.items():  # built from the built-ins and factors only
+        for var in variables_in(text):
+            if var not in known:
+                why = "another variable" if var in scenario.vars else "not a built-in or factor"
+                raise PathError(
+                    f"vars.{name}",
+                    f"{{{var}}} is {why}; a variable may use built-in variables and factors",
+                )
+    known |= set(scenario.vars)
     used: set[str] = set()
     for path, text, _owner in templated_strings(scenario):
         for var in variables_in(text):

@@ -67,6 +67,10 @@ def with_vars(loaded: LoadedScenario, overrides: Mapping[str, str]) -> LoadedSce
                 str(loaded.path), [f"--var {key}: not a [vars] name{extra}; declared: {known}"]
             )
     scenario = loaded.scenario.model_copy(update={"vars": {**declared, **overrides}})
+    try:
+        check_cross_references(scenario)
+    except PathError as exc:
+        raise ScenarioError(str(loaded.path), [f"--var: {path_problem(exc)}"]) from None
     return dataclasses.replace(loaded, scenario=scenario)
 
 

@@ -21,6 +21,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from coldstart_bench.scenario.messages import PathError, did_you_mean
+from coldstart_bench.scenario.presets import PRESETS
 from coldstart_bench.scenario.settings import LoadSettings
 from coldstart_bench.scenario.vocabulary import (
     MAX_REPETITIONS,
@@ -66,16 +67,24 @@ def _str_values(value: Any) -> Any:
 class ReadyRule(_Model):
     """When a service counts as ready. One rule per service."""
 
-    kind: Literal["tcp", "http", "log", "exit"] = "tcp"
+    kind: Literal["tcp", "http", "first-token", "log", "exit"] = "tcp"
     """How readiness is detected: `tcp` (a TCP connect succeeds), `http` (GET `path` answers
-    `status`), `log` (a line of the service's output matches `pattern`), `exit` (a one-shot
-    command exits with `exit_code`; its time to exit is the measurement, no requests)."""
-    path: str = "/health"
-    """`kind = "http"`: the path polled."""
+    `status`), `first-token` (a streamed POST of `body` to `path` returns its first token: for
+    servers whose health endpoint says ready before they can answer), `log` (a line of the
+    service's output matches `pattern`), `exit` (a one-shot command exits with `exit_code`;
+    its time to exit is the measurement, no requests)."""
+    path: str | None = None
+    """`kind = "http"`: the path polled (default `/health`); `kind = "first-token"`: the
+    streaming endpoint (default `/v1/completions`)."""
     status: int = Field(200, ge=100, le=599)
     """`kind = "http"`: the status code that means ready."""
     scheme: Literal["auto", "http", "https"] = "auto"
-    """`kind = "http"`: `auto` speaks https when TLS is on for the measured service, else http."""
+    """`kind = "http"` or `"first-token"`: `auto` speaks https when TLS is on for the measured
+    service, else http."""
+    body: dict[str, Any] = {"prompt": "Hello", "max_tokens": 1}
+    """`kind = "first-token"`: the JSON request (templated; `stream` is set to true), e.g.
+    `{ model = "smollm2", prompt = "Hello", max_tokens = 1 }`. It is the server's first request:
+    the `[requests]` after it are no longer the very first."""
     pattern: str | None = None
     """`kind = "log"`: a regular expression; the first line of the service's output (stdout and
     stderr) that matches it marks ready."""
@@ -89,18 +98,28 @@ class ReadyRule(_Model):
 
     _KEYS_OF_KIND: typing.ClassVar[dict[str, set[str]]] = {
         "http": {"path", "status", "scheme"},
+        "first-token": {"path", "scheme", "body"},
         "log": {"pattern"},
         "exit": {"exit_code"},
         "tcp": set(),
     }
+    _DEFAULT_PATH: typing.ClassVar[dict[str, str]] = {
+        "http": "/health",
+        "first-token": "/v1/completions",
+    }
+
+    @property
+    def url_path(self) -> str:
+        """The path an `http` or `first-token` rule requests."""
+        return self.path if self.path is not None else self._DEFAULT_PATH.get(self.kind, "/")
 
     @model_validator(mode="after")
     def _keys_fit_kind(self) -> ReadyRule:
-        for kind, keys in self._KEYS_OF_KIND.items():
-            if kind == self.kind:
-                continue
-            for key in sorted(keys & self.model_fields_set):
-                raise PathError(key, f"applies only to kind = {kind!r}, not {self.kind!r}")
+        for key in sorted(self.model_fields_set):
+            kinds = [k for k, keys in self._KEYS_OF_KIND.items() if key in keys]
+            if kinds and self.kind not in kinds:
+                where = " or ".join(repr(k) for k in kinds)
+                raise PathError(key, f"applies only to kind = {where}, not {self.kind!r}")
         if self.kind == "log":
             if not self.pattern:
                 raise PathError("pattern", "kind = 'log' needs a regular expression")
@@ -108,8 +127,8 @@ class ReadyRule(_Model):
                 re.compile(self.pattern)
             except re.error as exc:
                 raise PathError("pattern", f"not a valid regular expression: {exc}") from None
-        if self.kind == "http" and not self.path.startswith("/"):
-            raise PathError("path", f"must start with '/', got {self.path!r}")
+        if not self.url_path.startswith("/"):
+            raise PathError("path", f"must start with '/', got {self.url_path!r}")
         return self
 
 
@@ -123,7 +142,8 @@ class LogPhase(_Model):
     """The phase's name on the waterfall and in the phase tables."""
     until: str
     """A regular expression: the phase ends when a line matching it first appears in the service's
-    output."""
+    output. A named group `seconds` or `ms` (e.g. `took (?P<seconds>[\\d.]+) s`) also records the
+    duration the server printed for it, beside ours."""
 
     @field_validator("name")
     @classmethod
@@ -136,9 +156,11 @@ class LogPhase(_Model):
     @classmethod
     def _valid_regex(cls, value: str) -> str:
         try:
-            re.compile(value)
+            groups = re.compile(value).groupindex
         except re.error as exc:
             raise ValueError(f"not a valid regular expression: {exc}") from None
+        if {"seconds", "ms"} <= set(groups):
+            raise ValueError("give the server's figure as one group, 'seconds' or 'ms'")
         return value
 
 
@@ -218,7 +240,8 @@ class Service(_Model):
     "redis"`)."""
     log_phases: list[LogPhase] = []
     """Start-up phases read from its output, in order: each `{ name, until }` ends when a line
-    matching `until` first appears; the first starts at spawn."""
+    matching `until` first appears; the first starts at spawn. Or the name of a preset written
+    for a server: `"vllm"`, `"llama.cpp"` (see the guide to real servers)."""
 
     _command_argv = field_validator("command", mode="before")(_argv)
     _env_strings = field_validator("env", mode="before")(_str_values)
@@ -232,6 +255,19 @@ class Service(_Model):
                 f"got {value!r}"
             )
         return value
+
+    @field_validator("log_phases", mode="before")
+    @classmethod
+    def _preset(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        preset = PRESETS.get(value)
+        if preset is None:
+            names = ", ".join(map(repr, PRESETS))
+            raise ValueError(
+                f"no preset named {value!r} (presets: {names})" + did_you_mean(value, PRESETS)
+            )
+        return [{"name": p.name, "until": p.until} for p in preset.phases]
 
     @field_validator("log_phases")
     @classmethod
@@ -545,7 +581,7 @@ class Scenario(_Model):
     """The trial order's seed (default: random, recorded in run.json)."""
     vars: dict[str, str] = {}
     """Your own template variables: `{name}` anywhere templated; `coldstart run --var name=value`
-    sets one."""
+    sets one. A value may use built-in variables and factors (`"{cache_dir}/models"`)."""
     services: Annotated[list[Service], Field(min_length=1)]
     """The services to start, in order (`[[services]]`); the last one is measured by default."""
     requests: Requests | None = None

@@ -49,6 +49,8 @@ BUILTIN_VARIABLES: dict[str, str] = {
     "compile_cache_dir": "with the compile_cache factor, a directory for a server's compile "
     "cache (TORCHINDUCTOR_CACHE_DIR, TRITON_CACHE_DIR, VLLM_CACHE_ROOT): cold, a new empty one "
     "per trial; warm, one for the whole run",
+    "trial_tmp": "a private temporary directory for this trial (give it to the server as TMPDIR): "
+    "empty at spawn, removed after the teardown (by the guardian if coldstart is killed)",
     "tls_cert": "server certificate (PEM): [tls] cert_file, or one generated for the run",
     "tls_key": "server private key (PEM): [tls] key_file, or one generated for the run",
     "tls_ca": "CA certificate that signed tls_cert: [tls] ca_file, or the generated one",

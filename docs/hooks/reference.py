@@ -67,7 +67,7 @@ def cli_reference() -> str:
         out += [f"## {panel}", ""]
         for entry in (e for e in COMMANDS if e.panel == panel):
             out += [f"### coldstart {entry.name}", "", entry.summary, ""]
-            target = panel == "Reference target"
+            target = panel == "Targets"
             text = _target_help(entry.name) if target else help_of(entry.name)
             out += ["```text", text.rstrip(), "```", ""]
             if entry.name == "baseline":
@@ -96,6 +96,7 @@ def _target_help(name: str) -> str:
 
 def scenario_reference() -> str:
     from coldstart_bench.scenario import schema
+    from coldstart_bench.scenario.presets import PRESETS
     from coldstart_bench.scenario.vocabulary import (
         BUILTIN_VARIABLES,
         HARNESS_FACTOR_DOCS,
@@ -152,6 +153,18 @@ def scenario_reference() -> str:
     for name, levels in HARNESS_FACTORS.items():
         shown = " / ".join(f"`{lv}`" for lv in levels) or "any number ≥ 0"
         out.append(f"| `{name}` | {shown} | {_cell(HARNESS_FACTOR_DOCS[name])} |")
+    out += ["", "## log_phases presets", ""]
+    out += [
+        '`log_phases = "NAME"` stands for the list below. Each phase ends at the first line '
+        "of the server's output that matches; a `seconds` group is the server's own figure for "
+        "it, recorded beside ours.",
+        "",
+    ]
+    for preset in PRESETS.values():
+        out += [f"### `{preset.name}`", "", f"Written against {preset.server}.", ""]
+        out += ["| phase | ends at the first line matching | covers |", "|---|---|---|"]
+        out += [f"| `{p.name}` | `{_cell(p.until)}` | {_cell(p.covers)} |" for p in preset.phases]
+        out.append("")
     out += [
         "",
         "## Template variables",

@@ -58,7 +58,7 @@ def test_help_does_not_import_heavy_libraries():
 def test_help_groups_the_commands_in_panels():
     result = runner.invoke(app, ["--help"])
     text = result.output
-    panels = [text.index(f"\n{p}:\n") for p in ("Measure", "Analyse", "CI", "Reference target")]
+    panels = [text.index(f"\n{p}:\n") for p in ("Measure", "Analyse", "CI", "Targets")]
     assert panels == sorted(panels)
     assert text.index("  gate ") > panels[2] and text.index("  report ") > panels[1]
 
@@ -69,7 +69,7 @@ def test_each_listed_summary_is_the_first_sentence_of_its_command_help():
     group = typer_main.get_command(app)
     assert isinstance(group, RootGroup)
     for entry in COMMANDS:
-        if entry.panel == "Reference target":
+        if entry.panel == "Targets":
             continue  # argparse programs of the target; their help is their own
         command = group.get_command(None, entry.name)  # type: ignore[arg-type]
         first = " ".join((command.help or "").split("\n\n")[0].split())
@@ -79,7 +79,7 @@ def test_each_listed_summary_is_the_first_sentence_of_its_command_help():
 def every_command_help() -> dict[str, str]:
     from coldstart_bench.cli.app import COMMANDS
 
-    names = [[e.name] for e in COMMANDS if e.panel != "Reference target"]
+    names = [[e.name] for e in COMMANDS if e.panel != "Targets"]
     names += [["baseline", sub] for sub in ("save", "list", "rm")]
     helps = {}
     for name in names:

@@ -172,3 +172,41 @@ def test_shards_split_every_variant_evenly_and_cover_the_plan_once():
     assert max(map(len, shards)) - min(map(len, shards)) <= 1
     for shard in shards:  # order within a shard follows the plan
         assert [t.index for t in shard] == sorted(t.index for t in shard)
+
+
+def test_a_variable_may_be_built_from_built_in_variables_and_factors(monkeypatch):
+    monkeypatch.setenv("COLDSTART_CACHE_DIR", "/cache")
+    loaded = parse_scenario("""
+vars = { home = "{cache_dir}/vllm-{size}" }
+[matrix]
+size = ["small"]
+[[services]]
+command = ["{home}/bin/serve", "--model", "{home}/model"]
+""")
+    ctx = RenderContext(Path("/run"), Path("/run/t0"), Path("/s"), "/py", {"server": 1})
+    setup = render_trial(loaded, TrialSpec(0, loaded.variants[0], 0, False), ctx)
+    assert setup.services[0].argv == (
+        "/cache/vllm-small/bin/serve",
+        "--model",
+        "/cache/vllm-small/model",
+    )
+
+
+def test_a_first_token_rule_posts_a_streaming_request_to_its_endpoint():
+    import json
+
+    loaded = parse_scenario("""
+vars = { name = "smollm2" }
+[[services]]
+command = ["serve"]
+ready = { kind = "first-token", body = { model = "{name}", prompt = "Hi", max_tokens = 1 } }
+""")
+    ctx = RenderContext(Path("/run"), Path("/run/t0"), Path("/s"), "/py", {"server": 1})
+    ready = render_trial(loaded, TrialSpec(0, loaded.variants[0], 0, False), ctx).services[0].ready
+    assert ready.kind == "first-token" and ready.path == "/v1/completions"
+    assert json.loads(ready.body) == {
+        "model": "smollm2",
+        "prompt": "Hi",
+        "max_tokens": 1,
+        "stream": True,
+    }

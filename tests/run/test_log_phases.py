@@ -67,3 +67,32 @@ def test_a_line_that_never_appears_leaves_its_phase_out_with_a_note(tmp_path: Pa
     assert "compile" not in phases
     assert phases["model_load"].start_ms == phases["import"].end_ms  # the gap is not lost
     assert any("'compile' ('^compiled')" in note for note in trial.notes), trial.notes
+
+
+def test_a_figure_the_server_prints_is_recorded_beside_the_measured_phase(
+    tmp_path: Path, write_scenario
+):
+    path = write_scenario(f"""
+        repetitions = 1
+        [[services]]
+        command = {toy_command("--say", "100:model initialised", "--say", "350:weights took 0.25 seconds", "--say", "400:engine ready in 40 ms")}
+        ready = {{ kind = "http", path = "/health" }}
+        log_phases = [
+          {{ name = "init", until = "^model initialised" }},
+          {{ name = "weights", until = "^weights took (?P<seconds>[0-9.]+) seconds" }},
+          {{ name = "engine", until = "^engine ready in (?P<ms>[0-9.]+) ms" }},
+        ]
+        [requests]
+        count = 1
+        max_tokens = 2
+    """)
+    outcome = run_scenario(load_scenario(path), run_options(tmp_path / "results"))
+
+    (trial,) = outcome.trials
+    assert trial.status == "ok", trial.error
+    phases = {p.phase: p for p in trial.phases}
+    assert phases["init"].reported_ms is None
+    assert phases["weights"].reported_ms == 250.0
+    assert phases["engine"].reported_ms == 40.0
+    # ours ends when its line was seen: never before the toy printed it
+    assert phases["weights"].end_ms >= phases["said-1"].end_ms

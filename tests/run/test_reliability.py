@@ -30,6 +30,7 @@ from helpers import (
 
 from coldstart_bench import load_run
 from coldstart_bench.run.session import run_scenario
+from coldstart_bench.scenario.load import load_scenario
 
 ALIVE_CHECK = (
     "import pathlib, sys\n"
@@ -133,6 +134,76 @@ def test_a_killed_harness_takes_its_setup_and_prepare_commands_along(
     harness.kill()
     harness.wait(10)
     assert gone_within([sleeper], 2.0), f"{hook} command {sleeper} outlived the harness"
+
+
+def test_a_killed_harness_leaves_no_trial_tmp_behind(tmp_path: Path, write_scenario):
+    seen = tmp_path / "tmpdir"
+    keep = "import os, sys, time; open(os.path.join(os.environ['TMPDIR'], 'a.bin'), 'wb').write(b'x'); open(sys.argv[1], 'w').write(os.environ['TMPDIR']); time.sleep(60)"
+    path = write_scenario(f"""
+        [[services]]
+        command = ["{{python}}", "-c", "{keep}", "{seen}"]
+        env = {{ TMPDIR = "{{trial_tmp}}" }}
+        ready = {{ kind = "log", pattern = "never printed", timeout_s = 60 }}
+    """)
+    harness = start_harness(path, tmp_path / "r", "killed")
+    wait_for(lambda: seen.exists() and seen.read_text() != "")
+    directory = Path(seen.read_text())
+    assert (directory / "a.bin").exists()
+    harness.kill()
+    harness.wait(10)
+    deadline = time.monotonic() + 3.0
+    while directory.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not directory.exists(), f"{directory} outlived the harness"
+
+
+SHM_HOLDER = REPO / "tests" / "servers" / "shm_holder.py"
+
+
+def shm_holder_scenario(write_scenario, names: Path, *flags: str, timeout_s: float = 60) -> Path:  # type: ignore[no-untyped-def]
+    command = json.dumps(["{python}", str(SHM_HOLDER), str(names), *flags])
+    return write_scenario(f"""
+        repetitions = 1
+        [[services]]
+        command = {command}
+        ready = {{ kind = "log", pattern = "never printed", timeout_s = {timeout_s} }}
+        stop_grace_s = 0.5
+    """)
+
+
+def shm_paths(names: Path) -> list[Path]:
+    wait_for(lambda: names.exists() and len(names.read_text().split()) == 2)
+    paths = [Path(p) for p in names.read_text().split()]
+    assert all(p.exists() for p in paths)
+    return paths
+
+
+def test_a_killed_harness_leaves_no_shared_memory_behind(tmp_path: Path, write_scenario):
+    names = tmp_path / "shm-names"
+    harness = start_harness(shm_holder_scenario(write_scenario, names), tmp_path / "r", "k")
+    held, remembered = shm_paths(names)
+    time.sleep(0.5)  # the guardian has scanned since
+    harness.kill()
+    harness.wait(10)
+    deadline = time.monotonic() + 5.0
+    while (held.exists() or remembered.exists()) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not held.exists(), "a segment the server kept mapped outlived it"
+    assert not remembered.exists(), "a segment only the resource tracker knew outlived it"
+
+
+def test_a_server_sigkilled_at_teardown_leaves_no_shared_memory_behind(
+    tmp_path: Path, write_scenario
+):
+    names = tmp_path / "shm-names"
+    path = shm_holder_scenario(write_scenario, names, "--ignore-sigterm", timeout_s=3)
+    outcome = run_scenario(load_scenario(path), run_options(tmp_path / "r"))
+
+    (trial,) = outcome.trials
+    assert trial.status == "timeout"
+    assert trial.services[0].stopped_by == "SIGKILL"
+    held, remembered = (Path(p) for p in names.read_text().split())
+    assert not held.exists() and not remembered.exists()
 
 
 def test_a_killed_harness_takes_a_grandchild_that_escaped_by_double_fork(

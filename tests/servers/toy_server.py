@@ -45,6 +45,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         default=0.0,
         help="/health is 503 for this long after listen",
     )
+    p.add_argument(
+        "--engine-delay-ms",
+        type=float,
+        default=0.0,
+        help="completions answer 503 for this long after listen while /health says 200 (a "
+        "server whose health endpoint says ready before its engine is up)",
+    )
     p.add_argument("--ready-line", help="print this line to stdout once listening")
     p.add_argument(
         "--say",
@@ -259,6 +266,9 @@ class Handler(BaseHTTPRequestHandler):
         if self.path not in ("/v1/chat/completions", "/v1/completions"):
             self._send(404, b"not found", "text/plain")
             return
+        if time.monotonic() < self.server.engine_up_at:  # type: ignore[attr-defined]
+            self._send(503, b'{"error": {"message": "engine starting"}}', "application/json")
+            return
         if args.status != 200:
             self._send(
                 args.status,
@@ -351,6 +361,7 @@ class ToyServer(ThreadingHTTPServer):
         self.args = args
         self.context = context
         self.healthy_at = float("inf")
+        self.engine_up_at = 0.0
         self.request_queue_size = args.backlog
         self.slots = threading.BoundedSemaphore(args.max_concurrent or 1_000_000)
         super().__init__((args.host, args.port), Handler)
@@ -428,6 +439,9 @@ def main(argv: list[str]) -> int:
     listened = time.perf_counter_ns()
     write_phase("listen", listen_start, listened)
     server.healthy_at = time.monotonic() + args.health_delay_ms / 1000
+    server.engine_up_at = time.monotonic() + args.engine_delay_ms / 1000
+    if args.engine_delay_ms:  # the span the engine is not up: when it will be, not seen
+        write_phase("engine_up", listened, listened + int(args.engine_delay_ms * 1e6))
     if args.ready_line:
         print(args.ready_line, flush=True)
     threading.Thread(

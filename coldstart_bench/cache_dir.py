@@ -1,0 +1,19 @@
+"""Where generated models and prepared server environments live between runs. A module of
+its own, importing nothing, because both the harness (``{cache_dir}``) and the target's
+preparation commands (``coldstart prepare-vllm``) must agree on it without importing each
+other."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def default_cache_dir() -> Path:
+    """$COLDSTART_CACHE_DIR, else $XDG_CACHE_HOME/coldstart-bench, else
+    ~/.cache/coldstart-bench."""
+    explicit = os.environ.get("COLDSTART_CACHE_DIR")
+    if explicit:
+        return Path(explicit).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "coldstart-bench"
