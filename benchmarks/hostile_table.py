@@ -2,8 +2,8 @@
 status, the reason, the processes of the trial still alive afterwards (walking /proc for
 every pid the server and its descendants recorded), and the teardown time. Then the cases
 aimed at the harness itself (run as `coldstart run` subprocesses): SIGKILL while setup,
-prepare or an escaped grandchild runs, a results disk that fills up, a matrix of 100,000
-variants — with the exit code, what was left alive 2 s later, and how long it took.
+prepare or an escaped grandchild runs, a results disk that fills up, matrices of 100,000
+and 10,000,000 variants — with the exit code, what was left alive 2 s later, and how long it took.
 
 Run: ``python benchmarks/hostile_table.py`` (the disk case needs root to mount a tmpfs).
 """
@@ -150,10 +150,14 @@ def _disk_fills_up(tmp: Path) -> tuple:
         subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
-def _huge_matrix(tmp: Path) -> tuple:
+def _huge_matrix(factors: str):  # type: ignore[no-untyped-def]
+    return lambda tmp: _matrix_of(tmp, factors)
+
+
+def _matrix_of(tmp: Path, factors: str) -> tuple:
     path = tmp / "huge.toml"
     levels = list(range(10))
-    matrix = "\n".join(f"{name} = {levels}" for name in "abcde")
+    matrix = "\n".join(f"{name} = {levels}" for name in factors)
     path.write_text(f'[[services]]\ncommand = ["true"]\n[matrix]\n{matrix}\n')
     began = time.monotonic()
     done = subprocess.run(
@@ -170,7 +174,8 @@ HARNESS_CASES = (
     ("SIGKILL while a prepare command runs", _killed_during("prepare")),
     ("SIGKILL with a double-forked grandchild alive", _killed_with_an_escapee),
     ("results disk fills up (300 KB tmpfs)", _disk_fills_up),
-    ("a matrix of 100,000 variants", _huge_matrix),
+    ("a matrix of 100,000 variants", _huge_matrix("abcde")),
+    ("a matrix of 10,000,000 variants", _huge_matrix("abcdefg")),
 )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from coldstart_bench.cli.common import (
     ScenarioArg,
@@ -12,6 +12,11 @@ from coldstart_bench.cli.common import (
     user_errors,
 )
 from coldstart_bench.cli.help import PlainCommand, command_app
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from coldstart_bench.scenario.load import LoadedScenario
 
 app = command_app()
 
@@ -46,25 +51,15 @@ def scope_text(levels: dict[str, tuple[str, ...]]) -> str:
     return ", ".join(f"{k}={'|'.join(v)}" for k, v in levels.items()) or "all variants"
 
 
-@app.command(cls=PlainCommand)
-@user_errors
-def validate(scenario: ScenarioArg, var: VarOption = None) -> None:
-    """Check a scenario file and show the variants it expands to.
-
-    With --var, as `coldstart run` would run it with the same --var."""
-    from rich.markup import escape
+def _print_variants(console: Console, loaded: LoadedScenario) -> int:
+    """The variants as a table (the first ones of a long list), and whether run would refuse
+    that many; returns how many there are."""
     from rich.table import Table
     from rich.text import Text
 
     from coldstart_bench.plan.order import MAX_TRIALS, MAX_VARIANTS
-    from coldstart_bench.scenario.load import load_scenario, with_vars
-    from coldstart_bench.scenario.vocabulary import match_levels
 
-    loaded = with_vars(load_scenario(scenario), parse_pairs(var or [], "--var"))
     spec = loaded.scenario
-    console = stdout_console()
-    heading = f"[bold]{escape(loaded.name)}[/]"
-    console.print(f"{heading}: {escape(spec.description)}" if spec.description else heading)
     factors = spec.factors
     count = len(loaded.variants)
     table = Table(title=f"{count:,} variant(s)", title_justify="left", highlight=False)
@@ -90,6 +85,31 @@ def validate(scenario: ScenarioArg, var: VarOption = None) -> None:
             f"trials (limits {MAX_VARIANTS:,} and {MAX_TRIALS:,}); narrow it with exclude "
             "rules or --variant, or run it with --allow-large"
         )
+    return count
+
+
+@app.command(cls=PlainCommand)
+@user_errors
+def validate(scenario: ScenarioArg, var: VarOption = None) -> None:
+    """Check a scenario file and show the variants it expands to.
+
+    With --var, as `coldstart run` would run it with the same --var."""
+    from rich.markup import escape
+
+    from coldstart_bench.scenario.load import load_scenario, with_vars
+    from coldstart_bench.scenario.matrix import MatrixTooLarge
+    from coldstart_bench.scenario.vocabulary import match_levels
+
+    loaded = with_vars(load_scenario(scenario), parse_pairs(var or [], "--var"))
+    spec = loaded.scenario
+    console = stdout_console()
+    heading = f"[bold]{escape(loaded.name)}[/]"
+    console.print(f"{heading}: {escape(spec.description)}" if spec.description else heading)
+    count: int | None = None
+    try:
+        count = _print_variants(console, loaded)
+    except MatrixTooLarge as exc:
+        console.print(f"[yellow]coldstart run refuses this scenario[/]: {escape(str(exc))}")
     services = " → ".join(f"{s.name} (ready: {s.ready.kind})" for s in spec.services)
     console.print(f"services: {services}", markup=False)
     if spec.requests is not None and spec.load is not None:
@@ -117,7 +137,9 @@ def validate(scenario: ScenarioArg, var: VarOption = None) -> None:
             f"chaos ({scope}): {c.action} {c.service} before request {c.at_request}",
             markup=False,
         )
-    console.print(
-        f"trials: {count:,} variant(s) × ({spec.repetitions} repetitions + "
-        f"{spec.warmup_trials} warm-up) = {trials:,}"
-    )
+    if count is not None:
+        trials = count * (spec.repetitions + spec.warmup_trials)
+        console.print(
+            f"trials: {count:,} variant(s) × ({spec.repetitions} repetitions + "
+            f"{spec.warmup_trials} warm-up) = {trials:,}"
+        )

@@ -14,7 +14,7 @@ from pathlib import Path
 from coldstart_bench.analysis.run_analysis import RunAnalysis, analyse
 from coldstart_bench.analysis.stats import BOOTSTRAP_RESAMPLES
 from coldstart_bench.analysis.summary import LOG_TAILS_SHOWN
-from coldstart_bench.errors import ColdstartError
+from coldstart_bench.errors import ColdstartError, ResultsNotWritable
 from coldstart_bench.report import plots, tables
 from coldstart_bench.report.headline import headline_text
 from coldstart_bench.report.html import Plot, ProfileView, render_html
@@ -133,10 +133,21 @@ def write_report(
     analysis: RunAnalysis, out_dir: str | Path | None = None, formats: Sequence[str] = FORMATS
 ) -> Report:
     """Write the report of an analysed run into ``out_dir`` (default: the run's
-    ``report/``): only drawing and writing, every figure read from ``analysis``."""
+    ``report/``): only drawing and writing, every figure read from ``analysis``. Raises
+    :class:`ResultsNotWritable` where it cannot be written (a file in the way, a read-only
+    or full disk)."""
+    out = Path(out_dir) if out_dir is not None else analysis.summary.run.run_dir / "report"
+    try:
+        return _write_report(analysis, out, formats)
+    except OSError as exc:
+        raise ResultsNotWritable(
+            f"cannot write the report in {out}: {exc.strerror or exc}"
+        ) from None
+
+
+def _write_report(analysis: RunAnalysis, out: Path, formats: Sequence[str]) -> Report:
     summary = analysis.summary
     run = summary.run
-    out = Path(out_dir) if out_dir is not None else run.run_dir / "report"
     out.mkdir(parents=True, exist_ok=True)
     busy = summary.machine.busy_line()
     report = Report(analysis, out, " ".join(filter(None, [busy, headline_text(analysis.headline)])))

@@ -76,7 +76,25 @@ def safe_name(text: str, fallback: str = "run") -> str:
 
 
 def new_run_dir(results_dir: Path, scenario_name: str, run_id: str | None = None) -> Path:
-    """Create a fresh run directory; never reuse one that holds results."""
+    """Create a fresh run directory; never reuse one that holds results. Where none can be
+    made (``results_dir`` is a file, read-only, a dangling link) raises
+    :class:`ResultsNotWritable`."""
+    try:
+        return _new_run_dir(results_dir, scenario_name, run_id)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise ResultsNotWritable(
+            f"cannot create a run directory in {results_dir}: {reason}"
+        ) from None
+
+
+def _new_run_dir(results_dir: Path, scenario_name: str, run_id: str | None) -> Path:
+    if results_dir.is_symlink() and not results_dir.exists():
+        target = os.readlink(results_dir)
+        raise ResultsNotWritable(f"{results_dir} links to {target}, which does not exist")
+    if results_dir.exists() and not results_dir.is_dir():
+        raise ResultsNotWritable(f"{results_dir} is not a directory")
+    results_dir.mkdir(parents=True, exist_ok=True)
     if run_id is not None:
         run_dir = results_dir / safe_name(run_id)
         if run_dir.exists() and any(run_dir.iterdir()):
@@ -88,7 +106,7 @@ def new_run_dir(results_dir: Path, scenario_name: str, run_id: str | None = None
     for n in range(1, 1000):
         run_dir = results_dir / (base if n == 1 else f"{base}-{n}")
         try:
-            run_dir.mkdir(parents=True)
+            run_dir.mkdir()
             return run_dir
         except FileExistsError:
             continue

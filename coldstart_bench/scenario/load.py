@@ -4,6 +4,7 @@ with its variants, or one :class:`ScenarioError` that lists every problem."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -13,7 +14,13 @@ from pydantic import ValidationError
 
 from coldstart_bench.errors import ScenarioError
 from coldstart_bench.scenario.checks import check_cross_references
-from coldstart_bench.scenario.matrix import Variant, expand_variants
+from coldstart_bench.scenario.matrix import (
+    EXPAND_LIMIT,
+    Variant,
+    combinations,
+    expand_variants,
+    iter_variants,
+)
 from coldstart_bench.scenario.messages import PathError, did_you_mean, path_problem, problems
 from coldstart_bench.scenario.schema import Scenario
 
@@ -25,11 +32,21 @@ class LoadedScenario:
     scenario: Scenario
     path: Path
     text: str
-    variants: tuple[Variant, ...]
 
     @property
     def name(self) -> str:
         return self.scenario.name or self.path.stem
+
+    @property
+    def combinations(self) -> int:
+        """The matrix's combinations of levels, before exclude rules: counted, not made."""
+        return combinations(self.scenario)
+
+    @functools.cached_property
+    def variants(self) -> tuple[Variant, ...]:
+        """Made when first asked for; a matrix over :data:`EXPAND_LIMIT` combinations raises
+        :class:`MatrixTooLarge` instead of filling the memory."""
+        return tuple(expand_variants(self.scenario))
 
 
 def load_scenario(path: str | Path) -> LoadedScenario:
@@ -89,12 +106,6 @@ def parse_scenario(
         check_cross_references(scenario)
     except PathError as exc:
         raise ScenarioError(source, [path_problem(exc)]) from None
-    variants = expand_variants(scenario)
-    if not variants:
+    if combinations(scenario) <= EXPAND_LIMIT and next(iter_variants(scenario), None) is None:
         raise ScenarioError(source, ["matrix.exclude: the exclude rules remove every variant"])
-    return LoadedScenario(
-        scenario=scenario,
-        path=path or Path(source),
-        text=text,
-        variants=tuple(variants),
-    )
+    return LoadedScenario(scenario=scenario, path=path or Path(source), text=text)

@@ -70,3 +70,34 @@ def test_a_bad_format_or_directory_is_a_clear_error(tmp_path: Path):
     assert bad.exit_code == 2
     missing = CliRunner().invoke(app, ["report", str(tmp_path / "nope")])
     assert missing.exit_code == 2 and "neither a run directory nor a baseline" in missing.output
+
+
+def test_a_results_dir_that_cannot_hold_a_run_is_one_line_and_exit_3(
+    tmp_path: Path, write_scenario
+):
+    path = write_scenario(toy_scenario(repetitions=1))
+    a_file = tmp_path / "a-file"
+    a_file.write_text("")
+    dangling = tmp_path / "dangling"
+    dangling.symlink_to(tmp_path / "nowhere")
+    for results_dir, why in ((a_file, "is not a directory"), (dangling, "does not exist")):
+        result = CliRunner().invoke(app, ["run", str(path), "--results-dir", str(results_dir)])
+        assert result.exit_code == 3, result.output
+        assert why in result.output and "Traceback" not in result.output
+        assert not isinstance(result.exception, OSError)
+
+
+def test_a_report_that_cannot_be_written_is_one_line_and_exit_3(tmp_path: Path, write_scenario):
+    path = write_scenario(toy_scenario(repetitions=1))
+    done = CliRunner().invoke(
+        app, ["run", str(path), "--results-dir", str(tmp_path / "r"), "--run-id", "a", "-q"]
+    )
+    assert done.exit_code == 0, done.output
+    a_file = tmp_path / "a-file"
+    a_file.write_text("")
+    result = CliRunner().invoke(
+        app, ["report", str(tmp_path / "r" / "a"), "--out", str(a_file / "x")]
+    )
+    assert result.exit_code == 3, result.output
+    assert "cannot write the report" in result.output
+    assert not isinstance(result.exception, OSError)

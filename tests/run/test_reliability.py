@@ -363,6 +363,27 @@ def test_a_matrix_of_100000_variants_is_refused_with_the_count_and_a_hint(tmp_pa
     assert len(shown.stdout.splitlines()) < 60
 
 
+def test_a_matrix_of_ten_million_variants_is_counted_and_refused_not_made(tmp_path: Path):
+    # seven factors of ten levels: made one by one, the variants took the memory first
+    levels = list(range(10))
+    matrix = "\n".join(f"{name} = {levels}" for name in "abcdefg")
+    path = tmp_path / "absurd.toml"
+    path.write_text(f'[[services]]\ncommand = ["true"]\n[matrix]\n{matrix}\n')
+    for argv in (
+        ("run", str(path), "--results-dir", str(tmp_path / "r")),
+        ("run", str(path), "--results-dir", str(tmp_path / "r"), "--allow-large"),
+    ):
+        done = subprocess.run(coldstart_argv(*argv), capture_output=True, text=True, timeout=60)
+        assert done.returncode == 2, done.stderr
+        assert "10,000,000 combinations" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "r").exists()
+    shown = subprocess.run(
+        coldstart_argv("validate", str(path)), capture_output=True, text=True, timeout=60
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert "refuses this scenario" in shown.stdout and "10,000,000" in shown.stdout
+
+
 # The smaller ones ----------------------------------------------------------------------------
 
 
