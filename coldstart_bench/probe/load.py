@@ -21,6 +21,7 @@ import time
 from coldstart_bench.plan.arrivals import arrivals
 from coldstart_bench.plan.specs import LoadSpec, ProbeSettings
 from coldstart_bench.probe.aclient import AsyncProbe
+from coldstart_bench.probe.timeline import HARNESS_OUT_OF_FILES, out_of_descriptors
 from coldstart_bench.results.schema import LoadRecord, RequestRecord, ns_to_ms
 
 _RETRY_STATUS = (502, 503, 504)  # a proxy with no upstream yet, a server still loading
@@ -48,6 +49,7 @@ class LoadRunner:
         self._error: BaseException | None = None
         self._dispatched = 0
         self._mark: tuple[int, threading.Event] | None = None
+        self.cut = False  # finish() ran out of time: what was in flight is recorded as cut
 
     # The main thread's side -------------------------------------------------------------
 
@@ -85,6 +87,7 @@ class LoadRunner:
         if self._thread is not None:
             self._thread.join(timeout_s)
             if self._thread.is_alive():
+                self.cut = True
                 self.close()
         if self._error is not None:
             raise self._error
@@ -141,15 +144,21 @@ class LoadRunner:
             await self._closed_loop(probe, phase, origin)
             return
         tasks = []
-        for index, offset in enumerate(offsets):
-            arrival = origin + int(offset * 1e9)
-            delay = (arrival - time.perf_counter_ns()) / 1e9
-            if delay > 0:
-                await asyncio.sleep(delay)
-            if self._abort:
-                break
-            tasks.append(asyncio.create_task(self._one(probe, phase, index, arrival)))
-        await asyncio.gather(*tasks)
+        try:
+            for index, offset in enumerate(offsets):
+                arrival = origin + int(offset * 1e9)
+                delay = (arrival - time.perf_counter_ns()) / 1e9
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                if self._abort:
+                    break
+                tasks.append(asyncio.create_task(self._one(probe, phase, index, arrival)))
+            await asyncio.gather(*tasks)
+        except asyncio.CancelledError:  # the trial's time ran out: every arrival so far is recorded
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
 
     async def _closed_loop(self, probe: AsyncProbe, phase: str, origin: int) -> None:
         numbers = itertools.count()
@@ -167,6 +176,8 @@ class LoadRunner:
         await asyncio.gather(*(client() for _ in range(self.traffic.concurrency)))
 
     async def _one(self, probe: AsyncProbe, phase: str, index: int, arrival: int) -> None:
+        """Send one arrival and record it, whatever happens: answered, failed, timed out, or
+        cut when the trial's time runs out while it is held or in flight."""
         assert self._ready is not None
         lag = time.perf_counter_ns() - arrival
         if phase == "cold":
@@ -176,39 +187,47 @@ class LoadRunner:
         templates = self.load.templates
         spec = dataclasses.replace(templates[index % len(templates)], index=index)
         held = False
-        if not self._ready.is_set() and self.traffic.before_ready == "hold":
-            held = True
-            await self._ready.wait()
         attempts, first_error = 0, None
-        give_up = arrival + int(spec.timeout_s * 1e9)
-        interval_s = self.traffic.retry_interval_ms / 1000
-        while True:
-            if self._abort and not self._ready_ns:
-                sent = _never_ready(index, arrival, self._t0_ns, self._abort)
-                break
-            attempts += 1
-            sent = await probe.send(spec, self._t0_ns)
-            retry = (
-                self.traffic.before_ready == "retry"
-                and sent.status != "ok"
-                and (sent.status_code is None or sent.status_code in _RETRY_STATUS)
+        sent: RequestRecord | None = None
+        try:
+            if not self._ready.is_set() and self.traffic.before_ready == "hold":
+                held = True
+                await self._ready.wait()
+            give_up = arrival + int(spec.timeout_s * 1e9)
+            interval_s = self.traffic.retry_interval_ms / 1000
+            while True:
+                if self._abort and not self._ready_ns:
+                    sent = _never_ready(index, arrival, self._t0_ns, self._abort)
+                    break
+                attempts += 1
+                sent = await probe.send(spec, self._t0_ns)
+                retry = (
+                    self.traffic.before_ready == "retry"
+                    and sent.status != "ok"
+                    and (sent.status_code is None or sent.status_code in _RETRY_STATUS)
+                )
+                if not retry or time.perf_counter_ns() + interval_s * 1e9 > give_up:
+                    break
+                first_error = first_error or sent.error
+                await asyncio.sleep(interval_s)
+        except asyncio.CancelledError:
+            sent = _cut(index, arrival, self._t0_ns, held and not self._ready.is_set())
+            raise
+        except Exception as exc:  # this request failed, not the load
+            sent = _not_sent(index, arrival, self._t0_ns, exc)
+        finally:
+            self.records.append(
+                LoadRecord(
+                    index=index,
+                    phase=phase,  # type: ignore[arg-type]
+                    arrival_ms=ns_to_ms(arrival - self._t0_ns),
+                    request=sent or _cut(index, arrival, self._t0_ns, held),
+                    attempts=attempts,
+                    held=held,
+                    first_error=first_error,
+                    lag_ms=ns_to_ms(lag),
+                )
             )
-            if not retry or time.perf_counter_ns() + interval_s * 1e9 > give_up:
-                break
-            first_error = first_error or sent.error
-            await asyncio.sleep(interval_s)
-        self.records.append(
-            LoadRecord(
-                index=index,
-                phase=phase,  # type: ignore[arg-type]
-                arrival_ms=ns_to_ms(arrival - self._t0_ns),
-                request=sent,
-                attempts=attempts,
-                held=held,
-                first_error=first_error,
-                lag_ms=ns_to_ms(lag),
-            )
-        )
 
 
 def _never_ready(index: int, arrival: int, t0_ns: int, reason: str) -> RequestRecord:
@@ -217,4 +236,25 @@ def _never_ready(index: int, arrival: int, t0_ns: int, reason: str) -> RequestRe
         status="failed",
         start_ms=ns_to_ms(arrival - t0_ns),
         error=f"not sent: the services never became ready ({reason.splitlines()[0]})",
+    )
+
+
+def _cut(index: int, arrival: int, t0_ns: int, still_held: bool) -> RequestRecord:
+    where = "held for readiness" if still_held else "in flight"
+    return RequestRecord(
+        index=index,
+        status="timeout",
+        start_ms=ns_to_ms(arrival - t0_ns),
+        error=f"cut: the trial's time ran out while it was {where}",
+    )
+
+
+def _not_sent(index: int, arrival: int, t0_ns: int, exc: Exception) -> RequestRecord:
+    error = (
+        HARNESS_OUT_OF_FILES
+        if out_of_descriptors(exc)
+        else f"not sent: {type(exc).__name__}: {exc}"
+    )
+    return RequestRecord(
+        index=index, status="failed", start_ms=ns_to_ms(arrival - t0_ns), error=error
     )

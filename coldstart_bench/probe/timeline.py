@@ -4,6 +4,7 @@ per-request figure."""
 
 from __future__ import annotations
 
+import errno
 import socket
 import time
 from dataclasses import dataclass, field
@@ -101,7 +102,26 @@ def failure(exc: Exception, limit: float) -> tuple[Status, str]:
         return exc.status, str(exc)
     if isinstance(exc, MalformedStream):
         return "failed", f"malformed response: {exc}"
+    if out_of_descriptors(exc):
+        return "failed", HARNESS_OUT_OF_FILES
     return "failed", f"{type(exc).__name__}: {exc or 'connection error'}"
+
+
+# The harness's own limit, not the server's failure: such a trial measures nothing.
+HARNESS_OUT_OF_FILES = "not sent: the harness ran out of file descriptors (ulimit -n)"
+
+
+def out_of_descriptors(exc: BaseException) -> bool:
+    """Whether ``exc`` comes from this process running out of file descriptors (EMFILE,
+    ENFILE), somewhere down its chain of causes (httpx wraps it twice)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.errno in (errno.EMFILE, errno.ENFILE):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def wrong_status(spec: RequestSpec, status_code: int, head: bytes) -> RequestFailed:

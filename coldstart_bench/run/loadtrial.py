@@ -4,11 +4,13 @@ while the traffic goes on."""
 
 from __future__ import annotations
 
+import resource
 import time
 from dataclasses import dataclass
 
 from coldstart_bench.plan.specs import LoadSpec, TrialSetup
 from coldstart_bench.probe.load import LoadRunner
+from coldstart_bench.probe.timeline import HARNESS_OUT_OF_FILES
 from coldstart_bench.proc.group import TrialProcesses
 from coldstart_bench.proc.service import LaunchError
 from coldstart_bench.results.schema import ChaosOutcome, LoadRecord, ns_to_ms
@@ -35,7 +37,22 @@ def measure_load(
         state.load = runner.finish(deadline.left_s())
         if chaos is not None:
             state.chaos = _recovery(setup, chaos, state.load, t0)
-        if not any(r.request.status == "ok" for r in state.load):
+        if runner.cut:
+            cut = sum(1 for r in state.load if (r.request.error or "").startswith("cut:"))
+            limit = f" (trial_timeout_s = {setup.timeout_s:g} s)" if setup.timeout_s else ""
+            state.fail(
+                "timeout",
+                f"the trial's time ran out{limit} before the load was done: {cut} request(s) "
+                "cut while held or in flight",
+            )
+        elif starved := sum(r.request.error == HARNESS_OUT_OF_FILES for r in state.load):
+            soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+            state.fail(
+                "failed",
+                f"{starved} request(s) of the load were never sent: the harness ran out of file "
+                f"descriptors (ulimit -n is {soft}); raise it or send fewer at once",
+            )
+        elif not any(r.request.status == "ok" for r in state.load):
             state.fail("failed", "no request of the load was answered")
     except LaunchError as exc:
         runner.abort(str(exc))

@@ -6,16 +6,19 @@ every trial carries its warm phase, and the results round-trip, report and gate.
 from __future__ import annotations
 
 import json
+import resource
+import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import run_options, toy_command
+from helpers import run_argv, run_options, toy_command
 from typer.testing import CliRunner
 
 from coldstart_bench import load_run
 from coldstart_bench.analysis.load import load_figures
 from coldstart_bench.cli.app import app
+from coldstart_bench.probe.timeline import HARNESS_OUT_OF_FILES
 from coldstart_bench.run.session import run_scenario
 
 
@@ -206,3 +209,53 @@ def test_every_arrival_has_one_outcome_across_a_chaos_restart_under_load(
     assert during and any(r.attempts > 1 for r in during)  # refused while it restarted
     assert all(r.request.status == "ok" for r in trial.load)  # retried until answered
     assert [s.name for s in trial.services] == ["server", "server"]
+
+
+def test_a_load_cut_by_the_trial_s_time_records_every_arrival_and_is_not_ok(
+    tmp_path: Path, write_scenario
+):
+    # the server answers 10 requests, then holds every later one; the trial has 4 s
+    path = write_scenario(
+        load_scenario_text(
+            "--answer-at-most",
+            "10",
+            load='pattern = "constant"\nrate = 20\nrequests = 40\nstart = "ready"',
+            extra="",
+        ).replace("seed = 3", "seed = 3\ntrial_timeout_s = 4")
+    )
+    [trial] = run_scenario(path, run_options(tmp_path)).trials
+
+    assert trial.status == "timeout" and "30 request(s) cut" in (trial.error or ""), trial.error
+    assert sorted(r.index for r in trial.load) == list(range(40))
+    answered = [r for r in trial.load if r.request.status == "ok"]
+    cut = [r for r in trial.load if r.request.status == "timeout"]
+    assert len(answered) == 10 and len(cut) == 30
+    assert all(
+        "cut: the trial's time ran out while it was in flight" in r.request.error for r in cut
+    )
+
+
+def test_a_burst_beyond_the_harness_s_file_limit_says_so_and_is_not_ok(
+    tmp_path: Path, write_scenario
+):
+    path = write_scenario(
+        load_scenario_text(load='pattern = "burst"\nrequests = 400\nstart = "ready"')
+    )
+
+    def few_files() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (128, 128))
+
+    done = subprocess.run(
+        run_argv(path, tmp_path / "r", "few-files", "--no-report"),
+        preexec_fn=few_files,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1, done.stderr
+    [trial] = load_run(tmp_path / "r" / "few-files").trials
+    assert len(trial.load) == 400  # every arrival recorded
+    assert trial.status == "failed" and "ran out of file descriptors" in (trial.error or "")
+    assert "ulimit -n is 128" in (trial.error or "")
+    starved = [r for r in trial.load if r.request.error == HARNESS_OUT_OF_FILES]
+    assert starved

@@ -94,6 +94,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     p.add_argument("--status", type=int, default=200, help="status code of completion responses")
     p.add_argument(
+        "--answer-at-most",
+        type=int,
+        default=-1,
+        help="answer this many completion requests, then hold every later one unanswered",
+    )
+    p.add_argument(
         "--hang-after-tokens", type=int, default=-1, help="stop sending after this many tokens"
     )
     p.add_argument(
@@ -266,6 +272,12 @@ class Handler(BaseHTTPRequestHandler):
         if self.path not in ("/v1/chat/completions", "/v1/completions"):
             self._send(404, b"not found", "text/plain")
             return
+        if args.answer_at_most >= 0:
+            with self.server.counter_lock:  # type: ignore[attr-defined]
+                self.server.answered += 1  # type: ignore[attr-defined]
+                over = self.server.answered > args.answer_at_most  # type: ignore[attr-defined]
+            if over:
+                time.sleep(3600)
         if time.monotonic() < self.server.engine_up_at:  # type: ignore[attr-defined]
             self._send(503, b'{"error": {"message": "engine starting"}}', "application/json")
             return
@@ -364,6 +376,7 @@ class ToyServer(ThreadingHTTPServer):
         self.engine_up_at = 0.0
         self.request_queue_size = args.backlog
         self.slots = threading.BoundedSemaphore(args.max_concurrent or 1_000_000)
+        self.counter_lock, self.answered = threading.Lock(), 0
         super().__init__((args.host, args.port), Handler)
 
     def get_request(self) -> tuple[socket.socket, object]:
