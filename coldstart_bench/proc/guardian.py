@@ -82,11 +82,15 @@ class Guardian:
             self._pipe.write(f"{line}\n".encode())
             self._pipe.flush()
 
-    def close(self) -> None:
-        """The run ended normally: the guardian leaves without killing anything."""
+    def close(self, kill_leftovers: bool = False) -> None:
+        """The run ended normally: the guardian leaves without killing anything. With
+        ``kill_leftovers`` (the run crashed, its teardown may have failed half-way), it is
+        left without a goodbye, as if the harness had died: it kills whatever of the run is
+        still alive before it goes."""
         if self._pipe is not None:
             with contextlib.suppress(BrokenPipeError, OSError):
-                self._pipe.write(f"{GOODBYE}\n".encode())
+                if not kill_leftovers:
+                    self._pipe.write(f"{GOODBYE}\n".encode())
                 self._pipe.flush()
             with contextlib.suppress(OSError):
                 self._pipe.close()

@@ -120,7 +120,7 @@ def run_scenario(
         metadata = _metadata(loaded, plan, options, executor, skipped, run_dir.name)
         writer = RunWriter(run_dir, metadata)
     except BaseException:
-        guardian.close()
+        guardian.close(kill_leftovers=True)
         raise
     context = RunContext(loaded, run_dir, run_dir.name, tls, guardian, options.calibrate)
     records: list[TrialRecord] = []
@@ -177,7 +177,7 @@ def run_scenario(
         raise
     finally:
         if context.guardian is not None:
-            context.guardian.close()
+            context.guardian.close(kill_leftovers=status in ("crashed", "setup-failed"))
         try:
             _finish(writer, records, status, interrupted_by, stopped_early)
         except ResultsNotWritable:

@@ -473,6 +473,10 @@ class SloConfig(_Model):
     """From arrival to the end of the answer."""
 
 
+# The most requests one load phase may send, by count or by rate × duration.
+MAX_ARRIVALS = 1_000_000
+
+
 class LoadConfig(_Model):
     """Traffic on the replica from the moment it starts (or from ready), then the same
     traffic again once it is warm. The requests themselves are ``[requests]``'."""
@@ -484,7 +488,7 @@ class LoadConfig(_Model):
     """Requests per second (`constant`, `poisson`)."""
     concurrency: int = Field(1, ge=1, le=10_000)
     """`concurrent`: requests in flight."""
-    requests: int | None = Field(None, ge=1, le=1_000_000)
+    requests: int | None = Field(None, ge=1, le=MAX_ARRIVALS)
     """Requests per phase (a `burst`: all at once); or give `duration_s`."""
     duration_s: float | None = Field(None, gt=0, le=86_400)
     """The length of each phase, instead of `requests`."""
@@ -521,6 +525,15 @@ class LoadConfig(_Model):
             raise PathError("requests", "give either requests or duration_s (one of them)")
         if self.pattern != "concurrent" and "concurrency" in self.model_fields_set:
             raise PathError("concurrency", "applies only to pattern = 'concurrent'")
+        if self.rate is not None and self.duration_s is not None:
+            expected = self.rate * self.duration_s
+            if expected > MAX_ARRIVALS:
+                raise PathError(
+                    "duration_s",
+                    f"rate × duration_s is {expected:,.0f} arrivals a phase, more than "
+                    f"{MAX_ARRIVALS:,} (each is a request and a record): lower the rate or "
+                    "the duration",
+                )
         return self
 
     def settings(

@@ -29,6 +29,7 @@ from helpers import (
 )
 
 from coldstart_bench import load_run
+from coldstart_bench.proc.group import TrialProcesses
 from coldstart_bench.run.session import run_scenario
 from coldstart_bench.scenario.load import load_scenario
 
@@ -443,3 +444,21 @@ def test_gate_says_which_trial_lines_it_could_not_read(tmp_path: Path):
     )
     assert "line 21" in result.output and "left out" in result.output
     assert load_run(run_dir).problems
+
+
+def test_a_run_whose_teardown_fails_still_leaves_no_server_behind(
+    tmp_path: Path, write_scenario, monkeypatch
+):
+    # the teardown itself fails (as it did with ENOMEM reading /proc): the run crashes,
+    # and the guardian, left without a goodbye, kills what the teardown missed
+    pidfile = tmp_path / "pids"
+    path = write_scenario(toy_scenario("--pidfile", str(pidfile), repetitions=1, ready=HTTP_READY))
+
+    def failing_teardown(self: TrialProcesses) -> None:
+        raise MemoryError("reading /proc")
+
+    monkeypatch.setattr(TrialProcesses, "stop_all", failing_teardown)
+    with pytest.raises(MemoryError):
+        run_scenario(load_scenario(path), run_options(tmp_path / "r"))
+    servers = pids_in(pidfile)
+    assert servers and gone_within(servers, 5.0), [p for p in servers if alive(p)]
