@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import http.client
 import json
-import re
 import socket
 import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+
+import regex
 
 from coldstart_bench.plan.specs import ReadySpec
 from coldstart_bench.results.logs import LOG_CHUNK_BYTES
@@ -198,17 +199,39 @@ class _LogTail:
             return
 
 
+# A pattern gets this long on one window of the log (up to 1 MB): a backtracking pattern
+# (``(a|aa)+$``) could otherwise hold the poll loop past every timeout. Python's ``re``
+# cannot be interrupted; the ``regex`` engine takes a timeout.
+MATCH_TIMEOUT_S = 0.1
+
+
+def compile_log_pattern(pattern: str) -> regex.Pattern[bytes]:
+    return regex.compile(pattern.encode("utf-8"), regex.MULTILINE)
+
+
 class LogCheck:
     """Looks for the pattern in what is new in the log since ``offset`` (where the log
     ended when this process was spawned: a restarted service appends to the log of the
-    instance before it, whose ready line must not count)."""
+    instance before it, whose ready line must not count). A search that runs out of time
+    counts as no match (:attr:`timed_out` says so), and a call reads no longer than the
+    time left."""
 
     def __init__(self, path: Path, pattern: str, offset: int = 0) -> None:
-        self._regex = re.compile(pattern.encode("utf-8"), re.MULTILINE)
+        self._regex = compile_log_pattern(pattern)
         self._tail = _LogTail(path, offset)
+        self.timed_out = False
 
-    def __call__(self, _left_s: float = 0.0) -> bool:
-        return any(self._regex.search(window) for window in self._tail.windows())
+    def __call__(self, left_s: float = MATCH_TIMEOUT_S) -> bool:
+        until = time.monotonic() + max(left_s, MATCH_TIMEOUT_S)
+        for window in self._tail.windows():
+            try:
+                if self._regex.search(window, timeout=MATCH_TIMEOUT_S):
+                    return True
+            except TimeoutError:
+                self.timed_out = True
+            if time.monotonic() >= until:
+                return False
+        return False
 
 
 class LogMarks:
@@ -216,24 +239,28 @@ class LogMarks:
     from the output of a server that reports none. Called from the readiness poll loop:
     each call reads what is new and stamps the patterns it finds with the time the read
     began (by then the line had been written), so a mark is late by at most one poll. A
-    pattern's ``seconds`` or ``ms`` group is the server's own figure for that phase."""
+    pattern's ``seconds`` or ``ms`` group is the server's own figure for that phase. A
+    pattern that runs out of time on the log is given up (:attr:`timed_out`)."""
 
     def __init__(self, path: Path, patterns: dict[str, str], offset: int = 0) -> None:
-        self._patterns = {
-            name: re.compile(p.encode("utf-8"), re.MULTILINE) for name, p in patterns.items()
-        }
+        self._patterns = {name: compile_log_pattern(p) for name, p in patterns.items()}
         self._tail = _LogTail(path, offset)
         self.seen_ns: dict[str, int] = {}
         self.reported_ms: dict[str, float] = {}
+        self.timed_out: set[str] = set()
 
     def __call__(self, now_ns: int) -> None:
-        if len(self.seen_ns) == len(self._patterns):
+        if len(self.seen_ns) + len(self.timed_out) == len(self._patterns):
             return
         for window in self._tail.windows():
-            for name, regex in self._patterns.items():
-                if name in self.seen_ns:
+            for name, pattern in self._patterns.items():
+                if name in self.seen_ns or name in self.timed_out:
                     continue
-                match = regex.search(window)
+                try:
+                    match = pattern.search(window, timeout=MATCH_TIMEOUT_S)
+                except TimeoutError:
+                    self.timed_out.add(name)
+                    continue
                 if match is None:
                     continue
                 self.seen_ns[name] = now_ns
@@ -242,7 +269,7 @@ class LogMarks:
                     self.reported_ms[name] = reported
 
 
-def _reported_ms(match: re.Match[bytes]) -> float | None:
+def _reported_ms(match: regex.Match[bytes]) -> float | None:
     """The duration a matched line printed, from its ``seconds`` or ``ms`` group."""
     for group, scale in (("seconds", 1000.0), ("ms", 1.0)):
         if group in match.re.groupindex and match.group(group) is not None:

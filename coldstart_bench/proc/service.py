@@ -26,6 +26,7 @@ from coldstart_bench.plan.specs import ServiceSpec
 from coldstart_bench.proc import shm
 from coldstart_bench.proc import tree as proctree
 from coldstart_bench.proc.readiness import (
+    MATCH_TIMEOUT_S,
     InBackground,
     LogCheck,
     LogMarks,
@@ -75,6 +76,7 @@ class ServiceProcess:
         self.ready_ns: int | None = None
         self.log_marks_ns: dict[str, int] = {}  # phase → when its line appeared in the log
         self.log_reported_ms: dict[str, float] = {}  # phase → the duration its line printed
+        self.log_timed_out: set[str] = set()  # phases whose pattern ran out of time on the log
         self.status: Status = "ok"
         self.error: str | None = None
         self.stop_report: StopReport | None = None
@@ -180,10 +182,16 @@ class ServiceProcess:
                 return
             if time.perf_counter_ns() >= deadline:
                 within = "the trial's trial_timeout_s" if cut else f"{rule.timeout_s:g} s"
+                slow = (
+                    f"; the pattern ran out of time ({MATCH_TIMEOUT_S:g} s) on the log: does it "
+                    "backtrack (nested repeats such as (a+)+)?"
+                    if isinstance(check, LogCheck) and check.timed_out
+                    else ""
+                )
                 self._fail(
                     "timeout",
                     f"service {self.spec.name!r} was not ready within {within} "
-                    f"({describe_rule(rule)})" + self._tail_suffix(),
+                    f"({describe_rule(rule)}){slow}" + self._tail_suffix(),
                 )
             time.sleep(interval)
 
@@ -195,6 +203,7 @@ class ServiceProcess:
         marks = LogMarks(self.spec.log_path, dict(self.spec.log_phases), self._log_offset)
         self.log_marks_ns = marks.seen_ns
         self.log_reported_ms = marks.reported_ms
+        self.log_timed_out = marks.timed_out
         return marks
 
     def _wait_exit(self, deadline: int) -> None:

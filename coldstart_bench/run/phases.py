@@ -4,8 +4,10 @@ trial and placed on its timeline."""
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 
 from coldstart_bench.plan.specs import ServiceSpec
+from coldstart_bench.proc.readiness import MATCH_TIMEOUT_S
 from coldstart_bench.results.schema import PhaseRecord, ns_to_ms
 
 
@@ -53,6 +55,7 @@ def read_log_phases(
     notes: list[str],
     service: str | None = None,
     reported_ms: dict[str, float] | None = None,
+    timed_out: Collection[str] = (),
 ) -> list[PhaseRecord]:
     """The service's ``log_phases`` as phases on the trial's timeline: each ends when its
     line was seen in the log and begins where the last phase that was seen ended (the first,
@@ -67,7 +70,12 @@ def read_log_phases(
     for name, pattern in spec.log_phases:
         end = marks_ns.get(name)
         if end is None:
-            missing.append(f"{name!r} ({pattern!r})")
+            slow = (
+                f", which ran out of time ({MATCH_TIMEOUT_S:g} s) on the log"
+                if name in timed_out
+                else ""
+            )
+            missing.append(f"{name!r} ({pattern!r}{slow})")
             continue
         if end < begin:  # its line came before the previous phase's: out of order
             notes.append(

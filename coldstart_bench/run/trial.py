@@ -269,6 +269,7 @@ def _collect(
             state.notes,
             name,
             process.log_reported_ms,
+            process.log_timed_out,
         )
     for svc in services:
         if svc.survivors:

@@ -49,7 +49,8 @@ def test_each_phase_ends_when_its_line_appears_and_the_next_begins_there(
         assert imported.end_ms >= phases["said-0"].end_ms
         assert loaded.end_ms >= phases["said-1"].end_ms
         assert loaded.duration_ms >= 0 and loaded.end_ms <= trial.ready_ms
-        assert phases["said-1"].end_ms - phases["said-0"].end_ms >= 249  # the toy's own gap
+        # the toy prints each line at a time after its import began (150 and 400 ms), or later
+        assert phases["said-0"].duration_ms > 149.99 and phases["said-1"].duration_ms > 399.99
         assert not trial.notes
 
 

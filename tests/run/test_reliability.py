@@ -462,3 +462,29 @@ def test_a_run_whose_teardown_fails_still_leaves_no_server_behind(
         run_scenario(load_scenario(path), run_options(tmp_path / "r"))
     servers = pids_in(pidfile)
     assert servers and gone_within(servers, 5.0), [p for p in servers if alive(p)]
+
+
+@pytest.mark.parametrize("pattern", ["(a+)+$", "(a|aa)+$"])
+def test_a_backtracking_log_pattern_cannot_hold_the_trial_past_its_timeout(
+    tmp_path: Path, write_scenario, pattern: str
+):
+    # lines of 40 'a' and a 'b': with Python's re, either pattern backtracks for ages
+    talk = "import sys, time\nfor _ in range(50): print('a' * 40 + 'b', flush=True)\ntime.sleep(60)"
+    path = write_scenario(f"""
+        repetitions = 1
+        trial_timeout_s = 10
+        [[services]]
+        command = ["{{python}}", "-c", {json.dumps(talk)}]
+        ready = {{ kind = "log", pattern = {json.dumps(pattern)}, timeout_s = 3 }}
+        log_phases = [{{ name = "slow", until = {json.dumps(pattern)} }}]
+    """)
+    began = time.monotonic()
+    outcome = run_scenario(load_scenario(path), run_options(tmp_path / "r"))
+    took = time.monotonic() - began
+
+    (trial,) = outcome.trials
+    assert trial.status == "timeout"
+    assert took < 3 + 5, f"the run took {took:.1f} s"
+    if "a|aa" in pattern:  # the one the regex engine cannot shortcut: it ran out of time
+        assert "the pattern ran out of time" in (trial.error or "")
+        assert any("which ran out of time" in note for note in trial.notes), trial.notes
