@@ -10,6 +10,12 @@ from coldstart_bench.plan.specs import ServiceSpec
 from coldstart_bench.proc.readiness import MATCH_TIMEOUT_S
 from coldstart_bench.results.schema import PhaseRecord, ns_to_ms
 
+# What a trial keeps of a phases file: a server appending without end (or a 200 MB file
+# of valid lines) must not cost the harness its memory, nor each record its size.
+MAX_PHASES_BYTES = 1 << 20
+MAX_PHASES = 1_000
+MAX_PHASE_NAME = 200
+
 
 def read_phases(
     spec: ServiceSpec, t0_ns: int, notes: list[str], service: str | None = None
@@ -17,25 +23,37 @@ def read_phases(
     """Phases a target appended to its ``COLDSTART_PHASES`` file, placed on the trial's
     timeline and recorded under ``service`` (the instance's name, see
     :func:`~coldstart_bench.results.schema.instance_name`; the spec's name by default).
-    Lines that do not follow the protocol are skipped with a note."""
+    Lines that do not follow the protocol are skipped with a note; the file is read up to
+    :data:`MAX_PHASES_BYTES` and :data:`MAX_PHASES` phases, with a note where it was cut."""
     path = spec.phases_path
-    if not path.exists():
+    try:
+        with open(path, "rb") as f:
+            data = f.read(MAX_PHASES_BYTES + 1)
+    except FileNotFoundError:
         return []
+    cut = len(data) > MAX_PHASES_BYTES
+    if cut:  # keep whole lines only
+        data = data[: data.rfind(b"\n", 0, MAX_PHASES_BYTES) + 1]
     service = service or spec.name
     phases: list[PhaseRecord] = []
     bad = 0
-    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+    for line in data.decode("utf-8", errors="replace").splitlines():
         if not line.strip():
             continue
+        if len(phases) == MAX_PHASES:
+            cut = True
+            break
         try:
-            data = json.loads(line)
-            start, end = int(data["start_ns"]), int(data["end_ns"])
-            name = str(data["phase"])
-            nbytes = data.get("bytes")
+            record = json.loads(line)
+            start, end = int(record["start_ns"]), int(record["end_ns"])
+            name = str(record["phase"])
+            nbytes = record.get("bytes")
             nbytes = int(nbytes) if isinstance(nbytes, int) and nbytes >= 0 else None
         except (json.JSONDecodeError, KeyError, TypeError, ValueError):
             bad += 1
             continue
+        if len(name) > MAX_PHASE_NAME:
+            name = name[:MAX_PHASE_NAME] + "…"
         phases.append(
             PhaseRecord(service, name, ns_to_ms(start - t0_ns), ns_to_ms(end - t0_ns), nbytes)
         )
@@ -43,6 +61,11 @@ def read_phases(
         notes.append(
             f"service {spec.name!r}: {bad} line(s) of its phases file are not "
             '{"phase": ..., "start_ns": ..., "end_ns": ...} and were skipped'
+        )
+    if cut:
+        notes.append(
+            f"service {spec.name!r}: its phases file was read up to {MAX_PHASES:,} phases "
+            f"and {MAX_PHASES_BYTES >> 20} MB; the rest was left out"
         )
     return phases
 

@@ -30,6 +30,7 @@ from helpers import (
 
 from coldstart_bench import load_run
 from coldstart_bench.proc.group import TrialProcesses
+from coldstart_bench.run.phases import MAX_PHASE_NAME, MAX_PHASES, MAX_PHASES_BYTES
 from coldstart_bench.run.session import run_scenario
 from coldstart_bench.scenario.load import load_scenario
 
@@ -488,3 +489,29 @@ def test_a_backtracking_log_pattern_cannot_hold_the_trial_past_its_timeout(
     if "a|aa" in pattern:  # the one the regex engine cannot shortcut: it ran out of time
         assert "the pattern ran out of time" in (trial.error or "")
         assert any("which ran out of time" in note for note in trial.notes), trial.notes
+
+
+def test_a_flood_of_phases_is_read_up_to_its_cap_with_a_note(tmp_path: Path, write_scenario):
+    # 20 MB of valid phase lines and one phase named by a 1 MB string
+    flood = (
+        "import json, os\n"
+        "f = open(os.environ['COLDSTART_PHASES'], 'a')\n"
+        "f.write(json.dumps({'phase': 'x' * 1_000_000, 'start_ns': 1, 'end_ns': 2}) + '\\n')\n"
+        "line = json.dumps({'phase': 'p', 'start_ns': 1, 'end_ns': 2}) + '\\n'\n"
+        "f.write(line * 400_000)\n"
+    )
+    path = write_scenario(f"""
+        repetitions = 1
+        [[services]]
+        command = ["{{python}}", "-c", {json.dumps(flood)}]
+        ready = {{ kind = "exit" }}
+    """)
+    outcome = run_scenario(load_scenario(path), run_options(tmp_path / "r"))
+
+    (trial,) = outcome.trials
+    assert trial.status == "ok", trial.error
+    assert 0 < len(trial.phases) <= MAX_PHASES
+    assert all(len(p.phase) <= MAX_PHASE_NAME + 1 for p in trial.phases)
+    assert any("phases file was read up to" in note for note in trial.notes), trial.notes
+    trials_file = tmp_path / "r" / outcome.run_dir.name / "trials.jsonl"
+    assert trials_file.stat().st_size < 2 * MAX_PHASES_BYTES
