@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from coldstart_bench.plan.specs import ServiceSpec
 from coldstart_bench.proc import tree as proctree
 from coldstart_bench.proc.guardian import Guardian
+from coldstart_bench.proc.logwatch import LogWatch
 from coldstart_bench.proc.ports import port_in_use
 from coldstart_bench.proc.service import LaunchError, ServiceProcess
 from coldstart_bench.proc.signals import shielded
@@ -28,6 +29,7 @@ class TrialProcesses:
         self.services: list[ServiceProcess] = []
         self.guardian = guardian
         self.escaped: list[proctree.ProcInfo] = []  # killed by the sweep after teardown
+        self.logs = LogWatch()
         self._t0_ticks: int | None = None
         proctree.become_subreaper()
 
@@ -67,6 +69,7 @@ class TrialProcesses:
             service.spawn()
             if self.guardian is not None and service.pid is not None:
                 self.guardian.watch(service.pid)
+        self.logs.watch(spec.log_path, service.log_read_offset)
         service.wait_ready(deadline_ns)
         return service
 
@@ -94,6 +97,7 @@ class TrialProcesses:
         for service in reversed(self.services):
             service.stop(main_pids - {service.pid})
         self.escaped += self.sweep()
+        self.logs.close()
 
     def sweep(self, limit_s: float = _SWEEP_LIMIT_S) -> list[proctree.ProcInfo]:
         """SIGKILL, until a scan of ``/proc`` finds none, every process that started since

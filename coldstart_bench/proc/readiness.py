@@ -186,6 +186,11 @@ class _LogTail:
         self._offset = offset
         self._carry = b""
 
+    @property
+    def offset(self) -> int:
+        """How far the log has been read."""
+        return self._offset
+
     def windows(self) -> Iterator[bytes]:
         try:
             with open(self._path, "rb") as f:
@@ -221,6 +226,10 @@ class LogCheck:
         self._tail = _LogTail(path, offset)
         self.timed_out = False
 
+    @property
+    def read_offset(self) -> int:
+        return self._tail.offset
+
     def __call__(self, left_s: float = MATCH_TIMEOUT_S) -> bool:
         until = time.monotonic() + max(left_s, MATCH_TIMEOUT_S)
         for window in self._tail.windows():
@@ -248,6 +257,10 @@ class LogMarks:
         self.seen_ns: dict[str, int] = {}
         self.reported_ms: dict[str, float] = {}
         self.timed_out: set[str] = set()
+
+    @property
+    def read_offset(self) -> int:
+        return self._tail.offset
 
     def __call__(self, now_ns: int) -> None:
         if len(self.seen_ns) + len(self.timed_out) == len(self._patterns):

@@ -22,7 +22,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from coldstart_bench.plan.specs import ServiceSpec
+from coldstart_bench.plan.specs import ReadySpec, ServiceSpec
 from coldstart_bench.proc import shm
 from coldstart_bench.proc import tree as proctree
 from coldstart_bench.proc.readiness import (
@@ -77,6 +77,7 @@ class ServiceProcess:
         self.log_marks_ns: dict[str, int] = {}  # phase → when its line appeared in the log
         self.log_reported_ms: dict[str, float] = {}  # phase → the duration its line printed
         self.log_timed_out: set[str] = set()  # phases whose pattern ran out of time on the log
+        self._log_readers: list[LogCheck | LogMarks] = []
         self.status: Status = "ok"
         self.error: str | None = None
         self.stop_report: StopReport | None = None
@@ -152,7 +153,31 @@ class ServiceProcess:
             check = InBackground(first_token_check(rule), interval)
         else:
             check = LogCheck(self.spec.log_path, rule.pattern or "", self._log_offset)
+            self._log_readers.append(check)
         marks = self._log_marks()
+        if marks is not None:
+            self._log_readers.append(marks)
+        try:
+            self._poll_ready(check, marks, rule, deadline, cut, interval)
+        finally:
+            self._log_readers.clear()
+
+    def log_read_offset(self) -> int | None:
+        """How far this service's log has been read by its readiness rule and its log
+        phases while they wait (a log's cap must not drop what they have yet to read);
+        None when nothing reads it."""
+        readers = list(self._log_readers)
+        return min(r.read_offset for r in readers) if readers else None
+
+    def _poll_ready(
+        self,
+        check: Callable[[float], bool],
+        marks: LogMarks | None,
+        rule: ReadySpec,
+        deadline: int,
+        cut: bool,
+        interval: float,
+    ) -> None:
         while True:
             if marks is not None:
                 marks(time.perf_counter_ns())

@@ -1,8 +1,12 @@
-"""The service logs a run keeps: capped after each trial, so that a flooding server cannot
-fill the disk, and their last lines read back for error messages and reports."""
+"""The service logs a run keeps: capped while the server runs and after each trial, so that
+a flooding server cannot fill the disk, and their last lines read back for error messages
+and reports."""
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import errno
 import os
 from pathlib import Path
 
@@ -54,3 +58,44 @@ def cap_log(path: Path, limit: int = LOG_LIMIT_BYTES) -> int:
         tmp.unlink(missing_ok=True)
         raise
     return dropped
+
+
+_PUNCH_HOLE = 0x01 | 0x02  # FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE
+_BLOCK = 1 << 16  # punched ranges are aligned to this (a multiple of any file system's block)
+_libc: ctypes.CDLL | None = None
+
+
+def punch_middle(path: Path, limit: int = LOG_LIMIT_BYTES, upto: int | None = None) -> int:
+    """Free, in place and while the server still appends to it, the disk space of a log's
+    middle beyond ``limit``: the first and last ``limit // 2`` bytes stay, the rest becomes
+    a hole (it reads as zeros until :func:`cap_log` drops it); never past ``upto``, what
+    the log's readers have read. No copy, so it works on a full disk. Returns the bytes
+    freed now; 0 where the file system cannot punch holes."""
+    global _libc
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return 0
+    if size <= limit:
+        return 0
+    half = limit // 2
+    start = -(-half // _BLOCK) * _BLOCK
+    end = (min(size - half, size if upto is None else upto)) // _BLOCK * _BLOCK
+    if end <= start:
+        return 0
+    if _libc is None:
+        _libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+        _libc.fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int64, ctypes.c_int64]
+    try:
+        fd = os.open(path, os.O_WRONLY)
+    except OSError:
+        return 0
+    try:
+        if _libc.fallocate(fd, _PUNCH_HOLE, start, end - start) != 0:
+            code = ctypes.get_errno()
+            if code in (errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL):
+                return 0
+            raise OSError(code, os.strerror(code), str(path))
+    finally:
+        os.close(fd)
+    return end - start

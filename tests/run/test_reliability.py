@@ -30,6 +30,7 @@ from helpers import (
 
 from coldstart_bench import load_run
 from coldstart_bench.proc.group import TrialProcesses
+from coldstart_bench.results.logs import LOG_LIMIT_BYTES
 from coldstart_bench.run.phases import MAX_PHASE_NAME, MAX_PHASES, MAX_PHASES_BYTES
 from coldstart_bench.run.session import run_scenario
 from coldstart_bench.scenario.load import load_scenario
@@ -297,21 +298,27 @@ def test_a_process_forked_by_the_sigterm_handler_is_gone_before_the_next_trial(
 # 4. A full disk -------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def tiny_disk(tmp_path: Path):  # type: ignore[no-untyped-def]
-    mount = tmp_path / "tiny"
-    mount.mkdir()
+@contextlib.contextmanager
+def small_disk(where: Path, size: str):  # type: ignore[no-untyped-def]
+    """A tmpfs of ``size`` mounted at ``where`` (root only: skips elsewhere)."""
+    where.mkdir()
     done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=300k", "tmpfs", str(mount)],
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)],
         capture_output=True,
         text=True,
     )
     if done.returncode != 0:
-        pytest.skip(f"cannot mount a 300 KB tmpfs here: {done.stderr.strip()}")
+        pytest.skip(f"cannot mount a {size} tmpfs here: {done.stderr.strip()}")
     try:
-        yield mount
+        yield where
     finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
+        subprocess.run(["umount", "-l", str(where)], check=False)
+
+
+@pytest.fixture
+def tiny_disk(tmp_path: Path):  # type: ignore[no-untyped-def]
+    with small_disk(tmp_path / "tiny", "300k") as mount:
+        yield mount
 
 
 def test_a_full_disk_is_one_clear_error_with_whole_lines_and_a_run_json_that_says_so(
@@ -515,3 +522,35 @@ def test_a_flood_of_phases_is_read_up_to_its_cap_with_a_note(tmp_path: Path, wri
     assert any("phases file was read up to" in note for note in trial.notes), trial.notes
     trials_file = tmp_path / "r" / outcome.run_dir.name / "trials.jsonl"
     assert trials_file.stat().st_size < 2 * MAX_PHASES_BYTES
+
+
+def test_a_server_flooding_its_log_cannot_fill_the_results_disk(tmp_path: Path, write_scenario):
+    # 100 MB of output over ~2 s on a 50 MB results disk, then the ready line
+    flood = (
+        "import sys, time\n"
+        "block = ('x' * 1023 + '\\n') * 1024\n"
+        "for _ in range(100):\n"
+        "    sys.stdout.write(block); sys.stdout.flush(); time.sleep(0.02)\n"
+        "print('READY', flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    path = write_scenario(f"""
+        repetitions = 1
+        [[services]]
+        command = ["{{python}}", "-c", {json.dumps(flood)}]
+        ready = {{ kind = "log", pattern = "^READY$", timeout_s = 60 }}
+    """)
+    with small_disk(tmp_path / "disk", "50m") as disk:
+        done = subprocess.run(
+            run_argv(path, disk, "flood", "--no-report"),
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        [trial] = load_run(disk / "flood").trials
+        assert trial.status == "ok", trial.error
+        assert any("log capped" in note for note in trial.notes), trial.notes
+        [log] = (disk / "flood" / "logs" / "trial-0000").glob("*.log")
+        assert log.stat().st_size < LOG_LIMIT_BYTES + 1024

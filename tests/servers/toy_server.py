@@ -182,7 +182,8 @@ def escape(args: argparse.Namespace, later_s: float = 0.0) -> None:
     process exit at once, so the sleeper belongs to nobody (but the subreaper above). With
     ``later_s``, the middle process leaves the session at once (its pid recorded: it is the
     escapee) and forks the sleeper that much later; this one returns as soon as the middle
-    has left, so the escape has happened whatever the teardown does next."""
+    has left, so the escape has happened whatever the teardown does next; without, once the
+    sleeper's pid is recorded."""
     left_r, left_w = os.pipe()
     middle = os.fork()
     if middle == 0:
@@ -193,9 +194,12 @@ def escape(args: argparse.Namespace, later_s: float = 0.0) -> None:
         os.write(left_w, b"x")
         os.close(left_w)
         time.sleep(later_s)
+        recorded_r, recorded_w = os.pipe()
         if os.fork() == 0:
             record_pid(args)
+            os.write(recorded_w, b"x")
             os.execvp("sleep", ["sleep", "600"])
+        os.read(recorded_r, 1)  # exit once the sleeper is on record: it has escaped
         os._exit(0)
     os.close(left_w)
     os.read(left_r, 1)  # the middle has left the session
