@@ -70,7 +70,10 @@ class ProgressObserver:
         self._task = self._progress.add_task("trials", total=len(trials), status="")
 
     def setup_started(self, argv: Sequence[str]) -> None:
-        self.console.print(f"setup: {' '.join(argv)}", markup=False, highlight=False)
+        from coldstart_bench.results.redact import redact_argv
+
+        shown = " ".join(redact_argv(argv))
+        self.console.print(f"setup: {shown}", markup=False, highlight=False)
 
     def trial_started(self, trial: TrialSpec) -> None:
         if self._task is not None:

@@ -96,6 +96,7 @@ def validate(scenario: ScenarioArg, var: VarOption = None) -> None:
     With --var, as `coldstart run` would run it with the same --var."""
     from rich.markup import escape
 
+    from coldstart_bench.results.redact import redact_argv
     from coldstart_bench.scenario.load import load_scenario, with_vars
     from coldstart_bench.scenario.matrix import MatrixTooLarge
     from coldstart_bench.scenario.vocabulary import match_levels
@@ -121,7 +122,7 @@ def validate(scenario: ScenarioArg, var: VarOption = None) -> None:
             f"requests: {r.count} × {r.kind} ({mode}) to {spec.measured_service.name}", markup=False
         )
     for i, argv in enumerate(spec.setup):
-        console.print(f"setup[{i}] (once per run): {' '.join(argv)}", markup=False)
+        console.print(f"setup[{i}] (once per run): {' '.join(redact_argv(argv))}", markup=False)
     for i, need in enumerate(spec.requires):
         check = f"program {need.program}" if need.program else " ".join(need.command or [])
         scope = scope_text(need.levels)

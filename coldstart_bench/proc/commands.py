@@ -12,6 +12,7 @@ from pathlib import Path
 from coldstart_bench.proc.guardian import Guardian
 from coldstart_bench.proc.signals import shielded
 from coldstart_bench.results.logs import log_tail
+from coldstart_bench.results.redact import redact_argv
 
 
 class CommandFailed(Exception):
@@ -33,7 +34,7 @@ def run_logged(
     if guardian is not None:
         guardian.ensure_started()
     with open(log_path, "ab") as log:
-        log.write(f"$ {' '.join(argv)}\n".encode())
+        log.write(f"$ {' '.join(redact_argv(argv))}\n".encode())
         log.flush()
         process: subprocess.Popen[bytes] | None = None
         try:
@@ -63,7 +64,7 @@ def run_logged(
             raise
     if code != 0:
         raise CommandFailed(
-            f"{label} ({' '.join(argv)}) exited with code {code}; "
+            f"{label} ({' '.join(redact_argv(argv))}) exited with code {code}; "
             f"last log lines:\n{log_tail(log_path)}"
         )
 

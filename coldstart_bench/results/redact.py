@@ -25,7 +25,9 @@ def redact_mapping(values: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def redact_argv(argv: Iterable[str]) -> list[str]:
-    """Hide the values of secret-looking flags: ``--api-key X`` and ``--api-key=X``."""
+    """Hide the values of secret-looking flags (``--api-key X``, ``--api-key=X``), of
+    secret-looking assignments (``--var api_token=X``, ``env HF_TOKEN=X cmd``), and
+    token-shaped words (``sk-…``, ``Bearer …``)."""
     out: list[str] = []
     hide_next = False
     for arg in argv:
@@ -33,15 +35,30 @@ def redact_argv(argv: Iterable[str]) -> list[str]:
             out.append(REDACTED)
             hide_next = False
             continue
-        if arg.startswith("-") and is_secret(arg.split("=", 1)[0]):
-            if "=" in arg:
-                out.append(arg.split("=", 1)[0] + "=" + REDACTED)
+        name, eq, _ = arg.partition("=")
+        if arg.startswith("-") and is_secret(name):
+            if eq:
+                out.append(name + "=" + REDACTED)
             else:
                 out.append(arg)
                 hide_next = True
             continue
-        out.append(arg)
+        if eq and not arg.startswith("-") and _ASSIGNED.fullmatch(name) and is_secret_field(name):
+            out.append(name + "=" + REDACTED)
+            continue
+        out.append(redact_text(arg))
     return out
+
+
+_ASSIGNED = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
+# Names with a secret marker that count tokens instead of holding one.
+_TOKEN_COUNTS = re.compile(r"(?i).*tokens(_\w+)?")
+
+
+def is_secret_field(name: str) -> bool:
+    """A key of a request body or an assignment that holds a secret (``api_key``,
+    ``password``, ``auth_token``) — not a count of tokens (``max_tokens``)."""
+    return is_secret(name) and not _TOKEN_COUNTS.fullmatch(name)
 
 
 # Secrets that show up in text without a known value: bearer tokens, API-key-shaped words,
@@ -75,7 +92,9 @@ def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
 
 
 _SECRET_TABLES = ("env", "headers", "vars")
+_BODY_TABLES = ("extra_body", "body")  # a request's JSON: its secret fields, not max_tokens
 _ARGV_LISTS = ("command", "args")
+_ARGV_LIST_LISTS = ("prepare", "setup")
 
 
 def redact_scenario(value: Any, key: str | None = None) -> Any:
@@ -84,13 +103,25 @@ def redact_scenario(value: Any, key: str | None = None) -> Any:
     if isinstance(value, Mapping):
         if key in _SECRET_TABLES:
             return redact_mapping(value)
+        if key in _BODY_TABLES:
+            return _redact_body(value)
         return {k: redact_scenario(v, str(k)) for k, v in value.items()}
     if isinstance(value, list):
         if key in _ARGV_LISTS and all(isinstance(v, str) for v in value):
             return redact_argv(value)
-        if key == "prepare":
+        if key in _ARGV_LIST_LISTS:
             return [redact_argv(v) if isinstance(v, list) else v for v in value]
         return [redact_scenario(v) for v in value]
+    return value
+
+
+def _redact_body(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {
+            k: REDACTED if is_secret_field(str(k)) else _redact_body(v) for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_redact_body(v) for v in value]
     return value
 
 

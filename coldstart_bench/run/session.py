@@ -24,7 +24,7 @@ from coldstart_bench.plan.specs import TlsFiles
 from coldstart_bench.proc.guardian import Guardian
 from coldstart_bench.proc.signals import Interrupted, interrupts_as_exceptions
 from coldstart_bench.results.environment import environment
-from coldstart_bench.results.redact import redact_scenario
+from coldstart_bench.results.redact import redact_argv, redact_scenario
 from coldstart_bench.results.schema import STATUSES, TrialRecord
 from coldstart_bench.results.store import (
     UNWRITABLE_ERRNOS,
@@ -269,7 +269,7 @@ def _metadata(
         "started_at": utc_now(),
         "finished_at": None,
         "seed": plan.seed,
-        "command": sys.argv,
+        "command": redact_argv(sys.argv),
         "executor": executor.name,
         "scenario": {
             "name": loaded.name,

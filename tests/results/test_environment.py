@@ -55,3 +55,12 @@ def test_free_text_loses_known_secrets_and_token_shapes_but_not_numbers():
     out = redact_text(line, {"hunter22"})
     assert "abcdefghijkl" not in out and "hf_abcdefgh1234" not in out and "hunter22" not in out
     assert "max_tokens: 8" in out
+
+
+def test_secret_assignments_in_commands_are_redacted_but_token_counts_are_not():
+    argv = ["coldstart", "run", "s.toml", "--var", "api_token=abc123", "--var", "model=m"]
+    argv += ["env", "HF_TOKEN=hf_0123456789", "max_tokens=8", "serve", "sk-0123456789abcdef"]
+    assert redact_argv(argv) == [
+        "coldstart", "run", "s.toml", "--var", "api_token=***", "--var", "model=m",
+        "env", "HF_TOKEN=***", "max_tokens=8", "serve", "sk-***",
+    ]  # fmt: skip

@@ -406,3 +406,41 @@ def test_commands_never_go_through_a_shell(tmp_path: Path, write_scenario):
     assert not marker.exists()  # ';' reached echo as an argument, not a shell
     log = outcome.run_dir / outcome.trials[0].services[0].log
     assert f"hello; touch {marker}" in log.read_text()
+
+
+def test_secrets_passed_by_var_setup_argv_or_request_body_are_in_no_file_written(
+    tmp_path: Path, write_scenario
+):
+    path = write_scenario(f"""
+        repetitions = 1
+        vars = {{ api_token = "placeholder" }}
+        setup = [["{sys.executable}", "-c", "pass", "--api-key", "SETUP-SECRET-1", "--token=SETUP-SECRET-2"]]
+        [[services]]
+        command = {toy_command("--say", "0:key {api_token}")}
+        ready = {{ kind = "http", path = "/health" }}
+        [requests]
+        count = 1
+        extra_body = {{ api_key = "BODY-SECRET-3", max_tokens = 3 }}
+    """)
+    secrets = ("sk-VAR-SECRET-4567", "SETUP-SECRET-1", "SETUP-SECRET-2", "BODY-SECRET-3")
+    argv = run_argv(path, tmp_path / "r", "s", "--var", f"api_token={secrets[0]}")
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert not [s for s in secrets if s in done.stdout + done.stderr]
+
+    run_dir = tmp_path / "r" / "s"
+    written = [p for p in run_dir.rglob("*") if p.is_file() and p.suffix != ".png"]
+    looked_at = {p.name for p in written}
+    assert {"run.json", "trials.jsonl", "summary.md", "report.html", "setup.log"} <= looked_at
+    for file in written:
+        if file.suffix == ".log" and file.parent.name.startswith("trial-"):
+            continue  # the server's own output: what it prints is its business
+        text = file.read_text(errors="replace")
+        leaked = [s for s in secrets if s in text]
+        assert not leaked, f"{file.relative_to(run_dir)} holds {leaked}"
+    meta = json.loads((run_dir / "run.json").read_text())
+    assert "api_token=***" in meta["command"]
+    assert meta["scenario"]["as_run"]["requests"]["extra_body"] == {
+        "api_key": "***",
+        "max_tokens": 3,
+    }
