@@ -316,7 +316,13 @@ class ServiceProcess:
         if main_alive and not frozen:
             self._wait_for_main_exit(deadline)
         # Children may outlive the main process; give them the rest of the grace period.
-        tree.update(self._tree(pid, other_main_pids))
+        # Those that appeared since the signal (forked by a stop handler) have not had it.
+        later = {k: v for k, v in self._tree(pid, other_main_pids).items() if k not in tree}
+        for info in later.values():
+            if info.alive:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(info.pid, sig)
+        tree.update(later)
         others = [p for p in tree.values() if p.pid != pid]
         while proctree.still_alive(others) and time.perf_counter_ns() < deadline:
             time.sleep(0.005)

@@ -554,3 +554,21 @@ def test_a_server_flooding_its_log_cannot_fill_the_results_disk(tmp_path: Path, 
         assert any("log capped" in note for note in trial.notes), trial.notes
         [log] = (disk / "flood" / "logs" / "trial-0000").glob("*.log")
         assert log.stat().st_size < LOG_LIMIT_BYTES + 1024
+
+
+def test_a_process_forked_by_the_stop_handler_is_signalled_too_not_waited_for(
+    tmp_path: Path, write_scenario
+):
+    # on SIGTERM the server exits at once, leaving a process forked after the signal went
+    pidfile = tmp_path / "pids"
+    path = write_scenario(
+        toy_scenario(
+            "--fork-on-sigterm", "--pidfile", str(pidfile), repetitions=1, ready=HTTP_READY
+        ).replace("[[services]]", "[[services]]\nstop_grace_s = 10", 1)
+    )
+    outcome = run_scenario(load_scenario(path), run_options(tmp_path / "r"))
+
+    (trial,) = outcome.trials
+    assert trial.status == "ok", trial.error
+    assert trial.teardown_ms is not None and trial.teardown_ms < 3000
+    assert [p for p in pids_in(pidfile) if alive(p)] == []

@@ -114,6 +114,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "'sleep 600' 50 ms later",
     )
     p.add_argument(
+        "--fork-on-sigterm",
+        action="store_true",
+        help="on SIGTERM, fork a child that sleeps (in the server's group, after the signal "
+        "went to it) and exit 0",
+    )
+    p.add_argument(
         "--daemonize",
         action="store_true",
         help="double-fork at start: the first process exits 0, a grandchild serves",
@@ -419,6 +425,16 @@ def main(argv: list[str]) -> int:
             os._exit(0)
 
         signal.signal(signal.SIGTERM, leave_a_sleeper)
+    if args.fork_on_sigterm:
+
+        def fork_a_sleeper(_signum: int, _frame: object) -> None:
+            if os.fork() == 0:
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                record_pid(args)
+                time.sleep(600)
+            os._exit(0)
+
+        signal.signal(signal.SIGTERM, fork_a_sleeper)
     write_phase("import", IMPORT_START_NS, time.perf_counter_ns())
     fork_children(args)
     if args.flood_mb:
