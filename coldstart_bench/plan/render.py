@@ -194,6 +194,7 @@ def render_trial(loaded: LoadedScenario, trial: TrialSpec, ctx: RenderContext) -
         requests=requests,
         probe=probe,
         prepare=tuple(tuple(render(a, common) for a in argv) for argv in scenario.prepare),
+        prepare_timeout_s=scenario.prepare_timeout_s,
         page_cache_mode=page_cache_mode,  # type: ignore[arg-type]
         page_cache_files=page_cache_files,
         compile_cache_mode=trial.variant.factors.get("compile_cache"),  # type: ignore[arg-type]

@@ -116,6 +116,7 @@ class TrialSetup:
     requests: tuple[RequestSpec, ...]
     probe: ProbeSettings
     prepare: tuple[tuple[str, ...], ...] = ()
+    prepare_timeout_s: float = 600.0
     page_cache_mode: Literal["cold", "warm"] | None = None
     page_cache_files: tuple[str, ...] = ()
     compile_cache_mode: Literal["cold", "warm"] | None = None

@@ -24,7 +24,6 @@ from coldstart_bench.results.logs import log_tail
 from coldstart_bench.scenario.load import LoadedScenario
 from coldstart_bench.scenario.matrix import Variant
 
-SETUP_TIMEOUT_S = 3600.0
 CHECK_TIMEOUT_S = 120.0
 
 
@@ -81,7 +80,13 @@ def run_setup(
         if announce:
             announce(command.argv)
         try:
-            run_logged(command.argv, log_path, SETUP_TIMEOUT_S, f"setup[{command.index}]", guardian)
+            run_logged(
+                command.argv,
+                log_path,
+                loaded.scenario.setup_timeout_s,
+                f"setup[{command.index}]",
+                guardian,
+            )
         except CommandFailed as exc:
             raise SetupError(f"{exc}\n(full output: {log_path})") from None
     return len(commands)

@@ -45,8 +45,6 @@ from coldstart_bench.run.phases import read_log_phases, read_phases
 from coldstart_bench.run.state import Deadline, TrialState
 from coldstart_bench.scenario.load import LoadedScenario
 
-_PREPARE_TIMEOUT_S = 600.0
-
 
 @dataclass(frozen=True)
 class RunContext:
@@ -304,7 +302,7 @@ def _run_prepare(setup: TrialSetup, trial_dir: Path, guardian: Guardian | None) 
     for i, argv in enumerate(setup.prepare):
         try:
             run_logged(
-                argv, trial_dir / "prepare.log", _PREPARE_TIMEOUT_S, f"prepare[{i}]", guardian
+                argv, trial_dir / "prepare.log", setup.prepare_timeout_s, f"prepare[{i}]", guardian
             )
         except CommandFailed as exc:
             raise _SetupFailed(str(exc)) from None

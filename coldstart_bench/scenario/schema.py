@@ -611,6 +611,11 @@ class Scenario(_Model):
     prepare: list[list[str]] = []
     """Commands run before every trial's spawn, like hyperfine's --prepare (not timed as cold
     start)."""
+    setup_timeout_s: float = Field(1800.0, gt=0, le=86_400)
+    """How long each `setup` command may run before the run stops with an error (its whole
+    process group is killed)."""
+    prepare_timeout_s: float = Field(600.0, gt=0, le=86_400)
+    """How long each `prepare` command may run before its trial fails."""
     requires: list[Requirement] = []
     """Conditions for running variants (`[[requires]]`): where one fails, those trials are skipped
     with its reason."""

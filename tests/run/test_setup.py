@@ -4,6 +4,7 @@ that cannot run here into skipped trials, and a failing setup stops the run."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -90,3 +91,27 @@ def test_a_failing_setup_stops_the_run_and_says_why(tmp_path: Path, write_scenar
     assert caught.value.exit_code == 3  # the run could not be completed (not: trials failed)
     meta = json.loads((tmp_path / "results" / "r" / "run.json").read_text())
     assert meta["status"] == "setup-failed"
+
+
+def test_a_setup_or_prepare_that_hangs_ends_at_its_timeout(tmp_path: Path, write_scenario):
+    hang = '["sh", "-c", "sleep 60"]'
+    setup_hangs = write_scenario(f"""
+        setup = [{hang}]
+        setup_timeout_s = 1
+        [[services]]
+        command = {toy_command()}
+    """)
+    began = time.monotonic()
+    with pytest.raises(SetupError, match=r"setup\[0\]: still running after 1 s"):
+        run_scenario(setup_hangs, options(tmp_path / "a"))
+    assert time.monotonic() - began < 10
+
+    prepare_hangs = write_scenario(f"""
+        repetitions = 1
+        prepare = [{hang}]
+        prepare_timeout_s = 1
+        [[services]]
+        command = {toy_command()}
+    """)
+    [trial] = run_scenario(prepare_hangs, options(tmp_path / "b")).trials
+    assert trial.status == "failed" and "prepare[0]: still running after 1 s" in (trial.error or "")
