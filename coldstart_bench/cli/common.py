@@ -40,7 +40,8 @@ VariantOption = Annotated[
     typer.Option(
         "--variant",
         metavar="FACTOR=LEVEL",
-        help="Only variants with this level (repeatable; LEVEL may be a,b).",
+        help="Only variants with this level (repeatable; LEVEL may be a,b; a level that "
+        "contains a comma matches whole).",
     ),
 ]
 
@@ -100,13 +101,17 @@ def parse_pairs(items: list[str], option: str) -> dict[str, str]:
 
 
 def parse_variant_filters(items: list[str]) -> dict[str, list[str]]:
-    """``--variant FACTOR=LEVEL[,LEVEL]`` arguments as factor → wanted levels."""
+    """``--variant FACTOR=LEVEL[,LEVEL]`` arguments as factor → wanted levels. The whole
+    value is a candidate too, so a level that itself contains a comma (``x,y``) is found."""
     wanted: dict[str, list[str]] = {}
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key or not value:
             raise ColdstartError(f"--variant expects factor=level, got {item!r}")
-        wanted.setdefault(key.strip(), []).extend(v.strip() for v in value.split(","))
+        levels = wanted.setdefault(key.strip(), [])
+        levels.extend(v.strip() for v in value.split(","))
+        if "," in value:
+            levels.append(value.strip())
     return wanted
 
 

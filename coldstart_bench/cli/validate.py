@@ -51,6 +51,14 @@ def scope_text(levels: dict[str, tuple[str, ...]]) -> str:
     return ", ".join(f"{k}={'|'.join(v)}" for k, v in levels.items()) or "all variants"
 
 
+def _installed(program: str) -> bool:
+    """Whether a command's program can be found; one named by a template variable
+    (``{python}``) is known only when rendered, and is given the benefit of the doubt."""
+    import shutil
+
+    return "{" in program or shutil.which(program) is not None
+
+
 def _print_variants(console: Console, loaded: LoadedScenario) -> int:
     """The variants as a table (the first ones of a long list), and whether run would refuse
     that many; returns how many there are."""
@@ -123,6 +131,16 @@ def validate(scenario: ScenarioArg, var: VarOption = None) -> None:
         )
     for i, argv in enumerate(spec.setup):
         console.print(f"setup[{i}] (once per run): {' '.join(redact_argv(argv))}", markup=False)
+    for what, argv in [
+        *(("setup", a) for a in spec.setup),
+        *(("prepare", a) for a in spec.prepare),
+    ]:
+        if argv and not _installed(argv[0]):
+            console.print(
+                f"[yellow]{what}: {escape(argv[0])!r} is not installed (not on PATH)[/]: "
+                "coldstart run stops there unless an earlier setup command makes it",
+                highlight=False,
+            )
     for i, need in enumerate(spec.requires):
         check = f"program {need.program}" if need.program else " ".join(need.command or [])
         scope = scope_text(need.levels)

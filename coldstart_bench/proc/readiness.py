@@ -52,21 +52,46 @@ def _connection(spec: ReadySpec, wait: float) -> http.client.HTTPConnection:
     return http.client.HTTPSConnection(spec.host, spec.port, timeout=wait, context=context)
 
 
-def http_check(spec: ReadySpec) -> Callable[[float], bool]:
-    def check(left_s: float) -> bool:
+# After this many 404s in a row the path is likely wrong, not yet mounted: poll it at
+# most every NOT_FOUND_INTERVAL_S (a wrong path at 1 ms made 11,000 requests in 30 s).
+NOT_FOUND_STREAK = 100
+NOT_FOUND_INTERVAL_S = 0.01
+
+
+class HttpCheck:
+    """GET ``path`` until it answers the expected status; remembers the last answer, so a
+    timeout can say what the server said (``got 404``)."""
+
+    def __init__(self, spec: ReadySpec) -> None:
+        self.spec = spec
+        self.last_status: int | None = None
+        self.not_found_streak = 0
+
+    def __call__(self, left_s: float) -> bool:
+        spec = self.spec
         wait = max(min(_HTTP_ATTEMPT_S, left_s), _MIN_ATTEMPT_S)
         conn = _connection(spec, wait)
         try:
             conn.request("GET", spec.path, headers={"Connection": "close"})
             response = conn.getresponse()
             response.read()
-            return response.status == spec.status
         except (OSError, http.client.HTTPException):
             return False
         finally:
             conn.close()
+        self.last_status = response.status
+        self.not_found_streak = self.not_found_streak + 1 if response.status == 404 else 0
+        return response.status == spec.status
 
-    return check
+    def interval(self, interval_s: float) -> float:
+        """The pause before the next attempt: longer once the path keeps answering 404."""
+        if self.not_found_streak >= NOT_FOUND_STREAK:
+            return max(interval_s, NOT_FOUND_INTERVAL_S)
+        return interval_s
+
+
+def http_check(spec: ReadySpec) -> HttpCheck:
+    return HttpCheck(spec)
 
 
 # Answers that may change once the server is up; any other 4xx will not (a malformed

@@ -27,6 +27,7 @@ from coldstart_bench.proc import shm
 from coldstart_bench.proc import tree as proctree
 from coldstart_bench.proc.readiness import (
     MATCH_TIMEOUT_S,
+    HttpCheck,
     InBackground,
     LogCheck,
     LogMarks,
@@ -213,12 +214,16 @@ class ServiceProcess:
                     if isinstance(check, LogCheck) and check.timed_out
                     else ""
                 )
+                if isinstance(check, HttpCheck) and check.last_status is not None:
+                    slow = f"; it last answered HTTP {check.last_status}"
+                    if check.last_status == 404:
+                        slow += " (is ready.path right?)"
                 self._fail(
                     "timeout",
                     f"service {self.spec.name!r} was not ready within {within} "
                     f"({describe_rule(rule)}){slow}" + self._tail_suffix(),
                 )
-            time.sleep(interval)
+            time.sleep(check.interval(interval) if isinstance(check, HttpCheck) else interval)
 
     def _log_marks(self) -> LogMarks | None:
         """The reader of the start-up phases marked in the service's output, if it has any;

@@ -127,6 +127,40 @@ def not_writable(exc: OSError, run_dir: Path) -> ResultsNotWritable:
     return ResultsNotWritable(f"cannot write the results in {run_dir}: {reason}")
 
 
+def process_identity(pid: int) -> dict[str, Any]:
+    """What tells a process apart on this machine over time: its pid, its start (in clock
+    ticks since boot) and the boot it belongs to. run.json keeps the harness's, so a reader
+    can tell a run still going from one whose harness was killed."""
+    return {"pid": pid, "start_ticks": _start_ticks(pid), "boot_id": _boot_id()}
+
+
+def _start_ticks(pid: int) -> int | None:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return int(stat.rsplit(")", 1)[1].split()[19])
+
+
+def _boot_id() -> str | None:
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return None
+
+
+def owner_gone(metadata: dict[str, Any]) -> bool:
+    """Whether the harness that wrote a ``running`` run.json is gone (killed, and its
+    pid was reused); False where it cannot be told (another machine or boot, no record)."""
+    owner = metadata.get("owner")
+    if metadata.get("status") != "running" or not isinstance(owner, dict):
+        return False
+    if owner.get("boot_id") is None or owner.get("boot_id") != _boot_id():
+        return False  # another machine's, or before a reboot: nothing here to ask
+    pid = owner.get("pid")
+    return not isinstance(pid, int) or _start_ticks(pid) != owner.get("start_ticks")
+
+
 class RunWriter:
     """Writes one run's files as the run goes. A trial line is written whole or not at
     all: a write that fails (a full disk) is cut back to the last whole line. Space for
@@ -135,7 +169,12 @@ class RunWriter:
 
     def __init__(self, run_dir: Path, metadata: dict[str, Any]) -> None:
         self.run_dir = run_dir
-        self.metadata = {"schema_version": SCHEMA_VERSION, "kind": RUN_KIND, **metadata}
+        self.metadata = {
+            "schema_version": SCHEMA_VERSION,
+            "kind": RUN_KIND,
+            **metadata,
+            "owner": process_identity(os.getpid()),
+        }
         try:
             self._fd: int | None = os.open(
                 run_dir / TRIALS_FILE, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666
@@ -213,7 +252,10 @@ class RunData:
 
     @property
     def status(self) -> str:
-        """How the run ended (``complete``, ``interrupted``...), as run.json says."""
+        """How the run ended (``complete``, ``interrupted``...), as run.json says; a run that
+        says ``running`` whose harness is gone is ``abandoned``."""
+        if owner_gone(self.metadata):
+            return "abandoned"
         return str(self.metadata.get("status", "unknown"))
 
     @property
@@ -280,4 +322,7 @@ def load_run(run_dir: str | Path) -> RunData:
     if metadata.get("kind") != RUN_KIND:
         raise RunDirError(f"{meta_path}: not a coldstart run file")
     trials, problems = read_trials(directory / TRIALS_FILE)
+    if owner_gone(metadata):  # killed: the space it held for its last words is free now
+        with contextlib.suppress(OSError):
+            (directory / RESERVE_FILE).unlink(missing_ok=True)
     return RunData(run_dir=directory, metadata=metadata, trials=trials, problems=problems)

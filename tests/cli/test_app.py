@@ -126,3 +126,9 @@ def test_help_builds_no_command_module():
         f"and m not in {mine})"
     )
     assert "LOADED []" in printed, printed
+
+
+def test_a_variant_filter_splits_levels_at_commas_but_also_matches_a_level_with_one():
+    from coldstart_bench.cli.common import parse_variant_filters
+
+    assert parse_variant_filters(["f=a,b", "g=c"]) == {"f": ["a", "b", "a,b"], "g": ["c"]}

@@ -33,3 +33,15 @@ def test_validate_takes_var_like_run(tmp_path: Path, write_scenario):
     assert result.exit_code == 0, result.output
     typo = CliRunner().invoke(app, ["validate", str(path), "--var", "modle=large"])
     assert typo.exit_code == 2 and "did you mean 'model'" in " ".join(typo.output.split())
+
+
+def test_validate_says_when_a_setup_program_is_not_installed(write_scenario):
+    path = write_scenario("""
+        setup = [["make-model-not-installed", "--out", "x"]]
+        [[services]]
+        command = ["true"]
+        ready = { kind = "exit" }
+    """)
+    result = CliRunner().invoke(app, ["validate", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "'make-model-not-installed' is not installed" in " ".join(result.output.split())

@@ -3,6 +3,7 @@ leaves nothing alive (checked in /proc)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
@@ -14,6 +15,7 @@ from helpers import TOY_SERVER, alive, pids_in
 from coldstart_bench.plan.specs import ReadySpec, ServiceSpec
 from coldstart_bench.proc.group import TrialProcesses
 from coldstart_bench.proc.ports import free_port
+from coldstart_bench.proc.readiness import NOT_FOUND_INTERVAL_S, NOT_FOUND_STREAK, HttpCheck
 from coldstart_bench.proc.service import LaunchError
 from coldstart_bench.results.logs import log_tail
 
@@ -265,3 +267,16 @@ def test_log_tail_keeps_the_last_lines(tmp_path: Path):
     log.write_text("".join(f"line {i}\n" for i in range(100)))
     assert log_tail(log, lines=3) == "line 97\nline 98\nline 99"
     assert log_tail(tmp_path / "missing.log") == ""
+
+
+def test_a_readiness_path_that_answers_404_says_so_and_is_polled_less_often(tmp_path: Path):
+    spec = service(tmp_path, kind="http", path="/no-such-path", status=200, timeout_s=1.5)
+    spec = dataclasses.replace(spec, ready=dataclasses.replace(spec.ready, interval_ms=1))
+    _, error = start_and_stop(spec)
+    assert error is not None and "it last answered HTTP 404 (is ready.path right?)" in str(error)
+
+    check = HttpCheck(spec.ready)
+    assert check.interval(0.001) == 0.001
+    check.not_found_streak = NOT_FOUND_STREAK
+    assert check.interval(0.001) == NOT_FOUND_INTERVAL_S
+    assert check.interval(0.5) == 0.5  # never faster than asked

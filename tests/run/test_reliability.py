@@ -572,3 +572,26 @@ def test_a_process_forked_by_the_stop_handler_is_signalled_too_not_waited_for(
     assert trial.status == "ok", trial.error
     assert trial.teardown_ms is not None and trial.teardown_ms < 3000
     assert [p for p in pids_in(pidfile) if alive(p)] == []
+
+
+def test_a_run_whose_harness_was_killed_reads_back_as_abandoned(tmp_path: Path, write_scenario):
+    path = write_scenario(toy_scenario(repetitions=50, ready=HTTP_READY))
+    harness = start_harness(path, tmp_path / "r", "killed")
+    run_dir = tmp_path / "r" / "killed"
+    wait_for(
+        lambda: (run_dir / "trials.jsonl").exists() and (run_dir / "trials.jsonl").stat().st_size
+    )
+    assert load_run(run_dir).status == "running"  # its harness is alive
+    harness.kill()
+    harness.wait(10)
+    assert json.loads((run_dir / "run.json").read_text())["status"] == "running"
+    assert (run_dir / ".coldstart-reserve").exists()
+
+    run = load_run(run_dir)
+    assert run.status == "abandoned" and run.trials
+    assert not (run_dir / ".coldstart-reserve").exists()
+    shown = subprocess.run(
+        coldstart_argv("report", str(run_dir)), capture_output=True, text=True, timeout=120
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert "Run status: abandoned" in (run_dir / "report" / "summary.md").read_text()
