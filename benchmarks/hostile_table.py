@@ -3,7 +3,8 @@ status, the reason, the processes of the trial still alive afterwards (walking /
 every pid the server and its descendants recorded), and the teardown time. Then the cases
 aimed at the harness itself (run as `coldstart run` subprocesses): SIGKILL while setup,
 prepare or an escaped grandchild runs, a results disk that fills up, matrices of 100,000
-and 10,000,000 variants — with the exit code, what was left alive 2 s later, and how long it took.
+and 10,000,000 variants — with the exit code, what was left alive 2 s later, and how long
+it took. Last, the third round of hostile input (issue 25), each beside what it did before.
 
 Run: ``python benchmarks/hostile_table.py`` (the disk case needs root to mount a tmpfs).
 """
@@ -56,6 +57,12 @@ def main() -> int:
         with tempfile.TemporaryDirectory() as tmp:
             exit_code, left, took, what = case(Path(tmp))
         print(f"{name:<46} {exit_code!s:<8} {left:>4} {took:>7.2f} s  {what}")
+    print()
+    print(f"{'round 3 (issue 25)':<46} {'exit':<8} {'took':>9}  now; before")
+    for name, before, case in ROUND_3:
+        with tempfile.TemporaryDirectory() as tmp:
+            exit_code, took, now = case(Path(tmp))
+        print(f"{name:<46} {exit_code!s:<8} {took:>7.2f} s  {now}; before: {before}")
     return 0
 
 
@@ -176,6 +183,168 @@ HARNESS_CASES = (
     ("results disk fills up (300 KB tmpfs)", _disk_fills_up),
     ("a matrix of 100,000 variants", _huge_matrix("abcde")),
     ("a matrix of 10,000,000 variants", _huge_matrix("abcdefg")),
+)
+
+
+def _timed_run(tmp: Path, scenario: str, *args: str, results: Path | None = None) -> tuple:
+    """``coldstart run`` of ``scenario`` to its end: the process, its seconds, the run dir."""
+    path = tmp / "s.toml"
+    path.write_text(scenario)
+    results = results or tmp / "r"
+    argv = coldstart_argv("run", str(path), "--results-dir", str(results), "--run-id", "x")
+    began = time.monotonic()
+    done = subprocess.run([*argv, "-q", *args], capture_output=True, text=True, cwd=REPO)
+    return done, time.monotonic() - began, results / "x"
+
+
+def _trial(run_dir: Path) -> dict:
+    return json.loads((run_dir / "trials.jsonl").read_text().splitlines()[0])
+
+
+def _cut_load(tmp: Path) -> tuple:
+    done, took, run_dir = _timed_run(
+        tmp,
+        f"repetitions = 1\ntrial_timeout_s = 4\n[[services]]\n"
+        f"command = {toy_command('--answer-at-most', '10')}\n"
+        'ready = { kind = "http", path = "/health" }\n'
+        '[requests]\nkind = "openai-chat"\ntimeout_s = 30\n'
+        '[load]\npattern = "constant"\nrate = 20\nrequests = 40\nstart = "ready"\n',
+        "--no-report",
+    )
+    trial = _trial(run_dir)
+    cut = sum("cut:" in (r["request"].get("error") or "") for r in trial["load"])
+    return (
+        done.returncode,
+        took,
+        f"{trial['status']}, {len(trial['load'])} of 40 arrivals, {cut} cut",
+    )
+
+
+def _backtracking(tmp: Path) -> tuple:
+    talk = "import time\nfor _ in range(50): print('a' * 40 + 'b', flush=True)\ntime.sleep(60)"
+    done, took, run_dir = _timed_run(
+        tmp,
+        f"repetitions = 1\ntrial_timeout_s = 10\n[[services]]\n"
+        f'command = ["{{python}}", "-c", {json.dumps(talk)}]\n'
+        'ready = { kind = "log", pattern = "(a+)+$", timeout_s = 3 }\n'
+        'log_phases = [{ name = "slow", until = "(a|aa)+$" }]\n',
+        "--no-report",
+    )
+    return done.returncode, took, f"{_trial(run_dir)['status']} (timeout_s = 3)"
+
+
+def _phases_flood(tmp: Path) -> tuple:
+    flood = (
+        "import json, os\nf = open(os.environ['COLDSTART_PHASES'], 'a')\n"
+        "line = json.dumps({'phase': 'p', 'start_ns': 1, 'end_ns': 2}) + '\\n'\n"
+        "f.write(line * 2_000_000)\n"
+    )
+    done, took, run_dir = _timed_run(
+        tmp,
+        f'repetitions = 1\n[[services]]\ncommand = ["{{python}}", "-c", {json.dumps(flood)}]\n'
+        'ready = { kind = "exit" }\n',
+        "--no-report",
+    )
+    size = (run_dir / "trials.jsonl").stat().st_size
+    phases = len(_trial(run_dir)["phases"])
+    return done.returncode, took, f"100 MB of phases: {phases} kept, trials.jsonl {size:,} bytes"
+
+
+def _log_flood(tmp: Path) -> tuple:
+    mount = tmp / "disk"
+    mount.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=50m", "tmpfs", str(mount)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        return "-", 0.0, "skipped: cannot mount a tmpfs here"
+    flood = (
+        "import sys, time\nblock = ('x' * 1023 + '\\n') * 1024\n"
+        "for _ in range(100):\n    sys.stdout.write(block); sys.stdout.flush(); time.sleep(0.02)\n"
+        "print('READY', flush=True)\ntime.sleep(60)\n"
+    )
+    try:
+        done, took, run_dir = _timed_run(
+            tmp,
+            f'repetitions = 1\n[[services]]\ncommand = ["{{python}}", "-c", {json.dumps(flood)}]\n'
+            'ready = { kind = "log", pattern = "^READY$", timeout_s = 60 }\n',
+            "--no-report",
+            results=mount,
+        )
+        kept = len((run_dir / "trials.jsonl").read_text().splitlines())
+        logs = sum(p.stat().st_size for p in (run_dir / "logs").rglob("*.log"))
+        return done.returncode, took, f"100 MB on 50 MB: {kept} trial kept, logs {logs >> 20} MB"
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def _secret_var(tmp: Path) -> tuple:
+    secret = "sk-hostile-0123456789"
+    done, took, run_dir = _timed_run(
+        tmp,
+        'repetitions = 1\nvars = { api_token = "x" }\n'
+        'setup = [["true", "--api-key", "SETUP-KEY-1", "--token=SETUP-KEY-2"]]\n'
+        f"[[services]]\ncommand = {toy_command()}\n"
+        'ready = { kind = "http", path = "/health" }\n'
+        '[requests]\ncount = 1\nextra_body = { api_key = "BODY-KEY-3" }\n',
+        "--var",
+        f"api_token={secret}",
+    )
+    secrets = (secret, "SETUP-KEY-1", "SETUP-KEY-2", "BODY-KEY-3")
+    files = [p for p in run_dir.rglob("*") if p.is_file() and p.suffix != ".png"]
+    holding = [p.name for p in files if any(s in p.read_text(errors="replace") for s in secrets)]
+    return done.returncode, took, f"files holding a secret: {holding or 'none'}"
+
+
+def _results_dir_is_a_file(tmp: Path) -> tuple:
+    (tmp / "a-file").write_text("")
+    done, took, _ = _timed_run(
+        tmp, f"[[services]]\ncommand = {toy_command()}\n", results=tmp / "a-file"
+    )
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    return done.returncode, took, f"{len(lines)} line, traceback: {'Traceback' in done.stderr}"
+
+
+def _stop_handler_forks(tmp: Path) -> tuple:
+    done, took, run_dir = _timed_run(
+        tmp,
+        f"repetitions = 1\n[[services]]\ncommand = {toy_command('--fork-on-sigterm')}\n"
+        'ready = { kind = "http", path = "/health" }\nstop_grace_s = 10\n',
+        "--no-report",
+    )
+    return done.returncode, took, f"teardown {_trial(run_dir)['teardown_ms']:,.0f} ms (grace 10 s)"
+
+
+def _setup_hangs(tmp: Path) -> tuple:
+    done, took, _ = _timed_run(
+        tmp,
+        'setup = [["sleep", "600"]]\nsetup_timeout_s = 2\n'
+        f"[[services]]\ncommand = {toy_command()}\n",
+    )
+    return done.returncode, took, done.stderr.strip().splitlines()[0].removeprefix("error: ")
+
+
+def _huge_schedule(tmp: Path) -> tuple:
+    path = tmp / "s.toml"
+    path.write_text(
+        '[[services]]\ncommand = ["true"]\n[requests]\nkind = "openai-chat"\n'
+        '[load]\npattern = "constant"\nrate = 100000\nduration_s = 86400\n'
+    )
+    began = time.monotonic()
+    done = subprocess.run(coldstart_argv("validate", str(path)), capture_output=True, text=True)
+    return done.returncode, time.monotonic() - began, "validate refuses 8.6e9 arrivals"
+
+
+ROUND_3 = (
+    ("load cut by trial_timeout_s", "ok, 10 of 40 arrivals", _cut_load),
+    ("backtracking log pattern", "still running 25 s past its timeouts", _backtracking),
+    ("100 MB phases file", "harness RSS 5 GB, a 458 MB line", _phases_flood),
+    ("log flood on a 50 MB results disk", "exit 3, 0 trials kept", _log_flood),
+    ("secrets in --var, setup argv, extra_body", "verbatim in run.json, report", _secret_var),
+    ("--results-dir is a file", "traceback, exit 1", _results_dir_is_a_file),
+    ("stop handler forks a child", "10.0 s teardown", _stop_handler_forks),
+    ("setup that sleeps 600 s", "hangs silently", _setup_hangs),
+    ("rate 100,000 for a day", "MemoryError, server left alive", _huge_schedule),
 )
 
 
