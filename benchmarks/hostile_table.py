@@ -119,13 +119,18 @@ def _killed_with_an_escapee(tmp: Path) -> tuple:
     return _kill_and_count(harness, pidfile, 2)
 
 
+def _tmpfs(where: Path, size: str) -> bool:
+    """Mount a tmpfs of ``size`` at ``where`` (root only); whether it worked."""
+    where.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)], capture_output=True
+    )
+    return mounted.returncode == 0
+
+
 def _disk_fills_up(tmp: Path) -> tuple:
     mount = tmp / "tiny"
-    mount.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=300k", "tmpfs", str(mount)], capture_output=True
-    )
-    if mounted.returncode != 0:
+    if not _tmpfs(mount, "300k"):
         return "-", 0, 0.0, "skipped: cannot mount a tmpfs here"
     try:
         toy = toy_command()[1:-1]
@@ -252,11 +257,7 @@ def _phases_flood(tmp: Path) -> tuple:
 
 def _log_flood(tmp: Path) -> tuple:
     mount = tmp / "disk"
-    mount.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=50m", "tmpfs", str(mount)], capture_output=True
-    )
-    if mounted.returncode != 0:
+    if not _tmpfs(mount, "50m"):
         return "-", 0.0, "skipped: cannot mount a tmpfs here"
     flood = (
         "import sys, time\nblock = ('x' * 1023 + '\\n') * 1024\n"

@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from coldstart_bench.plan.specs import ReadySpec, ServiceSpec
-from coldstart_bench.proc import shm
 from coldstart_bench.proc import tree as proctree
+from coldstart_bench.proc.kill import kill_leftovers
 from coldstart_bench.proc.readiness import (
     MATCH_TIMEOUT_S,
     HttpCheck,
@@ -37,7 +37,7 @@ from coldstart_bench.proc.readiness import (
     http_check,
     tcp_check,
 )
-from coldstart_bench.proc.signals import shielded
+from coldstart_bench.proc.signals import describe_exit, shielded
 from coldstart_bench.results.logs import log_tail
 from coldstart_bench.results.schema import ServiceRecord, Status, ns_to_ms
 
@@ -186,7 +186,7 @@ class ServiceProcess:
             if code is not None:
                 self._fail(
                     "failed",
-                    f"service {self.spec.name!r} exited with code {_describe_code(code)} "
+                    f"service {self.spec.name!r} exited with code {describe_exit(code)} "
                     f"before it was ready ({describe_rule(rule)})"
                     + (_DAEMON_HINT if code == 0 else "")
                     + self._tail_suffix(),
@@ -250,7 +250,7 @@ class ServiceProcess:
         if code != rule.exit_code:
             self._fail(
                 "failed",
-                f"service {self.spec.name!r} exited with code {_describe_code(code)}, expected "
+                f"service {self.spec.name!r} exited with code {describe_exit(code)}, expected "
                 f"{rule.exit_code}" + self._tail_suffix(),
             )
 
@@ -336,9 +336,7 @@ class ServiceProcess:
             report.leftover_pids = sorted(p.pid for p in leftovers)
             if any(p.pid == pid for p in leftovers):
                 report.stopped_by = "SIGKILL (it was stopped)" if frozen else "SIGKILL"
-            held = shm.held_by(p.pid for p in leftovers)
-            self._kill(pid, leftovers)
-            shm.remove_orphans(held)
+            kill_leftovers(pid, leftovers, _KILL_WAIT_S)
         try:
             report.exit_code = self.proc.wait(timeout=_KILL_WAIT_S)
         except subprocess.TimeoutExpired:
@@ -350,30 +348,6 @@ class ServiceProcess:
             self._pidfd = None
         report.teardown_ns = time.perf_counter_ns() - started
         return report
-
-    @staticmethod
-    def _kill(pid: int, leftovers: list[proctree.ProcInfo]) -> None:
-        """SIGKILL what is left, resource trackers last: given their clients' end, they
-        unlink the semaphores and shared memory still registered (see
-        :mod:`coldstart_bench.proc.shm`)."""
-        trackers = [p for p in leftovers if shm.is_resource_tracker(p.pid)]
-        for info in leftovers:
-            if info not in trackers:
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.kill(info.pid, signal.SIGKILL)
-        deadline = time.perf_counter_ns() + int(_KILL_WAIT_S * 1e9)
-        if trackers:
-            deadline += int(shm.TRACKER_WAIT_S * 1e9)
-        while proctree.still_alive(leftovers) and time.perf_counter_ns() < deadline:
-            time.sleep(0.002)
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(pid, signal.SIGKILL)
-        for info in proctree.still_alive(trackers):
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(info.pid, signal.SIGKILL)
-        kill_deadline = time.perf_counter_ns() + int(_KILL_WAIT_S * 1e9)
-        while proctree.still_alive(leftovers) and time.perf_counter_ns() < kill_deadline:
-            time.sleep(0.002)
 
     @property
     def spec_signal_name(self) -> str:
@@ -423,12 +397,3 @@ class ServiceProcess:
 
     def _since_t0(self, ns: int | None) -> float | None:
         return None if ns is None else ns_to_ms(ns - self.t0_ns)
-
-
-def _describe_code(code: int) -> str:
-    if code < 0:
-        try:
-            return f"{code} ({signal.Signals(-code).name})"
-        except ValueError:
-            return str(code)
-    return str(code)

@@ -1,4 +1,5 @@
-"""SIGINT and SIGTERM as exceptions, and a shield that holds them off during teardown."""
+"""SIGINT and SIGTERM as exceptions, a shield that holds them off during teardown, and exit
+codes in words."""
 
 from __future__ import annotations
 
@@ -63,3 +64,13 @@ def shielded() -> Iterator[None]:
                 handler(received[0], None)
             elif handler == signal.SIG_DFL and received[0] == signal.SIGINT:
                 raise KeyboardInterrupt
+
+
+def describe_exit(code: int) -> str:
+    """An exit code as a person reads it: ``-9 (SIGKILL)`` for a process killed by a signal."""
+    if code < 0:
+        try:
+            return f"{code} ({signal.Signals(-code).name})"
+        except ValueError:
+            return str(code)
+    return str(code)

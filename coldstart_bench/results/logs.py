@@ -30,14 +30,20 @@ def log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
-def cap_log(path: Path, limit: int = LOG_LIMIT_BYTES) -> int:
-    """Shorten a log over ``limit`` bytes to its first and last ``limit // 2`` bytes with
-    a note in between, in place, in bounded memory. Returns the bytes dropped."""
+def _size_over(path: Path, limit: int) -> int | None:
+    """The size of a log that is over ``limit`` bytes; None for one within it (or gone)."""
     try:
         size = path.stat().st_size
     except OSError:
-        return 0
-    if size <= limit:
+        return None
+    return size if size > limit else None
+
+
+def cap_log(path: Path, limit: int = LOG_LIMIT_BYTES) -> int:
+    """Shorten a log over ``limit`` bytes to its first and last ``limit // 2`` bytes with
+    a note in between, in place, in bounded memory. Returns the bytes dropped."""
+    size = _size_over(path, limit)
+    if size is None:
         return 0
     half = limit // 2
     dropped = size - 2 * half
@@ -72,11 +78,8 @@ def punch_middle(path: Path, limit: int = LOG_LIMIT_BYTES, upto: int | None = No
     the log's readers have read. No copy, so it works on a full disk. Returns the bytes
     freed now; 0 where the file system cannot punch holes."""
     global _libc
-    try:
-        size = path.stat().st_size
-    except OSError:
-        return 0
-    if size <= limit:
+    size = _size_over(path, limit)
+    if size is None:
         return 0
     half = limit // 2
     start = -(-half // _BLOCK) * _BLOCK
