@@ -30,6 +30,12 @@ EFFECT_METRICS: tuple[str, ...] = (
     "load_cold_p95_ms",
     "goodput_rps",
 )
+# The metrics where more is better; for every other one (times, connects, start-up
+# phases) less is.
+HIGHER_IS_BETTER = frozenset({"goodput_rps"})
+# The metrics a level can make exactly 0 by how it works (a reused connection makes no
+# connect): a ratio to 0 then restates the mechanism. A goodput of 0 is a finding.
+ZERO_BY_CONSTRUCTION = frozenset({"first_connect_ms", "later_connect_ms"})
 # Metrics named so are a start-up phase's duration (see analysis.phase_effects).
 PHASE_PREFIX = "phase:"
 # Which level of a factor is the baseline ("off"); every other level is a treatment. A
@@ -73,6 +79,23 @@ class Effect:
         return self.clear and not self.by_construction
 
     @property
+    def improves(self) -> bool:
+        """The change goes the good way for its metric (lower, or higher for goodput)."""
+        return self.ratio > 1 if self.metric in HIGHER_IS_BETTER else self.ratio < 1
+
+    @property
+    def gain(self) -> float:
+        """The factor by which it improves (above 1) or worsens (below 1) its metric."""
+        return self.ratio if self.metric in HIGHER_IS_BETTER else 1 / self.ratio
+
+    @property
+    def verdict(self) -> str:
+        """``better``, ``worse`` (both clear findings) or ``unclear``."""
+        if not self.finding:
+            return "unclear"
+        return "better" if self.improves else "worse"
+
+    @property
     def label(self) -> str:
         """E.g. 'warmup=startup vs none: first request's TTFT'."""
         return f"{self.factor}={self.treatment} vs {self.baseline}: {metric_label(self.metric)}"
@@ -86,17 +109,31 @@ class Effect:
                 f"trial — by construction, not a finding"
             )
         direction = "lower" if self.ratio < 1 else "higher"
-        if self.ratio < 1:  # "X % lower": the interval of X runs the other way round
-            low, high = (1 - self.ci_high) * 100, (1 - self.ci_low) * 100
-        else:
-            low, high = (self.ci_low - 1) * 100, (self.ci_high - 1) * 100
-        verdict = "" if self.clear else " (not clear: the interval includes no change)"
         level = f"{self.confidence * 100:.4g}"
+        if self.clear:  # both bounds on the change's side: its size, from small to large
+            low, high = sorted(abs(b - 1) * 100 for b in (self.ci_low, self.ci_high))
+            interval = f"[{level} % CI {_pct(low)}, {_pct(high)}]"
+            verdict = ""
+        else:  # a bound on either side: each in words
+            interval = f"[{level} % CI {_change(self.ci_low)} to {_change(self.ci_high)}]"
+            verdict = " (not clear: the interval includes no change)"
         return (
             f"{self.factor}={self.treatment} (vs {self.baseline}): {what} "
-            f"{abs(self.change_pct):.0f} % {direction} "
-            f"[{level} % CI {round(low) + 0}, {round(high) + 0}]{verdict}"
+            f"{abs(self.change_pct):.0f} % {direction} {interval}{verdict}"
         )
+
+
+def _pct(value: float) -> str:
+    """A percentage as the interval shows it: whole numbers, but never a bound rounded to a
+    0 it is not (0.3 stays 0.3)."""
+    return f"{value:.1f}" if 0 < abs(value) < 1 else f"{value:.0f}"
+
+
+def _change(ratio: float) -> str:
+    """A ratio as a change in words: "43 % lower", "0.3 % higher", "no change"."""
+    if ratio == 1:
+        return "no change"
+    return f"{_pct(abs(ratio - 1) * 100)} % {'lower' if ratio < 1 else 'higher'}"
 
 
 def metric_label(metric: str) -> str:
@@ -181,7 +218,9 @@ def factor_effects(
                 effect = stratified_ratio(cells, rng, resamples, min_trials, confidence)
                 if effect is not None:
                     ratio, low, high, strata = effect
-                    zero = all(not np.any(treat) for _base, treat in cells if len(treat))
+                    zero = metric in ZERO_BY_CONSTRUCTION and all(
+                        not np.any(treat) for _base, treat in cells if len(treat)
+                    )
                     effects.append(
                         Effect(
                             factor,

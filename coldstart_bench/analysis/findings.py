@@ -40,8 +40,8 @@ def headline(
     # of the first token.
     priority = {m: i for i, m in enumerate(EFFECT_METRICS)}
     wins = sorted(
-        (e for e in effects if e.finding and e.ratio < 1),
-        key=lambda e: (priority.get(e.metric, 99), e.ratio),
+        (e for e in effects if e.verdict == "better"),
+        key=lambda e: (priority.get(e.metric, 99), -e.gain),
     )
     return Headline(
         ok=len(ok),

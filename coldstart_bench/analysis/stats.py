@@ -136,7 +136,9 @@ def stratified_ratio(
         ratios = [
             _median_ratio(t, b, axis) for b, t in zip(samples[::2], samples[1::2], strict=True)
         ]
-        with np.errstate(invalid="ignore"):
+        # A resample whose every stratum drew a baseline of 0s has no ratio: NaN, no warning.
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
             return np.nanmean(np.stack(ratios), axis=0)
 
     flat = [array for cell in kept for array in cell]

@@ -146,10 +146,7 @@ def effects(found: Sequence[Effect]) -> bytes | None:
     low = np.clip([e.ci_low for e in found], floor, None)
     high = np.clip([e.ci_high for e in found], floor, None)
     colours = np.array(
-        [
-            OKABE_ITO[2] if e.clear and e.ratio < 1 else OKABE_ITO[5] if e.clear else GREY
-            for e in found
-        ]
+        [{"better": OKABE_ITO[2], "worse": OKABE_ITO[5]}.get(e.verdict, GREY) for e in found]
     )
     ax.errorbar(
         shown,
@@ -176,12 +173,13 @@ def effects(found: Sequence[Effect]) -> bytes | None:
     ax.set_yticks(ys, labels, fontsize=8)  # type: ignore[attr-defined]
     ax.invert_yaxis()  # type: ignore[attr-defined]
     ax.set_xlabel(  # type: ignore[attr-defined]
-        "ratio of medians, level / baseline (95 % bootstrap CI, log scale); left of 1× = faster"
+        "ratio of medians, level / baseline (95 % bootstrap CI, log scale); left of 1× = less"
         + ("\n◀ below 0.1× (e.g. a reused connection's 0 ms connect)" if below.any() else "")
     )
     ax.set_title(  # type: ignore[attr-defined]
         "What each toggle buys\n"
-        "(green: clearly faster, vermillion: clearly slower, grey: not clear)"
+        "(green: clearly better, vermillion: clearly worse, grey: not clear;\n"
+        "better is less, but more for goodput)"
     )
     ax.grid(axis="x", alpha=0.3)  # type: ignore[attr-defined]
     return png_bytes(fig)

@@ -7,7 +7,13 @@ import math
 import numpy as np
 import pytest
 
-from coldstart_bench.analysis.effects import declared_levels, factor_contrasts, factor_effects
+from coldstart_bench.analysis.effects import (
+    Effect,
+    declared_levels,
+    factor_contrasts,
+    factor_effects,
+)
+from coldstart_bench.analysis.findings import headline
 from coldstart_bench.analysis.frames import phases_frame, requests_frame, trials_frame
 from coldstart_bench.analysis.phases import load_throughput, median_timelines, median_trial
 from coldstart_bench.analysis.requests import connection_setup, request_index_summary
@@ -231,3 +237,37 @@ def test_connection_set_up_compares_fresh_and_reused_at_the_same_positions():
     assert rows[("pooling=on", "reused")].setup_p50 == 0.0
     assert rows[("pooling=off", "fresh")].connect_p50 == pytest.approx(0.115)
     assert rows[("pooling=on", "reused")].ttfb_p50 == pytest.approx(5.5)
+
+
+def effect(metric: str, ratio: float, low: float, high: float) -> Effect:
+    return Effect("warmup", "none", "async", metric, ratio, low, high, strata=2)
+
+
+def test_an_effect_knows_which_way_is_better_for_its_metric():
+    assert effect("cold_ttft_ms", 0.7, 0.6, 0.8).verdict == "better"
+    assert effect("goodput_rps", 0.0001, 0.00005, 0.5).verdict == "worse"  # goodput fell
+    assert effect("goodput_rps", 2.0, 1.5, 2.5).verdict == "better"
+    assert effect("ready_ms", 1.05, 1.01, 1.1).verdict == "worse"
+    assert effect("ready_ms", 1.05, 0.95, 1.1).verdict == "unclear"
+
+
+def test_the_headline_never_calls_a_worsening_a_win():
+    effects = [effect("goodput_rps", 0.0001, 0.00005, 0.5), effect("ready_ms", 1.1, 1.05, 1.2)]
+    empty = trials_frame([])
+    assert headline(empty, empty, [], effects).best_win is None
+    better = effect("goodput_rps", 3.0, 2.0, 4.0)
+    assert headline(empty, empty, [], [*effects, better]).best_win == better
+
+
+def test_an_interval_across_no_change_is_said_in_words_and_never_rounds_a_bound_to_zero():
+    sentence = effect("first_ttft_ms", 1.03, 0.997, 1.08).sentence()
+    assert "3 % higher [95 % CI 0.3 % lower to 8 % higher] (not clear" in sentence
+    assert "[95 % CI 20, 40]" in effect("cold_ttft_ms", 0.7, 0.6, 0.8).sentence()
+
+
+def test_a_goodput_of_zero_is_a_finding_not_a_construction():
+    levels = ["none"] * 3 + ["async"] * 3
+    frame = trials_frame([trial(i, {"warmup": lv}, 100.0) for i, lv in enumerate(levels)])
+    frame["goodput_rps"] = [1.0, 1.2, 0.9, 0.0, 0.0, 0.0]  # the SLO was never met with async
+    [found] = factor_effects(frame, metrics=("goodput_rps",))
+    assert not found.by_construction and found.verdict == "worse"
