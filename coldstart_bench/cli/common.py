@@ -59,9 +59,11 @@ def read_run(ref: str, results_dir: Path) -> Any:
 
 
 def stderr_console() -> Any:
+    """Messages and paths; in a log file or CI step never wrapped (a path cut at 80
+    columns cannot be pasted back)."""
     from rich.console import Console
 
-    return Console(stderr=True, highlight=False)
+    return Console(stderr=True, highlight=False, soft_wrap=not sys.stderr.isatty())
 
 
 def stdout_console() -> Any:

@@ -3,9 +3,10 @@ the report at the end, and one clear error for bad options."""
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
-from helpers import toy_scenario
+from helpers import run_argv, toy_scenario
 from typer.testing import CliRunner
 
 from coldstart_bench.cli.app import app
@@ -101,3 +102,17 @@ def test_a_report_that_cannot_be_written_is_one_line_and_exit_3(tmp_path: Path, 
     assert result.exit_code == 3, result.output
     assert "cannot write the report" in result.output
     assert not isinstance(result.exception, OSError)
+
+
+def test_paths_are_printed_whole_in_a_ci_log(tmp_path: Path, write_scenario):
+    # no terminal: a path cut at 80 columns could not be pasted back
+    path = write_scenario(toy_scenario(repetitions=1))
+    deep = tmp_path / ("a-long-folder-name-" * 6) / "results"
+    done = subprocess.run(
+        run_argv(path, deep, "r", "--no-report"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"results: {deep / 'r'}" in done.stderr.splitlines()
