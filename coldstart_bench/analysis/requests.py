@@ -3,16 +3,20 @@ set-up on fresh and reused connections."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 
 from coldstart_bench.analysis.frames import measured_ok
 
 
-def request_index_summary(requests: pd.DataFrame) -> pd.DataFrame:
+def request_index_summary(
+    requests: pd.DataFrame, order: Sequence[str] | None = None
+) -> pd.DataFrame:
     """Median connect/TTFB/TTFT/total and the reused share per variant and request index,
     over measured ok requests: the first-request penalty, and what pooling, warm-up and
-    caching do to it."""
+    caching do to it. Variants in ``order`` (the matrix's), the rest after them."""
     if requests.empty:
         return pd.DataFrame(columns=["variant", "request_index", "n"])
     ok = measured_ok(requests).copy()
@@ -26,8 +30,15 @@ def request_index_summary(requests: pd.DataFrame) -> pd.DataFrame:
         ttft_ms=("ttft_ms", "median"),
         total_ms=("total_ms", "median"),
         reused_share=("reused", lambda s: float(s.fillna(False).astype(bool).mean())),
+    ).reset_index()
+    rank = {v: i for i, v in enumerate(order or ())}
+    position = out["variant"].map(lambda v: rank.get(v, len(rank)))
+    return (
+        out.assign(_position=position)
+        .sort_values(["_position", "request_index"], kind="stable")
+        .drop(columns="_position")
+        .reset_index(drop=True)
     )
-    return out.reset_index()
 
 
 def connection_setup(requests: pd.DataFrame) -> tuple[pd.DataFrame, str]:

@@ -130,7 +130,7 @@ def analyse(run: RunData) -> RunAnalysis:
         diagnoses=diagnose(requests),
         requests=requests,
         ok_requests=frames.measured_ok(requests),
-        by_index=request_index_summary(requests),
+        by_index=request_index_summary(requests, summary.order),
         connections=connections,
         connections_cover=cover,
         timelines=median_timelines(trials),

@@ -181,6 +181,17 @@ def test_requests_by_index_show_the_first_request_penalty_and_reuse():
     assert len(flat) == 9 and flat["itl_mean_ms"].iloc[0] == 2.0
 
 
+def test_requests_by_index_follow_the_matrix_order_not_the_run_order():
+    reqs = (
+        request(0, 40.0, reused=False, connect=0.2),
+        request(1, 10.0, reused=True, connect=None),
+    )
+    ran = [trial(i, {"pooling": lv}, 50.0, requests=reqs) for i, lv in enumerate(["off", "on"])]
+    by_index = request_index_summary(requests_frame(ran), ["pooling=on", "pooling=off"])
+    assert list(by_index["variant"]) == ["pooling=on"] * 2 + ["pooling=off"] * 2
+    assert list(by_index["request_index"]) == [0, 1, 0, 1]
+
+
 def test_load_throughput_uses_the_bytes_targets_report():
     phases = (
         PhaseRecord("llm", "import", 0.0, 900.0),
