@@ -78,7 +78,9 @@ def test_scale_from_zero_holds_or_retries_and_every_arrival_is_answered(tmp_path
     for trial in run.measured:
         cold = [r for r in trial.load if r.phase == "cold"]
         warm = [r for r in trial.load if r.phase == "warm"]
-        assert len(cold) == len(warm) == 40
+        # arrivals until 3 s after ready, and as many again warm
+        assert len(cold) == len(warm) and max(r.arrival_ms for r in cold) <= trial.ready_ms + 3000
+        assert max(r.arrival_ms for r in cold) > trial.ready_ms + 1000
         assert all(r.request.status == "ok" for r in trial.load), trial.notes
         early = [r for r in cold if r.arrival_ms < trial.ready_ms - 200]
         assert early  # the stream began at spawn, long before the replica was ready

@@ -9,7 +9,9 @@ Per trial:
 - ``first_success_ms``: t0 → the end of the first answered request;
 - ``load_cold_p50_ms`` / ``load_cold_p95_ms``, ``load_warm_p50_ms`` / ``load_warm_p95_ms``:
   percentiles of the latency from arrival, per phase;
-- ``cold_penalty_p95``: cold p95 / warm p95 (how much worse the cold replica is);
+- ``cold_penalty_p95``: cold p95 / warm p95 (how much worse the cold replica is), and
+  ``cold_excess_p95_ms``: cold p95 − warm p95, the same in milliseconds (a ratio swings
+  with its small denominator: the warm p95 of a busy machine);
 - ``time_to_steady_ms``: t0 → the arrival of the first cold request from which every rolling
   window of ``steady_window`` requests has its p95 within ``(1 + steady_margin)`` × the warm
   p95 (None: not reached within the phase, or no warm phase to compare with);
@@ -37,6 +39,7 @@ LOAD_METRICS: dict[str, str] = {
     "load_warm_p50_ms": "warm phase: latency from arrival, median",
     "load_warm_p95_ms": "warm phase: latency from arrival, p95",
     "cold_penalty_p95": "cold penalty (cold p95 / warm p95)",
+    "cold_excess_p95_ms": "cold excess (cold p95 − warm p95)",
     "time_to_steady_ms": "time to steady state",
     "goodput_rps": "goodput in the first seconds (req/s meeting the SLO)",
     "load_errors": "cold requests not answered",
@@ -85,6 +88,9 @@ def load_figures(trial: TrialRecord) -> dict[str, float | None]:
         "load_warm_p50_ms": percentile(warm_lat, 50),
         "load_warm_p95_ms": warm_p95,
         "cold_penalty_p95": cold_p95 / warm_p95 if cold_p95 and warm_p95 else None,
+        "cold_excess_p95_ms": (
+            cold_p95 - warm_p95 if cold_p95 is not None and warm_p95 is not None else None
+        ),
         "time_to_steady_ms": time_to_steady(
             cold, warm_p95, judged.steady_margin, judged.steady_window
         ),

@@ -93,6 +93,7 @@ class VariantSummary:
     load_cold_p95: float | None = None  # the median over trials of each trial's cold p95
     load_warm_p95: float | None = None
     cold_penalty_p95: float | None = None
+    cold_excess_p95: float | None = None
     time_to_steady_p50: float | None = None
     goodput_p50: float | None = None
     load_errors_p50: float | None = None
@@ -119,6 +120,7 @@ _HEADLINE: dict[str, tuple[str, str]] = {
     "load_cold_p95": ("load_cold_p95_ms", "median"),
     "load_warm_p95": ("load_warm_p95_ms", "median"),
     "cold_penalty_p95": ("cold_penalty_p95", "median"),
+    "cold_excess_p95": ("cold_excess_p95_ms", "median"),
     "time_to_steady_p50": ("time_to_steady_ms", "median"),
     "goodput_p50": ("goodput_rps", "median"),
     "load_errors_p50": ("load_errors", "median"),

@@ -40,6 +40,9 @@ def load_text(load: Any) -> str:
         if load.duration_s
         else ""
     )
+    if load.until_after_ready_s is not None:
+        bound = f" (at most {size.removesuffix(' per phase')})" if size else ""
+        size = f"until {load.until_after_ready_s:g} s after ready{bound}"
     parts = [what, size, f"from {load.start}", f"{load.before_ready} before ready"]
     if load.warm_after_s is not None:
         parts.append(f"then the same warm, {load.warm_after_s:g} s later")

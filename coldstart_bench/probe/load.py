@@ -131,18 +131,26 @@ class LoadRunner:
             if self._abort:
                 return
             origin = self._t0_ns if self.traffic.start == "spawn" else self._ready_ns or 0
-            await self._phase(probe, "cold", origin)
+            sent = await self._phase(probe, "cold", origin)
             if self.traffic.warm_after_s is not None and not self._abort:
                 await asyncio.sleep(self.traffic.warm_after_s)
-                await self._phase(probe, "warm", time.perf_counter_ns())
+                # a cold phase that lasted until after ready: the warm one sends as many
+                same = sent if self.traffic.until_after_ready_s is not None else None
+                await self._phase(probe, "warm", time.perf_counter_ns(), same)
         finally:
             await probe.aclose()
 
-    async def _phase(self, probe: AsyncProbe, phase: str, origin: int) -> None:
+    async def _phase(
+        self, probe: AsyncProbe, phase: str, origin: int, count: int | None = None
+    ) -> int:
+        """Send one phase's arrivals (at most ``count``); returns how many were sent."""
         offsets = arrivals(self.traffic)
         if offsets is None:  # closed loop: each client sends again when answered
             await self._closed_loop(probe, phase, origin)
-            return
+            return 0
+        if count is not None:
+            offsets = itertools.islice(offsets, count)
+        until = self.traffic.until_after_ready_s if phase == "cold" else None
         tasks = []
         try:
             for index, offset in enumerate(offsets):
@@ -150,7 +158,7 @@ class LoadRunner:
                 delay = (arrival - time.perf_counter_ns()) / 1e9
                 if delay > 0:
                     await asyncio.sleep(delay)
-                if self._abort:
+                if self._abort or self._past(until, arrival):
                     break
                 tasks.append(asyncio.create_task(self._one(probe, phase, index, arrival)))
             await asyncio.gather(*tasks)
@@ -159,6 +167,12 @@ class LoadRunner:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             raise
+        return len(tasks)
+
+    def _past(self, until_s: float | None, arrival: int) -> bool:
+        """Whether an arrival comes after the cold phase's end, ``until_s`` after ready."""
+        ready = self._ready_ns
+        return until_s is not None and ready is not None and arrival > ready + until_s * 1e9
 
     async def _closed_loop(self, probe: AsyncProbe, phase: str, origin: int) -> None:
         numbers = itertools.count()

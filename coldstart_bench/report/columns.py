@@ -52,6 +52,7 @@ LOAD_COLUMNS: tuple[_Column, ...] = (
     ("cold\np95", lambda r: ms(r.load_cold_p95), True),
     ("warm\np95", lambda r: ms(r.load_warm_p95), False),
     ("cold\npenalty", _penalty, False),
+    ("cold\nexcess", lambda r: ms(r.cold_excess_p95), False),
     ("steady\nafter", lambda r: ms(r.time_to_steady_p50), False),
     (
         "goodput\nreq/s",
@@ -68,9 +69,10 @@ LOAD_CAPTION = (
     "milliseconds from t0 unless said; each figure is the median over trials of one value "
     "per trial; cold / warm p95 = the 95th percentile of latency from arrival (waiting + "
     "time to first token) in the cold phase (from spawn) and the warm phase (the same load "
-    "later); cold penalty = cold p95 / warm p95; steady after = t0 → from when the rolling "
-    "p95 stays near the warm one; goodput = answers meeting the SLO per second in the first "
-    "seconds; not answered = cold requests that got no answer"
+    "later); cold penalty = cold p95 / warm p95, cold excess = cold p95 − warm p95; steady "
+    "after = t0 → from when the rolling p95 stays near the warm one; goodput = answers "
+    "meeting the SLO per second in the first seconds; not answered = cold requests that got "
+    "no answer"
 )
 CAPTION = (
     "milliseconds; each figure is the median over trials (p95: the 95th percentile) of one "

@@ -492,6 +492,11 @@ class LoadConfig(_Model):
     """Requests per phase (a `burst`: all at once); or give `duration_s`."""
     duration_s: float | None = Field(None, gt=0, le=86_400)
     """The length of each phase, instead of `requests`."""
+    until_after_ready_s: float | None = Field(None, gt=0, le=3_600)
+    """`constant` / `poisson`: the cold phase's arrivals go on until this long after every
+    service is ready, however slow the start — so the cold phase always reaches the steady
+    state — and the warm phase then sends as many; `requests` or `duration_s`, if given,
+    still bound it."""
     start: Literal["spawn", "ready"] = "spawn"
     """When the arrivals begin: at spawn (t0), or once every service is ready."""
     before_ready: Literal["hold", "retry"] = "hold"
@@ -521,8 +526,14 @@ class LoadConfig(_Model):
                 raise PathError("requests", "pattern = 'burst' needs requests (how many at once)")
             if self.duration_s is not None:
                 raise PathError("duration_s", "a burst has no duration: it is all at once")
-        elif (self.requests is None) == (self.duration_s is None):
+        elif self.requests is not None and self.duration_s is not None:
             raise PathError("requests", "give either requests or duration_s (one of them)")
+        elif self.requests is None and self.duration_s is None and self.until_after_ready_s is None:
+            raise PathError(
+                "requests", "give requests, duration_s or until_after_ready_s (how long it lasts)"
+            )
+        if self.until_after_ready_s is not None and self.pattern not in ("constant", "poisson"):
+            raise PathError("until_after_ready_s", "applies to constant and poisson arrivals")
         if self.pattern != "concurrent" and "concurrency" in self.model_fields_set:
             raise PathError("concurrency", "applies only to pattern = 'concurrent'")
         if self.rate is not None and self.duration_s is not None:

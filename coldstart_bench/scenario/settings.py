@@ -47,5 +47,7 @@ class LoadSettings:
     """`[load] retry_interval_ms`."""
     warm_after_s: float | None = None
     """`[load] warm_after_s`."""
+    until_after_ready_s: float | None = None
+    """`[load] until_after_ready_s`."""
     seed: int | None = None
     """The seed of this trial's Poisson arrivals."""

@@ -259,3 +259,26 @@ def test_a_burst_beyond_the_harness_s_file_limit_says_so_and_is_not_ok(
     assert "ulimit -n is 128" in (trial.error or "")
     starved = [r for r in trial.load if r.request.error == HARNESS_OUT_OF_FILES]
     assert starved
+
+
+def test_a_load_until_after_ready_outlasts_a_slow_start_and_the_warm_phase_matches_it(
+    tmp_path: Path, write_scenario
+):
+    # the server takes 1.5 s to listen; the cold phase goes on 1 s past readiness
+    path = write_scenario(
+        load_scenario_text(
+            "--startup-delay-ms",
+            "1500",
+            load='pattern = "constant"\nrate = 20\nuntil_after_ready_s = 1\nwarm_after_s = 0.2',
+        )
+    )
+    [trial] = run_scenario(path, run_options(tmp_path)).trials
+
+    assert trial.status == "ok", trial.error
+    cold = [r for r in trial.load if r.phase == "cold"]
+    warm = [r for r in trial.load if r.phase == "warm"]
+    assert trial.ready_ms is not None and trial.ready_ms > 1500
+    # arrivals every 50 ms from spawn until 1 s after ready: none later, none missing
+    assert max(r.arrival_ms for r in cold) <= trial.ready_ms + 1000
+    assert len(cold) >= int((trial.ready_ms + 1000) / 50) - 1
+    assert len(warm) == len(cold)
