@@ -224,18 +224,19 @@ class LoadRunner:
                     break
                 first_error = first_error or sent.error
                 await asyncio.sleep(interval_s)
-        except asyncio.CancelledError:
-            sent = _cut(index, arrival, self._t0_ns, held and not self._ready.is_set())
-            raise
         except Exception as exc:  # this request failed, not the load
             sent = _not_sent(index, arrival, self._t0_ns, exc)
+        except BaseException:  # cancelled: the trial's time ran out
+            sent = _cut(index, arrival, self._t0_ns, held and not self._ready.is_set())
+            raise
         finally:
+            assert sent is not None
             self.records.append(
                 LoadRecord(
                     index=index,
                     phase=phase,  # type: ignore[arg-type]
                     arrival_ms=ns_to_ms(arrival - self._t0_ns),
-                    request=sent or _cut(index, arrival, self._t0_ns, held),
+                    request=sent,
                     attempts=attempts,
                     held=held,
                     first_error=first_error,
@@ -253,13 +254,21 @@ def _never_ready(index: int, arrival: int, t0_ns: int, reason: str) -> RequestRe
     )
 
 
+_CUT = "cut: "
+
+
+def is_cut(record: LoadRecord) -> bool:
+    """Whether a request was cut: held or in flight when the trial's time ran out."""
+    return (record.request.error or "").startswith(_CUT)
+
+
 def _cut(index: int, arrival: int, t0_ns: int, still_held: bool) -> RequestRecord:
     where = "held for readiness" if still_held else "in flight"
     return RequestRecord(
         index=index,
         status="timeout",
         start_ms=ns_to_ms(arrival - t0_ns),
-        error=f"cut: the trial's time ran out while it was {where}",
+        error=f"{_CUT}the trial's time ran out while it was {where}",
     )
 
 

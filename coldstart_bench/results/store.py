@@ -253,9 +253,7 @@ class RunData:
     @property
     def status(self) -> str:
         """How the run ended (``complete``, ``interrupted``...), as run.json says; a run that
-        says ``running`` whose harness is gone is ``abandoned``."""
-        if owner_gone(self.metadata):
-            return "abandoned"
+        says ``running`` whose harness is gone is ``abandoned`` (see :func:`load_run`)."""
         return str(self.metadata.get("status", "unknown"))
 
     @property
@@ -322,7 +320,8 @@ def load_run(run_dir: str | Path) -> RunData:
     if metadata.get("kind") != RUN_KIND:
         raise RunDirError(f"{meta_path}: not a coldstart run file")
     trials, problems = read_trials(directory / TRIALS_FILE)
-    if owner_gone(metadata):  # killed: the space it held for its last words is free now
+    if owner_gone(metadata):  # killed: every reader sees it so, and the space it held for
+        metadata = {**metadata, "status": "abandoned"}  # its last words is free now
         with contextlib.suppress(OSError):
             (directory / RESERVE_FILE).unlink(missing_ok=True)
     return RunData(run_dir=directory, metadata=metadata, trials=trials, problems=problems)

@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass
 
 from coldstart_bench.plan.specs import LoadSpec, TrialSetup
-from coldstart_bench.probe.load import LoadRunner
+from coldstart_bench.probe.load import LoadRunner, is_cut
 from coldstart_bench.probe.timeline import HARNESS_OUT_OF_FILES
 from coldstart_bench.proc.group import TrialProcesses
 from coldstart_bench.proc.service import LaunchError
@@ -38,7 +38,7 @@ def measure_load(
         if chaos is not None:
             state.chaos = _recovery(setup, chaos, state.load, t0)
         if runner.cut:
-            cut = sum(1 for r in state.load if (r.request.error or "").startswith("cut:"))
+            cut = sum(map(is_cut, state.load))
             limit = f" (trial_timeout_s = {setup.timeout_s:g} s)" if setup.timeout_s else ""
             state.fail(
                 "timeout",

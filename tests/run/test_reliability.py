@@ -595,3 +595,4 @@ def test_a_run_whose_harness_was_killed_reads_back_as_abandoned(tmp_path: Path, 
     )
     assert shown.returncode == 0, shown.stderr
     assert "Run status: abandoned" in (run_dir / "report" / "summary.md").read_text()
+    assert " · abandoned · " in (run_dir / "report" / "report.html").read_text()  # its header
