@@ -63,6 +63,11 @@ class Effect:
     # ratio restates how the level works, it is no finding about speed.
     by_construction: bool = False
     confidence: float = CONFIDENCE  # of the interval (higher where many are read together)
+    # Support: the strata where both levels had enough trials (a baseline of 0 included),
+    # how many of them change the same way as the whole, and the trials in those.
+    strata_measured: int = 0
+    strata_agreeing: int = 0
+    trials: int = 0
 
     @property
     def change_pct(self) -> float:
@@ -74,9 +79,16 @@ class Effect:
         return self.ci_high < 1.0 or self.ci_low > 1.0
 
     @property
+    def supported(self) -> bool:
+        """Not resting on one stratum where more were measured: a change seen in one
+        combination of the other factors alone (a goodput of 0 in every other cell, say)
+        is no finding about the factor."""
+        return self.strata_measured <= 1 or self.strata_agreeing >= 2
+
+    @property
     def finding(self) -> bool:
-        """Clear, and not true by construction: worth a reader's attention."""
-        return self.clear and not self.by_construction
+        """Clear, supported and not true by construction: worth a reader's attention."""
+        return self.clear and self.supported and not self.by_construction
 
     @property
     def improves(self) -> bool:
@@ -113,7 +125,7 @@ class Effect:
         if self.clear:  # both bounds on the change's side: its size, from small to large
             low, high = sorted(abs(b - 1) * 100 for b in (self.ci_low, self.ci_high))
             interval = f"[{level} % CI {_pct(low)}, {_pct(high)}]"
-            verdict = ""
+            verdict = self._support()
         else:  # a bound on either side: each in words
             interval = f"[{level} % CI {_change(self.ci_low)} to {_change(self.ci_high)}]"
             verdict = " (not clear: the interval includes no change)"
@@ -121,6 +133,29 @@ class Effect:
             f"{self.factor}={self.treatment} (vs {self.baseline}): {what} "
             f"{abs(self.change_pct):.0f} % {direction} {interval}{verdict}"
         )
+
+    def _support(self) -> str:
+        """How many trials carry a clear change, and in how many strata it holds."""
+        share = (
+            f"{self.strata_agreeing} of {self.strata_measured} combinations of the other factors"
+        )
+        if not self.supported:
+            return f" (not a finding: only {share} show it)"
+        if self.strata_measured > self.strata_agreeing:
+            return f" ({self.trials} trials, in {share})"
+        if self.strata_measured > 1:
+            return f" ({self.trials} trials, consistent across the other factors)"
+        return f" ({self.trials} trials)" if self.trials else ""
+
+
+def _support(
+    cells: Sequence[tuple[np.ndarray, np.ndarray]], ratio: float, min_trials: int
+) -> tuple[int, int, int]:
+    """(strata measured, strata whose medians move the way ``ratio`` does, their trials)."""
+    measured = [(b, t) for b, t in cells if min(len(b), len(t)) >= min_trials]
+    way = np.sign(ratio - 1.0)
+    agreeing = [(b, t) for b, t in measured if np.sign(np.median(t) - np.median(b)) == way != 0]
+    return len(measured), len(agreeing), sum(len(b) + len(t) for b, t in agreeing)
 
 
 def _pct(value: float) -> str:
@@ -221,6 +256,7 @@ def factor_effects(
                     zero = metric in ZERO_BY_CONSTRUCTION and all(
                         not np.any(treat) for _base, treat in cells if len(treat)
                     )
+                    measured, agreeing, carried = _support(cells, ratio, min_trials)
                     effects.append(
                         Effect(
                             factor,
@@ -233,6 +269,9 @@ def factor_effects(
                             strata,
                             zero,
                             confidence,
+                            measured,
+                            agreeing,
+                            carried,
                         )
                     )
     return effects
@@ -253,6 +292,9 @@ def effects_frame(effects: Sequence[Effect]) -> pd.DataFrame:
                 "clear": e.clear,
                 "by_construction": e.by_construction,
                 "strata": e.strata,
+                "strata_measured": e.strata_measured,
+                "strata_agreeing": e.strata_agreeing,
+                "trials": e.trials,
                 "confidence": e.confidence,
                 "summary": e.sentence(),
             }

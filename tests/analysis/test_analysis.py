@@ -282,3 +282,29 @@ def test_a_goodput_of_zero_is_a_finding_not_a_construction():
     frame["goodput_rps"] = [1.0, 1.2, 0.9, 0.0, 0.0, 0.0]  # the SLO was never met with async
     [found] = factor_effects(frame, metrics=("goodput_rps",))
     assert not found.by_construction and found.verdict == "worse"
+
+
+def test_a_change_in_one_combination_of_the_other_factors_alone_is_no_finding():
+    # goodput is 0 in every cell but one (hold, none): async "lowers" it only there
+    cells = [("hold", "none", 1.0), ("hold", "async", 0.0)]
+    cells += [("retry", "none", 0.0), ("retry", "async", 0.0)]
+    rows = [(ready, warm, value) for ready, warm, value in cells for _ in range(3)]
+    frame = trials_frame(
+        [trial(i, {"before_ready": r, "warmup": w}, 100.0) for i, (r, w, _v) in enumerate(rows)]
+    )
+    frame["goodput_rps"] = [value for _r, _w, value in rows]
+    [found] = [e for e in factor_effects(frame, metrics=("goodput_rps",)) if e.factor == "warmup"]
+    assert found.clear and (found.strata_measured, found.strata_agreeing) == (2, 1)
+    assert not found.finding and found.verdict == "unclear"
+    assert "not a finding: only 1 of 2 combinations of the other factors" in found.sentence()
+
+
+def test_a_finding_says_how_many_trials_carry_it():
+    rows = [(ready, warm) for ready in ("hold", "retry") for warm in ("none", "async")] * 3
+    frame = trials_frame(
+        [trial(i, {"before_ready": r, "warmup": w}, 100.0) for i, (r, w) in enumerate(rows)]
+    )
+    frame["cold_ttft_ms"] = [50.0 if w == "async" else 100.0 + i for i, (_r, w) in enumerate(rows)]
+    [found] = [e for e in factor_effects(frame, metrics=("cold_ttft_ms",)) if e.factor == "warmup"]
+    assert found.finding and found.trials == 12 and found.strata_agreeing == 2
+    assert found.sentence().endswith("(12 trials, consistent across the other factors)")
