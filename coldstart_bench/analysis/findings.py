@@ -33,7 +33,7 @@ def headline(
     effects: Sequence[Effect],
 ) -> Headline:
     """What may be said of a run: ``frame`` its trials, ``ok`` the measured ok ones."""
-    counted = frame[~frame["warmup"].astype(bool)] if not frame.empty else frame
+    counted = frame[~frame["warmup_trial"].astype(bool)] if not frame.empty else frame
     skipped = int((counted["status"] == "skipped").sum()) if not frame.empty else 0
     on_cold = [e for e in effects if e.metric == "cold_ttft_ms"]
     # The headline metrics first: a 100 % cut of a 0.1 ms connect matters less than 10 %

@@ -40,7 +40,7 @@ METRICS: dict[str, str] = {
 
 def trials_frame(trials: Iterable[TrialRecord]) -> pd.DataFrame:
     """One row per trial: identity, factors (``factor_<name>`` columns) and the metrics of
-    :data:`METRICS`. Warm-up trials are included (column ``warmup``); filter them out for
+    :data:`METRICS`. Warm-up trials are included (column ``warmup_trial``); filter them out for
     statistics."""
     rows = []
     for t in trials:
@@ -52,7 +52,7 @@ def trials_frame(trials: Iterable[TrialRecord]) -> pd.DataFrame:
             "variant": t.variant,
             **{FACTOR_PREFIX + k: v for k, v in t.factors.items()},
             "repetition": t.repetition,
-            "warmup": t.warmup,
+            "warmup_trial": t.warmup,
             "status": t.status,
             "error": t.error,
             "spawn_ms": t.spawn_ms,
@@ -82,7 +82,7 @@ def trials_frame(trials: Iterable[TrialRecord]) -> pd.DataFrame:
         rows.append(row)
     frame = pd.DataFrame(rows)
     if frame.empty:
-        return pd.DataFrame(columns=["trial", "variant", "status", "warmup", *METRICS])
+        return pd.DataFrame(columns=["trial", "variant", "status", "warmup_trial", *METRICS])
     return frame
 
 
@@ -111,7 +111,7 @@ def requests_frame(trials: Iterable[TrialRecord]) -> pd.DataFrame:
                     "variant": t.variant,
                     **{FACTOR_PREFIX + k: v for k, v in t.factors.items()},
                     "repetition": t.repetition,
-                    "warmup": t.warmup,
+                    "warmup_trial": t.warmup,
                     "trial_status": t.status,
                     "ready_ms": t.ready_ms,
                     "request_index": r.index,
@@ -147,7 +147,7 @@ def phases_frame(trials: Iterable[TrialRecord]) -> pd.DataFrame:
             "trial": t.trial,
             "variant": t.variant,
             **{FACTOR_PREFIX + k: v for k, v in t.factors.items()},
-            "warmup": t.warmup,
+            "warmup_trial": t.warmup,
             "status": t.status,
             "service": p.service,
             "phase": p.phase,
@@ -171,7 +171,7 @@ def measured_ok(frame: pd.DataFrame) -> pd.DataFrame:
     the trials, requests (the request's own status) and phases frames alike."""
     if frame.empty:
         return frame
-    return frame[(~frame["warmup"].astype(bool)) & (frame["status"] == "ok")]
+    return frame[(~frame["warmup_trial"].astype(bool)) & (frame["status"] == "ok")]
 
 
 def variant_order(frame: pd.DataFrame, declared: Sequence[str] | None = None) -> list[str]:

@@ -50,7 +50,7 @@ def phase_durations(trials: Iterable[TrialRecord]) -> pd.DataFrame:
             "trial": t.trial,
             "variant": t.variant,
             **{FACTOR_PREFIX + k: v for k, v in t.factors.items()},
-            "warmup": t.warmup,
+            "warmup_trial": t.warmup,
             "status": t.status,
         }
         for p in phases:

@@ -136,7 +136,7 @@ def summarise(
     if stats is None:
         stats = metric_summary(frame, HEADLINE_METRICS, order)
     values = {(r.variant, r.metric): r for r in stats.itertuples(index=False)}
-    measured = frame[~frame["warmup"].astype(bool)] if not frame.empty else frame
+    measured = frame[~frame["warmup_trial"].astype(bool)] if not frame.empty else frame
     rows = []
     for variant in variant_order(measured, order):
         part = measured[measured["variant"] == variant]

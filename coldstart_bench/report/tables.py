@@ -94,7 +94,7 @@ def flat_trials(per_trial: pd.DataFrame, requests: pd.DataFrame) -> pd.DataFrame
     per_trial = per_trial[keep]
     if requests.empty:
         return per_trial
-    identity = {"run_id", "variant", "repetition", "warmup", "trial_status", "ready_ms"}
+    identity = {"run_id", "variant", "repetition", "warmup_trial", "trial_status", "ready_ms"}
     req = requests.drop(
         columns=[c for c in requests.columns if c in identity or c.startswith(FACTOR_PREFIX)]
     )

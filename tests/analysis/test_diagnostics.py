@@ -26,7 +26,7 @@ def requests(gaps: dict[str, list[float]], ttfb: float = 1.0) -> pd.DataFrame:
                 {
                     "variant": f"pooling={level}",
                     "factor_pooling": level,
-                    "warmup": False,
+                    "warmup_trial": False,
                     "trial_status": "ok",
                     "status": "ok",
                     "request_index": 1,
