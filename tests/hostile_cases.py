@@ -50,7 +50,7 @@ CASES: tuple[Case, ...] = (
         ready='{ kind = "tcp", timeout_s = 1 }',
     ),
     Case("crashes at start", ("--crash-before-ready",), "failed", "planted crash before ready"),
-    Case("crashes mid-stream", ("--crash-after-tokens", "2"), "failed", "request 0"),
+    Case("crashes mid-stream", ("--crash-after-tokens", "2"), "failed", "request 1"),
     Case(
         "hangs mid-stream",
         ("--hang-after-tokens", "2"),

@@ -149,5 +149,13 @@ def machine_trace(trials: Sequence[TrialRecord]) -> pd.DataFrame:
         for t in sorted(trials, key=lambda t: t.trial)
         if t.machine is not None and t.machine.calibration_ms is not None
     ]
-    columns = ["trial", "variant", "warmup_trial", "calibration_ms", "load_1m", "busy_share", "cpus"]
+    columns = [
+        "trial",
+        "variant",
+        "warmup_trial",
+        "calibration_ms",
+        "load_1m",
+        "busy_share",
+        "cpus",
+    ]
     return pd.DataFrame(rows, columns=columns)

@@ -14,11 +14,12 @@ from coldstart_bench.analysis.frames import measured_ok
 def request_index_summary(
     requests: pd.DataFrame, order: Sequence[str] | None = None
 ) -> pd.DataFrame:
-    """Median connect/TTFB/TTFT/total and the reused share per variant and request index,
-    over measured ok requests: the first-request penalty, and what pooling, warm-up and
-    caching do to it. Variants in ``order`` (the matrix's), the rest after them."""
+    """Median connect/TTFB/TTFT/total and the reused share per variant and request number
+    (``request``: 1 is the first after ready, as every report counts), over measured ok
+    requests: the first-request penalty, and what pooling, warm-up and caching do to it.
+    Variants in ``order`` (the matrix's), the rest after them."""
     if requests.empty:
-        return pd.DataFrame(columns=["variant", "request_index", "n"])
+        return pd.DataFrame(columns=["variant", "request", "n"])
     ok = measured_ok(requests).copy()
     ok["connect_or_zero_ms"] = ok["connect_ms"].fillna(0.0)
     grouped = ok.groupby(["variant", "request_index"], sort=False)
@@ -38,7 +39,22 @@ def request_index_summary(
         .sort_values(["_position", "request_index"], kind="stable")
         .drop(columns="_position")
         .reset_index(drop=True)
+        .assign(request_index=lambda f: f["request_index"] + 1)
+        .rename(columns={"request_index": "request"})
     )
+
+
+def repeated_prompts(prompts: Sequence[str]) -> dict[int, int]:
+    """Request number → the earlier request whose prompt it repeats (numbers from 1): where
+    a response or prompt cache can answer from memory, so its TTFT dips."""
+    first: dict[str, int] = {}
+    repeats: dict[int, int] = {}
+    for number, prompt in enumerate(prompts, start=1):
+        if prompt in first:
+            repeats[number] = first[prompt]
+        else:
+            first[prompt] = number
+    return repeats
 
 
 def connection_setup(requests: pd.DataFrame) -> tuple[pd.DataFrame, str]:

@@ -26,7 +26,11 @@ from coldstart_bench.analysis.machine import MachineSummary, machine_trace, summ
 from coldstart_bench.analysis.phase_effects import phase_effects
 from coldstart_bench.analysis.phase_stats import phase_stats
 from coldstart_bench.analysis.phases import load_throughput, median_timelines, throughput_summary
-from coldstart_bench.analysis.requests import connection_setup, request_index_summary
+from coldstart_bench.analysis.requests import (
+    connection_setup,
+    repeated_prompts,
+    request_index_summary,
+)
 from coldstart_bench.analysis.summary import (
     Failure,
     VariantSummary,
@@ -73,6 +77,7 @@ class RunAnalysis:
     requests: pd.DataFrame  # one row per request
     ok_requests: pd.DataFrame  # the measured ok ones
     by_index: pd.DataFrame  # medians by request position (requests_by_index.csv)
+    repeats: dict[int, int]  # request number → the earlier one whose prompt it repeats
     connections: pd.DataFrame  # set-up on fresh vs reused connections
     connections_cover: str  # which requests ``connections`` covers
     timelines: pd.DataFrame  # each variant's median trial, for the waterfall
@@ -131,6 +136,7 @@ def analyse(run: RunData) -> RunAnalysis:
         requests=requests,
         ok_requests=frames.measured_ok(requests),
         by_index=request_index_summary(requests, summary.order),
+        repeats=repeated_prompts(run.request_prompts),
         connections=connections,
         connections_cover=cover,
         timelines=median_timelines(trials),

@@ -195,6 +195,7 @@ def _write_report(analysis: RunAnalysis, out: Path, formats: Sequence[str]) -> R
             stats=summary.stats.to_dict("records"),
             phase_stats=analysis.phase_stats.to_dict("records"),
             by_index=analysis.by_index.to_dict("records"),
+            repeats=analysis.repeats,
             plots=pngs,
             failures=summary.failures[:LOG_TAILS_SHOWN],
             skipped=summary.skipped,
@@ -212,7 +213,7 @@ def _plots(analysis: RunAnalysis) -> list[Plot]:
     drawn = {
         "waterfall": waterfall(analysis.timelines, order),
         "distribution": plots.distribution(analysis.summary.ok, order),
-        "requests": plots.requests_by_index(analysis.by_index, order),
+        "requests": plots.requests_by_index(analysis.by_index, order, analysis.repeats),
         "connect": plots.connections(analysis.connections, analysis.connections_cover, order),
         "idle": plots.ttft_vs_idle(analysis.ok_requests, order),
         "effects": plots.effects(effects),

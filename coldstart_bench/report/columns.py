@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from coldstart_bench.analysis.summary import VariantSummary
 
@@ -125,3 +125,24 @@ def plain_grid(
         for row in rows
     ]
     return heads, body
+
+
+def repeats_text(repeats: Mapping[int, int], shown: Sequence[int]) -> str:
+    """Which of the ``shown`` request numbers repeat an earlier one's prompt, in words
+    ("" when none does): a response or prompt cache answers those from memory."""
+    said = {n: first for n, first in repeats.items() if n in shown}
+    if not said:
+        return ""
+    if len(said) == len(shown) - 1 and set(said.values()) == {min(shown)}:
+        return "every request sends the same prompt"
+    by_first: dict[int, list[int]] = {}
+    for number, first in sorted(said.items()):
+        by_first.setdefault(first, []).append(number)
+    parts = []
+    for first, numbers in by_first.items():
+        if len(numbers) == 1:
+            parts.append(f"request {numbers[0]} repeats request {first}'s prompt")
+        else:
+            listed = ", ".join(map(str, numbers[:-1])) + f" and {numbers[-1]}"
+            parts.append(f"requests {listed} repeat request {first}'s prompt")
+    return "; ".join(parts)

@@ -16,7 +16,7 @@ import jinja2
 from coldstart_bench.analysis.diagnostics import Diagnosis
 from coldstart_bench.analysis.effects import Effect
 from coldstart_bench.analysis.summary import Failure, VariantSummary
-from coldstart_bench.report.columns import caption_for, plain_grid
+from coldstart_bench.report.columns import caption_for, plain_grid, repeats_text
 
 
 @dataclass(frozen=True)
@@ -98,6 +98,7 @@ def render_html(
     phase_effects: Sequence[Effect] = (),
     diagnoses: Sequence[Diagnosis] = (),
     by_index: Sequence[Mapping[str, Any]],
+    repeats: Mapping[int, int] | None = None,
     plots: Sequence[Plot],
     failures: Sequence[Failure],
     skipped: Mapping[str, str],
@@ -157,10 +158,11 @@ def render_html(
             }
             for p in phase_stats
         ],
+        by_index_repeats=repeats_text(repeats or {}, sorted({int(r["request"]) for r in by_index})),
         by_index=[
             {
                 "variant": r["variant"],
-                "index": int(r["request_index"]) + 1,
+                "index": int(r["request"]),
                 "n": r["n"],
                 "connect": format_cell(r["connect_ms"]),
                 "ttfb": format_cell(r["ttfb_ms"]),

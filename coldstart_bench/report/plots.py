@@ -7,7 +7,7 @@ axes, and grows with the number of variants so labels never overlap.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import matplotlib.ticker
@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from coldstart_bench.analysis.effects import Effect
+from coldstart_bench.report.columns import repeats_text
 from coldstart_bench.report.style import GREY, OKABE_ITO, colour, figure, png_bytes, whiskers
 
 
@@ -52,28 +53,36 @@ def distribution(ok: pd.DataFrame, order: Sequence[str]) -> bytes | None:
     return png_bytes(fig)
 
 
-def requests_by_index(by_index: pd.DataFrame, order: Sequence[str]) -> bytes | None:
-    """Median TTFT by request index, one line per variant."""
-    if by_index.empty or by_index["request_index"].nunique() < 2:
+def requests_by_index(
+    by_index: pd.DataFrame, order: Sequence[str], repeats: Mapping[int, int]
+) -> bytes | None:
+    """Median TTFT by request number, one line per variant; the requests that repeat an
+    earlier prompt (where a cache can dip) are said under the axis."""
+    if by_index.empty or by_index["request"].nunique() < 2:
         return None
     fig, ax = plt.subplots(figsize=(11, 5.5), layout="constrained")
     variants = [v for v in order if v in set(by_index["variant"])]
     for i, variant in enumerate(variants):
-        part = by_index[by_index["variant"] == variant].sort_values("request_index")
+        part = by_index[by_index["variant"] == variant].sort_values("request")
         face, _ = colour(i)
         style = ("-", "--", ":", "-.")[(i // len(OKABE_ITO)) % 4]
         ax.plot(
-            part["request_index"] + 1,
+            part["request"],
             part["ttft_ms"],
             marker="o",
             linestyle=style,
             color=face,
             label=f"{variant} (n={int(part['n'].min())})",
         )
-    ax.set_xlabel("request number within the trial (1 = first after ready)")
+    numbers = sorted(int(n) for n in by_index["request"].unique())
+    repeated = repeats_text(repeats, numbers)
+    ax.set_xlabel(
+        "request number within the trial (1 = first after ready)"
+        + (f"\n{repeated}" if repeated else "")
+    )
     ax.set_ylabel("TTFT, ms (median)")
     ax.set_title("Time to first token by request: the first-request penalty")
-    ax.set_xticks(sorted(by_index["request_index"].unique() + 1))
+    ax.set_xticks(numbers)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     return png_bytes(fig)

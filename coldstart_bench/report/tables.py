@@ -87,7 +87,8 @@ def _phase_lines(stats: pd.DataFrame) -> list[str]:
 
 def flat_trials(per_trial: pd.DataFrame, requests: pd.DataFrame) -> pd.DataFrame:
     """One row per request with its trial's figures beside it (``req_`` columns are the
-    request's); a trial that sent no request still gets one row, its ``req_`` cells empty."""
+    request's; ``req_number`` 1 is the first after ready, as every report counts); a trial
+    that sent no request still gets one row, its ``req_`` cells empty."""
     if per_trial.empty:
         return per_trial
     keep = [c for c in per_trial.columns if not c.startswith(("first_", "later_"))]
@@ -98,5 +99,7 @@ def flat_trials(per_trial: pd.DataFrame, requests: pd.DataFrame) -> pd.DataFrame
     req = requests.drop(
         columns=[c for c in requests.columns if c in identity or c.startswith(FACTOR_PREFIX)]
     )
+    number = req.pop("request_index") + 1
+    req.insert(1, "number", number)
     req = req.rename(columns={c: f"req_{c}" for c in req.columns if c != "trial"})
     return per_trial.merge(req, on="trial", how="left")

@@ -266,6 +266,17 @@ class RunData:
         return [str(v.get("id")) for v in self.planned_variants]
 
     @property
+    def request_prompts(self) -> list[str]:
+        """The prompt of each request of a trial, in order, as the scenario ran ([] when
+        the scenario sends none, or run.json does not say)."""
+        table = self.metadata.get("scenario", {}).get("as_run", {}).get("requests") or {}
+        prompts = table.get("prompts") or [table.get("prompt")]
+        count = table.get("count")
+        if not isinstance(count, int) or not all(isinstance(p, str) for p in prompts):
+            return []
+        return [prompts[i % len(prompts)] for i in range(count)]
+
+    @property
     def gate_table(self) -> dict[str, Any]:
         """The scenario's ``[gate]`` table as the run recorded it ({} when none)."""
         return dict(self.metadata.get("scenario", {}).get("as_run", {}).get("gate") or {})

@@ -222,7 +222,7 @@ def _send_requests(
             record = probe.send(request, t0, left_s)
         state.requests.append(record)
         if record.status != "ok":
-            state.fail(record.status, f"request {record.index}: {record.error}")
+            state.fail(record.status, f"request {record.index + 1}: {record.error}")
             return
 
 

@@ -16,7 +16,11 @@ from coldstart_bench.analysis.effects import (
 from coldstart_bench.analysis.findings import headline
 from coldstart_bench.analysis.frames import phases_frame, requests_frame, trials_frame
 from coldstart_bench.analysis.phases import load_throughput, median_timelines, median_trial
-from coldstart_bench.analysis.requests import connection_setup, request_index_summary
+from coldstart_bench.analysis.requests import (
+    connection_setup,
+    repeated_prompts,
+    request_index_summary,
+)
 from coldstart_bench.analysis.stats import mad, median_ci
 from coldstart_bench.analysis.summary import metric_summary
 from coldstart_bench.results.schema import PhaseRecord, RequestRecord, TrialRecord
@@ -189,7 +193,7 @@ def test_requests_by_index_follow_the_matrix_order_not_the_run_order():
     ran = [trial(i, {"pooling": lv}, 50.0, requests=reqs) for i, lv in enumerate(["off", "on"])]
     by_index = request_index_summary(requests_frame(ran), ["pooling=on", "pooling=off"])
     assert list(by_index["variant"]) == ["pooling=on"] * 2 + ["pooling=off"] * 2
-    assert list(by_index["request_index"]) == [0, 1, 0, 1]
+    assert list(by_index["request"]) == [1, 2, 1, 2]  # 1: the first after ready
 
 
 def test_load_throughput_uses_the_bytes_targets_report():
@@ -308,3 +312,9 @@ def test_a_finding_says_how_many_trials_carry_it():
     [found] = [e for e in factor_effects(frame, metrics=("cold_ttft_ms",)) if e.factor == "warmup"]
     assert found.finding and found.trials == 12 and found.strata_agreeing == 2
     assert found.sentence().endswith("(12 trials, consistent across the other factors)")
+
+
+def test_a_request_that_repeats_an_earlier_prompt_is_known_by_its_number():
+    prompts = ["a", "b", "a", "c", "b", "a"]
+    assert repeated_prompts(prompts) == {3: 1, 5: 2, 6: 1}
+    assert repeated_prompts(["a", "b"]) == {}

@@ -49,10 +49,10 @@ def test_trials_csv_is_one_row_per_request_and_loads_as_is(small_run: Path, tmp_
     flat = pd.read_csv(report.out_dir / "trials.csv")
     ok = flat[flat["status"] == "ok"]
     assert len(ok) == 2 * 3 * 3  # two healthy variants × 3 trials × 3 requests
-    assert set(ok["req_request_index"]) == {0, 1, 2}
+    assert set(ok["req_number"]) == {1, 2, 3}
     failed = flat[flat["status"] == "failed"]
-    assert len(failed) == 3 and failed["req_request_index"].isna().all()
-    pooled = ok[(ok["factor_pooling"] == "on") & (ok["req_request_index"] > 0)]
+    assert len(failed) == 3 and failed["req_number"].isna().all()
+    pooled = ok[(ok["factor_pooling"] == "on") & (ok["req_number"] > 1)]
     assert pooled["req_reused"].all()
     summary = pd.read_csv(report.out_dir / "summary.csv")
     assert {"variant", "metric", "n", "median", "ci_low", "ci_high", "mad"} <= set(summary)
