@@ -160,8 +160,8 @@ def _support(
 
 def _pct(value: float) -> str:
     """A percentage as the interval shows it: whole numbers, but never a bound rounded to a
-    0 it is not (0.3 stays 0.3)."""
-    return f"{value:.1f}" if 0 < abs(value) < 1 else f"{value:.0f}"
+    0 it is not (0.3 stays 0.3, 0.04 stays 0.04)."""
+    return f"{value:.1g}" if 0 < abs(value) < 1 else f"{value:.0f}"
 
 
 def _change(ratio: float) -> str:

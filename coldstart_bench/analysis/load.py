@@ -130,55 +130,73 @@ def goodput(cold: Sequence[LoadRecord], judged: LoadSettings) -> float | None:
 
 
 def load_points(trials: Iterable[TrialRecord]) -> pd.DataFrame:
-    """One row per load request of the measured ok trials: when it arrived (s from t0),
-    its latency from arrival (NaN when not answered), whether it met the SLO, its phase."""
+    """One row per load request of the measured ok trials: when it arrived (s from t0, and
+    ``since_s`` from its trial's ready for the cold phase, from the phase's first arrival
+    for the warm one), its latency from arrival (NaN when not answered), when its answer
+    ended (``done_since_s``, on the same clock as ``since_s``), its place among its phase's
+    requests by latency (``rank``, 1 the fastest; unanswered last), whether it met the SLO,
+    its phase and the load's pattern."""
     rows = []
     for t in trials:
         if t.warmup or t.status != "ok" or not t.load or t.load_settings is None:
             continue
+        ready_ms = t.ready_ms or 0.0
+        warm_from = min((r.arrival_ms for r in t.load if r.phase == "warm"), default=0.0)
         for r in t.load:
             latency = latency_from_arrival(r)
+            origin = ready_ms if r.phase == "cold" else warm_from
+            done_ms = r.request.start_ms + (r.request.total_ms or 0.0)
             rows.append(
                 {
                     "variant": t.variant,
                     "trial": t.trial,
-                    "ready_s": (t.ready_ms or 0.0) / 1000,
+                    "pattern": t.load_settings.pattern,
+                    "ready_s": ready_ms / 1000,
                     "phase": r.phase,
                     "arrival_s": r.arrival_ms / 1000,
-                    "done_s": (r.request.start_ms + (r.request.total_ms or 0.0)) / 1000,
+                    "since_s": (r.arrival_ms - origin) / 1000,
+                    "done_since_s": (done_ms - origin) / 1000,
                     "latency_ms": np.nan if latency is None else latency,
                     "good": meets_slo(r, t.load_settings),
                 }
             )
-    return pd.DataFrame(
-        rows,
-        columns=[
-            "variant",
-            "trial",
-            "ready_s",
-            "phase",
-            "arrival_s",
-            "done_s",
-            "latency_ms",
-            "good",
-        ],
-    )
+    frame = pd.DataFrame(rows, columns=POINT_COLUMNS)
+    if frame.empty:
+        return frame.assign(rank=pd.Series(dtype=int))
+    by_latency = frame.groupby(["trial", "phase"])["latency_ms"]
+    return frame.assign(rank=by_latency.rank(method="first", na_option="bottom").astype(int))
 
 
-def rolling_latency(points: pd.DataFrame, bins: int = 30) -> pd.DataFrame:
-    """Per variant, the cold phase cut into ``bins`` slices of arrival time, pooled over
-    trials: p50 and p95 of the latency from arrival (unanswered: infinitely slow), and the
-    goodput (SLO-meeting answers completed per second per trial) of each slice."""
-    columns = ["variant", "t_s", "p50_ms", "p95_ms", "goodput_rps", "n"]
-    cold = points[points["phase"] == "cold"]
+POINT_COLUMNS = [
+    "variant",
+    "trial",
+    "pattern",
+    "ready_s",
+    "phase",
+    "arrival_s",
+    "since_s",
+    "done_since_s",
+    "latency_ms",
+    "good",
+]
+
+
+def rolling_latency(points: pd.DataFrame, bins: int | None = None) -> pd.DataFrame:
+    """Per variant whose arrivals are spread in time (not a burst), the cold phase cut into
+    slices of arrival time since ready, pooled over trials: p50 and p95 of the latency from
+    arrival (unanswered: infinitely slow) and how many arrived in each. ``bins`` slices, or
+    by default as many as leave ~8 requests in each (8 to 30), so that a percentile has
+    points to stand on."""
+    columns = ["variant", "t_s", "p50_ms", "p95_ms", "n"]
+    cold = points[(points["phase"] == "cold") & (points["pattern"] != "burst")]
     rows = []
     for variant, part in cold.groupby("variant", sort=False):
-        edges = np.linspace(0.0, float(part["arrival_s"].max()) + 1e-9, bins + 1)
-        trials = max(part["trial"].nunique(), 1)
-        width = edges[1] - edges[0]
+        slices = bins if bins is not None else int(np.clip(len(part) // 8, 8, 30))
+        edges = np.linspace(
+            float(part["since_s"].min()), float(part["since_s"].max()) + 1e-9, slices + 1
+        )
         for low, high in itertools.pairwise(edges):
-            arrived = part[(part["arrival_s"] >= low) & (part["arrival_s"] < high)]
-            done = part[(part["done_s"] >= low) & (part["done_s"] < high) & part["good"]]
+            arrived = part[(part["since_s"] >= low) & (part["since_s"] < high)]
             latency = arrived["latency_ms"].fillna(np.inf).to_numpy(float)
             rows.append(
                 {
@@ -186,8 +204,47 @@ def rolling_latency(points: pd.DataFrame, bins: int = 30) -> pd.DataFrame:
                     "t_s": (low + high) / 2,
                     "p50_ms": float(np.percentile(latency, 50)) if len(latency) else np.nan,
                     "p95_ms": float(np.percentile(latency, 95)) if len(latency) else np.nan,
-                    "goodput_rps": len(done) / width / trials if width > 0 else np.nan,
                     "n": len(latency),
                 }
             )
+    return pd.DataFrame(rows, columns=columns)
+
+
+def burst_drain(points: pd.DataFrame) -> pd.DataFrame:
+    """Per variant whose load is a burst and per phase: the median over trials of the
+    latency of the k-th fastest request (``rank``): how the queue drains, cold and warm."""
+    burst = points[points["pattern"] == "burst"]
+    columns = ["variant", "phase", "rank", "latency_ms", "n"]
+    if burst.empty:
+        return pd.DataFrame(columns=columns)
+    grouped = burst.assign(latency=burst["latency_ms"].fillna(np.inf)).groupby(
+        ["variant", "phase", "rank"], sort=False
+    )["latency"]
+    return (
+        grouped.agg(latency_ms="median", n="size")
+        .reset_index()
+        .sort_values(["variant", "phase", "rank"], kind="stable")
+    )[columns]
+
+
+def good_answers(points: pd.DataFrame, steps: int = 200) -> pd.DataFrame:
+    """Per variant, the cold phase's answers that met the SLO, counted as they end: how
+    many had ended by each moment since ready, per trial (mean over trials)."""
+    columns = ["variant", "t_s", "good_per_trial"]
+    cold = points[points["phase"] == "cold"]
+    if cold.empty:
+        return pd.DataFrame(columns=columns)
+    ends = cold.loc[cold["good"], "done_since_s"]
+    low = min(float(cold["since_s"].min()), 0.0)
+    high = float(ends.max()) if not ends.empty else float(cold["since_s"].max())
+    grid = np.linspace(low, max(high, low + 1e-3), steps)
+    rows = []
+    for variant, part in cold.groupby("variant", sort=False):
+        trials = max(part["trial"].nunique(), 1)
+        done = np.sort(part.loc[part["good"], "done_since_s"].to_numpy(float))
+        counts = np.searchsorted(done, grid, side="right") / trials
+        rows += [
+            {"variant": variant, "t_s": t, "good_per_trial": c}
+            for t, c in zip(grid, counts, strict=True)
+        ]
     return pd.DataFrame(rows, columns=columns)

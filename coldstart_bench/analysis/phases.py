@@ -60,7 +60,9 @@ def throughput_summary(throughput: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-TIMELINE_COLUMNS = ["variant", "trial", "kind", "part", "service", "start_ms", "end_ms"]
+TIMELINE_COLUMNS = ["variant", "trial", "kind", "part", "service", "lane", "start_ms", "end_ms"]
+# The lane of the first request's parts and the cold TTFT when a trial runs a chain.
+REQUEST_LANE = "first request"
 
 
 def median_trial(trials: Sequence[TrialRecord]) -> TrialRecord | None:
@@ -84,7 +86,11 @@ def median_timelines(trials: Iterable[TrialRecord]) -> pd.DataFrame:
     phase (``phase``), the first request split into connect, TLS, the wait for headers and
     for the first token (``request``), each service's ready time and the cold TTFT (points:
     start = end). One real trial per variant, so its parts end at its own cold TTFT —
-    medians of each part would not add up to the median of the whole."""
+    medians of each part would not add up to the median of the whole.
+
+    ``lane`` is the row each part belongs on: "" for a trial of one service; in a chain,
+    each service instance's own row (its spawn → ready, its phases — named
+    "service: phase" —, its ready) and :data:`REQUEST_LANE` for the request."""
     by_variant: dict[str, list[TrialRecord]] = {}
     for t in trials:
         by_variant.setdefault(t.variant, []).append(t)
@@ -94,28 +100,38 @@ def median_timelines(trials: Iterable[TrialRecord]) -> pd.DataFrame:
         if trial is not None:
             rows += [
                 {"variant": variant, "trial": trial.trial, "kind": kind, "part": part,
-                 "service": service, "start_ms": start, "end_ms": end}
-                for kind, part, start, end, service in _timeline(trial)
+                 "service": service, "lane": lane, "start_ms": start, "end_ms": end}
+                for kind, part, start, end, service, lane in _timeline(trial)
             ]  # fmt: skip
     return pd.DataFrame(rows, columns=TIMELINE_COLUMNS)
 
 
-def _timeline(trial: TrialRecord) -> list[tuple[str, str, float, float, str]]:
-    """(kind, part, start, end, service) of one trial; see :func:`median_timelines`."""
-    spans: list[tuple[str, str, float, float, str]] = []
-    if trial.ready_ms is not None:
-        spans.append(
-            ("unreported", "spawn → ready, not reported by the server", 0.0, trial.ready_ms, "")
-        )
-    for p in trial.phases:
-        spans.append(("phase", p.phase, p.start_ms, max(p.end_ms, p.start_ms), p.service))
+_Span = tuple[str, str, float, float, str, str]  # kind, part, start, end, service, lane
+_UNREPORTED = "spawn → ready, not reported by the server"
+
+
+def _timeline(trial: TrialRecord) -> list[_Span]:
+    """The parts of one trial; see :func:`median_timelines`."""
+    instances: list[tuple[str, float | None, float | None]] = []  # name, spawn, ready
     seen: Counter[str] = Counter()
     for s in trial.services:
-        restarts = seen[s.name]
+        instances.append((instance_name(s.name, seen[s.name]), s.spawn_ms, s.ready_ms))
         seen[s.name] += 1
-        if s.ready_ms is not None:
-            name = instance_name(s.name, restarts)
-            spans.append(("ready", "ready", s.ready_ms, s.ready_ms, name))
+    chain = len(instances) > 1
+    spans: list[_Span] = []
+    if not chain and trial.ready_ms is not None:
+        spans.append(("unreported", _UNREPORTED, 0.0, trial.ready_ms, "", ""))
+    for name, spawn, ready in instances if chain else ():
+        if spawn is not None and ready is not None:
+            spans.append(("unreported", _UNREPORTED, spawn, ready, name, name))
+    for p in trial.phases:
+        part = f"{p.service}: {p.phase}" if chain else p.phase
+        end = max(p.end_ms, p.start_ms)
+        spans.append(("phase", part, p.start_ms, end, p.service, p.service if chain else ""))
+    for name, _spawn, ready in instances:
+        if ready is not None:
+            spans.append(("ready", "ready", ready, ready, name, name if chain else ""))
+    lane = REQUEST_LANE if chain else ""
     first = trial.requests[0] if trial.requests else None
     if first is not None and first.ttfb_ms is not None:
         at = first.start_ms
@@ -128,8 +144,8 @@ def _timeline(trial: TrialRecord) -> list[tuple[str, str, float, float, str]]:
             ("headers → first token", max(first_token - first.ttfb_ms, 0.0)),
         ):
             if length > 0:
-                spans.append(("request", part, at, at + length, ""))
+                spans.append(("request", part, at, at + length, "", lane))
                 at += length
     if trial.cold_ttft_ms is not None:
-        spans.append(("cold_ttft", "cold TTFT", trial.cold_ttft_ms, trial.cold_ttft_ms, ""))
+        spans.append(("cold_ttft", "cold TTFT", trial.cold_ttft_ms, trial.cold_ttft_ms, "", lane))
     return spans

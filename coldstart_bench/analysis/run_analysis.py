@@ -21,7 +21,7 @@ from coldstart_bench.analysis.effects import (
     factor_effects,
 )
 from coldstart_bench.analysis.findings import Headline, headline
-from coldstart_bench.analysis.load import load_points, rolling_latency
+from coldstart_bench.analysis.load import burst_drain, good_answers, load_points, rolling_latency
 from coldstart_bench.analysis.machine import MachineSummary, machine_trace, summarise_machine
 from coldstart_bench.analysis.phase_effects import phase_effects
 from coldstart_bench.analysis.phase_stats import phase_stats
@@ -83,7 +83,9 @@ class RunAnalysis:
     timelines: pd.DataFrame  # each variant's median trial, for the waterfall
     throughput: pd.DataFrame  # model-load MB/s per variant, with CIs
     load_points: pd.DataFrame  # one row per request of the load trials
-    load_rolling: pd.DataFrame  # their rolling percentiles and goodput
+    load_rolling: pd.DataFrame  # their rolling percentiles by arrival since ready
+    load_drain: pd.DataFrame  # a burst's k-th fastest request, cold and warm
+    load_good: pd.DataFrame  # answers meeting the SLO, counted as they end
     machine_trace: pd.DataFrame  # the calibration and load before each trial, in run order
 
 
@@ -143,5 +145,7 @@ def analyse(run: RunData) -> RunAnalysis:
         throughput=throughput_summary(load_throughput(frames.phases_frame(trials))),
         load_points=points,
         load_rolling=rolling_latency(points),
+        load_drain=burst_drain(points),
+        load_good=good_answers(points),
         machine_trace=machine_trace(trials),
     )

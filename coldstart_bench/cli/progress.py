@@ -69,6 +69,10 @@ class ProgressObserver:
         self.console.print(f"run directory: {run_dir}", highlight=False)
         self._task = self._progress.add_task("trials", total=len(trials), status="")
 
+    def note(self, text: str) -> None:
+        """One line about the run as it starts (e.g. what ``{free_cpus}`` came to)."""
+        self.console.print(text, markup=False, highlight=False)
+
     def setup_started(self, argv: Sequence[str]) -> None:
         from coldstart_bench.results.redact import redact_argv
 

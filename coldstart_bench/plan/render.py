@@ -7,7 +7,7 @@ import json
 import os
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +45,12 @@ def needs_tls_files(loaded: LoadedScenario) -> bool:
     return any(v.startswith("tls_") for v in variables_in(loaded.text))
 
 
+def _affinity() -> int:
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 @dataclass(frozen=True)
 class RenderContext:
     run_dir: Path
@@ -55,6 +61,10 @@ class RenderContext:
     tls: TlsFiles | None = None
     cache_dir: Path = field(default_factory=default_cache_dir)
     trial_tmp: Path | None = None  # made by the run only for a scenario that names it
+    # {cpus} and {free_cpus}: what the machine can give, measured once as the run starts
+    # (run/machine.cpu_share); outside a run, the CPUs this process may use.
+    cpus: int = field(default_factory=_affinity)
+    free_cpus: int | None = None
 
 
 @dataclass(frozen=True)
@@ -67,11 +77,19 @@ class RunCommand:
     index: int  # position in the scenario's list
 
 
-def run_level_context(loaded: LoadedScenario, run_dir: Path, tls: TlsFiles | None) -> RenderContext:
+def run_level_context(
+    loaded: LoadedScenario, run_dir: Path, tls: TlsFiles | None, cpus: tuple[int, int] | None = None
+) -> RenderContext:
     """For commands that run once per run: no trial directory of their own, placeholder
-    ports (a port is a trial's, not the run's)."""
+    ports (a port is a trial's, not the run's). ``cpus``: (usable, free) as measured."""
     ports = {s.name: s.port or 0 for s in loaded.scenario.services}
-    return RenderContext(run_dir, run_dir, loaded.path.parent.resolve(), sys.executable, ports, tls)
+    ctx = RenderContext(run_dir, run_dir, loaded.path.parent.resolve(), sys.executable, ports, tls)
+    return replace(ctx, cpus=cpus[0], free_cpus=cpus[1]) if cpus else ctx
+
+
+def uses_cpu_variables(loaded: LoadedScenario) -> bool:
+    """Whether the scenario names {cpus} or {free_cpus} (then the run measures them)."""
+    return bool({"cpus", "free_cpus"} & set(variables_in(loaded.text)))
 
 
 def _run_commands(
@@ -119,6 +137,8 @@ def _common_values(loaded: LoadedScenario, trial: TrialSpec, ctx: RenderContext)
         "trial_dir": str(ctx.trial_dir),
         "scenario_dir": str(ctx.scenario_dir),
         "cache_dir": str(ctx.cache_dir),
+        "cpus": str(ctx.cpus),
+        "free_cpus": str(ctx.free_cpus if ctx.free_cpus is not None else ctx.cpus),
         # A run-level command has no trial: the run directory's tmp stands in (never made).
         "trial_tmp": str(ctx.trial_tmp or ctx.run_dir / "tmp"),
         "host": scenario.requests.host if scenario.requests else LOCAL_HOST,

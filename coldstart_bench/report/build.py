@@ -218,7 +218,13 @@ def _plots(analysis: RunAnalysis) -> list[Plot]:
         "idle": plots.ttft_vs_idle(analysis.ok_requests, order),
         "effects": plots.effects(effects),
         "model_load": plots.model_load(analysis.throughput, order),
-        "load": load_picture(analysis.load_points, analysis.load_rolling, order)
+        "load": load_picture(
+            analysis.load_points,
+            analysis.load_rolling,
+            analysis.load_drain,
+            analysis.load_good,
+            order,
+        )
         if not analysis.load_points.empty
         else None,
         "machine": machine_picture(analysis.machine_trace),

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
 import pandas as pd
 
+from coldstart_bench.analysis.phases import REQUEST_LANE
 from coldstart_bench.report.style import GREY, OKABE_ITO, png_bytes
 
 # The first request's parts keep their colours in every run; phases get the rest.
@@ -36,10 +38,24 @@ def _phase_styles(timeline: pd.DataFrame) -> dict[str, tuple[str, str]]:
     return styles
 
 
+def _rows(timeline: pd.DataFrame, variants: Sequence[str]) -> list[tuple[str, str]]:
+    """(variant, lane) of every row: one per variant, or in a chain one per service
+    instance and one for the first request, in the order they happen."""
+    rows: list[tuple[str, str]] = []
+    for variant in variants:
+        mine = timeline[timeline["variant"] == variant]
+        lanes = mine.groupby("lane", sort=False)["start_ms"].min().sort_values(kind="stable")
+        request_lanes = [lane for lane in lanes.index if lane == REQUEST_LANE]
+        others = [lane for lane in lanes.index if lane != REQUEST_LANE]
+        rows += [(variant, lane) for lane in others + request_lanes]
+    return rows
+
+
 def waterfall(timeline: pd.DataFrame, order: Sequence[str]) -> bytes | None:
     """Per variant, the timeline of its median trial (by cold TTFT) from spawn to first
     token: the server's own phases where it reports them, the rest of spawn → ready in
     grey, then the first request; ▼ where each service became ready, | at the cold TTFT.
+    A chain of services gets a row per service and one for the request.
     A right panel zooms in on the end, where a long first phase (imports) hides the rest,
     where that magnifies at least 3x."""
     variants = [v for v in order if v in set(timeline["variant"])]
@@ -62,20 +78,21 @@ def waterfall(timeline: pd.DataFrame, order: Sequence[str]) -> bytes | None:
     # A zoom that magnifies less than 3x (the longest phase ends early somewhere, e.g. a
     # variant that skips it) shows nothing new: one panel then.
     zoomed = end - tail_start < end / 3
+    rows = _rows(timeline, variants)
     fig, axes = plt.subplots(
         1,
         2 if zoomed else 1,
-        figsize=(15, max(3.0, 1.7 + 0.38 * len(variants))),
+        figsize=(15, max(3.0, 1.7 + 0.38 * len(rows))),
         sharey=True,
         layout="constrained",
         squeeze=False,
     )
     full, zoom = axes[0][0], (axes[0][1] if zoomed else None)
     drawn: list[str] = []
-    chain = points[points["kind"] == "ready"].groupby("variant")["service"].nunique().max() > 1
     for ax in (full, zoom) if zoom is not None else (full,):
-        for y, variant in enumerate(variants):
-            for row in spans[spans["variant"] == variant].itertuples():
+        for y, (variant, lane) in enumerate(rows):
+            on_row = (timeline["variant"] == variant) & (timeline["lane"] == lane)
+            for row in spans[on_row[spans.index]].itertuples():
                 label = row.part if row.part in styles and styles[row.part][1] != ".." else _OTHER
                 face, hatch = styles.get(row.part, ("#777777", ".."))
                 ax.barh(
@@ -91,28 +108,20 @@ def waterfall(timeline: pd.DataFrame, order: Sequence[str]) -> bytes | None:
                 )
                 if ax is full and label not in drawn:
                     drawn.append(label)
-            mine = points[points["variant"] == variant]
-            for row in mine.itertuples():
+            for row in points[on_row[points.index]].itertuples():
                 if row.kind == "cold_ttft":
                     ax.plot([row.start_ms], [y], marker="|", color="black", markersize=16,
                             markeredgewidth=2)  # fmt: skip
-                    continue
-                ax.plot([row.start_ms], [y - 0.38], marker="v", color="black", markersize=6)
-                if chain:
-                    near_end = row.start_ms > 0.85 * end  # e.g. a chaos restart
-                    ax.annotate(
-                        row.service,
-                        (row.start_ms, y - 0.38),
-                        xytext=(-2 if near_end else 2, 3),
-                        textcoords="offset points",
-                        ha="right" if near_end else "left",
-                        fontsize=6,
-                        clip_on=True,
-                    )
+                else:
+                    ax.plot([row.start_ms], [y - 0.38], marker="v", color="black", markersize=6)
+        for y, ((variant, _lane), (after, _next)) in enumerate(itertools.pairwise(rows)):
+            if variant != after and len(rows) > len(variants):  # variants of several rows
+                ax.axhline(y + 0.5, color=GREY, linewidth=0.6)
         ax.grid(axis="x", alpha=0.3)
     full.set_xlim(0, end * 1.02)
-    full.set_yticks(range(len(variants)), variants, fontsize=8)
-    full.set_ylim(len(variants) - 0.5, -0.9)  # top to bottom in the scenario's order
+    labels = [f"{variant} · {lane}" if lane else variant for variant, lane in rows]
+    full.set_yticks(range(len(rows)), labels, fontsize=8)
+    full.set_ylim(len(rows) - 0.5, -0.9)  # top to bottom in the scenario's order
     full.set_xlabel("ms from spawn (t0)")
     title = "Where the cold start goes: each variant's median trial (by cold TTFT)"
     markers = "| = cold TTFT (first token of the first request);  ▼ = ready"

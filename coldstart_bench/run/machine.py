@@ -104,6 +104,43 @@ def cpu_mhz(cpuinfo: Path = Path("/proc/cpuinfo")) -> float | None:
     return None
 
 
+@dataclass(frozen=True)
+class CpuShare:
+    """What the machine can give a run, measured as it starts (``{cpus}``, ``{free_cpus}``)."""
+
+    usable: int  # CPUs this process may run on, within a cgroup quota
+    busy_share: float | None  # of all CPUs, busy with other work over the sample
+    free: int  # usable CPUs not busy, at least 1
+
+    def sentence(self) -> str:
+        busy = f", {self.busy_share:.0%} busy" if self.busy_share is not None else ""
+        return f"free_cpus = {self.free} ({self.usable} usable CPUs{busy} as the run started)"
+
+
+def usable_cpus() -> int:
+    """CPUs this process may run on (its affinity), within the cgroup's CPU quota."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus = os.cpu_count() or 1
+    quota = cpu_quota()
+    return max(1, min(cpus, round(quota))) if quota else cpus
+
+
+def cpu_share(sample_s: float = 0.5) -> CpuShare:
+    """The usable CPUs, and how many of them other work leaves free: the busy share of all
+    CPUs over ``sample_s`` (a load average lags by a minute), times the usable ones."""
+    usable = usable_cpus()
+    start = cpu_times()
+    time.sleep(sample_s)
+    end = cpu_times()
+    if start is None or end is None or end.total <= start.total:
+        return CpuShare(usable, None, usable)
+    busy = 1 - (end.idle - start.idle) / (end.total - start.total)
+    free = max(1, min(usable, round(usable * (1 - busy))))
+    return CpuShare(usable, round(busy, 3), free)
+
+
 class MachineWatch:
     """Around one trial: :meth:`before` (calibrate, read the load and CPU times), then
     :meth:`after` gives the trial's :class:`MachineSample`."""
@@ -129,7 +166,7 @@ class MachineWatch:
             busy = round(1 - (end.idle - self._start.idle) / spent, 4)
             steal = round((end.steal - self._start.steal) / spent, 4)
         try:
-            cpus = len(os.sched_getaffinity(0))
+            cpus: int | None = len(os.sched_getaffinity(0))
         except (AttributeError, OSError):
             cpus = os.cpu_count()
         runs = self._calibration

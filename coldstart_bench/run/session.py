@@ -5,6 +5,7 @@ record to ``trials.jsonl`` the moment it is finished."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import random
 import shutil
@@ -19,7 +20,7 @@ from typing import Any, Protocol
 from coldstart_bench._version import __version__
 from coldstart_bench.errors import ColdstartError, ResultsNotWritable
 from coldstart_bench.plan.order import TrialSpec, check_size, plan_trials, shard_trials
-from coldstart_bench.plan.render import needs_tls_files, run_level_context
+from coldstart_bench.plan.render import needs_tls_files, run_level_context, uses_cpu_variables
 from coldstart_bench.plan.specs import TlsFiles
 from coldstart_bench.proc.guardian import Guardian
 from coldstart_bench.proc.signals import Interrupted, interrupts_as_exceptions
@@ -34,6 +35,7 @@ from coldstart_bench.results.store import (
     utc_now,
 )
 from coldstart_bench.run.executors import Executor, LocalExecutor
+from coldstart_bench.run.machine import cpu_share
 from coldstart_bench.run.setup import SetupError, check_programs, run_setup, unmet_requirements
 from coldstart_bench.run.tls import make_throwaway_tls
 from coldstart_bench.run.trial import RunContext, skipped_trial
@@ -113,16 +115,21 @@ def run_scenario(
             "not with --executor ray or --shard"
         )
     plan = _plan(loaded, options)
+    # Measured before anything of the run starts, so that only other work counts as busy.
+    share = cpu_share() if uses_cpu_variables(loaded) else None
+    cpus = (share.usable, share.free) if share is not None else None
     guardian = Guardian()  # started before the first process of the run, whichever it is
     try:
-        run_dir, skipped = _checked_run_dir(loaded, options, plan.variants, guardian)
+        run_dir, skipped = _checked_run_dir(loaded, options, plan.variants, guardian, cpus)
         tls = _tls_files(loaded, run_dir)
         metadata = _metadata(loaded, plan, options, executor, skipped, run_dir.name)
+        if share is not None:
+            metadata["cpus"] = dataclasses.asdict(share)
         writer = RunWriter(run_dir, metadata)
     except BaseException:
         guardian.close(kill_leftovers=True)
         raise
-    context = RunContext(loaded, run_dir, run_dir.name, tls, guardian, options.calibrate)
+    context = RunContext(loaded, run_dir, run_dir.name, tls, guardian, options.calibrate, cpus)
     records: list[TrialRecord] = []
     by_index = {t.index: t for t in plan.trials}
 
@@ -138,6 +145,8 @@ def run_scenario(
 
     if observer:
         observer.run_started(run_dir, plan.trials)
+        if share is not None and hasattr(observer, "note"):
+            observer.note(share.sentence())
     status, interrupted_by, exit_code = "complete", None, 0
     stopped_early: str | None = None
     try:
@@ -229,13 +238,17 @@ def _plan(loaded: LoadedScenario, options: RunOptions) -> _Plan:
 
 
 def _checked_run_dir(
-    loaded: LoadedScenario, options: RunOptions, variants: Sequence[Variant], guardian: Guardian
+    loaded: LoadedScenario,
+    options: RunOptions,
+    variants: Sequence[Variant],
+    guardian: Guardian,
+    cpus: tuple[int, int] | None,
 ) -> tuple[Path, dict[str, str]]:
     """Run the ``requires`` checks and refuse missing programs, then (only then) create
     the run directory. Returns it and the variants that cannot run here, with why."""
     with tempfile.TemporaryDirectory(prefix="coldstart-requires-") as tmp:
         checks_log = Path(tmp) / "requires.log"
-        context = run_level_context(loaded, Path(tmp), None)
+        context = run_level_context(loaded, Path(tmp), None, cpus)
         skipped = unmet_requirements(loaded, variants, context, checks_log, guardian)
         check_programs(loaded, [v for v in variants if v.id not in skipped])
         run_dir = new_run_dir(options.results_dir, loaded.name, options.run_id).resolve()
@@ -306,7 +319,7 @@ def _setup(
     run_setup(
         loaded,
         runnable,
-        run_level_context(loaded, context.run_dir, context.tls),
+        run_level_context(loaded, context.run_dir, context.tls, context.cpus),
         context.run_dir / "logs" / "setup.log",
         getattr(observer, "setup_started", None),
         context.guardian,

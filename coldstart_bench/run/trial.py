@@ -56,6 +56,7 @@ class RunContext:
     tls: TlsFiles | None = None
     guardian: Guardian | None = None  # told of every process a trial starts
     calibrate: bool = True  # measure the machine around each trial (run/machine.py)
+    cpus: tuple[int, int] | None = None  # (usable, free) as the run started, if measured
 
 
 def trial_identity(trial: TrialSpec, run_id: str) -> dict[str, Any]:
@@ -123,6 +124,9 @@ def _run_trial(context: RunContext, trial: TrialSpec, tmp: Path | None) -> Trial
         context.tls,
         trial_tmp=tmp,
     )
+    if context.cpus is not None:
+        usable, free = context.cpus
+        render_context = dataclasses.replace(render_context, cpus=usable, free_cpus=free)
     setup = render_trial(loaded, trial, render_context)
     state = TrialState()
     try:

@@ -46,6 +46,9 @@ BUILTIN_VARIABLES: dict[str, str] = {
     "scenario_dir": "absolute path of the directory holding the scenario file",
     "cache_dir": "a per-user cache for generated models ($COLDSTART_CACHE_DIR, else "
     "$XDG_CACHE_HOME/coldstart-bench, else ~/.cache/coldstart-bench)",
+    "cpus": "the CPUs coldstart may use (its affinity, within a cgroup CPU quota)",
+    "free_cpus": "of those, how many other work left free as the run started (at least 1; "
+    "the busy share of all CPUs over 0.5 s): a thread count that fits a busy machine",
     "compile_cache_dir": "with the compile_cache factor, a directory for a server's compile "
     "cache (TORCHINDUCTOR_CACHE_DIR, TRITON_CACHE_DIR, VLLM_CACHE_ROOT): cold, a new empty one "
     "per trial; warm, one for the whole run",
