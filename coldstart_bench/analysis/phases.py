@@ -107,7 +107,7 @@ def median_timelines(trials: Iterable[TrialRecord]) -> pd.DataFrame:
 
 
 _Span = tuple[str, str, float, float, str, str]  # kind, part, start, end, service, lane
-_UNREPORTED = "spawn → ready, not reported by the server"
+SPAWN_TO_READY = "spawn → ready, not reported by the server"
 
 
 def _timeline(trial: TrialRecord) -> list[_Span]:
@@ -120,10 +120,10 @@ def _timeline(trial: TrialRecord) -> list[_Span]:
     chain = len(instances) > 1
     spans: list[_Span] = []
     if not chain and trial.ready_ms is not None:
-        spans.append(("unreported", _UNREPORTED, 0.0, trial.ready_ms, "", ""))
+        spans.append(("unreported", SPAWN_TO_READY, 0.0, trial.ready_ms, "", ""))
     for name, spawn, ready in instances if chain else ():
         if spawn is not None and ready is not None:
-            spans.append(("unreported", _UNREPORTED, spawn, ready, name, name))
+            spans.append(("unreported", SPAWN_TO_READY, spawn, ready, name, name))
     for p in trial.phases:
         part = f"{p.service}: {p.phase}" if chain else p.phase
         end = max(p.end_ms, p.start_ms)

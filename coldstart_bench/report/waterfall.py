@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from coldstart_bench.analysis.phases import REQUEST_LANE
+from coldstart_bench.analysis.phases import REQUEST_LANE, SPAWN_TO_READY
 from coldstart_bench.report.style import GREY, OKABE_ITO, png_bytes
 
 # The first request's parts keep their colours in every run; phases get the rest.
@@ -19,7 +19,6 @@ _REQUEST_COLOURS = {
     "headers → first token": OKABE_ITO[3],
 }
 _PHASE_COLOURS = (OKABE_ITO[0], OKABE_ITO[1], OKABE_ITO[2], OKABE_ITO[4], "#8C564B")
-_UNREPORTED = "spawn → ready, not reported by the server"
 _OTHER = "other phases (shorter)"
 
 
@@ -30,7 +29,7 @@ def _phase_styles(timeline: pd.DataFrame) -> dict[str, tuple[str, str]]:
     phases = timeline[timeline["kind"] == "phase"]
     longest = (phases["end_ms"] - phases["start_ms"]).groupby(phases["part"]).max().sort_values()
     kept = list(longest.index[::-1][: len(_PHASE_COLOURS)])
-    styles: dict[str, tuple[str, str]] = {_UNREPORTED: (GREY, "")}
+    styles: dict[str, tuple[str, str]] = {SPAWN_TO_READY: (GREY, "")}
     order = list(dict.fromkeys(phases.sort_values("start_ms")["part"]))
     for name in order:
         styles[name] = (_PHASE_COLOURS[kept.index(name)], "") if name in kept else ("#777777", "..")

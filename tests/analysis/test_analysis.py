@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -15,7 +16,13 @@ from coldstart_bench.analysis.effects import (
 )
 from coldstart_bench.analysis.findings import headline
 from coldstart_bench.analysis.frames import phases_frame, requests_frame, trials_frame
-from coldstart_bench.analysis.phases import load_throughput, median_timelines, median_trial
+from coldstart_bench.analysis.phases import (
+    REQUEST_LANE,
+    SPAWN_TO_READY,
+    load_throughput,
+    median_timelines,
+    median_trial,
+)
 from coldstart_bench.analysis.requests import (
     connection_setup,
     repeated_prompts,
@@ -23,7 +30,7 @@ from coldstart_bench.analysis.requests import (
 )
 from coldstart_bench.analysis.stats import mad, median_ci
 from coldstart_bench.analysis.summary import metric_summary
-from coldstart_bench.results.schema import PhaseRecord, RequestRecord, TrialRecord
+from coldstart_bench.results.schema import PhaseRecord, RequestRecord, ServiceRecord, TrialRecord
 
 
 def trial(
@@ -318,3 +325,25 @@ def test_a_request_that_repeats_an_earlier_prompt_is_known_by_its_number():
     prompts = ["a", "b", "a", "c", "b", "a"]
     assert repeated_prompts(prompts) == {3: 1, 5: 2, 6: 1}
     assert repeated_prompts(["a", "b"]) == {}
+
+
+def test_a_chain_s_timeline_has_a_lane_per_service_and_one_for_the_request():
+    first = RequestRecord(index=0, status="ok", start_ms=900.0, ttfb_ms=10.0, ttft_ms=30.0)
+    services = (
+        ServiceRecord("gateway", "ok", spawn_ms=1.0, ready_ms=100.0),
+        ServiceRecord("llm", "ok", spawn_ms=120.0, ready_ms=880.0),
+    )
+    phases = (
+        PhaseRecord("gateway", "import", 10.0, 90.0),
+        PhaseRecord("llm", "import", 130.0, 800.0),
+    )
+    chain = trial(0, {"w": "on"}, 930.0, requests=(first,), phases=phases)
+    timeline = median_timelines([dataclasses.replace(chain, services=services)])
+    lanes = timeline.groupby("lane", sort=False)["part"].apply(list).to_dict()
+    assert lanes["gateway"] == [SPAWN_TO_READY, "gateway: import", "ready"]
+    assert lanes["llm"] == [SPAWN_TO_READY, "llm: import", "ready"]
+    assert lanes[REQUEST_LANE] == ["wait for headers", "headers → first token", "cold TTFT"]
+    spawn = timeline[(timeline["lane"] == "llm") & (timeline["part"] == SPAWN_TO_READY)]
+    assert (spawn["start_ms"].item(), spawn["end_ms"].item()) == (120.0, 880.0)
+    alone = median_timelines([dataclasses.replace(chain, services=services[1:], phases=phases[1:])])
+    assert set(alone["lane"]) == {""} and "import" in set(alone["part"])  # one service: one row

@@ -1,4 +1,5 @@
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 from coldstart_bench.plan.order import TrialSpec, plan_trials
@@ -210,3 +211,16 @@ ready = { kind = "first-token", body = { model = "{name}", prompt = "Hi", max_to
         "max_tokens": 1,
         "stream": True,
     }
+
+
+def test_cpus_and_free_cpus_are_what_the_run_measured():
+    loaded = parse_scenario("""
+[[services]]
+command = ["serve", "--threads", "{free_cpus}", "--of", "{cpus}"]
+""")
+    ctx = RenderContext(Path("/run"), Path("/run/t0"), Path("/s"), "/py", {"server": 1})
+    measured = replace(ctx, cpus=8, free_cpus=3)
+    setup = render_trial(loaded, TrialSpec(0, loaded.variants[0], 0, False), measured)
+    assert setup.services[0].argv == ("serve", "--threads", "3", "--of", "8")
+    unmeasured = render_trial(loaded, TrialSpec(0, loaded.variants[0], 0, False), ctx)
+    assert unmeasured.services[0].argv[2] == unmeasured.services[0].argv[4] == str(ctx.cpus)

@@ -3,11 +3,23 @@ importing a fixed set of modules), the load, and how busy its CPUs were."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 from helpers import run_options, toy_scenario
 
-from coldstart_bench.run.machine import MachineWatch, calibrate, cpu_mhz, cpu_quota, cpu_times
+from coldstart_bench.run.machine import (
+    MachineWatch,
+    calibrate,
+    cpu_mhz,
+    cpu_quota,
+    cpu_share,
+    cpu_times,
+    usable_cpus,
+)
 from coldstart_bench.run.session import run_scenario
 
 
@@ -50,3 +62,32 @@ def test_every_trial_of_a_calibrated_run_carries_its_machine(tmp_path: Path, wri
     assert all(t.machine is not None and t.machine.calibration_ms for t in outcome.trials)
     uncalibrated = run_scenario(path, run_options(tmp_path, run_id="plain"))
     assert all(t.machine is None for t in uncalibrated.trials)
+
+
+def test_free_cpus_leaves_out_the_cpus_other_work_keeps_busy():
+    usable = usable_cpus()
+    spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(usable)]
+    try:
+        time.sleep(0.3)  # every spinner on a CPU
+        share = cpu_share(sample_s=0.5)
+    finally:
+        for spinner in spinners:
+            spinner.kill()
+            spinner.wait()
+    assert share.usable == usable and share.busy_share is not None and share.busy_share > 0.7
+    assert 1 <= share.free <= max(1, usable // 3)
+    assert share.sentence().startswith(f"free_cpus = {share.free} ({usable} usable CPUs, ")
+
+
+def test_a_run_that_names_free_cpus_measures_them_once_and_keeps_them(
+    tmp_path: Path, write_scenario
+):
+    text = toy_scenario(
+        "--startup-delay-ms", "{threads}", vars={"threads": "{free_cpus}"}, repetitions=2
+    )
+    outcome = run_scenario(write_scenario(text), run_options(tmp_path))
+    cpus = json.loads((outcome.run_dir / "run.json").read_text())["cpus"]
+    assert cpus["usable"] == usable_cpus() and 1 <= cpus["free"] <= cpus["usable"]
+    assert outcome.trials and all(t.status == "ok" for t in outcome.trials)
+    plain = run_scenario(write_scenario(toy_scenario()), run_options(tmp_path, run_id="plain"))
+    assert "cpus" not in json.loads((plain.run_dir / "run.json").read_text())
