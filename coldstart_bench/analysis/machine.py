@@ -18,13 +18,15 @@ import numpy as np
 import pandas as pd
 
 from coldstart_bench.analysis.shift import Shift, shift
-from coldstart_bench.results.schema import TrialRecord
+from coldstart_bench.results.schema import BUSY_OTHERS_SHARE, TrialRecord
 
 DRIFT_CONFIDENCE = 0.95
 # The machine counts as busy when its load average (runnable tasks) exceeds its CPUs by
 # this factor, or the hypervisor steals this share of its time: then times are inflated.
 BUSY_LOAD_PER_CPU = 1.0
 BUSY_STEAL = 0.05
+# ... or when other work kept BUSY_OTHERS_SHARE of the CPUs busy between trials: a load
+# average lags a minute behind, too long for a run of a few minutes.
 
 
 def calibrations(trials: Sequence[TrialRecord]) -> np.ndarray:
@@ -49,7 +51,8 @@ class MachineSummary:
     load_1m: float | None  # median over trials
     cpus: int | None
     steal_share: float | None  # median
-    busy: bool  # load or steal beyond what the machine can give
+    others_busy_share: float | None  # median, between trials
+    busy: bool  # load, steal or other work beyond what the machine can give
 
     def text(self) -> str | None:
         """One line on the machine's speed and load over the run (None: no calibration)."""
@@ -62,6 +65,8 @@ class MachineSummary:
             parts.append(f"load average {self.load_1m:.1f} on {self.cpus or '?'} CPU(s)")
         if self.steal_share:
             parts.append(f"{self.steal_share:.1%} stolen")
+        if self.others_busy_share is not None:
+            parts.append(f"other work {self.others_busy_share:.0%} of the CPUs between trials")
         return "; ".join(parts)
 
     def busy_line(self) -> str | None:
@@ -73,6 +78,8 @@ class MachineSummary:
             what.append(f"load average {self.load_1m:.1f} on {self.cpus} CPU(s)")
         if self.steal_share is not None and self.steal_share >= BUSY_STEAL:
             what.append(f"{self.steal_share:.0%} of CPU time stolen")
+        if self.others_busy_share is not None and self.others_busy_share >= BUSY_OTHERS_SHARE:
+            what.append(f"other work kept {self.others_busy_share:.0%} of the CPUs busy")
         return (
             f"The machine was busy ({', '.join(what)}): times are inflated, and comparisons "
             "with runs on a quieter machine are unreliable."
@@ -84,21 +91,24 @@ def summarise_machine(trials: Sequence[TrialRecord]) -> MachineSummary:
     calib = calibrations(trials)
     loads = [m.load_1m for m in samples if m.load_1m is not None]
     steals = [m.steal_share for m in samples if m.steal_share is not None]
+    others = [m.others_busy_share for m in samples if m.others_busy_share is not None]
     cpus = max((m.cpus for m in samples if m.cpus), default=None)
     quota = min((m.cpu_quota for m in samples if m.cpu_quota), default=None)
     capacity = min(cpus, quota) if cpus and quota else (quota or cpus)
     load = float(np.median(loads)) if loads else None
     steal = float(np.median(steals)) if steals else None
+    other = float(np.median(others)) if others else None
     busy = bool(
         (load is not None and capacity and load > BUSY_LOAD_PER_CPU * capacity)
         or (steal is not None and steal >= BUSY_STEAL)
+        or (other is not None and other >= BUSY_OTHERS_SHARE)
     )
     middle = float(np.median(calib)) if len(calib) else None
     spread = None
     if middle and len(calib) >= 5:
         low, high = np.percentile(calib, [10, 90])
         spread = float((high - low) / middle)
-    return MachineSummary(len(calib), middle, spread, load, cpus, steal, busy)
+    return MachineSummary(len(calib), middle, spread, load, cpus, steal, other, busy)
 
 
 @dataclass(frozen=True)

@@ -90,7 +90,7 @@ def median_timelines(trials: Iterable[TrialRecord]) -> pd.DataFrame:
 
     ``lane`` is the row each part belongs on: "" for a trial of one service; in a chain,
     each service instance's own row (its spawn → ready, its phases — named
-    "service: phase" —, its ready) and :data:`REQUEST_LANE` for the request."""
+    "service/phase" —, its ready) and :data:`REQUEST_LANE` for the request."""
     by_variant: dict[str, list[TrialRecord]] = {}
     for t in trials:
         by_variant.setdefault(t.variant, []).append(t)
@@ -125,7 +125,7 @@ def _timeline(trial: TrialRecord) -> list[_Span]:
         if spawn is not None and ready is not None:
             spans.append(("unreported", SPAWN_TO_READY, spawn, ready, name, name))
     for p in trial.phases:
-        part = f"{p.service}: {p.phase}" if chain else p.phase
+        part = f"{p.service}/{p.phase}" if chain else p.phase  # as the phase tables name it
         end = max(p.end_ms, p.start_ms)
         spans.append(("phase", part, p.start_ms, end, p.service, p.service if chain else ""))
     for name, _spawn, ready in instances:

@@ -15,7 +15,8 @@ adding a field is compatible and needs no bump). Every version listed here is st
   ``load_settings``, ``page_cache``, ``compile_cache``, ``chaos`` and ``escaped``, which
   version 1 kept as untyped keys of ``extra`` (``extra["load"]`` became
   ``load_settings``). A version 1 line is read into the same fields. Later in version 2
-  (compatible): ``machine``, the calibration and load around each trial.
+  (compatible): ``machine``, the calibration and load around each trial, and in it
+  ``others_busy_share``, the other work just before the trial.
 """
 
 from __future__ import annotations
@@ -252,6 +253,11 @@ class EscapedProcess:
     """Its command name."""
 
 
+# Other work keeping this share of the CPUs busy makes a machine busy: times are inflated.
+# The run says so as it starts, the analysis over the run (from ``others_busy_share``).
+BUSY_OTHERS_SHARE = 0.5
+
+
 @dataclass(frozen=True, slots=True)
 class MachineSample:
     """The machine around one trial: a fixed calibration run just before it (so a run
@@ -275,6 +281,9 @@ class MachineSample:
     """The cgroup's CPU limit, in CPUs (None: no limit, or not readable)."""
     cpu_mhz: float | None = None
     """The mean clock of the CPUs when the trial began, where the kernel says."""
+    others_busy_share: float | None = None
+    """The share of all CPUs' time spent not idle just before the trial (50 ms, before the
+    calibration, when no process of the run is running): other work on the machine."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,6 +26,9 @@ from pathlib import Path
 from coldstart_bench.results.schema import MachineSample
 
 CALIBRATION_RUNS = 1
+# How long the CPUs are watched before each trial for other work: 5 ticks of the kernel's
+# 100 Hz clock per CPU, enough to tell an idle machine from one kept busy.
+OTHERS_SAMPLE_S = 0.05
 # Imported by the calibration: pure-Python and C modules of the standard library, ~50 ms
 # of work here (hyperfine: 55 ms ± 1.1), the same on every Python 3.11+.
 CALIBRATION_MODULES = ("json", "decimal", "email.parser", "http.client", "asyncio")
@@ -127,18 +130,24 @@ def usable_cpus() -> int:
     return max(1, min(cpus, round(quota))) if quota else cpus
 
 
-def cpu_share(sample_s: float = 0.5) -> CpuShare:
-    """The usable CPUs, and how many of them other work leaves free: the busy share of all
-    CPUs over ``sample_s`` (a load average lags by a minute), times the usable ones."""
-    usable = usable_cpus()
+def busy_share(sample_s: float) -> float | None:
+    """The share of all CPUs' time not idle over the next ``sample_s`` (None: unreadable)."""
     start = cpu_times()
     time.sleep(sample_s)
     end = cpu_times()
     if start is None or end is None or end.total <= start.total:
+        return None
+    return round(1 - (end.idle - start.idle) / (end.total - start.total), 3)
+
+
+def cpu_share(sample_s: float = 0.5) -> CpuShare:
+    """The usable CPUs, and how many of them other work leaves free: the busy share of all
+    CPUs over ``sample_s`` (a load average lags by a minute), times the usable ones."""
+    usable = usable_cpus()
+    busy = busy_share(sample_s)
+    if busy is None:
         return CpuShare(usable, None, usable)
-    busy = 1 - (end.idle - start.idle) / (end.total - start.total)
-    free = max(1, min(usable, round(usable * (1 - busy))))
-    return CpuShare(usable, round(busy, 3), free)
+    return CpuShare(usable, busy, max(1, min(usable, round(usable * (1 - busy)))))
 
 
 class MachineWatch:
@@ -151,8 +160,12 @@ class MachineWatch:
         self._calibration: tuple[float, ...] = ()
         self._load: float | None = None
         self._mhz: float | None = None
+        self._others: float | None = None
 
     def before(self) -> None:
+        # Between trials nothing of the run runs: whatever keeps the CPUs busy now is
+        # other work (the trial's own load is in busy_share, measured during it).
+        self._others = busy_share(OTHERS_SAMPLE_S)
         self._calibration = calibrate(self.runs) if self.runs else ()
         self._load = round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None
         self._mhz = cpu_mhz()
@@ -179,4 +192,5 @@ class MachineWatch:
             steal_share=steal,
             cpu_quota=cpu_quota(),
             cpu_mhz=self._mhz,
+            others_busy_share=self._others,
         )

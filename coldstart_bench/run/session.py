@@ -26,7 +26,7 @@ from coldstart_bench.proc.guardian import Guardian
 from coldstart_bench.proc.signals import Interrupted, interrupts_as_exceptions
 from coldstart_bench.results.environment import environment
 from coldstart_bench.results.redact import redact_argv, redact_scenario
-from coldstart_bench.results.schema import STATUSES, TrialRecord
+from coldstart_bench.results.schema import BUSY_OTHERS_SHARE, STATUSES, TrialRecord
 from coldstart_bench.results.store import (
     UNWRITABLE_ERRNOS,
     RunWriter,
@@ -35,7 +35,7 @@ from coldstart_bench.results.store import (
     utc_now,
 )
 from coldstart_bench.run.executors import Executor, LocalExecutor
-from coldstart_bench.run.machine import cpu_share
+from coldstart_bench.run.machine import CpuShare, cpu_share
 from coldstart_bench.run.setup import SetupError, check_programs, run_setup, unmet_requirements
 from coldstart_bench.run.tls import make_throwaway_tls
 from coldstart_bench.run.trial import RunContext, skipped_trial
@@ -116,8 +116,9 @@ def run_scenario(
         )
     plan = _plan(loaded, options)
     # Measured before anything of the run starts, so that only other work counts as busy.
-    share = cpu_share() if uses_cpu_variables(loaded) else None
-    cpus = (share.usable, share.free) if share is not None else None
+    named = uses_cpu_variables(loaded)
+    share = cpu_share() if named or options.calibrate else None
+    cpus = (share.usable, share.free) if share is not None and named else None
     guardian = Guardian()  # started before the first process of the run, whichever it is
     try:
         run_dir, skipped = _checked_run_dir(loaded, options, plan.variants, guardian, cpus)
@@ -145,8 +146,8 @@ def run_scenario(
 
     if observer:
         observer.run_started(run_dir, plan.trials)
-        if share is not None and hasattr(observer, "note"):
-            observer.note(share.sentence())
+        for line in start_notes(share, named):
+            getattr(observer, "note", lambda _text: None)(line)
     status, interrupted_by, exit_code = "complete", None, 0
     stopped_early: str | None = None
     try:
@@ -235,6 +236,18 @@ def _plan(loaded: LoadedScenario, options: RunOptions) -> _Plan:
             )
         trials = shard_trials(trials, index, count)
     return _Plan(variants, seed, repetitions, warmups, trials)
+
+
+def start_notes(share: CpuShare | None, named: bool) -> list[str]:
+    """What the run says of its machine as it starts: what {free_cpus} came to, and a
+    machine already busy with other work."""
+    notes = [share.sentence()] if share is not None and named else []
+    if share is not None and share.busy_share is not None and share.busy_share >= BUSY_OTHERS_SHARE:
+        notes.append(
+            f"the machine is busy: other work keeps {share.busy_share:.0%} of its CPUs busy; "
+            "times will be inflated, and comparisons with runs on a quieter machine unreliable"
+        )
+    return notes
 
 
 def _checked_run_dir(

@@ -340,8 +340,8 @@ def test_a_chain_s_timeline_has_a_lane_per_service_and_one_for_the_request():
     chain = trial(0, {"w": "on"}, 930.0, requests=(first,), phases=phases)
     timeline = median_timelines([dataclasses.replace(chain, services=services)])
     lanes = timeline.groupby("lane", sort=False)["part"].apply(list).to_dict()
-    assert lanes["gateway"] == [SPAWN_TO_READY, "gateway: import", "ready"]
-    assert lanes["llm"] == [SPAWN_TO_READY, "llm: import", "ready"]
+    assert lanes["gateway"] == [SPAWN_TO_READY, "gateway/import", "ready"]
+    assert lanes["llm"] == [SPAWN_TO_READY, "llm/import", "ready"]
     assert lanes[REQUEST_LANE] == ["wait for headers", "headers → first token", "cold TTFT"]
     spawn = timeline[(timeline["lane"] == "llm") & (timeline["part"] == SPAWN_TO_READY)]
     assert (spawn["start_ms"].item(), spawn["end_ms"].item()) == (120.0, 880.0)

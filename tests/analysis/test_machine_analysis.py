@@ -44,3 +44,19 @@ def test_a_busy_machine_is_said_and_a_quiet_one_is_not():
     stolen = summarise_machine(trials([80.0] * 10, steal=0.2))
     assert stolen.busy and "20% of CPU time stolen" in (stolen.busy_line() or "")
     assert len(machine_trace(trials([55.0, 56.0]))) == 2
+
+
+def test_other_work_between_trials_makes_a_machine_busy_before_its_load_average_shows_it():
+    # a run of two minutes under two busy loops on 2 CPUs: the 1-minute load average
+    # climbed from 0.5 to 2.5 and its median stayed at 2.0, not above the CPUs
+    kept_busy = [
+        record(i, machine=MachineSample(130.0, (130.0,), 2.0, 2, 1.0, 0.0, others_busy_share=0.97))
+        for i in range(12)
+    ]
+    found = summarise_machine(kept_busy)
+    assert found.busy and "other work kept 97% of the CPUs busy" in (found.busy_line() or "")
+    idle = [
+        record(i, machine=MachineSample(55.0, (55.0,), 0.3, 2, 0.6, 0.0, others_busy_share=0.04))
+        for i in range(12)
+    ]
+    assert summarise_machine(idle).busy_line() is None

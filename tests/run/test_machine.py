@@ -12,6 +12,7 @@ from pathlib import Path
 from helpers import run_options, toy_scenario
 
 from coldstart_bench.run.machine import (
+    CpuShare,
     MachineWatch,
     calibrate,
     cpu_mhz,
@@ -20,7 +21,7 @@ from coldstart_bench.run.machine import (
     cpu_times,
     usable_cpus,
 )
-from coldstart_bench.run.session import run_scenario
+from coldstart_bench.run.session import run_scenario, start_notes
 
 
 def test_a_calibration_times_a_fresh_interpreter_from_spawn_to_exit():
@@ -91,3 +92,25 @@ def test_a_run_that_names_free_cpus_measures_them_once_and_keeps_them(
     assert outcome.trials and all(t.status == "ok" for t in outcome.trials)
     plain = run_scenario(write_scenario(toy_scenario()), run_options(tmp_path, run_id="plain"))
     assert "cpus" not in json.loads((plain.run_dir / "run.json").read_text())
+
+
+def test_a_watch_sees_other_work_between_trials():
+    usable = usable_cpus()
+    spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(usable)]
+    try:
+        time.sleep(0.3)
+        watch = MachineWatch(runs=1)
+        watch.before()
+        busy = watch.after()
+    finally:
+        for spinner in spinners:
+            spinner.kill()
+            spinner.wait()
+    assert busy.others_busy_share is not None and busy.others_busy_share > 0.7
+
+
+def test_a_run_on_a_busy_machine_says_so_as_it_starts():
+    notes = start_notes(CpuShare(usable=2, busy_share=0.97, free=1), named=True)
+    assert notes[0].startswith("free_cpus = 1 (2 usable CPUs, 97% busy")
+    assert notes[1].startswith("the machine is busy: other work keeps 97% of its CPUs busy")
+    assert start_notes(CpuShare(usable=2, busy_share=0.05, free=2), named=False) == []
