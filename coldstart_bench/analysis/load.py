@@ -129,6 +129,20 @@ def goodput(cold: Sequence[LoadRecord], judged: LoadSettings) -> float | None:
     return sum(meets_slo(r, judged) for r in early) / window_s
 
 
+POINT_COLUMNS = [
+    "variant",
+    "trial",
+    "pattern",
+    "ready_s",
+    "phase",
+    "arrival_s",
+    "since_s",
+    "done_since_s",
+    "latency_ms",
+    "good",
+]
+
+
 def load_points(trials: Iterable[TrialRecord]) -> pd.DataFrame:
     """One row per load request of the measured ok trials: when it arrived (s from t0, and
     ``since_s`` from its trial's ready for the cold phase, from the phase's first arrival
@@ -165,20 +179,6 @@ def load_points(trials: Iterable[TrialRecord]) -> pd.DataFrame:
         return frame.assign(rank=pd.Series(dtype=int))
     by_latency = frame.groupby(["trial", "phase"])["latency_ms"]
     return frame.assign(rank=by_latency.rank(method="first", na_option="bottom").astype(int))
-
-
-POINT_COLUMNS = [
-    "variant",
-    "trial",
-    "pattern",
-    "ready_s",
-    "phase",
-    "arrival_s",
-    "since_s",
-    "done_since_s",
-    "latency_ms",
-    "good",
-]
 
 
 def rolling_latency(points: pd.DataFrame, bins: int | None = None) -> pd.DataFrame:

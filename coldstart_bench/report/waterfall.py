@@ -90,8 +90,7 @@ def waterfall(timeline: pd.DataFrame, order: Sequence[str]) -> bytes | None:
     drawn: list[str] = []
     for ax in (full, zoom) if zoom is not None else (full,):
         for y, (variant, lane) in enumerate(rows):
-            on_row = (timeline["variant"] == variant) & (timeline["lane"] == lane)
-            for row in spans[on_row[spans.index]].itertuples():
+            for row in spans[(spans["variant"] == variant) & (spans["lane"] == lane)].itertuples():
                 label = row.part if row.part in styles and styles[row.part][1] != ".." else _OTHER
                 face, hatch = styles.get(row.part, ("#777777", ".."))
                 ax.barh(
@@ -107,7 +106,9 @@ def waterfall(timeline: pd.DataFrame, order: Sequence[str]) -> bytes | None:
                 )
                 if ax is full and label not in drawn:
                     drawn.append(label)
-            for row in points[on_row[points.index]].itertuples():
+            for row in points[
+                (points["variant"] == variant) & (points["lane"] == lane)
+            ].itertuples():
                 if row.kind == "cold_ttft":
                     ax.plot([row.start_ms], [y], marker="|", color="black", markersize=16,
                             markeredgewidth=2)  # fmt: skip
