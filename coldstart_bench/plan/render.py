@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from coldstart_bench.cache_dir import default_cache_dir
+from coldstart_bench.cpus import affinity_cpus
 from coldstart_bench.plan.order import TrialSpec
 from coldstart_bench.plan.specs import (
     PHASES_ENV,
@@ -45,12 +46,6 @@ def needs_tls_files(loaded: LoadedScenario) -> bool:
     return any(v.startswith("tls_") for v in variables_in(loaded.text))
 
 
-def _affinity() -> int:
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
-
-
 @dataclass(frozen=True)
 class RenderContext:
     run_dir: Path
@@ -63,7 +58,7 @@ class RenderContext:
     trial_tmp: Path | None = None  # made by the run only for a scenario that names it
     # {cpus} and {free_cpus}: what the machine can give, measured once as the run starts
     # (run/machine.cpu_share); outside a run, the CPUs this process may use.
-    cpus: int = field(default_factory=_affinity)
+    cpus: int = field(default_factory=affinity_cpus)
     free_cpus: int | None = None
 
 

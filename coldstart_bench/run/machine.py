@@ -23,6 +23,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from coldstart_bench.cpus import affinity_cpus
 from coldstart_bench.results.schema import MachineSample
 
 CALIBRATION_RUNS = 1
@@ -122,10 +123,7 @@ class CpuShare:
 
 def usable_cpus() -> int:
     """CPUs this process may run on (its affinity), within the cgroup's CPU quota."""
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        cpus = os.cpu_count() or 1
+    cpus = affinity_cpus()
     quota = cpu_quota()
     return max(1, min(cpus, round(quota))) if quota else cpus
 
@@ -134,10 +132,16 @@ def busy_share(sample_s: float) -> float | None:
     """The share of all CPUs' time not idle over the next ``sample_s`` (None: unreadable)."""
     start = cpu_times()
     time.sleep(sample_s)
-    end = cpu_times()
+    shares = _shares(start, cpu_times())
+    return None if shares is None else round(shares[0], 3)
+
+
+def _shares(start: CpuTimes | None, end: CpuTimes | None) -> tuple[float, float] | None:
+    """(busy, stolen) share of all CPUs' time between two readings (None: unreadable)."""
     if start is None or end is None or end.total <= start.total:
         return None
-    return round(1 - (end.idle - start.idle) / (end.total - start.total), 3)
+    spent = end.total - start.total
+    return 1 - (end.idle - start.idle) / spent, (end.steal - start.steal) / spent
 
 
 def cpu_share(sample_s: float = 0.5) -> CpuShare:
@@ -172,22 +176,14 @@ class MachineWatch:
         self._start = cpu_times()
 
     def after(self) -> MachineSample:
-        end = cpu_times()
-        busy = steal = None
-        if self._start is not None and end is not None and end.total > self._start.total:
-            spent = end.total - self._start.total
-            busy = round(1 - (end.idle - self._start.idle) / spent, 4)
-            steal = round((end.steal - self._start.steal) / spent, 4)
-        try:
-            cpus: int | None = len(os.sched_getaffinity(0))
-        except (AttributeError, OSError):
-            cpus = os.cpu_count()
+        shares = _shares(self._start, cpu_times())
+        busy, steal = (round(shares[0], 4), round(shares[1], 4)) if shares else (None, None)
         runs = self._calibration
         return MachineSample(
             calibration_ms=round(statistics.median(runs), 3) if runs else None,
             calibration_runs=runs,
             load_1m=self._load,
-            cpus=cpus,
+            cpus=affinity_cpus(),
             busy_share=busy,
             steal_share=steal,
             cpu_quota=cpu_quota(),
