@@ -48,7 +48,12 @@ def test_cpu_times_quota_and_clock_are_read_from_the_kernel_files(tmp_path: Path
 def test_a_watch_gives_the_sample_of_its_trial():
     watch = MachineWatch(runs=2)
     watch.before()
-    sum(i * i for i in range(200_000))  # some work while "the trial" runs
+    # "the trial": 0.1 s of work, 10 ticks of the kernel's CPU clock; a few ms (a fixed
+    # count of work on a quiet machine) can fall between two ticks, and then no share of
+    # the CPUs' time was counted at all (busy_share None, as the watch says)
+    until = time.perf_counter() + 0.1
+    while time.perf_counter() < until:
+        sum(i * i for i in range(1_000))
     sample = watch.after()
     assert sample.calibration_ms is not None and len(sample.calibration_runs) == 2
     assert sample.busy_share is not None and 0 <= sample.busy_share <= 1
