@@ -10,7 +10,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from coldstart_bench.analysis.frames import FACTOR_PREFIX, METRICS, factor_columns, measured_ok
+from coldstart_bench.analysis.frames import FACTOR_PREFIX, factor_columns, measured_ok
+from coldstart_bench.analysis.metrics import (
+    BY_NAME,
+    EFFECT_METRICS,
+    higher_is_better,
+    wording,
+)
 from coldstart_bench.analysis.stats import (
     BOOTSTRAP_RESAMPLES,
     BOOTSTRAP_SEED,
@@ -18,26 +24,6 @@ from coldstart_bench.analysis.stats import (
     stratified_ratio,
 )
 
-# The metrics factor effects are computed for, in the order a report shows them.
-EFFECT_METRICS: tuple[str, ...] = (
-    "cold_ttft_ms",
-    "ready_ms",
-    "first_ttft_ms",
-    "first_connect_ms",
-    "later_connect_ms",
-    "later_ttft_ms",
-    "time_to_steady_ms",
-    "load_cold_p95_ms",
-    "goodput_rps",
-)
-# The metrics where more is better; for every other one (times, connects, start-up
-# phases) less is.
-HIGHER_IS_BETTER = frozenset({"goodput_rps"})
-# The metrics a level can make exactly 0 by how it works (a reused connection makes no
-# connect): a ratio to 0 then restates the mechanism. A goodput of 0 is a finding.
-ZERO_BY_CONSTRUCTION = frozenset({"first_connect_ms", "later_connect_ms"})
-# Metrics named so are a start-up phase's duration (see analysis.phase_effects).
-PHASE_PREFIX = "phase:"
 # Which level of a factor is the baseline ("off"); every other level is a treatment. A
 # factor with none of these compares against its first declared level.
 BASELINE_LEVELS: tuple[str, ...] = ("off", "none", "cold", "false", "no", "0", "cpu", "base")
@@ -93,12 +79,12 @@ class Effect:
     @property
     def improves(self) -> bool:
         """The change goes the good way for its metric (lower, or higher for goodput)."""
-        return self.ratio > 1 if self.metric in HIGHER_IS_BETTER else self.ratio < 1
+        return self.ratio > 1 if higher_is_better(self.metric) else self.ratio < 1
 
     @property
     def gain(self) -> float:
         """The factor by which it improves (above 1) or worsens (below 1) its metric."""
-        return self.ratio if self.metric in HIGHER_IS_BETTER else 1 / self.ratio
+        return self.ratio if higher_is_better(self.metric) else 1 / self.ratio
 
     @property
     def verdict(self) -> str:
@@ -110,11 +96,11 @@ class Effect:
     @property
     def label(self) -> str:
         """E.g. 'warmup=startup vs none: first request's TTFT'."""
-        return f"{self.factor}={self.treatment} vs {self.baseline}: {metric_label(self.metric)}"
+        return f"{self.factor}={self.treatment} vs {self.baseline}: {wording(self.metric)}"
 
     def sentence(self) -> str:
         """E.g. 'warmup=startup (vs none): first request's TTFT 45 % lower [40, 50]'."""
-        what = metric_label(self.metric)
+        what = wording(self.metric)
         if self.by_construction:
             return (
                 f"{self.factor}={self.treatment} (vs {self.baseline}): {what} is 0 in every "
@@ -169,15 +155,6 @@ def _change(ratio: float) -> str:
     if ratio == 1:
         return "no change"
     return f"{_pct(abs(ratio - 1) * 100)} % {'lower' if ratio < 1 else 'higher'}"
-
-
-def metric_label(metric: str) -> str:
-    """How a metric is named in a sentence: 'first request's TTFT', 'the model_load phase'."""
-    if metric in METRICS:
-        return METRICS[metric]
-    if metric.startswith(PHASE_PREFIX):
-        return f"the {metric.removeprefix(PHASE_PREFIX)} phase"
-    return metric
 
 
 def factor_contrasts(
@@ -253,8 +230,11 @@ def factor_effects(
                 effect = stratified_ratio(cells, rng, resamples, min_trials, confidence)
                 if effect is not None:
                     ratio, low, high, strata = effect
-                    zero = metric in ZERO_BY_CONSTRUCTION and all(
-                        not np.any(treat) for _base, treat in cells if len(treat)
+                    known = BY_NAME.get(metric)
+                    zero = (
+                        known is not None
+                        and known.zero_by_construction
+                        and all(not np.any(treat) for _base, treat in cells if len(treat))
                     )
                     measured, agreeing, carried = _support(cells, ratio, min_trials)
                     effects.append(

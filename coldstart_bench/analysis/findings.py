@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from coldstart_bench.analysis.effects import EFFECT_METRICS, Effect
+from coldstart_bench.analysis.effects import Effect
+from coldstart_bench.analysis.metrics import EFFECT_METRICS
 from coldstart_bench.analysis.summary import VariantSummary
 
 
@@ -47,7 +48,7 @@ def headline(
         ok=len(ok),
         total=len(counted) - skipped,
         skipped=skipped,
-        cold_ttft_medians=tuple(r.cold_ttft_p50 for r in rows if r.cold_ttft_p50 is not None),
+        cold_ttft_medians=tuple(m for r in rows if (m := r.figure("cold_ttft_ms")) is not None),
         cold_ttft_compared=bool(on_cold),
         cold_ttft_effects=tuple(e for e in on_cold if e.finding),
         best_win=wins[0] if wins else None,

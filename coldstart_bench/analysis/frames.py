@@ -1,9 +1,9 @@
 """A run's trial records as flat pandas frames — one row per trial, per request, per
-reported phase — and the per-trial metrics every other number is computed from.
+reported phase.
 
-Each metric has one definition, here: a per-trial value (``later_ttft_ms`` is the median
-of that trial's later requests). Every per-variant figure in every output is then a
-statistic of these values over the variant's measured ok trials (:mod:`.summary`).
+The trials frame carries every per-trial metric of :mod:`.metrics` (``later_ttft_ms`` is
+the median of that trial's later requests). Every per-variant figure in every output is
+then a statistic of these values over the variant's measured ok trials (:mod:`.summary`).
 """
 
 from __future__ import annotations
@@ -13,39 +13,19 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from coldstart_bench.analysis.load import LOAD_METRICS, load_figures
-from coldstart_bench.analysis.stats import mean, median
+from coldstart_bench.analysis.metrics import METRIC_NAMES, trial_values
 from coldstart_bench.results.schema import TrialRecord
 
 FACTOR_PREFIX = "factor_"
 
-# Per-trial metrics, with the words a report uses for them.
-METRICS: dict[str, str] = {
-    "cold_ttft_ms": "cold TTFT (spawn → first token)",
-    "ready_ms": "time to ready",
-    "spawn_ms": "spawn",
-    "first_connect_ms": "first request's connect",
-    "first_tls_ms": "first request's TLS handshake",
-    "first_ttfb_ms": "first request's TTFB",
-    "first_ttft_ms": "first request's TTFT",
-    "later_connect_ms": "later requests' connect",
-    "later_ttft_ms": "later requests' TTFT",
-    "later_reused_share": "share of later requests on a reused connection",
-    "later_replaced_share": "share of later pooled requests whose connection was replaced",
-    "teardown_ms": "teardown",
-    **LOAD_METRICS,
-}
-# Frames ------------------------------------------------------------------------------------
-
 
 def trials_frame(trials: Iterable[TrialRecord]) -> pd.DataFrame:
-    """One row per trial: identity, factors (``factor_<name>`` columns) and the metrics of
-    :data:`METRICS`. Warm-up trials are included (column ``warmup_trial``); filter them out for
+    """One row per trial: identity, factors (``factor_<name>`` columns), the record's own
+    times and the metrics of :data:`.metrics.METRICS` (a load figure only where some trial
+    had load). Warm-up trials are included (column ``warmup_trial``); filter them out for
     statistics."""
     rows = []
     for t in trials:
-        first = t.requests[0] if t.requests else None
-        later = [r for r in t.requests[1:] if r.status == "ok"]
         row: dict[str, object] = {
             "run_id": t.run_id,
             "trial": t.trial,
@@ -60,29 +40,14 @@ def trials_frame(trials: Iterable[TrialRecord]) -> pd.DataFrame:
             "cold_ttft_ms": t.cold_ttft_ms,
             "teardown_ms": t.teardown_ms,
             "wall_ms": t.wall_ms,
-            "first_connect_ms": first.connect_ms if first else None,
-            "first_tls_ms": first.tls_ms if first else None,
-            "first_ttfb_ms": first.ttfb_ms if first else None,
-            "first_ttft_ms": first.ttft_ms if first else None,
-            "first_total_ms": first.total_ms if first else None,
-            # Requests 2..n of the trial: the mean connect (a reused connection did no
-            # connecting: 0 ms, not a missing value), so a pool smaller than the request
-            # count shows as its share of fresh connects; the median TTFT.
-            "later_connect_ms": mean([r.connect_ms or 0.0 for r in later]),
-            "later_ttft_ms": median(r.ttft_ms for r in later),
-            "later_reused_share": mean([1.0 if r.reused else 0.0 for r in later]),
-            # with pooling: the later requests whose kept-alive connection had been closed
-            # while idle, so the pool opened a new one
-            "later_replaced_share": mean([0.0 if r.reused else 1.0 for r in later])
-            if t.factors.get("pooling", "on") != "off"
-            else None,
             "requests": len(t.requests),
-            **load_figures(t),
+            **dict(trial_values(t)),
+            "first_total_ms": t.requests[0].total_ms if t.requests else None,
         }
         rows.append(row)
     frame = pd.DataFrame(rows)
     if frame.empty:
-        return pd.DataFrame(columns=["trial", "variant", "status", "warmup_trial", *METRICS])
+        return pd.DataFrame(columns=["trial", "variant", "status", "warmup_trial", *METRIC_NAMES])
     return frame
 
 

@@ -1,4 +1,5 @@
-"""The figures of a load trial, and the points of its picture.
+"""How a load trial's figures are measured (their :class:`~.metrics.Metric` records compute
+them per trial with these functions), and the points of its picture.
 
 A request's latency under load is counted from its *arrival*: the wait before it could be
 sent (held until ready, retried, or the client's own lateness) plus its time to first token
@@ -28,23 +29,9 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from coldstart_bench.analysis.stats import percentile
 from coldstart_bench.results.schema import LoadRecord, TrialRecord
+from coldstart_bench.scenario.patterns import PATTERNS
 from coldstart_bench.scenario.settings import LoadSettings
-
-LOAD_METRICS: dict[str, str] = {
-    "first_success_ms": "time to the first answer (t0 → end of the first success)",
-    "load_cold_p50_ms": "cold phase: latency from arrival, median",
-    "load_cold_p95_ms": "cold phase: latency from arrival, p95",
-    "load_warm_p50_ms": "warm phase: latency from arrival, median",
-    "load_warm_p95_ms": "warm phase: latency from arrival, p95",
-    "cold_penalty_p95": "cold penalty (cold p95 / warm p95)",
-    "cold_excess_p95_ms": "cold excess (cold p95 − warm p95)",
-    "time_to_steady_ms": "time to steady state",
-    "goodput_rps": "goodput in the first seconds (req/s meeting the SLO)",
-    "load_errors": "cold requests not answered",
-    "load_retries": "extra sends (retries) in the cold phase",
-}
 
 
 def latency_from_arrival(record: LoadRecord) -> float | None:
@@ -65,40 +52,6 @@ def meets_slo(record: LoadRecord, judged: LoadSettings) -> bool:
         return False
     whole = record.wait_ms + (record.request.total_ms or 0.0)
     return total is None or whole <= total
-
-
-def load_figures(trial: TrialRecord) -> dict[str, float | None]:
-    """The figures of one load trial (see the module's docstring); {} for other trials."""
-    if not trial.load or trial.load_settings is None:
-        return {}
-    judged = trial.load_settings
-    cold = [r for r in trial.load if r.phase == "cold"]
-    warm = [r for r in trial.load if r.phase == "warm"]
-    cold_lat = [v for r in cold if (v := latency_from_arrival(r)) is not None]
-    warm_lat = [v for r in warm if (v := latency_from_arrival(r)) is not None]
-    answered = [
-        r.request.start_ms + (r.request.total_ms or 0.0) for r in cold if r.request.status == "ok"
-    ]
-    warm_p95 = percentile(warm_lat, 95)
-    cold_p95 = percentile(cold_lat, 95)
-    figures: dict[str, float | None] = {
-        "first_success_ms": min(answered) if answered else None,
-        "load_cold_p50_ms": percentile(cold_lat, 50),
-        "load_cold_p95_ms": cold_p95,
-        "load_warm_p50_ms": percentile(warm_lat, 50),
-        "load_warm_p95_ms": warm_p95,
-        "cold_penalty_p95": cold_p95 / warm_p95 if cold_p95 and warm_p95 else None,
-        "cold_excess_p95_ms": (
-            cold_p95 - warm_p95 if cold_p95 is not None and warm_p95 is not None else None
-        ),
-        "time_to_steady_ms": time_to_steady(
-            cold, warm_p95, judged.steady_margin, judged.steady_window
-        ),
-        "goodput_rps": goodput(cold, judged),
-        "load_errors": float(sum(r.request.status != "ok" for r in cold)),
-        "load_retries": float(sum(r.attempts - 1 for r in cold)),
-    }
-    return figures
 
 
 def time_to_steady(
@@ -133,6 +86,7 @@ POINT_COLUMNS = [
     "variant",
     "trial",
     "pattern",
+    "panel",
     "ready_s",
     "phase",
     "arrival_s",
@@ -143,13 +97,20 @@ POINT_COLUMNS = [
 ]
 
 
+def panel_of(name: str) -> str:
+    """How the load picture draws a pattern's cold phase (a pattern no longer known: as
+    arrivals over time)."""
+    known = PATTERNS.get(name)
+    return known.panel if known is not None else "timeline"
+
+
 def load_points(trials: Iterable[TrialRecord]) -> pd.DataFrame:
     """One row per load request of the measured ok trials: when it arrived (s from t0, and
     ``since_s`` from its trial's ready for the cold phase, from the phase's first arrival
     for the warm one), its latency from arrival (NaN when not answered), when its answer
     ended (``done_since_s``, on the same clock as ``since_s``), its place among its phase's
     requests by latency (``rank``, 1 the fastest; unanswered last), whether it met the SLO,
-    its phase and the load's pattern."""
+    its phase, the load's pattern and how its panel is drawn."""
     rows = []
     for t in trials:
         if t.warmup or t.status != "ok" or not t.load or t.load_settings is None:
@@ -165,6 +126,7 @@ def load_points(trials: Iterable[TrialRecord]) -> pd.DataFrame:
                     "variant": t.variant,
                     "trial": t.trial,
                     "pattern": t.load_settings.pattern,
+                    "panel": panel_of(t.load_settings.pattern),
                     "ready_s": ready_ms / 1000,
                     "phase": r.phase,
                     "arrival_s": r.arrival_ms / 1000,
@@ -182,13 +144,13 @@ def load_points(trials: Iterable[TrialRecord]) -> pd.DataFrame:
 
 
 def rolling_latency(points: pd.DataFrame, bins: int | None = None) -> pd.DataFrame:
-    """Per variant whose arrivals are spread in time (not a burst), the cold phase cut into
+    """Per variant whose arrivals are spread in time (a timeline panel), the cold phase cut into
     slices of arrival time since ready, pooled over trials: p50 and p95 of the latency from
     arrival (unanswered: infinitely slow) and how many arrived in each. ``bins`` slices, or
     by default as many as leave ~8 requests in each (8 to 30), so that a percentile has
     points to stand on."""
     columns = ["variant", "t_s", "p50_ms", "p95_ms", "n"]
-    cold = points[(points["phase"] == "cold") & (points["pattern"] != "burst")]
+    cold = points[(points["phase"] == "cold") & (points["panel"] == "timeline")]
     rows = []
     for variant, part in cold.groupby("variant", sort=False):
         slices = bins if bins is not None else int(np.clip(len(part) // 8, 8, 30))
@@ -211,9 +173,10 @@ def rolling_latency(points: pd.DataFrame, bins: int | None = None) -> pd.DataFra
 
 
 def burst_drain(points: pd.DataFrame) -> pd.DataFrame:
-    """Per variant whose load is a burst and per phase: the median over trials of the
-    latency of the k-th fastest request (``rank``): how the queue drains, cold and warm."""
-    burst = points[points["pattern"] == "burst"]
+    """Per variant whose load arrives all at once (a ranked panel: a burst) and per phase:
+    the median over trials of the latency of the k-th fastest request (``rank``): how the
+    queue drains, cold and warm."""
+    burst = points[points["panel"] == "ranked"]
     columns = ["variant", "phase", "rank", "latency_ms", "n"]
     if burst.empty:
         return pd.DataFrame(columns=columns)
@@ -247,4 +210,17 @@ def good_answers(points: pd.DataFrame, steps: int = 200) -> pd.DataFrame:
             {"variant": variant, "t_s": t, "good_per_trial": c}
             for t, c in zip(grid, counts, strict=True)
         ]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def warm_bands(points: pd.DataFrame) -> pd.DataFrame:
+    """Per variant, the warm phase's latency from arrival pooled over trials: its p50 and
+    p95 (the band a cold phase is drawn against)."""
+    columns = ["variant", "p50_ms", "p95_ms", "n"]
+    warm = points[(points["phase"] == "warm") & points["latency_ms"].notna()]
+    rows = []
+    for variant, part in warm.groupby("variant", sort=False):
+        low, high = np.percentile(part["latency_ms"].to_numpy(float), [50, 95])
+        rows.append({"variant": variant, "p50_ms": float(low), "p95_ms": float(high),
+                     "n": len(part)})  # fmt: skip
     return pd.DataFrame(rows, columns=columns)

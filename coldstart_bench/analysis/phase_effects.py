@@ -9,13 +9,9 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import pandas as pd
 
-from coldstart_bench.analysis.effects import (
-    PHASE_PREFIX,
-    Effect,
-    factor_contrasts,
-    factor_effects,
-)
+from coldstart_bench.analysis.effects import Effect, factor_contrasts, factor_effects
 from coldstart_bench.analysis.frames import FACTOR_PREFIX, measured_ok
+from coldstart_bench.analysis.metrics import PHASE_PREFIX
 from coldstart_bench.analysis.stats import BOOTSTRAP_RESAMPLES, CONFIDENCE
 from coldstart_bench.results.schema import TrialRecord, instance_name
 

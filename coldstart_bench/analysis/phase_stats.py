@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 
 import pandas as pd
 
-from coldstart_bench.analysis.effects import PHASE_PREFIX
+from coldstart_bench.analysis.metrics import PHASE_PREFIX
 from coldstart_bench.analysis.phase_effects import REPORTED_PREFIX, phase_durations
 from coldstart_bench.analysis.summary import metric_summary
 from coldstart_bench.results.schema import TrialRecord

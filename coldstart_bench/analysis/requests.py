@@ -89,3 +89,23 @@ def connection_setup(requests: pd.DataFrame) -> tuple[pd.DataFrame, str]:
                 row[f"{metric}_{stat}"] = float(value)
         rows.append(row)
     return pd.DataFrame(rows, columns=columns), covered
+
+
+def idle_gaps(ok_requests: pd.DataFrame, order: Sequence[str]) -> pd.DataFrame:
+    """Per variant, the measured ok requests that followed a silence (the later ones): how
+    many, and the median silence before them and their median TTFT."""
+    columns = ["variant", "n", "idle_median_ms", "ttft_median_ms"]
+    if ok_requests.empty or "idle_ms" not in ok_requests:
+        return pd.DataFrame(columns=columns)
+    later = ok_requests[ok_requests["idle_ms"].notna()]
+    rows = [
+        {
+            "variant": v,
+            "n": len(part),
+            "idle_median_ms": float(part["idle_ms"].median()),
+            "ttft_median_ms": float(part["ttft_ms"].median()),
+        }
+        for v in order
+        if len(part := later[later["variant"] == v])
+    ]
+    return pd.DataFrame(rows, columns=columns)

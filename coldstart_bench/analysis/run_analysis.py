@@ -21,19 +21,27 @@ from coldstart_bench.analysis.effects import (
     factor_effects,
 )
 from coldstart_bench.analysis.findings import Headline, headline
-from coldstart_bench.analysis.load import burst_drain, good_answers, load_points, rolling_latency
+from coldstart_bench.analysis.load import (
+    burst_drain,
+    good_answers,
+    load_points,
+    rolling_latency,
+    warm_bands,
+)
 from coldstart_bench.analysis.machine import MachineSummary, machine_trace, summarise_machine
 from coldstart_bench.analysis.phase_effects import phase_effects
 from coldstart_bench.analysis.phase_stats import phase_stats
 from coldstart_bench.analysis.phases import load_throughput, median_timelines, throughput_summary
 from coldstart_bench.analysis.requests import (
     connection_setup,
+    idle_gaps,
     repeated_prompts,
     request_index_summary,
 )
 from coldstart_bench.analysis.summary import (
     Failure,
     VariantSummary,
+    boxes,
     failures,
     metric_summary,
     skipped_variants,
@@ -76,6 +84,8 @@ class RunAnalysis:
     diagnoses: list[Diagnosis]
     requests: pd.DataFrame  # one row per request
     ok_requests: pd.DataFrame  # the measured ok ones
+    idle: pd.DataFrame  # per variant, the median silence before its later requests, their TTFT
+    cold_ttft_boxes: pd.DataFrame  # per variant, cold TTFT's quartiles and whiskers
     by_index: pd.DataFrame  # medians by request position (requests_by_index.csv)
     repeats: dict[int, int]  # request number → the earlier one whose prompt it repeats
     connections: pd.DataFrame  # set-up on fresh vs reused connections
@@ -86,6 +96,7 @@ class RunAnalysis:
     load_rolling: pd.DataFrame  # their rolling percentiles by arrival since ready
     load_drain: pd.DataFrame  # a burst's k-th fastest request, cold and warm
     load_good: pd.DataFrame  # answers meeting the SLO, counted as they end
+    load_warm: pd.DataFrame  # the warm phase's p50 and p95, per variant
     machine_trace: pd.DataFrame  # the calibration and load before each trial, in run order
 
 
@@ -123,6 +134,7 @@ def analyse(run: RunData) -> RunAnalysis:
     levels = declared_levels(run.planned_variants)
     effects = factor_effects(frame, declared=levels)
     requests = frames.requests_frame(trials)
+    ok_requests = frames.measured_ok(requests)
     connections, cover = connection_setup(requests)
     points = load_points(trials)
     on_phases = phase_effects(trials, levels)
@@ -136,7 +148,9 @@ def analyse(run: RunData) -> RunAnalysis:
         headline=headline(frame, summary.ok, summary.rows, effects),
         diagnoses=diagnose(requests),
         requests=requests,
-        ok_requests=frames.measured_ok(requests),
+        ok_requests=ok_requests,
+        idle=idle_gaps(ok_requests, summary.order),
+        cold_ttft_boxes=boxes(summary.ok, "cold_ttft_ms", summary.order),
         by_index=request_index_summary(requests, summary.order),
         repeats=repeated_prompts(run.request_prompts),
         connections=connections,
@@ -147,5 +161,6 @@ def analyse(run: RunData) -> RunAnalysis:
         load_rolling=rolling_latency(points),
         load_drain=burst_drain(points),
         load_good=good_answers(points),
+        load_warm=warm_bands(points),
         machine_trace=machine_trace(trials),
     )

@@ -14,11 +14,11 @@ import pandas as pd
 
 from coldstart_bench.analysis.frames import (
     FACTOR_PREFIX,
-    METRICS,
     factor_columns,
     measured_ok,
     variant_order,
 )
+from coldstart_bench.analysis.metrics import BY_NAME, METRIC_NAMES
 from coldstart_bench.analysis.stats import mad, median_ci
 from coldstart_bench.results.logs import log_tail
 from coldstart_bench.results.redact import redact_text
@@ -30,7 +30,7 @@ SUMMARY_COLUMNS += ("ci_low", "ci_high")
 
 def metric_summary(
     frame: pd.DataFrame,
-    metrics: Sequence[str] = tuple(METRICS),
+    metrics: Sequence[str] = METRIC_NAMES,
     order: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Per variant and metric, over the measured ok trials: n, median, p95, min, max, MAD,
@@ -65,10 +65,14 @@ def metric_summary(
     return pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
 
 
+# The statistics of a metric a summary row keeps (the columns of the statistics table).
+STATISTICS = ("n", "median", "p95", "min", "max", "mad", "ci_low", "ci_high")
+
+
 @dataclass(frozen=True)
 class VariantSummary:
-    """One variant's headline row: trial counts, then medians (``_p50``) and p95s of the
-    per-trial metrics, each read from :func:`metric_summary`'s table."""
+    """One variant's headline row: its trial counts, then every statistic of every metric
+    it measured (read from :func:`metric_summary`'s table), by metric and statistic."""
 
     variant: str
     factors: Mapping[str, str]
@@ -76,56 +80,21 @@ class VariantSummary:
     ok: int
     failed: int  # failed + timeout
     skipped: int
-    ready_p50: float | None
-    ready_p95: float | None
-    cold_ttft_p50: float | None
-    cold_ttft_p95: float | None
-    first_connect_p50: float | None
-    first_tls_p50: float | None
-    first_ttfb_p50: float | None
-    first_ttft_p50: float | None
-    later_connect_p50: float | None  # a reused connection counts as 0 ms of connecting
-    later_reused_share: float | None
-    later_ttft_p50: float | None
-    tls_seen: bool
-    # load trials only (None elsewhere)
-    first_success_p50: float | None = None
-    load_cold_p95: float | None = None  # the median over trials of each trial's cold p95
-    load_warm_p95: float | None = None
-    cold_penalty_p95: float | None = None
-    cold_excess_p95: float | None = None
-    time_to_steady_p50: float | None = None
-    goodput_p50: float | None = None
-    load_errors_p50: float | None = None
+    figures: Mapping[str, Mapping[str, float]]  # metric → statistic → value
+
+    def figure(self, metric: str, statistic: str = "median") -> float | None:
+        """A statistic of a metric over the variant's measured ok trials (None: the variant
+        has no value of it)."""
+        value = self.figures.get(metric, {}).get(statistic)
+        return None if value is None else float(value)
+
+    def measured(self, metric: str) -> bool:
+        return metric in self.figures
 
     @property
     def load_seen(self) -> bool:
-        return self.load_cold_p95 is not None or self.first_success_p50 is not None
-
-
-# VariantSummary field → (metric, statistic) in the statistics table.
-_HEADLINE: dict[str, tuple[str, str]] = {
-    "ready_p50": ("ready_ms", "median"),
-    "ready_p95": ("ready_ms", "p95"),
-    "cold_ttft_p50": ("cold_ttft_ms", "median"),
-    "cold_ttft_p95": ("cold_ttft_ms", "p95"),
-    "first_connect_p50": ("first_connect_ms", "median"),
-    "first_tls_p50": ("first_tls_ms", "median"),
-    "first_ttfb_p50": ("first_ttfb_ms", "median"),
-    "first_ttft_p50": ("first_ttft_ms", "median"),
-    "later_connect_p50": ("later_connect_ms", "median"),
-    "later_reused_share": ("later_reused_share", "median"),
-    "later_ttft_p50": ("later_ttft_ms", "median"),
-    "first_success_p50": ("first_success_ms", "median"),
-    "load_cold_p95": ("load_cold_p95_ms", "median"),
-    "load_warm_p95": ("load_warm_p95_ms", "median"),
-    "cold_penalty_p95": ("cold_penalty_p95", "median"),
-    "cold_excess_p95": ("cold_excess_p95_ms", "median"),
-    "time_to_steady_p50": ("time_to_steady_ms", "median"),
-    "goodput_p50": ("goodput_rps", "median"),
-    "load_errors_p50": ("load_errors", "median"),
-}
-HEADLINE_METRICS: tuple[str, ...] = tuple(dict.fromkeys(m for m, _s in _HEADLINE.values()))
+        """A load figure was measured (the table then shows the load's columns)."""
+        return any(BY_NAME[m].load for m in self.figures if m in BY_NAME)
 
 
 def summarise(
@@ -134,16 +103,15 @@ def summarise(
     """One row per variant with measured trials, in ``order``; figures from ``stats`` (the
     table :func:`metric_summary` gives for this frame; computed when not given)."""
     if stats is None:
-        stats = metric_summary(frame, HEADLINE_METRICS, order)
-    values = {(r.variant, r.metric): r for r in stats.itertuples(index=False)}
+        stats = metric_summary(frame, order=order)
+    figures: dict[str, dict[str, dict[str, float]]] = {}
+    for record in stats.to_dict("records"):
+        by_metric = figures.setdefault(str(record["variant"]), {})
+        by_metric[str(record["metric"])] = {s: float(record[s]) for s in STATISTICS}
     measured = frame[~frame["warmup_trial"].astype(bool)] if not frame.empty else frame
     rows = []
     for variant in variant_order(measured, order):
         part = measured[measured["variant"] == variant]
-        figures = {}
-        for name, (metric, statistic) in _HEADLINE.items():
-            row = values.get((variant, metric))
-            figures[name] = None if row is None else float(getattr(row, statistic))
         first = part.iloc[0]
         factors = {
             c[len(FACTOR_PREFIX) :]: str(first[c])
@@ -158,11 +126,39 @@ def summarise(
                 ok=int((part["status"] == "ok").sum()),
                 failed=int(part["status"].isin(["failed", "timeout"]).sum()),
                 skipped=int((part["status"] == "skipped").sum()),
-                tls_seen=(variant, "first_tls_ms") in values,
-                **figures,
+                figures=figures.get(variant, {}),
             )
         )
     return rows
+
+
+BOX_COLUMNS = ["variant", "n", "q1", "median", "q3", "whisker_low", "whisker_high"]
+
+
+def boxes(ok: pd.DataFrame, metric: str, order: Sequence[str]) -> pd.DataFrame:
+    """Per variant in ``order`` with a value of ``metric`` among the measured ok trials
+    ``ok``: the quartiles (numpy's linear percentiles) and Tukey's whiskers — the farthest
+    values within 1.5 × the interquartile range of the box, as a box plot draws them."""
+    rows = []
+    for variant in order:
+        values = ok.loc[ok["variant"] == variant, metric].dropna().to_numpy(dtype=float)
+        if not len(values):
+            continue
+        q1, middle, q3 = (float(q) for q in np.percentile(values, [25, 50, 75]))
+        reach = 1.5 * (q3 - q1)
+        inside = values[(values >= q1 - reach) & (values <= q3 + reach)]
+        rows.append(
+            {
+                "variant": variant,
+                "n": len(values),
+                "q1": q1,
+                "median": middle,
+                "q3": q3,
+                "whisker_low": float(inside.min()) if len(inside) else q1,
+                "whisker_high": float(inside.max()) if len(inside) else q3,
+            }
+        )
+    return pd.DataFrame(rows, columns=BOX_COLUMNS)
 
 
 @dataclass(frozen=True)

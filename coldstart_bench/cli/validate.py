@@ -27,15 +27,13 @@ SHOWN_HEAD = 20
 
 def load_text(load: Any) -> str:
     """A [load] table in words, e.g. "poisson 10 req/s, 40 requests per phase, from spawn"."""
-    if load.pattern == "burst":
-        what = f"a burst of {load.requests}"
-    elif load.pattern == "concurrent":
-        what = f"{load.concurrency} client(s) in a closed loop"
-    else:
-        what = f"{load.pattern} {load.rate:g} req/s"
+    from coldstart_bench.scenario.patterns import pattern
+
+    described = pattern(load.pattern)
+    what = described.describe(load)
     size = (
         f"{load.requests} requests per phase"
-        if load.requests and load.pattern != "burst"
+        if load.requests and not described.all_at_once
         else f"{load.duration_s:g} s per phase"
         if load.duration_s
         else ""

@@ -18,15 +18,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from coldstart_bench.analysis.frames import METRICS
 from coldstart_bench.analysis.machine import Drift
+from coldstart_bench.analysis.metrics import DEFAULT_GATED, METRIC_NAMES
 from coldstart_bench.errors import GateInputError
 from coldstart_bench.gate.matching import Side, matched_frames, metric_values
 from coldstart_bench.gate.rule import Comparison, Decision, compare, decide
 from coldstart_bench.results.store import RunData
 from coldstart_bench.scenario.schema import GateConfig
 
-DEFAULT_METRICS = ("cold_ttft_ms",)
+DEFAULT_METRICS = DEFAULT_GATED
 DEFAULT_MAX_REGRESSION = 0.05
 DEFAULT_CONFIDENCE = 0.95
 # The largest minimum detectable effect a pass may have, as a multiple of max_regression:
@@ -84,8 +84,10 @@ def settings_from_table(table: Mapping[str, Any], overrides: Mapping[str, Any]) 
         if value is not None and value != () and value != {}:
             setattr(settings, key, value)
     for metric in (*settings.metrics, *settings.budgets):
-        if metric not in METRICS:
-            raise GateInputError(f"unknown metric {metric!r}; choose from {', '.join(METRICS)}")
+        if metric not in METRIC_NAMES:
+            raise GateInputError(
+                f"unknown metric {metric!r}; choose from {', '.join(METRIC_NAMES)}"
+            )
     return settings
 
 

@@ -212,10 +212,10 @@ def _plots(analysis: RunAnalysis) -> list[Plot]:
     effects = [e for e in analysis.effects if not e.by_construction]
     drawn = {
         "waterfall": waterfall(analysis.timelines, order),
-        "distribution": plots.distribution(analysis.summary.ok, order),
+        "distribution": plots.distribution(analysis.summary.ok, analysis.cold_ttft_boxes, order),
         "requests": plots.requests_by_index(analysis.by_index, order, analysis.repeats),
         "connect": plots.connections(analysis.connections, analysis.connections_cover, order),
-        "idle": plots.ttft_vs_idle(analysis.ok_requests, order),
+        "idle": plots.ttft_vs_idle(analysis.ok_requests, analysis.idle, order),
         "effects": plots.effects(effects),
         "model_load": plots.model_load(analysis.throughput, order),
         "load": load_picture(
@@ -223,10 +223,11 @@ def _plots(analysis: RunAnalysis) -> list[Plot]:
             analysis.load_rolling,
             analysis.load_drain,
             analysis.load_good,
+            analysis.load_warm,
             order,
         )
         if not analysis.load_points.empty
         else None,
-        "machine": machine_picture(analysis.machine_trace),
+        "machine": machine_picture(analysis.machine_trace, analysis.summary.machine),
     }
     return [Plot(name, PLOT_TITLES[name], png) for name, png in drawn.items() if png]

@@ -2,69 +2,45 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
+from coldstart_bench.analysis.metrics import BY_NAME, DASH, Table, TableColumn, ms, table_columns
 from coldstart_bench.analysis.summary import VariantSummary
 
-_DASH = "—"
+_DASH = DASH
+__all__ = ["ms"]  # the tables' number format, for the commands that print figures
 
 
-def ms(value: float | None, digits: int | None = None) -> str:
-    if value is None:
-        return _DASH
-    if digits is None:  # decided on the rounded value: 9.998 is "10.0", not "10.00"
-        digits = 0 if abs(value) >= 999.95 else 1 if abs(value) >= 9.995 else 2
-    return f"{value:,.{digits}f}"
+@dataclass(frozen=True)
+class SummaryColumn:
+    """One column of the summary table: its header, the text of a row's cell, bold or not
+    — each metric's column, header and format from its record (analysis.metrics)."""
+
+    header: str
+    metric: str
+    statistic: str
+    bold: bool
+    hidden_when_absent: bool
+
+    def value(self, row: VariantSummary) -> str:
+        return BY_NAME[self.metric].format(row.figure(self.metric, self.statistic))
 
 
-# (header, value of a row, bold?) for each metric column, in two groups: the start-up and
-# the requests. A wide terminal shows both in one table, a narrow one in two.
-_Column = tuple[str, Callable[[VariantSummary], str], bool]
+def _columns(part: Table) -> tuple[SummaryColumn, ...]:
+    def made(c: TableColumn) -> SummaryColumn:
+        return SummaryColumn(
+            c.header, c.metric.name, c.statistic, c.bold, c.metric.hidden_when_absent
+        )
 
-STARTUP_COLUMNS: tuple[_Column, ...] = (
-    ("ready\np50", lambda r: ms(r.ready_p50), False),
-    ("ready\np95", lambda r: ms(r.ready_p95), False),
-    ("cold TTFT\np50", lambda r: ms(r.cold_ttft_p50), True),
-    ("cold TTFT\np95", lambda r: ms(r.cold_ttft_p95), False),
-)
-REQUEST_COLUMNS: tuple[_Column, ...] = (
-    ("1st req\nconnect", lambda r: ms(r.first_connect_p50), False),
-    ("1st req\nTLS", lambda r: ms(r.first_tls_p50) if r.tls_seen else _DASH, False),
-    ("1st req\nTTFB", lambda r: ms(r.first_ttfb_p50), False),
-    ("1st req\nTTFT", lambda r: ms(r.first_ttft_p50), False),
-    ("later\nconnect", lambda r: ms(r.later_connect_p50), False),
-    (
-        "later\nreused",
-        lambda r: _DASH if r.later_reused_share is None else f"{r.later_reused_share:.0%}",
-        False,
-    ),
-    ("later\nTTFT", lambda r: ms(r.later_ttft_p50), False),
-)
+    return tuple(made(c) for c in table_columns(part))
 
 
-def _penalty(r: VariantSummary) -> str:
-    return _DASH if r.cold_penalty_p95 is None else f"{r.cold_penalty_p95:.2f}×"
-
-
-# A load trial's columns, in place of the request columns.
-LOAD_COLUMNS: tuple[_Column, ...] = (
-    ("first\nanswer", lambda r: ms(r.first_success_p50), False),
-    ("cold\np95", lambda r: ms(r.load_cold_p95), True),
-    ("warm\np95", lambda r: ms(r.load_warm_p95), False),
-    ("cold\npenalty", _penalty, False),
-    ("cold\nexcess", lambda r: ms(r.cold_excess_p95), False),
-    ("steady\nafter", lambda r: ms(r.time_to_steady_p50), False),
-    (
-        "goodput\nreq/s",
-        lambda r: _DASH if r.goodput_p50 is None else f"{r.goodput_p50:.1f}",
-        False,
-    ),
-    (
-        "not\nanswered",
-        lambda r: _DASH if r.load_errors_p50 is None else f"{r.load_errors_p50:g}",
-        False,
-    ),
-)
+# The metric columns in three parts: the start-up, and after it the requests or, in a run
+# with load trials, the load. A wide terminal shows two in one table, a narrow one apart.
+STARTUP_COLUMNS = _columns("startup")
+REQUEST_COLUMNS = _columns("requests")
+LOAD_COLUMNS = _columns("load")
 LOAD_CAPTION = (
     "milliseconds from t0 unless said; each figure is the median over trials of one value "
     "per trial; cold / warm p95 = the 95th percentile of latency from arrival (waiting + "
@@ -82,7 +58,7 @@ CAPTION = (
 )
 
 
-def detail_columns(rows: Sequence[VariantSummary]) -> tuple[_Column, ...]:
+def detail_columns(rows: Sequence[VariantSummary]) -> tuple[SummaryColumn, ...]:
     """The columns after start-up: the load's where the run had load trials."""
     return LOAD_COLUMNS if any(r.load_seen for r in rows) else REQUEST_COLUMNS
 
@@ -91,10 +67,14 @@ def caption_for(rows: Sequence[VariantSummary]) -> str:
     return LOAD_CAPTION if any(r.load_seen for r in rows) else CAPTION
 
 
-def shown_columns(columns: Sequence[_Column], rows: Sequence[VariantSummary]) -> list[_Column]:
-    """The columns worth showing: TLS only if some variant used TLS."""
-    tls = any(r.tls_seen for r in rows)
-    return [c for c in columns if tls or "TLS" not in c[0]]
+def shown_columns(
+    columns: Sequence[SummaryColumn], rows: Sequence[VariantSummary]
+) -> list[SummaryColumn]:
+    """The columns worth showing: one that is hidden when absent (TLS) only where some
+    variant measured its metric."""
+    return [
+        c for c in columns if not c.hidden_when_absent or any(r.measured(c.metric) for r in rows)
+    ]
 
 
 def factor_names(rows: Sequence[VariantSummary]) -> list[str]:
@@ -116,11 +96,11 @@ def plain_grid(
     """Headers, then (factor labels, figures) per row, as plain text."""
     columns = shown_columns([*STARTUP_COLUMNS, *detail_columns(rows)], rows)
     factors = factor_names(rows)
-    heads = [*(factors or ["variant"]), "ok/n", *(h.replace("\n", " ") for h, _v, _b in columns)]
+    heads = [*(factors or ["variant"]), "ok/n", *(c.header.replace("\n", " ") for c in columns)]
     body = [
         (
             [row.factors.get(f, _DASH) for f in factors] or [row.variant],
-            [count_text(row), *(value(row) for _h, value, _b in columns)],
+            [count_text(row), *(c.value(row) for c in columns)],
         )
         for row in rows
     ]

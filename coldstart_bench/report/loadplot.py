@@ -2,11 +2,13 @@
 own readiness (the replica's response is the question, not when each start happened to
 end), and below, the answers that met the SLO as they end.
 
-- Arrivals spread in time (Poisson, a steady rate, a concurrency): every cold request as a
+- Arrivals spread in time (a pattern drawn as a timeline: Poisson, a steady rate, a
+  concurrency): every cold request as a
   point at its arrival since ready and its latency from arrival, the rolling median and
   p95, and the band the same load gives once the replica is warm.
-- A burst: its requests ranked by latency (the k-th fastest of each trial), the median over
-  trials of each rank, cold against warm — how the queue drains."""
+- A burst (a pattern drawn ranked): its requests ranked by latency (the k-th fastest of
+  each trial), the median over trials of each rank, cold against warm — how the queue
+  drains."""
 
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ def load_picture(
     rolling: pd.DataFrame,
     drain: pd.DataFrame,
     good: pd.DataFrame,
+    warm: pd.DataFrame,
     order: Sequence[str],
 ) -> bytes | None:
     variants = [v for v in order if v in set(points["variant"])]
@@ -42,15 +45,16 @@ def load_picture(
     finite = points["latency_ms"].replace(np.inf, np.nan).dropna()
     top = float(finite.max()) * 1.6 if not finite.empty else 1000.0
     bottom = max(float(finite.min()) / 1.6, 0.1) if not finite.empty else 1.0
-    spread = points[(points["phase"] == "cold") & (points["pattern"] != "burst")]
+    spread = points[(points["phase"] == "cold") & (points["panel"] == "timeline")]
     span = (float(spread["since_s"].min()), float(spread["since_s"].max())) if len(spread) else None
     handles: dict[str, object] = {}
     for ax, variant in zip(axes[:-1], variants, strict=True):
         mine = points[points["variant"] == variant]
-        if (mine["pattern"] == "burst").all():
+        if (mine["panel"] == "ranked").all():
             _burst_panel(ax, mine, drain[drain["variant"] == variant], top)
         else:
-            _arrivals_panel(ax, mine, rolling[rolling["variant"] == variant], top)
+            _arrivals_panel(ax, mine, rolling[rolling["variant"] == variant],
+                            warm[warm["variant"] == variant], top)  # fmt: skip
             if span is not None:
                 ax.set_xlim(
                     span[0] - 0.05 * (span[1] - span[0]), span[1] + 0.05 * (span[1] - span[0])
@@ -65,7 +69,7 @@ def load_picture(
     # One legend for every panel, beside the first: none covers a point.
     axes[0].legend(handles.values(), handles.keys(), loc="upper left", bbox_to_anchor=(1.01, 1.0),
                    fontsize=7, frameon=False)  # fmt: skip
-    if (points["pattern"] == "burst").all():
+    if (points["panel"] == "ranked").all():
         fig.suptitle("A burst on a cold replica at ready: latency from arrival, fastest first")
     else:
         fig.suptitle(
@@ -74,8 +78,10 @@ def load_picture(
     return png_bytes(fig)
 
 
-def _arrivals_panel(ax: Axes, mine: pd.DataFrame, line: pd.DataFrame, top: float) -> None:
-    cold, warm = mine[mine["phase"] == "cold"], mine[mine["phase"] == "warm"]
+def _arrivals_panel(
+    ax: Axes, mine: pd.DataFrame, line: pd.DataFrame, band: pd.DataFrame, top: float
+) -> None:
+    cold = mine[mine["phase"] == "cold"]
     answered = cold[cold["latency_ms"].notna()]
     lost = cold[cold["latency_ms"].isna()]
     ax.scatter(answered["since_s"], answered["latency_ms"], s=6, alpha=0.35,
@@ -85,7 +91,7 @@ def _arrivals_panel(ax: Axes, mine: pd.DataFrame, line: pd.DataFrame, top: float
                    color=OKABE_ITO[5], label="not answered")  # fmt: skip
     ax.plot(line["t_s"], line["p50_ms"], color="black", linewidth=1.2, label="rolling p50")
     ax.plot(line["t_s"], line["p95_ms"], color=OKABE_ITO[5], linewidth=1.2, label="rolling p95")
-    _warm_band(ax, warm)
+    _warm_band(ax, band)
     ax.axvline(0.0, color=GREY, linestyle="--", linewidth=1.2, label="ready (each trial's)")
     trials = cold["trial"].nunique()
     ready = cold.groupby("trial")["ready_s"].first()
@@ -121,12 +127,11 @@ def _burst_panel(ax: Axes, mine: pd.DataFrame, drain: pd.DataFrame, top: float) 
     ax.set_xlabel("request of the burst, fastest first", fontsize=8)
 
 
-def _warm_band(ax: Axes, warm: pd.DataFrame) -> None:
-    band = warm["latency_ms"].dropna()
+def _warm_band(ax: Axes, band: pd.DataFrame) -> None:
     if band.empty:
         return
-    low, high = np.percentile(band, [50, 95])
-    ax.axhspan(low, high, color=OKABE_ITO[2], alpha=0.18, label="warm p50–p95")
+    ax.axhspan(float(band["p50_ms"].iloc[0]), float(band["p95_ms"].iloc[0]), color=OKABE_ITO[2],
+               alpha=0.18, label="warm p50–p95")  # fmt: skip
 
 
 def _good_panel(ax: Axes, good: pd.DataFrame, variants: Sequence[str]) -> None:

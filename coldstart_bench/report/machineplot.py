@@ -8,16 +8,19 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from coldstart_bench.analysis.machine import MachineSummary
 from coldstart_bench.report.style import GREY, OKABE_ITO, png_bytes
 
 
-def machine_picture(trace: pd.DataFrame) -> bytes | None:
-    if len(trace) < 2:
+def machine_picture(trace: pd.DataFrame, summary: MachineSummary) -> bytes | None:
+    """The calibration before each trial with its median over the run (the analysis's
+    figures), and the load average beside it."""
+    if len(trace) < 2 or summary.calibration_ms is None:
         return None
     fig, ax = plt.subplots(figsize=(11, 4.2), layout="constrained")
     x = np.arange(1, len(trace) + 1)
     calib = trace["calibration_ms"].to_numpy(float)
-    middle = float(np.median(calib))
+    middle = summary.calibration_ms
     ax.plot(x, calib, marker="o", markersize=3, linewidth=0.8, color=OKABE_ITO[0],
             label="calibration before the trial (ms)")  # fmt: skip
     ax.axhline(middle, color=GREY, linestyle="--", linewidth=1,
@@ -43,10 +46,12 @@ def machine_picture(trace: pd.DataFrame) -> bytes | None:
         more_handles, more_labels = load_ax.get_legend_handles_labels()
         handles += more_handles
         labels += more_labels
-    spread = (np.percentile(calib, 90) - np.percentile(calib, 10)) / middle
+    spread = summary.calibration_spread
     ax.set_title(
         f"The machine over the run: the calibration's 10th–90th percentiles span "
-        f"{spread:.0%} of its median", fontsize=10,
+        f"{spread:.0%} of its median" if spread is not None
+        else "The machine over the run: too few trials for the calibration's spread",
+        fontsize=10,
     )  # fmt: skip
     ax.legend(handles, labels, fontsize=8, loc="lower left", ncol=2, framealpha=0.9)
     return png_bytes(fig)

@@ -19,16 +19,28 @@ from coldstart_bench.report.columns import repeats_text
 from coldstart_bench.report.style import GREY, OKABE_ITO, colour, figure, png_bytes, whiskers
 
 
-def distribution(ok: pd.DataFrame, order: Sequence[str]) -> bytes | None:
-    """Box plot plus every trial as a jittered point of ``cold_ttft_ms`` per variant, from
-    the measured ok trials."""
-    data = [(v, ok.loc[ok["variant"] == v, "cold_ttft_ms"].dropna().to_numpy()) for v in order]
-    data = [(v, d) for v, d in data if len(d)]
-    if not data:
+def distribution(ok: pd.DataFrame, boxes: pd.DataFrame, order: Sequence[str]) -> bytes | None:
+    """Box plot (the analysis's quartiles and whiskers) plus every trial as a jittered
+    point of ``cold_ttft_ms`` per variant, from the measured ok trials."""
+    if boxes.empty:
         return None
+    data = [
+        (box.variant, ok.loc[ok["variant"] == box.variant, "cold_ttft_ms"].dropna().to_numpy())
+        for box in boxes.itertuples()
+    ]
     fig, ax = figure(len(data))
-    ax.boxplot(  # type: ignore[attr-defined]
-        [d for _, d in data],
+    ax.bxp(  # type: ignore[attr-defined]
+        [
+            {
+                "med": b.median,
+                "q1": b.q1,
+                "q3": b.q3,
+                "whislo": b.whisker_low,
+                "whishi": b.whisker_high,
+                "fliers": [],
+            }
+            for b in boxes.itertuples()
+        ],
         orientation="horizontal",
         widths=0.5,
         showfliers=False,
@@ -258,7 +270,9 @@ def model_load(summary: pd.DataFrame, order: Sequence[str]) -> bytes | None:
     return png_bytes(fig)
 
 
-def ttft_vs_idle(ok_requests: pd.DataFrame, order: Sequence[str]) -> bytes | None:
+def ttft_vs_idle(
+    ok_requests: pd.DataFrame, idle: pd.DataFrame, order: Sequence[str]
+) -> bytes | None:
     """Each later request's TTFT against how long the client had been silent before it,
     per variant (from the measured ok requests); an x where the pool found its connection
     closed and opened a new one. Drawn when some request followed a silence of a second or
@@ -272,9 +286,8 @@ def ttft_vs_idle(ok_requests: pd.DataFrame, order: Sequence[str]) -> bytes | Non
     variants = [v for v in order if v in set(later["variant"])]
     # Variants with the same gap would hide each other: each is drawn beside the others
     # there (a small x shift), with a bar at its median.
-    gap_of = {
-        v: round(later.loc[later["variant"] == v, "idle_ms"].median() / 500) for v in variants
-    }
+    medians = idle.set_index("variant")
+    gap_of = {v: round(float(medians.loc[v, "idle_median_ms"]) / 500) for v in variants}
     step = 0.04 * max(later["idle_ms"].max() / 1000, 1.0)
     for i, variant in enumerate(variants):
         part = later[later["variant"] == variant]
@@ -288,8 +301,9 @@ def ttft_vs_idle(ok_requests: pd.DataFrame, order: Sequence[str]) -> bytes | Non
                 ax.scatter(rows["idle_ms"] / 1000 + shift, rows["ttft_ms"], s=size, marker=marker,  # type: ignore[attr-defined]
                            color=face, alpha=0.8, label=label)  # fmt: skip
                 label = None
-        x = part["idle_ms"].median() / 1000 + shift
-        ax.plot([x - step * 0.4, x + step * 0.4], [part["ttft_ms"].median()] * 2,  # type: ignore[attr-defined]
+        x = float(medians.loc[variant, "idle_median_ms"]) / 1000 + shift
+        ttft = float(medians.loc[variant, "ttft_median_ms"])
+        ax.plot([x - step * 0.4, x + step * 0.4], [ttft, ttft],  # type: ignore[attr-defined]
                 color="black", linewidth=1.5)  # fmt: skip
     ax.set_xlabel(  # type: ignore[attr-defined]
         "seconds the client was silent before the request (variants at one gap drawn side "

@@ -16,7 +16,7 @@ from coldstart_bench.analysis.summary import Failure, VariantSummary
 from coldstart_bench.report.columns import (
     _DASH,
     STARTUP_COLUMNS,
-    _Column,
+    SummaryColumn,
     caption_for,
     count_text,
     detail_columns,
@@ -37,7 +37,7 @@ def _count(row: VariantSummary) -> str:
 def summary_table(
     rows: Sequence[VariantSummary],
     title: str | None = None,
-    columns: Sequence[_Column] | None = None,
+    columns: Sequence[SummaryColumn] | None = None,
     caption: str | None = "",
     counts: bool = True,
     compact: bool = False,
@@ -63,11 +63,11 @@ def summary_table(
         table.add_column(Text(name), overflow="fold")
     if counts:
         table.add_column("ok/n", justify="right")
-    for header, _value, bold in columns:
-        table.add_column(header, justify="right", style="bold" if bold else None)
+    for column in columns:
+        table.add_column(column.header, justify="right", style="bold" if column.bold else None)
     for row in rows:
         labels = [Text(row.factors.get(f, _DASH)) for f in factors] or [Text(row.variant)]
-        cells = [value(row) for _h, value, _b in columns]
+        cells = [column.value(row) for column in columns]
         table.add_row(*labels, *([_count(row)] if counts else []), *cells)
     return table
 

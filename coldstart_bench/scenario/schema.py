@@ -21,6 +21,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from coldstart_bench.scenario.messages import PathError, did_you_mean
+from coldstart_bench.scenario.patterns import PATTERNS
 from coldstart_bench.scenario.presets import PRESETS
 from coldstart_bench.scenario.settings import LoadSettings
 from coldstart_bench.scenario.vocabulary import (
@@ -477,13 +478,20 @@ class SloConfig(_Model):
 MAX_ARRIVALS = 1_000_000
 
 
+# What a pattern's required key is, in words.
+_NEEDED = {"rate": "a rate (requests/s)", "requests": "requests (how many at once)"}
+# The keys that belong to some patterns only.
+_PATTERN_KEYS = frozenset().union(*(p.keys for p in PATTERNS.values()))
+
+
 class LoadConfig(_Model):
     """Traffic on the replica from the moment it starts (or from ready), then the same
     traffic again once it is warm. The requests themselves are ``[requests]``'."""
 
-    pattern: Literal["concurrent", "constant", "poisson", "burst"] = "poisson"
-    """`constant` or `poisson` arrivals at `rate`, a `burst` of `requests` at once, or `concurrent`
-    clients in a closed loop."""
+    pattern: str = "poisson"
+    """How the arrivals come: `constant` or `poisson` arrivals at `rate`, a `burst` of
+    `requests` at once, or `concurrent` clients in a closed loop (each pattern is one module
+    of `coldstart_bench/scenario/patterns/`)."""
     rate: float | None = Field(None, gt=0, le=100_000)
     """Requests per second (`constant`, `poisson`)."""
     concurrency: int = Field(1, ge=1, le=10_000)
@@ -517,25 +525,28 @@ class LoadConfig(_Model):
     """Goodput counts the answers meeting the SLO among the requests arriving in the phase's first
     seconds."""
 
+    @field_validator("pattern")
+    @classmethod
+    def _known_pattern(cls, value: str) -> str:
+        if value not in PATTERNS:
+            raise ValueError(
+                f"unknown pattern {value!r}{did_you_mean(value, PATTERNS)}; choose from "
+                + ", ".join(sorted(PATTERNS))
+            )
+        return value
+
     @model_validator(mode="after")
     def _one_size(self) -> LoadConfig:
-        if self.pattern in ("constant", "poisson") and self.rate is None:
-            raise PathError("rate", f"pattern = {self.pattern!r} needs a rate (requests/s)")
-        if self.pattern == "burst":
-            if self.requests is None:
-                raise PathError("requests", "pattern = 'burst' needs requests (how many at once)")
-            if self.duration_s is not None:
-                raise PathError("duration_s", "a burst has no duration: it is all at once")
-        elif self.requests is not None and self.duration_s is not None:
-            raise PathError("requests", "give either requests or duration_s (one of them)")
-        elif self.requests is None and self.duration_s is None and self.until_after_ready_s is None:
-            raise PathError(
-                "requests", "give requests, duration_s or until_after_ready_s (how long it lasts)"
-            )
-        if self.until_after_ready_s is not None and self.pattern not in ("constant", "poisson"):
-            raise PathError("until_after_ready_s", "applies to constant and poisson arrivals")
-        if self.pattern != "concurrent" and "concurrency" in self.model_fields_set:
-            raise PathError("concurrency", "applies only to pattern = 'concurrent'")
+        described = PATTERNS[self.pattern]
+        for key in described.needs:
+            if getattr(self, key) is None:
+                raise PathError(key, f"pattern = {self.pattern!r} needs {_NEEDED[key]}")
+        problem = described.check(self)
+        if problem is not None:
+            raise PathError(*problem)
+        for key in sorted(self.model_fields_set & _PATTERN_KEYS - described.keys):
+            owners = " or ".join(repr(p.name) for p in PATTERNS.values() if key in p.keys)
+            raise PathError(key, f"applies only to pattern = {owners}")
         if self.rate is not None and self.duration_s is not None:
             expected = self.rate * self.duration_s
             if expected > MAX_ARRIVALS:

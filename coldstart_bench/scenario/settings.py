@@ -11,16 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-LoadPattern = Literal["concurrent", "constant", "poisson", "burst"]
-
 
 @dataclass(frozen=True, slots=True)
 class LoadSettings:
     """A load trial's ``[load]`` table as it ran: the traffic, then how its figures judge
     it. Fields that records written before results schema 2 did not keep are None there."""
 
-    pattern: LoadPattern
-    """`[load] pattern`."""
+    pattern: str
+    """`[load] pattern` (one of `coldstart_bench/scenario/patterns/`)."""
     start: Literal["spawn", "ready"]
     """`[load] start`."""
     before_ready: Literal["hold", "retry"]

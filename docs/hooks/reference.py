@@ -245,7 +245,7 @@ def _default_text(info: Any) -> str:
 
 
 def results_reference() -> str:
-    from coldstart_bench.analysis.frames import METRICS
+    from coldstart_bench.analysis.metrics import METRICS
     from coldstart_bench.results import schema
     from coldstart_bench.scenario.settings import LoadSettings
 
@@ -295,12 +295,23 @@ def results_reference() -> str:
         "",
         "Every figure a report shows is a statistic (median, p95, bootstrap interval) over a "
         "variant's measured ok trials of one of these per-trial values "
-        "(`coldstart_bench/analysis/frames.py`); `--metric` takes these names.",
+        "(`coldstart_bench/analysis/metrics.py`, one record each); `--metric` takes these "
+        "names. *Effects*: factor effects are computed for it; *0 by construction*: a level "
+        "can make it exactly 0 by how it works, so a ratio to it is no finding.",
         "",
-        "| metric | one trial's value |",
-        "|---|---|",
+        "| metric | one trial's value | unit | better | effects |",
+        "|---|---|---|---|---|",
     ]
-    out += [f"| `{name}` | {_cell(text)} |" for name, text in METRICS.items()]
+    for m in METRICS:
+        notes = ["yes" if m.effect_rank is not None else ""]
+        if m.zero_by_construction:
+            notes.append("0 by construction")
+        if m.gated_by_default:
+            notes.append("gated by default")
+        out.append(
+            f"| `{m.name}` | {_cell(m.wording)} | {m.unit} | {m.better} | "
+            f"{_cell(', '.join(n for n in notes if n))} |"
+        )
     return "\n".join(out) + "\n"
 
 

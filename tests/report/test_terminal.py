@@ -16,18 +16,16 @@ def test_a_narrow_terminal_gets_the_summary_in_two_tables_with_nothing_cut():
         ok=10,
         failed=0,
         skipped=0,
-        ready_p50=1051.2,
-        ready_p95=1117.0,
-        cold_ttft_p50=1091.0,
-        cold_ttft_p95=1154.3,
-        first_connect_p50=0.13,
-        first_tls_p50=None,
-        first_ttfb_p50=14.6,
-        first_ttft_p50=35.5,
-        later_connect_p50=0.0,
-        later_reused_share=1.0,
-        later_ttft_p50=16.8,
-        tls_seen=False,
+        figures={
+            "ready_ms": {"median": 1051.2, "p95": 1117.0},
+            "cold_ttft_ms": {"median": 1091.0, "p95": 1154.3},
+            "first_connect_ms": {"median": 0.13},
+            "first_ttfb_ms": {"median": 14.6},
+            "first_ttft_ms": {"median": 35.5},
+            "later_connect_ms": {"median": 0.0},
+            "later_reused_share": {"median": 1.0},
+            "later_ttft_ms": {"median": 16.8},
+        },
     )
     narrow = Console(width=80, record=True)
     print_summary(narrow, [row], "run")

@@ -16,7 +16,7 @@ from helpers import run_argv, run_options, toy_command
 from typer.testing import CliRunner
 
 from coldstart_bench import load_run
-from coldstart_bench.analysis.load import load_figures
+from coldstart_bench.analysis.metrics import trial_metrics
 from coldstart_bench.cli.app import app
 from coldstart_bench.probe.timeline import HARNESS_OUT_OF_FILES
 from coldstart_bench.run.session import run_scenario
@@ -71,7 +71,7 @@ def test_requests_before_the_server_listens_are_held_or_retried(
     else:  # refused connections, then success
         assert all(not r.held and r.attempts > 1 for r in early)
         assert all("ConnectError" in r.first_error for r in early)
-        assert load_figures(trial)["load_retries"] == sum(r.attempts - 1 for r in trial.load)
+        assert trial_metrics(trial)["load_retries"] == sum(r.attempts - 1 for r in trial.load)
 
 
 def test_a_burst_against_a_server_that_answers_four_at_a_time_queues_and_loses_nothing(
@@ -122,7 +122,7 @@ def test_every_trial_carries_its_warm_phase_and_the_figures_compare_them(
         warm = [r for r in trial.load if r.phase == "warm"]
         assert len(cold) == len(warm) == 40
         assert min(r.arrival_ms for r in warm) > max(r.request.start_ms for r in cold)
-        figures = load_figures(trial)
+        figures = trial_metrics(trial)
         assert figures["load_cold_p95_ms"] > figures["load_warm_p95_ms"]  # held ~300 ms
         assert figures["cold_penalty_p95"] > 3
         assert figures["time_to_steady_ms"] is not None

@@ -60,8 +60,8 @@ def test_two_machines_are_never_averaged_together():
         record(3, "t4-box", 420.0),
     ]
     rows = {r.variant: r for r in summarise(trials_frame(stratify_by_node(trials)))}
-    assert rows["pooling=on,node=a100-box"].cold_ttft_p50 == 105.0
-    assert rows["pooling=on,node=t4-box"].cold_ttft_p50 == 410.0
+    assert rows["pooling=on,node=a100-box"].figure("cold_ttft_ms") == 105.0
+    assert rows["pooling=on,node=t4-box"].figure("cold_ttft_ms") == 410.0
     one = [dataclasses.replace(t, node=NodeIdentity("same")) for t in trials]
     assert stratify_by_node(one) == one
 

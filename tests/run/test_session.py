@@ -59,14 +59,14 @@ def test_pooling_by_tls_matrix_end_to_end(tmp_path: Path, write_scenario):
     for variant, row in rows.items():
         tls, pooled = "tls=on" in variant, "pooling=on" in variant
         assert row.ok == 5
-        assert row.tls_seen == tls
-        assert (row.first_tls_p50 is not None) == tls
-        assert row.later_reused_share == (1.0 if pooled else 0.0)
+        assert row.measured("first_tls_ms") == tls
+        assert (row.figure("first_tls_ms") is not None) == tls
+        assert row.figure("later_reused_share") == (1.0 if pooled else 0.0)
         if pooled:
-            assert row.later_connect_p50 == 0.0
+            assert row.figure("later_connect_ms") == 0.0
         else:
-            assert row.later_connect_p50 > 0.0
-        assert row.cold_ttft_p50 > row.ready_p50 > 0
+            assert row.figure("later_connect_ms") > 0.0
+        assert row.figure("cold_ttft_ms") > row.figure("ready_ms") > 0
 
     for trial in run.trials:
         first = trial.requests[0]
