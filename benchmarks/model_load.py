@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 from coldstart_bench.analysis.stats import median
-from coldstart_bench.cache_dir import default_cache_dir
+from coldstart_bench.host.paths import default_cache_dir
 from coldstart_bench.run import page_cache
 
 LOADER = r"""

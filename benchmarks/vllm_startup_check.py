@@ -29,8 +29,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from coldstart_bench.scenario.presets import VLLM  # noqa: E402
-from coldstart_bench.target.vllm.prepare import VllmHome  # noqa: E402
+from coldstart_bench.engines.vllm import VLLM  # noqa: E402
+from coldstart_bench.engines.vllm.prepare import VllmHome  # noqa: E402
 
 SCENARIO = REPO / "benchmarks" / "vllm_startup_check.toml"
 KV_BYTES = "2147483648"  # as the scenario's kv_bytes

@@ -7,5 +7,4 @@ TARGET_COMMANDS = (
     "serve-gateway",
     "make-model",
     "check-device",
-    "prepare-vllm",
 )

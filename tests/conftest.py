@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from helpers import TOY_SERVER, Server
 
+from coldstart_bench.host import processes
 from coldstart_bench.plan.specs import ReadySpec, ServiceSpec
-from coldstart_bench.proc import tree as proctree
 from coldstart_bench.proc.group import TrialProcesses
 from coldstart_bench.proc.ports import free_port
 
@@ -55,9 +55,9 @@ def trustme_certs(tmp_path_factory: pytest.TempPathFactory) -> CertFiles:
     return files
 
 
-def _descendants() -> dict[int, proctree.ProcInfo]:
-    table = proctree.scan()
-    return {pid: table[pid] for pid in proctree.descendants(os.getpid(), table) if table[pid].alive}
+def _descendants() -> dict[int, processes.ProcInfo]:
+    table = processes.scan()
+    return {pid: table[pid] for pid in processes.descendants(os.getpid(), table) if table[pid].alive}
 
 
 @pytest.fixture(autouse=True)
@@ -74,7 +74,7 @@ def no_leaked_processes() -> Iterator[None]:
     for pid in leaked:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-    proctree.reap(leaked)
+    processes.reap(leaked)
     assert not leaked, f"processes left behind: {[(p.pid, p.comm) for p in leaked.values()]}"
 
 

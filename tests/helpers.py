@@ -8,7 +8,7 @@ import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
-from coldstart_bench.proc import tree as proctree
+from coldstart_bench.host import processes
 from coldstart_bench.results.schema import SCHEMA_VERSION, TrialRecord
 from coldstart_bench.run.session import RunOptions
 
@@ -40,7 +40,7 @@ def pids_in(pidfile: Path) -> list[int]:
 
 
 def alive(pid: int) -> bool:
-    info = proctree.read_proc(pid)
+    info = processes.read_proc(pid)
     return info is not None and info.alive
 
 

@@ -97,8 +97,24 @@ def test_a_long_module_says_why(path):
         assert LONG_MODULE_REASON in head, f"{len(lines)} lines and no reason given"
 
 
-def test_help_lists_the_target_commands_entry_hands_to_the_target():
+def test_help_lists_the_target_and_engine_commands_entry_hands_on():
     from coldstart_bench.cli.app import COMMANDS
+    from coldstart_bench.engines import COMMANDS as ENGINE_COMMANDS
 
     listed = [e.name for e in COMMANDS if e.panel == "Targets"]
-    assert listed == list(TARGET_COMMANDS)
+    assert listed == [*TARGET_COMMANDS, *ENGINE_COMMANDS]
+    assert {e.module for e in COMMANDS if e.name in ENGINE_COMMANDS} == {"engines"}
+
+
+def test_an_engine_command_runs_without_the_harness_cli():
+    # `coldstart prepare-vllm --help` goes to the engine before typer is imported
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "coldstart_bench", "prepare-vllm", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "prepare-vllm" in done.stdout
+    imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines()}
+    assert "typer" not in imported and "coldstart_bench.cli.app" not in imported

@@ -18,9 +18,9 @@ import pytest
 from helpers import REPO, run_argv
 
 from coldstart_bench import load_run
-from coldstart_bench.proc import tree as proctree
+from coldstart_bench.engines.vllm.prepare import RECIPE, VllmHome
+from coldstart_bench.host import processes
 from coldstart_bench.scenario.load import load_scenario
-from coldstart_bench.target.vllm.prepare import RECIPE, VllmHome
 
 SCENARIO = REPO / "scenarios" / "vllm-cpu.toml"
 ONE_EAGER_COLD_START = (
@@ -31,7 +31,7 @@ PREPARED = VllmHome.default()
 
 
 def check(home: Path) -> subprocess.CompletedProcess[str]:
-    argv = [sys.executable, "-m", "coldstart_bench.target", "prepare-vllm", "--check"]
+    argv = [sys.executable, "-m", "coldstart_bench.engines", "prepare-vllm", "--check"]
     return subprocess.run([*argv, "--dir", str(home)], capture_output=True, text=True, timeout=60)
 
 
@@ -76,7 +76,7 @@ def vllm_processes(home: VllmHome, results: Path | None = None) -> list[int]:
     if results is not None:
         marks.append(str(results).encode())
     found = []
-    for pid in proctree.scan():
+    for pid in processes.scan():
         try:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
             environ = Path(f"/proc/{pid}/environ").read_bytes()

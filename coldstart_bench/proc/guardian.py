@@ -24,12 +24,12 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import IO
 
-from coldstart_bench.proc import shm
-from coldstart_bench.proc import tree as proctree
+from coldstart_bench.host import processes
+from coldstart_bench.host.processes import ProcInfo
+from coldstart_bench.proc.kill import kill_family
 
 GOODBYE = "exit"
 SCAN_INTERVAL_S = 0.2
@@ -66,7 +66,7 @@ class Guardian:
         return self._proc.pid if self._proc is not None else None
 
     def watch(self, pid: int) -> None:
-        info = proctree.read_proc(pid)
+        info = processes.read_proc(pid)
         if info is not None:
             self._tell(f"{pid} {info.start_time}")
 
@@ -113,7 +113,7 @@ class Guardian:
 # The watchdog's side -----------------------------------------------------------------------
 
 
-def _same(pid: int, start_time: int, table: dict[int, proctree.ProcInfo]) -> bool:
+def _same(pid: int, start_time: int, table: dict[int, ProcInfo]) -> bool:
     info = table.get(pid)
     return info is not None and info.alive and info.start_time == start_time
 
@@ -123,7 +123,7 @@ class Spared:
     job) and its own process group. A helper the harness runs in its own group (the torch
     probe) is still killed by pid, but its group is the caller's, not the run's."""
 
-    def __init__(self, harness: int, table: dict[int, proctree.ProcInfo]) -> None:
+    def __init__(self, harness: int, table: dict[int, ProcInfo]) -> None:
         self.pids = {os.getpid()}
         self.groups: set[int] = set()
         pid = harness
@@ -135,50 +135,30 @@ class Spared:
 
 
 def _family(
-    known: dict[int, int], table: dict[int, proctree.ProcInfo], spared: Spared
-) -> dict[int, int]:
+    known: dict[int, int], table: dict[int, ProcInfo], spared: Spared
+) -> dict[int, ProcInfo]:
     """The known processes still alive, their descendants and their process groups, less
     what is ``spared``."""
     alive = {pid for pid, start in known.items() if _same(pid, start, table)}
     family = set(alive)
     for pid in alive:
-        family |= proctree.descendants(pid, table)
+        family |= processes.descendants(pid, table)
     groups = {table[p].pgrp for p in family if p in table} - spared.groups
     family |= {p for p, info in table.items() if info.pgrp in groups and info.alive}
     family -= spared.pids
-    return {p: table[p].start_time for p in family if p in table and table[p].alive}
+    return {p: table[p] for p in family if p in table and table[p].alive}
 
 
 def _kill_all(known: dict[int, int], spared: Spared) -> None:
-    """SIGKILL the family but its resource trackers; then give those the time to unlink
-    what their clients left (:mod:`coldstart_bench.proc.shm`) before they are killed too."""
-    trackers: dict[int, int] = {}
-    deadline = time.monotonic() + 1.0
-    while time.monotonic() < deadline:
-        table = proctree.scan()
-        targets = _family(known, table, spared)
-        known.update(targets)
-        for pid in set(targets) - set(trackers):
-            if shm.is_resource_tracker(pid):
-                trackers[pid] = targets[pid]
-        doomed = [pid for pid in targets if pid not in trackers]
-        if not doomed:
-            break
-        for pid in doomed:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, signal.SIGKILL)
-        time.sleep(0.02)
-    deadline = time.monotonic() + shm.TRACKER_WAIT_S
-    while time.monotonic() < deadline:
-        table = proctree.scan()
-        if not any(_same(pid, start, table) for pid, start in trackers.items()):
-            return
-        time.sleep(0.02)
-    table = proctree.scan()
-    for pid, start in trackers.items():
-        if _same(pid, start, table):
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, signal.SIGKILL)
+    """Kill the run's family by the one policy (:func:`.kill.kill_family`), learning of
+    the processes it forks as it dies."""
+
+    def find() -> dict[int, ProcInfo]:
+        found = _family(known, processes.scan(), spared)
+        known.update({pid: info.start_time for pid, info in found.items()})
+        return found
+
+    kill_family(find, wait_s=1.0, pause_s=0.02)
 
 
 def _remove_trial_dirs(directories: set[str]) -> None:
@@ -188,7 +168,7 @@ def _remove_trial_dirs(directories: set[str]) -> None:
             shutil.rmtree(path, ignore_errors=True)
 
 
-def _adopted(harness: int, since: int, table: dict[int, proctree.ProcInfo]) -> dict[int, int]:
+def _adopted(harness: int, since: int, table: dict[int, ProcInfo]) -> dict[int, int]:
     """The harness's children that started since ``since`` (ticks), but this guardian."""
     me = os.getpid()
     return {
@@ -201,9 +181,9 @@ def _adopted(harness: int, since: int, table: dict[int, proctree.ProcInfo]) -> d
 def main() -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the harness decides, not the terminal
     harness = os.getppid()
-    me = proctree.read_proc(os.getpid())
+    me = processes.read_proc(os.getpid())
     since = me.start_time if me is not None else 0
-    spared = Spared(harness, proctree.scan())
+    spared = Spared(harness, processes.scan())
     known: dict[int, int] = {}
     directories: set[str] = set()
     stdin = sys.stdin.buffer
@@ -213,9 +193,7 @@ def main() -> int:
         if ready:
             chunk = os.read(stdin.fileno(), 65536)
             if not chunk:  # the harness is gone without saying goodbye
-                held = shm.held_by(_family(known, proctree.scan(), spared))
                 _kill_all(known, spared)
-                shm.remove_orphans(held)
                 _remove_trial_dirs(directories)
                 return 0
             buffer += chunk
@@ -231,10 +209,10 @@ def main() -> int:
                     pid, start = (int(v) for v in text.split())
                     known[pid] = start
         # remember who belongs to the run while the tree is still intact
-        table = proctree.scan()
+        table = processes.scan()
         known.update(_adopted(harness, since, table))
         if known:
-            known.update(_family(known, table, spared))
+            known.update({p: i.start_time for p, i in _family(known, table, spared).items()})
 
 
 if __name__ == "__main__":

@@ -1,5 +1,7 @@
-"""The last resort of a teardown: SIGKILL what is left of a service, so that nothing it
-held outlives it either."""
+"""The one way the harness kills processes — a service's leftovers at teardown, what
+escaped a trial (the sweep), and everything of a run whose harness died (the guardian):
+SIGKILL what is found, ask again (a dying process may have forked), and multiprocessing's
+resource trackers last, so that nothing the killed processes held outlives them either."""
 
 from __future__ import annotations
 
@@ -7,34 +9,69 @@ import contextlib
 import os
 import signal
 import time
+from collections.abc import Callable, Mapping
 
+from coldstart_bench.host import processes
+from coldstart_bench.host.processes import ProcInfo
 from coldstart_bench.proc import shm
-from coldstart_bench.proc import tree as proctree
+
+Finder = Callable[[], Mapping[int, ProcInfo]]
 
 
-def kill_leftovers(group: int, leftovers: list[proctree.ProcInfo], wait_s: float) -> None:
-    """SIGKILL ``leftovers`` and process group ``group``, multiprocessing's resource
-    trackers last: given their clients' end, they unlink the semaphores and shared memory
-    still registered with them; what the killed processes mapped or held open is removed
-    once nobody holds it (see :mod:`coldstart_bench.proc.shm`). Waits up to ``wait_s`` for
-    them to die (plus the trackers' time to clean up)."""
-    held = shm.held_by(p.pid for p in leftovers)
-    trackers = [p for p in leftovers if shm.is_resource_tracker(p.pid)]
-    for info in leftovers:
-        if info not in trackers:
+def kill_family(find: Finder, wait_s: float, pause_s: float = 0.002) -> dict[int, ProcInfo]:
+    """SIGKILL every living process ``find`` returns, asking it again after each round,
+    until it returns none or ``wait_s`` has passed. Resource trackers are spared until
+    their clients are gone: then a tracker unlinks the semaphores and shared memory still
+    registered with it and exits; it is killed only if it has not within
+    :data:`shm.TRACKER_WAIT_S`. What the killed processes mapped or held open in
+    ``/dev/shm`` is noted before they die and removed once nobody holds it (see
+    :mod:`coldstart_bench.proc.shm`). Returns every process it killed."""
+    killed: dict[int, ProcInfo] = {}
+    trackers: dict[int, ProcInfo] = {}
+    held: set[str] = set()
+    deadline = time.monotonic() + wait_s
+    while True:
+        targets = {pid: info for pid, info in find().items() if info.alive}
+        for pid, info in targets.items():
+            if pid not in trackers and pid not in killed and shm.is_resource_tracker(pid):
+                trackers[pid] = info
+        doomed = [info for pid, info in targets.items() if pid not in trackers]
+        if not doomed:
+            break
+        held |= shm.held_by(info.pid for info in doomed if info.pid not in killed)
+        for info in doomed:
+            killed.setdefault(info.pid, info)
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(info.pid, signal.SIGKILL)
-    deadline = time.perf_counter_ns() + int(wait_s * 1e9)
+        if time.monotonic() > deadline:
+            break
+        time.sleep(pause_s)
     if trackers:
-        deadline += int(shm.TRACKER_WAIT_S * 1e9)
-    while proctree.still_alive(leftovers) and time.perf_counter_ns() < deadline:
-        time.sleep(0.002)
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(group, signal.SIGKILL)
-    for info in proctree.still_alive(trackers):
+        _last(trackers, killed)
+    shm.remove_orphans(held)
+    return killed
+
+
+def _last(trackers: dict[int, ProcInfo], killed: dict[int, ProcInfo]) -> None:
+    """The trackers' turn: the time to clean up after their clients, then SIGKILL."""
+    deadline = time.monotonic() + shm.TRACKER_WAIT_S
+    while processes.still_alive(trackers.values()) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    for info in processes.still_alive(trackers.values()):
+        killed.setdefault(info.pid, info)
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(info.pid, signal.SIGKILL)
-    kill_deadline = time.perf_counter_ns() + int(wait_s * 1e9)
-    while proctree.still_alive(leftovers) and time.perf_counter_ns() < kill_deadline:
-        time.sleep(0.002)
-    shm.remove_orphans(held)
+
+
+def group_and(group: int, known: list[ProcInfo]) -> Finder:
+    """A finder for a service's teardown: its process group's members and the ``known``
+    processes (escaped ones outside the group), while each is the same process."""
+
+    def find() -> dict[int, ProcInfo]:
+        found = {p.pid: p for p in processes.still_alive(known)}
+        for info in processes.scan().values():
+            if info.pgrp == group and info.alive:
+                found.setdefault(info.pid, info)
+        return found
+
+    return find

@@ -22,9 +22,9 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from coldstart_bench.host import processes
 from coldstart_bench.plan.specs import ReadySpec, ServiceSpec
-from coldstart_bench.proc import tree as proctree
-from coldstart_bench.proc.kill import kill_leftovers
+from coldstart_bench.proc.kill import group_and, kill_family
 from coldstart_bench.proc.readiness import (
     MATCH_TIMEOUT_S,
     HttpCheck,
@@ -101,7 +101,7 @@ class ServiceProcess:
         spec.log_path.parent.mkdir(parents=True, exist_ok=True)
         with contextlib.suppress(OSError):
             self._log_offset = spec.log_path.stat().st_size
-        self._spawn_ticks = proctree.boot_ticks()
+        self._spawn_ticks = processes.boot_ticks()
         with open(spec.log_path, "ab") as log:
             try:
                 self.proc = subprocess.Popen(
@@ -329,20 +329,20 @@ class ServiceProcess:
                     os.kill(info.pid, sig)
         tree.update(later)
         others = [p for p in tree.values() if p.pid != pid]
-        while proctree.still_alive(others) and time.perf_counter_ns() < deadline:
+        while processes.still_alive(others) and time.perf_counter_ns() < deadline:
             time.sleep(0.005)
-        leftovers = proctree.still_alive(tree.values())
+        leftovers = processes.still_alive(tree.values())
         if leftovers:
             report.leftover_pids = sorted(p.pid for p in leftovers)
             if any(p.pid == pid for p in leftovers):
                 report.stopped_by = "SIGKILL (it was stopped)" if frozen else "SIGKILL"
-            kill_leftovers(pid, leftovers, _KILL_WAIT_S)
+            kill_family(group_and(pid, leftovers), _KILL_WAIT_S)
         try:
             report.exit_code = self.proc.wait(timeout=_KILL_WAIT_S)
         except subprocess.TimeoutExpired:
             report.exit_code = None
-        proctree.reap(p.pid for p in tree.values() if p.pid != pid)
-        report.survivors = sorted(p.pid for p in proctree.still_alive(tree.values()))
+        processes.reap(p.pid for p in tree.values() if p.pid != pid)
+        report.survivors = sorted(p.pid for p in processes.still_alive(tree.values()))
         if self._pidfd is not None:
             os.close(self._pidfd)
             self._pidfd = None
@@ -353,11 +353,11 @@ class ServiceProcess:
     def spec_signal_name(self) -> str:
         return signal.Signals(self.spec.stop_signal).name
 
-    def _tree(self, pid: int, other_main_pids: Collection[int]) -> dict[int, proctree.ProcInfo]:
+    def _tree(self, pid: int, other_main_pids: Collection[int]) -> dict[int, processes.ProcInfo]:
         """The service's processes, plus orphans re-parented to us (we are a subreaper) that
         were started after this service: those escaped by double-forking."""
-        table = proctree.scan()
-        tree = proctree.related(pid, table)
+        table = processes.scan()
+        tree = processes.related(pid, table)
         me = os.getpid()
         for info in table.values():
             if (
@@ -367,7 +367,7 @@ class ServiceProcess:
                 and info.start_time >= self._spawn_ticks - 1
             ):
                 tree[info.pid] = info
-                for d in proctree.descendants(info.pid, table):
+                for d in processes.descendants(info.pid, table):
                     tree[d] = table[d]
         return tree
 

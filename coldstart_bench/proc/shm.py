@@ -17,10 +17,10 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterable
-from pathlib import Path
+
+from coldstart_bench.host import processes
 
 SHM = "/dev/shm/"
-_DELETED = " (deleted)"
 TRACKER_WAIT_S = 2.0
 _TRACKER = b"from multiprocessing.resource_tracker import main"
 
@@ -28,32 +28,17 @@ _TRACKER = b"from multiprocessing.resource_tracker import main"
 def is_resource_tracker(pid: int) -> bool:
     """Python multiprocessing's resource tracker (``python -c 'from
     multiprocessing.resource_tracker import main; main(fd)'``)."""
-    try:
-        return _TRACKER in Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return False
+    return _TRACKER in processes.command_line(pid)
 
 
 def held_by(pids: Iterable[int]) -> set[str]:
     """The ``/dev/shm`` files these processes map or have open."""
     held: set[str] = set()
     for pid in pids:
-        with contextlib.suppress(OSError):
-            for line in Path(f"/proc/{pid}/maps").read_text(errors="replace").splitlines():
-                _, _, path = line.partition(SHM)
-                if path and not path.endswith(_DELETED):
-                    held.add(SHM + path)
-        with contextlib.suppress(OSError):
-            for fd in os.scandir(f"/proc/{pid}/fd"):
-                with contextlib.suppress(OSError):
-                    target = os.readlink(fd.path)
-                    if target.startswith(SHM) and not target.endswith(_DELETED):
-                        held.add(target)
+        for path in processes.mapped_files(pid) | processes.open_files(pid):
+            if path.startswith(SHM):
+                held.add(path)
     return held
-
-
-def _living_pids() -> list[int]:
-    return [int(name) for name in os.listdir("/proc") if name.isdigit()]
 
 
 def remove_orphans(paths: Iterable[str]) -> list[str]:
@@ -61,7 +46,7 @@ def remove_orphans(paths: Iterable[str]) -> list[str]:
     candidates = {p for p in paths if os.path.dirname(p) + "/" == SHM and os.path.exists(p)}
     if not candidates:
         return []
-    candidates -= held_by(_living_pids())
+    candidates -= held_by(processes.living_pids())
     removed = []
     for path in sorted(candidates):
         with contextlib.suppress(OSError):

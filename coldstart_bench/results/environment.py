@@ -3,7 +3,6 @@ that change how targets start (secret ones redacted)."""
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import json
 import os
@@ -13,9 +12,11 @@ import socket
 import subprocess
 import sys
 from importlib.util import find_spec
-from pathlib import Path
 from typing import Any
 
+from coldstart_bench.host import memory
+from coldstart_bench.host.cpus import affinity_cpus, cpu_model
+from coldstart_bench.host.devices import nvidia_gpus
 from coldstart_bench.results.redact import redact_mapping
 from coldstart_bench.results.schema import NodeIdentity
 
@@ -34,28 +35,6 @@ if info["cuda_available"]:
         info["devices"].append({"name": p.name, "memory_bytes": p.total_memory})
 print(json.dumps(info))
 """
-
-
-def _cpu_model() -> str | None:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
-            for line in f:
-                if line.lower().startswith(("model name", "hardware", "cpu model")):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or None
-
-
-def _memory_bytes() -> int | None:
-    try:
-        with open("/proc/meminfo", encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("MemTotal:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError):
-        pass
-    return None
 
 
 def torch_info(timeout_s: float = 60.0) -> dict[str, Any] | None:
@@ -86,10 +65,6 @@ def torch_info(timeout_s: float = 60.0) -> dict[str, Any] | None:
 
 
 def environment(*, with_torch: bool = True) -> dict[str, Any]:
-    try:
-        affinity = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        affinity = None
     uname = platform.uname()
     recorded_env = {k: v for k, v in sorted(os.environ.items()) if _RECORDED_ENV.match(k)}
     return {
@@ -97,10 +72,10 @@ def environment(*, with_torch: bool = True) -> dict[str, Any]:
         "os": f"{uname.system} {uname.release}",
         "platform": platform.platform(),
         "machine": uname.machine,
-        "cpu_model": _cpu_model(),
+        "cpu_model": cpu_model(),
         "cpu_count": os.cpu_count(),
-        "cpu_affinity": affinity,
-        "memory_bytes": _memory_bytes(),
+        "cpu_affinity": affinity_cpus(),
+        "memory_bytes": memory.total_bytes(),
         "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
         "python": platform.python_version(),
         "python_implementation": platform.python_implementation(),
@@ -114,15 +89,4 @@ def environment(*, with_torch: bool = True) -> dict[str, Any]:
 def node_identity() -> NodeIdentity:
     """Which machine ran a trial: put on every record, so runs spanning several nodes are
     never averaged across machine types by accident."""
-    gpus = []
-    root = "/proc/driver/nvidia/gpus"
-    if os.path.isdir(root):
-        for entry in sorted(os.listdir(root)):
-            with contextlib.suppress(OSError):
-                text = Path(root, entry, "information").read_text(encoding="utf-8")
-                gpus += [
-                    line.split(":", 1)[1].strip()
-                    for line in text.splitlines()
-                    if line.startswith("Model:")
-                ]
-    return NodeIdentity(socket.gethostname(), _cpu_model(), tuple(gpus))
+    return NodeIdentity(socket.gethostname(), cpu_model(), nvidia_gpus())

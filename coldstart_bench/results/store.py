@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from coldstart_bench.errors import ResultsNotWritable, RunDirError
+from coldstart_bench.host import processes
 from coldstart_bench.results.schema import READABLE_VERSIONS, SCHEMA_VERSION, TrialRecord
 
 RUN_FILE = "run.json"
@@ -131,22 +132,7 @@ def process_identity(pid: int) -> dict[str, Any]:
     """What tells a process apart on this machine over time: its pid, its start (in clock
     ticks since boot) and the boot it belongs to. run.json keeps the harness's, so a reader
     can tell a run still going from one whose harness was killed."""
-    return {"pid": pid, "start_ticks": _start_ticks(pid), "boot_id": _boot_id()}
-
-
-def _start_ticks(pid: int) -> int | None:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return int(stat.rsplit(")", 1)[1].split()[19])
-
-
-def _boot_id() -> str | None:
-    try:
-        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
-    except OSError:
-        return None
+    return {"pid": pid, "start_ticks": processes.start_ticks(pid), "boot_id": processes.boot_id()}
 
 
 def owner_gone(metadata: dict[str, Any]) -> bool:
@@ -155,10 +141,10 @@ def owner_gone(metadata: dict[str, Any]) -> bool:
     owner = metadata.get("owner")
     if metadata.get("status") != "running" or not isinstance(owner, dict):
         return False
-    if owner.get("boot_id") is None or owner.get("boot_id") != _boot_id():
+    if owner.get("boot_id") is None or owner.get("boot_id") != processes.boot_id():
         return False  # another machine's, or before a reboot: nothing here to ask
     pid = owner.get("pid")
-    return not isinstance(pid, int) or _start_ticks(pid) != owner.get("start_ticks")
+    return not isinstance(pid, int) or processes.start_ticks(pid) != owner.get("start_ticks")
 
 
 class RunWriter:

@@ -13,7 +13,6 @@ the trial's prepare commands so that they cannot disturb it.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import statistics
 import subprocess
@@ -21,9 +20,17 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
-from coldstart_bench.cpus import affinity_cpus
+from coldstart_bench.host.cgroups import cpu_quota
+from coldstart_bench.host.cpus import (
+    CpuTimes,
+    affinity_cpus,
+    busy_share,
+    cpu_mhz,
+    cpu_times,
+    shares,
+    usable_cpus,
+)
 from coldstart_bench.results.schema import MachineSample
 
 CALIBRATION_RUNS = 1
@@ -65,50 +72,6 @@ def calibrate(runs: int = CALIBRATION_RUNS, timeout_s: float = 30.0) -> tuple[fl
 
 
 @dataclass(frozen=True)
-class CpuTimes:
-    """The all-CPU line of /proc/stat: total and idle (incl. iowait) and stolen ticks."""
-
-    total: int
-    idle: int
-    steal: int
-
-
-def cpu_times(stat: Path = Path("/proc/stat")) -> CpuTimes | None:
-    try:
-        with open(stat, encoding="ascii") as f:
-            fields = f.readline().split()
-    except OSError:
-        return None
-    if not fields or fields[0] != "cpu":
-        return None
-    ticks = [int(v) for v in fields[1:]]
-    # user nice system idle iowait irq softirq steal [guest guest_nice: inside user/nice]
-    total = sum(ticks[:8])
-    idle = ticks[3] + (ticks[4] if len(ticks) > 4 else 0)
-    steal = ticks[7] if len(ticks) > 7 else 0
-    return CpuTimes(total, idle, steal)
-
-
-def cpu_quota(root: Path = Path("/sys/fs/cgroup")) -> float | None:
-    """The cgroup v2 CPU limit in CPUs (``cpu.max``: "quota period", or "max")."""
-    with contextlib.suppress(OSError, ValueError):
-        quota, period = (root / "cpu.max").read_text().split()[:2]
-        return None if quota == "max" else round(int(quota) / int(period), 3)
-    return None
-
-
-def cpu_mhz(cpuinfo: Path = Path("/proc/cpuinfo")) -> float | None:
-    with contextlib.suppress(OSError, ValueError):
-        clocks = [
-            float(line.split(":", 1)[1])
-            for line in cpuinfo.read_text(errors="replace").splitlines()
-            if line.lower().startswith("cpu mhz")
-        ]
-        return round(statistics.fmean(clocks), 1) if clocks else None
-    return None
-
-
-@dataclass(frozen=True)
 class CpuShare:
     """What the machine can give a run, measured as it starts (``{cpus}``, ``{free_cpus}``)."""
 
@@ -119,29 +82,6 @@ class CpuShare:
     def sentence(self) -> str:
         busy = f", {self.busy_share:.0%} busy" if self.busy_share is not None else ""
         return f"free_cpus = {self.free} ({self.usable} usable CPUs{busy} as the run started)"
-
-
-def usable_cpus() -> int:
-    """CPUs this process may run on (its affinity), within the cgroup's CPU quota."""
-    cpus = affinity_cpus()
-    quota = cpu_quota()
-    return max(1, min(cpus, round(quota))) if quota else cpus
-
-
-def busy_share(sample_s: float) -> float | None:
-    """The share of all CPUs' time not idle over the next ``sample_s`` (None: unreadable)."""
-    start = cpu_times()
-    time.sleep(sample_s)
-    shares = _shares(start, cpu_times())
-    return None if shares is None else round(shares[0], 3)
-
-
-def _shares(start: CpuTimes | None, end: CpuTimes | None) -> tuple[float, float] | None:
-    """(busy, stolen) share of all CPUs' time between two readings (None: unreadable)."""
-    if start is None or end is None or end.total <= start.total:
-        return None
-    spent = end.total - start.total
-    return 1 - (end.idle - start.idle) / spent, (end.steal - start.steal) / spent
 
 
 def cpu_share(sample_s: float = 0.5) -> CpuShare:
@@ -176,8 +116,8 @@ class MachineWatch:
         self._start = cpu_times()
 
     def after(self) -> MachineSample:
-        shares = _shares(self._start, cpu_times())
-        busy, steal = (round(shares[0], 4), round(shares[1], 4)) if shares else (None, None)
+        measured = shares(self._start, cpu_times())
+        busy, steal = (round(measured[0], 4), round(measured[1], 4)) if measured else (None, None)
         runs = self._calibration
         return MachineSample(
             calibration_ms=round(statistics.median(runs), 3) if runs else None,

@@ -20,9 +20,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from coldstart_bench.engines import PRESETS
 from coldstart_bench.scenario.messages import PathError, did_you_mean
 from coldstart_bench.scenario.patterns import PATTERNS
-from coldstart_bench.scenario.presets import PRESETS
 from coldstart_bench.scenario.settings import LoadSettings
 from coldstart_bench.scenario.vocabulary import (
     MAX_REPETITIONS,

@@ -118,19 +118,12 @@ def gateway_main(argv: list[str] | None = None) -> int:
     return main(argv)
 
 
-def prepare_vllm_main(argv: list[str] | None = None) -> int:
-    from coldstart_bench.target.vllm.prepare import main
-
-    return main(argv)
-
-
 COMMANDS = {
     "serve-gateway": gateway_main,
     "serve": serve_main,
     "make-model": make_model_main,
     "check-device": check_device_main,
     "link-packaged-model": link_packaged_model_main,
-    "prepare-vllm": prepare_vllm_main,
 }
 
 

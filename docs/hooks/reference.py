@@ -30,6 +30,21 @@ GENERATED = {
 }
 
 
+def on_config(config: Any) -> Any:
+    """Each engine's guide in the how-to section of the navigation, where the nav does not
+    list it yet: a new engine needs no edit of mkdocs.yml."""
+    from coldstart_bench.engines import ENGINES
+
+    for section in config["nav"] or []:
+        if isinstance(section, dict) and "How-to guides" in section:
+            guides = section["How-to guides"]
+            listed = {next(iter(g.values())) for g in guides if isinstance(g, dict)}
+            for engine in ENGINES.values():
+                if engine.guide not in listed:
+                    guides.append({f"Measure {engine.title}": engine.guide})
+    return config
+
+
 def on_files(files: Files, config: Any) -> Files:
     for path, make in GENERATED.items():
         files.append(File.generated(config, path, content=globals()[make]()))
@@ -95,8 +110,9 @@ def _target_help(name: str) -> str:
 
 
 def scenario_reference() -> str:
+    from coldstart_bench.engines import ENGINES, PRESETS
     from coldstart_bench.scenario import schema
-    from coldstart_bench.scenario.presets import PRESETS
+    from coldstart_bench.scenario.patterns import PATTERNS
     from coldstart_bench.scenario.vocabulary import (
         BUILTIN_VARIABLES,
         HARNESS_FACTOR_DOCS,
@@ -153,6 +169,40 @@ def scenario_reference() -> str:
     for name, levels in HARNESS_FACTORS.items():
         shown = " / ".join(f"`{lv}`" for lv in levels) or "any number ≥ 0"
         out.append(f"| `{name}` | {shown} | {_cell(HARNESS_FACTOR_DOCS[name])} |")
+    out += [
+        "",
+        "## Load patterns",
+        "",
+        "`[load] pattern` takes one of these (each is a module of "
+        "`coldstart_bench/scenario/patterns/`).",
+        "",
+        "| pattern | what it sends | needs | its own keys | drawn as |",
+        "|---|---|---|---|---|",
+    ]
+    for described in PATTERNS.values():
+        needs = ", ".join(f"`{k}`" for k in described.needs) or "—"
+        keys = ", ".join(f"`{k}`" for k in sorted(described.keys)) or "—"
+        drawn = {"timeline": "arrivals since ready", "ranked": "requests fastest first"}
+        out.append(
+            f"| `{described.name}` | {_cell(described.doc)} | {needs} | {keys} | "
+            f"{drawn[described.panel]} |"
+        )
+    out += ["", "## Engines", ""]
+    out += [
+        "Real servers with a home of their own in `coldstart_bench/engines/`: how their "
+        "start-up is read, how they are prepared, the scenarios that measure them.",
+        "",
+        "| engine | log_phases preset | prepared by | scenarios | guide |",
+        "|---|---|---|---|---|",
+    ]
+    for engine in ENGINES.values():
+        preset = f"`{engine.preset.name}`" if engine.preset else "—"
+        prepared = f"`coldstart {engine.preparation.command}`" if engine.preparation else "—"
+        scenarios = ", ".join(f"`scenarios/{name}`" for name in engine.scenarios)
+        out.append(
+            f"| {engine.title} | {preset} | {prepared} | {scenarios} | "
+            f"[{engine.guide}](../{engine.guide}) |"
+        )
     out += ["", "## log_phases presets", ""]
     out += [
         '`log_phases = "NAME"` stands for the list below. Each phase ends at the first line '

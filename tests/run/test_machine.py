@@ -11,38 +11,14 @@ from pathlib import Path
 
 from helpers import run_options, toy_scenario
 
-from coldstart_bench.run.machine import (
-    CpuShare,
-    MachineWatch,
-    calibrate,
-    cpu_mhz,
-    cpu_quota,
-    cpu_share,
-    cpu_times,
-    usable_cpus,
-)
+from coldstart_bench.host.cpus import usable_cpus
+from coldstart_bench.run.machine import CpuShare, MachineWatch, calibrate, cpu_share
 from coldstart_bench.run.session import run_scenario, start_notes
 
 
 def test_a_calibration_times_a_fresh_interpreter_from_spawn_to_exit():
     [run] = calibrate(1)
     assert 5 < run < 10_000  # milliseconds: an interpreter start and some imports
-
-
-def test_cpu_times_quota_and_clock_are_read_from_the_kernel_files(tmp_path: Path):
-    stat = tmp_path / "stat"
-    stat.write_text("cpu  100 0 50 800 50 0 0 25 0 0\ncpu0 1 2 3 4\n")
-    assert cpu_times(stat) is not None
-    times = cpu_times(stat)
-    assert times is not None and (times.total, times.idle, times.steal) == (1025, 850, 25)
-    assert cpu_times(tmp_path / "missing") is None
-    (tmp_path / "cpu.max").write_text("150000 100000\n")
-    assert cpu_quota(tmp_path) == 1.5
-    (tmp_path / "cpu.max").write_text("max 100000\n")
-    assert cpu_quota(tmp_path) is None
-    info = tmp_path / "cpuinfo"
-    info.write_text("processor : 0\ncpu MHz : 2000.0\nprocessor : 1\ncpu MHz : 3000.0\n")
-    assert cpu_mhz(info) == 2500.0
 
 
 def test_a_watch_gives_the_sample_of_its_trial():

@@ -1,29 +1,12 @@
-"""Named sets of ``log_phases`` for servers that print their start-up but report no phases:
-``log_phases = "vllm"`` instead of the list. Each pattern was read off the server's own
-output (the version named), and each phase ends at the first line that matches.
-
-A pattern with a named group ``seconds`` (or ``ms``) also records the duration the server
-printed for that step itself, beside the one measured from the log lines' arrival.
-"""
+"""vLLM's CPU build as a measured server: a venv of its own (vLLM pins its own torch and
+transformers), a model converted once from a GGUF shipped in a registry wheel, and the
+shim that starts its CLI. ``coldstart prepare-vllm`` builds it (``prepare.py``);
+``scenarios/vllm-cpu.toml`` measures it. The files ``shim.py`` and ``convert.py`` run with
+the vLLM venv's Python and import nothing of coldstart."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-
-@dataclass(frozen=True)
-class PresetPhase:
-    name: str
-    until: str
-    covers: str  # what happens in it, for the docs
-
-
-@dataclass(frozen=True)
-class LogPhasePreset:
-    name: str
-    server: str  # which server and version the patterns were read from
-    phases: tuple[PresetPhase, ...]
-
+from coldstart_bench.engines.base import Engine, LogPhasePreset, Preparation, PresetPhase
 
 # vLLM 0.32 (`vllm serve`, V1 engine): the API server process, then EngineCore, then a worker
 # process, each importing torch. Patterns avoid the bracket that holds the file name, which
@@ -72,29 +55,17 @@ VLLM = LogPhasePreset(
     ),
 )
 
-# llama-cpp-python 0.3 (`python -m llama_cpp.server`): llama.cpp and uvicorn flush every
-# line to stderr.
-LLAMA_CPP = LogPhasePreset(
-    "llama.cpp",
-    "llama-cpp-python 0.3 (python -m llama_cpp.server)",
-    (
-        PresetPhase(
-            "import",
-            r"^llama_model_loader: loaded meta data",
-            "the interpreter, then llama_cpp, FastAPI, pydantic imported, settings parsed",
-        ),
-        PresetPhase(
-            "model_load",
-            r"^llama_context: constructing",
-            "GGUF metadata, tokenizer and weights (mmap or read)",
-        ),
-        PresetPhase(
-            "context",
-            r"^Model metadata:",
-            "KV cache and compute graphs reserved; the chat template read",
-        ),
-        PresetPhase("http_start", r"Uvicorn running on", "the FastAPI app built, uvicorn started"),
+
+ENGINE = Engine(
+    name="vllm",
+    title="vLLM",
+    preset=VLLM,
+    scenarios=("vllm-cpu.toml", "vllm-cpu-load.toml"),
+    guide="how-to/vllm.md",
+    preparation=Preparation(
+        "prepare-vllm",
+        "coldstart_bench.engines.vllm.prepare",
+        "Prepare vLLM's CPU build in a cached venv of its own, with a model, for "
+        "scenarios/vllm-cpu.toml.",
     ),
 )
-
-PRESETS: dict[str, LogPhasePreset] = {p.name: p for p in (VLLM, LLAMA_CPP)}

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from coldstart_bench.cache_dir import default_cache_dir
+from coldstart_bench.host.paths import default_cache_dir
 
 VLLM_VERSION = "0.32.0"
 # Bumped when the steps change: a home prepared by an older recipe is prepared again.

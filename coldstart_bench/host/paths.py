@@ -1,7 +1,6 @@
-"""Where generated models and prepared server environments live between runs. A module of
-its own, importing nothing, because both the harness (``{cache_dir}``) and the target's
-preparation commands (``coldstart prepare-vllm``) must agree on it without importing each
-other."""
+"""Where generated models and prepared server environments live between runs: one place
+that the harness (``{cache_dir}``) and the engines' preparation commands (``coldstart
+prepare-vllm``) agree on."""
 
 from __future__ import annotations
 

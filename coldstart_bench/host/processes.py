@@ -1,4 +1,4 @@
-"""Process-tree facts read from ``/proc``, so teardown can prove that nothing survived.
+"""The process table from ``/proc``, so teardown can prove that nothing survived.
 
 A process is identified by ``(pid, start time)`` so that a recycled pid is never taken
 for the process we meant.
@@ -12,6 +12,7 @@ import os
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 _PR_SET_CHILD_SUBREAPER = 36
 _CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
@@ -41,15 +42,24 @@ def read_proc(pid: int) -> ProcInfo | None:
     # comm is in parentheses and may itself contain spaces or ')'.
     open_paren, close_paren = raw.find("("), raw.rfind(")")
     fields = raw[close_paren + 2 :].split()
-    return ProcInfo(
-        pid=pid,
-        ppid=int(fields[1]),
-        pgrp=int(fields[2]),
-        session=int(fields[3]),
-        state=fields[0],
-        start_time=int(fields[19]),
-        comm=raw[open_paren + 1 : close_paren],
-    )
+    try:
+        return ProcInfo(
+            pid=pid,
+            ppid=int(fields[1]),
+            pgrp=int(fields[2]),
+            session=int(fields[3]),
+            state=fields[0],
+            start_time=int(fields[19]),
+            comm=raw[open_paren + 1 : close_paren],
+        )
+    except (IndexError, ValueError):  # not a process's stat line (a vanished one's remains)
+        return None
+
+
+def start_ticks(pid: int) -> int | None:
+    """When a process started, in clock ticks since boot (None: no such process)."""
+    info = read_proc(pid)
+    return info.start_time if info is not None else None
 
 
 def scan() -> dict[int, ProcInfo]:
@@ -65,6 +75,13 @@ def scan() -> dict[int, ProcInfo]:
             if info is not None:
                 table[info.pid] = info
     return table
+
+
+def living_pids() -> list[int]:
+    try:
+        return [int(name) for name in os.listdir("/proc") if name.isdigit()]
+    except FileNotFoundError:
+        return []
 
 
 def descendants(root: int, table: dict[int, ProcInfo]) -> set[int]:
@@ -120,3 +137,45 @@ def reap(pids: Iterable[int]) -> None:
 def boot_ticks() -> int:
     """Now, in the clock ticks that ``/proc/PID/stat`` gives a start time in."""
     return int(time.clock_gettime(time.CLOCK_BOOTTIME) * _CLK_TCK)
+
+
+def boot_id() -> str | None:
+    """This boot's identity: a pid and start time mean the same process only within it."""
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return None
+
+
+def command_line(pid: int) -> bytes:
+    """The process's argv as the kernel keeps it (NUL-separated; b"" when unreadable)."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def mapped_files(pid: int) -> set[str]:
+    """The files the process maps (its ``maps``), as paths; deleted ones left out."""
+    found: set[str] = set()
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{pid}/maps").read_text(errors="replace").splitlines():
+            parts = line.split(maxsplit=5)
+            if len(parts) == 6 and parts[5].startswith("/") and not parts[5].endswith(_DELETED):
+                found.add(parts[5])
+    return found
+
+
+def open_files(pid: int) -> set[str]:
+    """The paths the process has open (its ``fd`` links); deleted ones left out."""
+    found: set[str] = set()
+    with contextlib.suppress(OSError):
+        for fd in os.scandir(f"/proc/{pid}/fd"):
+            with contextlib.suppress(OSError):
+                target = os.readlink(fd.path)
+                if target.startswith("/") and not target.endswith(_DELETED):
+                    found.add(target)
+    return found
+
+
+_DELETED = " (deleted)"
