@@ -66,15 +66,15 @@ def main(argv: list[str] | None = None) -> int:
             # and the statistic's own helpers are theirs); a statistic computed inside
             # another (a box plot's percentiles) is that one's
             caller = frame.f_back
-            while caller is not None and caller.f_globals.get("__name__", "").startswith(
-                LIBRARIES
-            ):
+            while caller is not None and caller.f_globals.get("__name__", "").startswith(LIBRARIES):
                 if caller.f_code.co_name in STATISTICS:
                     return
                 caller = caller.f_back
             source = caller.f_globals.get("__name__", "") if caller is not None else ""
             if source.startswith(RENDERERS):
-                computed[f"{source}:{caller.f_code.co_qualname} → {callee}.{frame.f_code.co_name}"] += 1  # type: ignore[union-attr]  # noqa: E501
+                computed[
+                    f"{source}:{caller.f_code.co_qualname} → {callee}.{frame.f_code.co_name}"
+                ] += 1  # type: ignore[union-attr]  # noqa: E501
             return
         if not callee.startswith("coldstart_bench."):
             return

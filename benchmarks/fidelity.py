@@ -36,7 +36,7 @@ from pathlib import Path
 
 import httpx
 
-from coldstart_bench import load_run
+from coldstart_bench import read_run
 from coldstart_bench.analysis.stats import median
 from coldstart_bench.plan.specs import ProbeSettings, RequestSpec
 from coldstart_bench.probe.client import Probe
@@ -243,7 +243,7 @@ def oneshot_lines(runs: int, blocks: int = 8) -> list[Line]:
                     check=True,
                     capture_output=True,
                 )
-                run = load_run(Path(tmp) / "r" / f"{code_index}-{block}")
+                run = read_run(Path(tmp) / "r" / f"{code_index}-{block}")
                 ours_ms += [
                     t.ready_ms for t in run.measured if t.status == "ok" and t.ready_ms is not None
                 ]

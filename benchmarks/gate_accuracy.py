@@ -35,8 +35,8 @@ from pathlib import Path
 
 import numpy as np
 
+from coldstart_bench.analysis.rank_test import shift, smallest_p
 from coldstart_bench.analysis.sequential import MIN_ROUNDS, look
-from coldstart_bench.analysis.shift import shift, smallest_p
 from coldstart_bench.gate.rule import compare, decide
 
 DATA = Path(__file__).parent / "data"

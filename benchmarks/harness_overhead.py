@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from coldstart_bench import RunOptions, load_scenario, run_scenario
+from coldstart_bench import RunOptions, read_scenario, run_scenario
 from coldstart_bench.analysis.stats import median, percentile
 from coldstart_bench.results.schema import TrialRecord
 
@@ -97,7 +97,7 @@ def overhead_lines(trials_wanted: int) -> list[Line]:
     with tempfile.TemporaryDirectory(prefix="coldstart-bench-") as tmp:
         path = Path(tmp) / "overhead.toml"
         path.write_text(SCENARIO.format(n=trials_wanted, server=TOY_SERVER))
-        loaded = load_scenario(path)
+        loaded = read_scenario(path)
         began = time.perf_counter()
         outcome = run_scenario(
             loaded, RunOptions(results_dir=Path(tmp) / "results", record_torch=False)

@@ -25,7 +25,7 @@ sys.path.insert(0, str(REPO / "tests"))
 from helpers import alive, coldstart_argv, pids_in, toy_command  # noqa: E402
 from hostile_cases import CASES, taken_port  # noqa: E402
 
-from coldstart_bench import RunOptions, load_scenario, run_scenario  # noqa: E402
+from coldstart_bench import RunOptions, read_scenario, run_scenario  # noqa: E402
 
 
 def main() -> int:
@@ -38,7 +38,7 @@ def main() -> int:
                 path = Path(tmp) / "s.toml"
                 path.write_text(case.scenario(pidfile, port))
                 outcome = run_scenario(
-                    load_scenario(path),
+                    read_scenario(path),
                     RunOptions(results_dir=Path(tmp) / "r", record_torch=False),
                 )
             time.sleep(0.05)

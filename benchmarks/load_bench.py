@@ -29,7 +29,7 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from helpers import toy_command  # noqa: E402
 
-from coldstart_bench import RunOptions, load_scenario, run_scenario  # noqa: E402
+from coldstart_bench import RunOptions, read_scenario, run_scenario  # noqa: E402
 from coldstart_bench.analysis.stats import percentile  # noqa: E402
 
 
@@ -37,7 +37,7 @@ def _run(text: str, tmp: Path, name: str) -> list:  # type: ignore[type-arg]
     path = tmp / f"{name}.toml"
     path.write_text(text)
     outcome = run_scenario(
-        load_scenario(path), RunOptions(results_dir=tmp / "r", run_id=name, record_torch=False)
+        read_scenario(path), RunOptions(results_dir=tmp / "r", run_id=name, record_torch=False)
     )
     return outcome.trials
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from coldstart_bench import load_run
+from coldstart_bench import read_run
 from coldstart_bench.analysis.stats import median
 
 
@@ -24,9 +24,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("run_dir", type=Path)
     args = parser.parse_args(argv)
-    run = load_run(args.run_dir)
+    run = read_run(args.run_dir)
     trials = [t for t in run.measured if t.status == "ok"]
-    planned = [v["id"] for v in run.metadata.get("plan", {}).get("variants", [])]
+    planned = run.variant_order
     seen = {t.variant for t in trials}
     variants = [v for v in planned if v in seen] + sorted(seen - set(planned))  # scenario order
     phase_names: list[str] = []

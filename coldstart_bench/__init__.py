@@ -27,8 +27,8 @@ __all__ = [
     "SetupError",
     "TrialRecord",
     "__version__",
-    "load_run",
-    "load_scenario",
+    "read_run",
+    "read_scenario",
     "run_scenario",
 ]
 
@@ -37,7 +37,7 @@ __all__ = [
 _LAZY = {
     "ColdstartError": "coldstart_bench.errors",
     "Executor": "coldstart_bench.run.executors",
-    "LoadedScenario": "coldstart_bench.scenario.load",
+    "LoadedScenario": "coldstart_bench.scenario.reader",
     "LocalExecutor": "coldstart_bench.run.executors",
     "RayExecutor": "coldstart_bench.run.ray",
     "ResultsNotWritable": "coldstart_bench.errors",
@@ -49,8 +49,8 @@ _LAZY = {
     "ScenarioError": "coldstart_bench.errors",
     "SetupError": "coldstart_bench.run.setup",
     "TrialRecord": "coldstart_bench.results.schema",
-    "load_run": "coldstart_bench.results.store",
-    "load_scenario": "coldstart_bench.scenario.load",
+    "read_run": "coldstart_bench.results.store",
+    "read_scenario": "coldstart_bench.scenario.reader",
     "run_scenario": "coldstart_bench.run.session",
 }
 
@@ -62,12 +62,12 @@ if TYPE_CHECKING:  # pragma: no cover
         ScenarioError,
     )
     from coldstart_bench.results.schema import TrialRecord
-    from coldstart_bench.results.store import RunData, load_run
+    from coldstart_bench.results.store import RunData, read_run
     from coldstart_bench.run.executors import Executor, LocalExecutor
     from coldstart_bench.run.ray import RayExecutor
     from coldstart_bench.run.session import RunObserver, RunOptions, RunOutcome, run_scenario
     from coldstart_bench.run.setup import SetupError
-    from coldstart_bench.scenario.load import LoadedScenario, load_scenario
+    from coldstart_bench.scenario.reader import LoadedScenario, read_scenario
 
 
 def __getattr__(name: str) -> Any:

@@ -57,7 +57,9 @@ def trustme_certs(tmp_path_factory: pytest.TempPathFactory) -> CertFiles:
 
 def _descendants() -> dict[int, processes.ProcInfo]:
     table = processes.scan()
-    return {pid: table[pid] for pid in processes.descendants(os.getpid(), table) if table[pid].alive}
+    return {
+        pid: table[pid] for pid in processes.descendants(os.getpid(), table) if table[pid].alive
+    }
 
 
 @pytest.fixture(autouse=True)

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from helpers import REPO, run_argv
 
-from coldstart_bench import load_run
-from coldstart_bench.scenario.load import load_scenario
+from coldstart_bench import read_run
+from coldstart_bench.scenario.reader import read_scenario
 
 SCENARIOS = sorted((REPO / "scenarios").glob("*.toml"))
 
@@ -26,7 +26,7 @@ def run_bundled(name: str, tmp_path: Path, run_id: str, *extra: str):  # type: i
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.name)
 def test_every_bundled_scenario_is_valid(path: Path):
-    loaded = load_scenario(path)
+    loaded = read_scenario(path)
     assert loaded.variants
     assert loaded.scenario.description
 
@@ -38,7 +38,7 @@ def test_quickstart_runs_end_to_end(tmp_path: Path):
     assert done.returncode == 0, done.stdout + done.stderr
     assert all(factor in done.stdout for factor in ("warmup", "pooling", "cache"))
 
-    run = load_run(tmp_path / "results" / "qs")
+    run = read_run(tmp_path / "results" / "qs")
     assert len(run.measured) == 8 and all(t.status == "ok" for t in run.measured)
     for trial in run.measured:
         assert len(trial.requests) == 4 and all(r.tokens == 16 for r in trial.requests)
@@ -56,7 +56,7 @@ def test_tls_and_http2_variants_speak_what_they_say(tmp_path: Path):
     pytest.importorskip("hypercorn")
     done = run_bundled("tls-http2.toml", tmp_path, "t", "--no-report")
     assert done.returncode == 0, done.stdout + done.stderr
-    run = load_run(tmp_path / "results" / "t")
+    run = read_run(tmp_path / "results" / "t")
     for trial in run.measured:
         tls, http2 = trial.factors["tls"] == "on", trial.factors["http2"] == "on"
         first, later = trial.requests[0], trial.requests[1:]
@@ -73,7 +73,7 @@ def test_scale_from_zero_holds_or_retries_and_every_arrival_is_answered(tmp_path
         "scale-from-zero.toml", tmp_path, "sfz", "--variant", "warmup=startup", "--no-report"
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    run = load_run(tmp_path / "results" / "sfz")
+    run = read_run(tmp_path / "results" / "sfz")
     assert {t.factors["before_ready"] for t in run.measured} == {"hold", "retry"}
     for trial in run.measured:
         cold = [r for r in trial.load if r.phase == "cold"]
@@ -114,7 +114,7 @@ def test_a_real_model_on_a_real_server_runs_end_to_end(tmp_path: Path):
     assert done.returncode == 0, done.stdout + done.stderr
     assert all(f in done.stdout for f in ("page_cache", "mmap", "prompt_cache"))
 
-    run = load_run(tmp_path / "results" / "llm")
+    run = read_run(tmp_path / "results" / "llm")
     model = tmp_path / "cache" / "models" / "smollm2-135m.gguf"
     assert model.is_symlink() and model.resolve().stat().st_size > 50_000_000
     assert len(run.measured) == 8 and all(t.status == "ok" for t in run.measured)

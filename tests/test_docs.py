@@ -17,7 +17,7 @@ from helpers import REPO
 from coldstart_bench.cli.app import COMMANDS
 from coldstart_bench.results import schema as results_schema
 from coldstart_bench.scenario import schema
-from coldstart_bench.scenario.load import parse_scenario
+from coldstart_bench.scenario.reader import parse_scenario
 from coldstart_bench.scenario.settings import LoadSettings
 from coldstart_bench.scenario.vocabulary import HARNESS_FACTOR_DOCS, HARNESS_FACTORS
 

@@ -12,7 +12,7 @@ import pytest
 import coldstart_bench
 from coldstart_bench import errors
 
-ENTRY_FUNCTIONS = ("load_scenario", "run_scenario", "load_run")
+ENTRY_FUNCTIONS = ("read_scenario", "run_scenario", "read_run")
 
 
 def test_all_is_sorted_and_names_what_the_modules_define():

@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 from helpers import REPO, run_argv
 
-from coldstart_bench import load_run
+from coldstart_bench import read_run
 from coldstart_bench.engines.vllm.prepare import RECIPE, VllmHome
 from coldstart_bench.host import processes
-from coldstart_bench.scenario.load import load_scenario
+from coldstart_bench.scenario.reader import read_scenario
 
 SCENARIO = REPO / "scenarios" / "vllm-cpu.toml"
 ONE_EAGER_COLD_START = (
@@ -38,7 +38,7 @@ def check(home: Path) -> subprocess.CompletedProcess[str]:
 def test_the_scenario_names_its_preparation_in_its_first_line():
     first = SCENARIO.read_text().splitlines()[0]
     assert first == "# prepare: coldstart prepare-vllm"
-    (need,) = load_scenario(SCENARIO).scenario.requires
+    (need,) = read_scenario(SCENARIO).scenario.requires
     assert need.command is not None and need.command[3:5] == ["prepare-vllm", "--check"]
 
 
@@ -63,7 +63,7 @@ def test_an_unprepared_machine_skips_every_trial_with_the_command(tmp_path: Path
     argv = run_argv(SCENARIO, tmp_path / "results", "unprepared", "-n", "1", "--no-report")
     env = {**os.environ, "COLDSTART_CACHE_DIR": str(tmp_path / "empty-cache")}
     done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120)
-    run = load_run(tmp_path / "results" / "unprepared")
+    run = read_run(tmp_path / "results" / "unprepared")
     assert run.trials and all(t.status == "skipped" for t in run.trials), done.stdout
     assert all("coldstart prepare-vllm" in (t.error or "") for t in run.trials)
 
@@ -108,7 +108,7 @@ def test_one_eager_cold_start_of_vllm_runs_end_to_end(tmp_path: Path):
     done = subprocess.run(argv, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stdout + done.stderr
 
-    (trial,) = load_run(tmp_path / "results" / "vllm").measured
+    (trial,) = read_run(tmp_path / "results" / "vllm").measured
     assert trial.status == "ok", trial.error
     assert trial.cold_ttft_ms is not None and trial.cold_ttft_ms > trial.ready_ms
     assert all(r.status == "ok" and r.tokens > 0 for r in trial.requests)

@@ -179,12 +179,10 @@ def factor_contrasts(
 
 
 def declared_levels(variants: Iterable[Mapping[str, object]]) -> dict[str, list[str]]:
-    """Each factor's levels in the order the plan's variants (``run.json``) list them."""
+    """Each factor's levels in the order the plan's variants (``run.json``) list them,
+    given each variant's factors (factor → level)."""
     levels: dict[str, list[str]] = {}
-    for variant in variants:
-        factors = variant.get("factors")
-        if not isinstance(factors, Mapping):
-            continue
+    for factors in variants:
         for factor, level in factors.items():
             seen = levels.setdefault(str(factor), [])
             if str(level) not in seen:

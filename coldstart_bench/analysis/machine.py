@@ -4,7 +4,7 @@ comparison of them is concerned.
 
 Two runs measured on a machine whose speed changed between them cannot be compared: the
 change of the machine is read as a change of the build. :func:`drift` compares their
-calibrations with the same rank statistic the gate uses (:mod:`.shift`); the gate calls
+calibrations with the same rank statistic the gate uses (:mod:`.rank_test`); the gate calls
 the comparison inconclusive unless the calibration's interval shows the machine the same
 within the change the gate is asked to detect.
 """
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from coldstart_bench.analysis.shift import Shift, shift
+from coldstart_bench.analysis.rank_test import Shift, shift
 from coldstart_bench.results.schema import BUSY_OTHERS_SHARE, TrialRecord
 
 DRIFT_CONFIDENCE = 0.95

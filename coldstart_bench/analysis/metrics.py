@@ -254,7 +254,7 @@ METRICS: tuple[Metric, ...] = (
         columns=(Column("load", 3),),
     ),
     Metric(
-        "coldpenalty_p95",
+        "cold_penalty_p95",
         "cold penalty (cold p95 / warm p95)",
         "ratio",
         penalty,
@@ -264,7 +264,7 @@ METRICS: tuple[Metric, ...] = (
         fmt="times",
     ),
     Metric(
-        "coldexcess_p95_ms",
+        "cold_excess_p95_ms",
         "cold excess (cold p95 − warm p95)",
         "ms",
         excess,
@@ -273,7 +273,7 @@ METRICS: tuple[Metric, ...] = (
         columns=(Column("load", 5),),
     ),
     Metric(
-        "time_tosteady_ms",
+        "time_to_steady_ms",
         "time to steady state",
         "ms",
         steady,

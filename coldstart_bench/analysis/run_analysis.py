@@ -131,7 +131,7 @@ def analyse(run: RunData) -> RunAnalysis:
     each plot draws."""
     summary = summarise_run(run)
     trials, frame = summary.trials, summary.frame
-    levels = declared_levels(run.planned_variants)
+    levels = declared_levels(v.factors for v in run.planned_variants)
     effects = factor_effects(frame, declared=levels)
     requests = frames.requests_frame(trials)
     ok_requests = frames.measured_ok(requests)

@@ -9,7 +9,7 @@ close to the fixed-sample test's, where an always-valid confidence sequence stay
 wider, which at 20 trials a side is the difference between a decision and none.
 
 The statistic at look k is the rank test's own, Z_k = Φ⁻¹(1 − p), p the one-sided
-Mann–Whitney p-value of "slower" (:mod:`~coldstart_bench.analysis.shift`). Under no
+Mann–Whitney p-value of "slower" (:mod:`~coldstart_bench.analysis.rank_test`). Under no
 difference it is (near) standard normal whatever the shape of the noise — a machine whose
 speed jumps between two levels makes the noise bimodal, and a Z built from an estimate
 and its standard error would overstate the evidence — so the false-positive rate holds

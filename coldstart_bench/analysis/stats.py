@@ -1,7 +1,7 @@
 """The statistics of a run's figures: medians and percentiles, the median absolute
 deviation, bootstrap intervals (of a median, of a ratio of medians averaged over strata)
 and outlier flags. Pure functions on numbers. Comparisons of two samples — the rank test,
-its shift estimate and interval — are :mod:`.shift`'s.
+its shift estimate and interval — are :mod:`.rank_test`'s.
 
 The bootstrap is scipy's (``scipy.stats.bootstrap`` with the percentile method); this
 module only chooses its options, so that an interval means the same in every output. scipy

@@ -46,7 +46,7 @@ VariantOption = Annotated[
 ]
 
 
-def read_run(ref: str, results_dir: Path) -> Any:
+def named_run(ref: str, results_dir: Path) -> Any:
     """The run a ``RUN`` argument names; lines of trials.jsonl it could not read are said
     on stderr (they are left out of every figure)."""
     from coldstart_bench.results.baselines import resolve_run

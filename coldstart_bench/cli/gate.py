@@ -13,7 +13,7 @@ from coldstart_bench.cli.common import (
     RUN_HELP,
     ResultsDirOption,
     RunArg,
-    read_run,
+    named_run,
     stderr_console,
     stdout_console,
     user_errors,
@@ -98,42 +98,12 @@ def _fraction(text: str | None, option: str) -> float | None:
 
 
 def _print_result(result: Any, title: str, words: bool = False) -> None:
-    """The table of every comparison, then the machine, the budgets and every verdict that
-    is not a pass with its reason. ``words``: compare's slower/faster/no change."""
-    from rich.table import Table
-    from rich.text import Text
-
-    from coldstart_bench.gate.formats import HEADS, cells, explanation, interval_head
-    from coldstart_bench.gate.rule import compare_word
+    """The gate's (or comparison's) terminal form on standard output."""
+    from coldstart_bench.gate.formats import GateTerminalExporter
 
     out = stdout_console()
-    table = Table(title=title, title_justify="left", header_style="bold", caption_justify="left")
-    for head in HEADS:
-        shown = interval_head(result) if head == "CI" else head
-        table.add_column(shown, justify="left" if head in HEADS[:3] else "right")
-    style = {"regression": "red", "slower": "red", "warning": "yellow", "inconclusive": "yellow",
-             "can't tell": "yellow", "pass": "green", "faster": "green"}  # fmt: skip
-    for d in result.decisions:
-        row = cells(d, "not judged" if result.drifted else compare_word(d) if words else d.verdict)
-        table.add_row(Text(row[0], style=style.get(row[0], "")), Text(row[1]), *row[2:])
-    table.caption = explanation(result)
-    out.print(table)
-    for line in (result.drift_line(), result.sequential):
-        if line:
-            out.print(line, markup=False, style="yellow" if result.drifted else None)
-    for variant, metric, median, limit, ok in result.budgets:
-        word = "ok" if ok else "[red]over budget[/]"
-        out.print(
-            f"budget {metric} {median:,.1f} ≤ {limit:,.1f} ms: {word} ({variant})", highlight=False
-        )
-    for d in [] if result.drifted else result.decisions:
-        if d.verdict in ("inconclusive", "warning", "regression"):
-            out.print(
-                f"{d.verdict}: {d.comparison.variant} {d.comparison.metric}: {d.reason}",
-                markup=False,
-            )
-    for note in result.unmatched:
-        out.print(f"unmatched: {note}", markup=False)
+    for output in GateTerminalExporter(out, title, words).export(result):
+        out.file.write(output.data.decode("utf-8"))
     sys.stdout.flush()
 
 
@@ -146,7 +116,7 @@ def _settings(
 ) -> Any:
     """The comparison's settings: the command line over the scenario's [gate] table."""
     from coldstart_bench.errors import GateInputError
-    from coldstart_bench.gate.decide import settings_for
+    from coldstart_bench.gate.evaluate import settings_for
 
     if confidence is not None and not 0.5 < confidence < 1:
         raise GateInputError("--confidence must be between 0.5 and 1, e.g. 0.95")
@@ -162,7 +132,7 @@ def _settings(
 def _two_runs(base_run: Any, new_run: Any, settings: Any) -> Any:
     """Two runs compared variant by variant, with their machines compared first."""
     from coldstart_bench.analysis.machine import drift
-    from coldstart_bench.gate.decide import evaluate
+    from coldstart_bench.gate.evaluate import evaluate
     from coldstart_bench.gate.matching import SAME_RUN_WARNING, same_run, sides_from_runs
 
     if same_run(base_run, new_run):
@@ -228,12 +198,12 @@ def gate(
     trials. A run made with `coldstart run --sequential` is judged by the same sequential
     test that stopped it."""
     from coldstart_bench.errors import GateInputError
-    from coldstart_bench.gate.decide import evaluate
-    from coldstart_bench.gate.formats import gate_junit, gate_markdown
+    from coldstart_bench.gate.evaluate import evaluate
+    from coldstart_bench.gate.formats import GateJunitExporter, GateMarkdownExporter
     from coldstart_bench.gate.matching import sides_from_factor
     from coldstart_bench.gate.sequential import design_of, judge
 
-    new_run = read_run(run, results_dir)
+    new_run = named_run(run, results_dir)
     settings = _settings(
         new_run,
         metric,
@@ -257,7 +227,7 @@ def gate(
             )
         result = judge(new_run, design, settings).result
     elif baseline is not None:
-        result = _two_runs(read_run(baseline, results_dir), new_run, settings)
+        result = _two_runs(named_run(baseline, results_dir), new_run, settings)
     elif settings.factor is not None and settings.baseline_level is not None:
         pairs = sides_from_factor(new_run, settings.factor, settings.baseline_level)
         result = evaluate(pairs, settings)
@@ -267,8 +237,13 @@ def gate(
             "--baseline-level L for an A/B run (or set them in the scenario's [gate])"
         )
     _print_result(result, f"gate: {result.verdict}")
-    _write(summary, gate_markdown(result), append=True)
-    _write(junit, gate_junit(result))
+    for path, exporter, append in (
+        (summary, GateMarkdownExporter(), True),
+        (junit, GateJunitExporter(), False),
+    ):
+        if path is not None:
+            for output in exporter.export(result):
+                _write(path, output.data.decode("utf-8"), append)
     raise typer.Exit(result.exit_code)
 
 
@@ -313,10 +288,10 @@ def compare(
     machine check — worded as slower / faster / no change ("can't tell" where a slowdown of
     the detectable bound could have gone unseen). Rows follow NEW_RUN's scenario order;
     compare.md and compare.csv go to NEW_RUN/compare/ (or --out)."""
-    from coldstart_bench.gate.formats import compare_csv, compare_markdown
-    from coldstart_bench.results.store import atomic_write_text
+    from coldstart_bench.gate.formats import CompareCsvExporter, CompareMarkdownExporter
+    from coldstart_bench.results.store import atomic_write_bytes
 
-    base_run, new_run = read_run(base, results_dir), read_run(new, results_dir)
+    base_run, new_run = named_run(base, results_dir), named_run(new, results_dir)
     settings = _settings(
         new_run,
         metric,
@@ -328,8 +303,9 @@ def compare(
     _print_result(result, "compare", words=True)
     target = out or new_run.run_dir / "compare"
     target.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(target / "compare.md", compare_markdown(result))
-    atomic_write_text(target / "compare.csv", compare_csv(result))
+    for exporter in (CompareMarkdownExporter(), CompareCsvExporter()):
+        for output in exporter.export(result):
+            atomic_write_bytes(target / output.name, output.data)
     stderr_console().print(f"written: {target}/compare.md, compare.csv", markup=False)
 
 
@@ -360,8 +336,8 @@ def baseline_list(results_dir: ResultsDirOption = Path("results")) -> None:
     for name, run in found:
         meta = run.metadata
         console.print(
-            f"{name}: {meta.get('scenario', {}).get('name')} · run {meta.get('run_id')} · "
-            f"{len(run.measured)} trials · {meta.get('started_at')}",
+            f"{name}: {meta.scenario.name} · run {meta.run_id} · "
+            f"{len(run.measured)} trials · {meta.started_at}",
             markup=False,
         )
 

@@ -69,7 +69,7 @@ def profile(
 
     from coldstart_bench.errors import ColdstartError
     from coldstart_bench.profiling.session import PROFILERS, UNTIL, ok_count, run_profile
-    from coldstart_bench.scenario.load import load_scenario
+    from coldstart_bench.scenario.reader import read_scenario
 
     chosen = list(PROFILERS) if profiler == "all" else [p.strip() for p in profiler.split(",")]
     unknown = [p for p in chosen if p not in PROFILERS]
@@ -78,7 +78,7 @@ def profile(
             f"--profiler takes {', '.join(PROFILERS)} or all; --until takes {' or '.join(UNTIL)}"
         )
     session = run_profile(
-        load_scenario(scenario),
+        read_scenario(scenario),
         parse_variant_filters(variant or []),
         chosen,
         until,

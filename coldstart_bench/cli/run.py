@@ -125,9 +125,9 @@ def run(
     130 / 143 interrupted (SIGINT / SIGTERM). Finished trials are kept in every case."""
     from coldstart_bench.cli.progress import ProgressObserver
     from coldstart_bench.run.session import RunOptions, run_scenario
-    from coldstart_bench.scenario.load import load_scenario, with_vars
+    from coldstart_bench.scenario.reader import read_scenario, with_vars
 
-    loaded = with_vars(load_scenario(scenario), parse_pairs(var or [], "--var"))
+    loaded = with_vars(read_scenario(scenario), parse_pairs(var or [], "--var"))
     options = RunOptions(
         results_dir=results_dir,
         run_id=run_id,
@@ -152,14 +152,16 @@ def run(
     if outcome.trials:
         try:
             from coldstart_bench.analysis.run_analysis import analyse, summarise_run
-            from coldstart_bench.results.store import load_run
+            from coldstart_bench.results.store import read_run
 
-            run_data = load_run(outcome.run_dir)
+            run_data = read_run(outcome.run_dir)
             analysis = None if no_report else analyse(run_data)
             summary = analysis.summary if analysis is not None else summarise_run(run_data)
         except Exception as exc:  # the measurements are safe on disk; say so, keep the code
             problem = exc
-    if summary is not None:
+    if analysis is not None:
+        _emit(out, analysis, ("summary",))
+    elif summary is not None:
         _print_summary(out, summary)
     if analysis is not None:
         from coldstart_bench.report.build import FORMATS, write_report
@@ -197,7 +199,7 @@ def run(
 
 def _sequential_stop(loaded: Any, repetitions: int | None) -> Any:
     """The stop rule of a sequential A/B run, from the scenario's [gate] table."""
-    from coldstart_bench.gate.decide import settings_from_table
+    from coldstart_bench.gate.evaluate import settings_from_table
     from coldstart_bench.gate.sequential import SequentialDesign, SequentialStop
 
     table = loaded.scenario.gate.model_dump(mode="json", exclude_none=True)
@@ -226,18 +228,19 @@ def _print_summary(out: Any, summary: Any) -> None:
     sys.stdout.flush()
 
 
-def _print_report(out: Any, err: Any, report: Any) -> None:
-    from coldstart_bench.report.terminal import (
-        PHASE_EFFECTS_HEADING,
-        print_diagnoses,
-        print_effects,
-    )
+def _emit(out: Any, analysis: Any, parts: tuple[str, ...]) -> None:
+    """Parts of the run's terminal form (its exporter) on standard output."""
+    from coldstart_bench.report.run_report import RunReport
+    from coldstart_bench.report.terminal import TerminalExporter
 
-    analysis = report.analysis
-    print_effects(out, analysis.effects)
-    print_effects(out, analysis.phase_effects, limit=4, heading=PHASE_EFFECTS_HEADING)
-    print_diagnoses(out, analysis.diagnoses)
+    for output in TerminalExporter(out, parts).export(RunReport(analysis, "")):
+        out.file.write(output.data.decode("utf-8"))
     sys.stdout.flush()
+
+
+def _print_report(out: Any, err: Any, report: Any) -> None:
+    analysis = report.analysis
+    _emit(out, analysis, ("findings",))
     for problem in analysis.summary.run.problems:
         err.print(f"note: {problem}", style="yellow", markup=False)
     html = report.out_dir / "report.html"
@@ -268,7 +271,8 @@ def report(
     from coldstart_bench.results.baselines import resolve_run
 
     wanted = parse_formats(formats)
-    built = write_report(analyse(resolve_run(run, results_dir)), out, wanted)
+    analysis = analyse(resolve_run(run, results_dir))
     console = stdout_console()
-    _print_summary(console, built.analysis.summary)
+    _emit(console, analysis, ("summary",))  # before the files, which take a while to draw
+    built = write_report(analysis, out, wanted)
     _print_report(console, stderr_console(), built)

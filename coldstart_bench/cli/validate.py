@@ -16,7 +16,7 @@ from coldstart_bench.cli.help import PlainCommand, command_app
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from coldstart_bench.scenario.load import LoadedScenario
+    from coldstart_bench.scenario.reader import LoadedScenario
 
 app = command_app()
 
@@ -106,11 +106,11 @@ def validate(scenario: ScenarioArg, var: VarOption = None) -> None:
     from rich.markup import escape
 
     from coldstart_bench.results.redact import redact_argv
-    from coldstart_bench.scenario.load import load_scenario, with_vars
     from coldstart_bench.scenario.matrix import MatrixTooLarge
+    from coldstart_bench.scenario.reader import read_scenario, with_vars
     from coldstart_bench.scenario.vocabulary import match_levels
 
-    loaded = with_vars(load_scenario(scenario), parse_pairs(var or [], "--var"))
+    loaded = with_vars(read_scenario(scenario), parse_pairs(var or [], "--var"))
     spec = loaded.scenario
     console = stdout_console()
     heading = f"[bold]{escape(loaded.name)}[/]"

@@ -6,11 +6,16 @@ from __future__ import annotations
 
 import csv
 import io
+from typing import TYPE_CHECKING
 from xml.etree import ElementTree as ET
 
-from coldstart_bench.gate.decide import GateResult
+from coldstart_bench.gate.evaluate import GateResult
 from coldstart_bench.gate.rule import Decision, compare_word
+from coldstart_bench.report.exporters import STREAM, Output
 from coldstart_bench.report.markdown import md_escape
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 HEADS = ("verdict", "variant", "metric", "base", "new", "change", "CI", "p adj.", "detects", "n")
 
@@ -158,3 +163,91 @@ def compare_csv(result: GateResult) -> str:
              d.detectable, compare_word(d)]
         )  # fmt: skip
     return buffer.getvalue()
+
+
+# The exporters of a gate's or a comparison's result (report.exporters.Exporter).
+
+
+class GateMarkdownExporter:
+    """The gate as a GitHub step summary."""
+
+    format = "md"
+
+    def export(self, result: GateResult) -> list[Output]:
+        return [Output.text("gate.md", gate_markdown(result))]
+
+
+class GateJunitExporter:
+    """The gate as JUnit XML: a test case per comparison and per budget."""
+
+    format = "junit"
+
+    def export(self, result: GateResult) -> list[Output]:
+        return [Output.text("gate.xml", gate_junit(result))]
+
+
+class CompareMarkdownExporter:
+    format = "md"
+
+    def export(self, result: GateResult) -> list[Output]:
+        return [Output.text("compare.md", compare_markdown(result))]
+
+
+class CompareCsvExporter:
+    format = "csv"
+
+    def export(self, result: GateResult) -> list[Output]:
+        return [Output.text("compare.csv", compare_csv(result))]
+
+
+class GateTerminalExporter:
+    """The table of every comparison, then the machine, the budgets and every verdict that
+    is not a pass with its reason, as ``console`` prints them (colours on a terminal).
+    ``words``: compare's slower / faster / no change."""
+
+    format = "terminal"
+
+    def __init__(self, console: Console, title: str, words: bool = False) -> None:
+        self.console, self.title, self.words = console, title, words
+
+    def export(self, result: GateResult) -> list[Output]:
+        from rich.table import Table
+        from rich.text import Text
+
+        out = self.console
+        table = Table(title=self.title, title_justify="left", header_style="bold",
+                      caption_justify="left")  # fmt: skip
+        for head in HEADS:
+            shown = interval_head(result) if head == "CI" else head
+            table.add_column(shown, justify="left" if head in HEADS[:3] else "right")
+        style = {"regression": "red", "slower": "red", "warning": "yellow",
+                 "inconclusive": "yellow", "can't tell": "yellow", "pass": "green",
+                 "faster": "green"}  # fmt: skip
+        with out.capture() as captured:
+            for d in result.decisions:
+                word = (
+                    "not judged" if result.drifted
+                    else compare_word(d) if self.words else d.verdict
+                )  # fmt: skip
+                row = cells(d, word)
+                table.add_row(Text(row[0], style=style.get(row[0], "")), Text(row[1]), *row[2:])
+            table.caption = explanation(result)
+            out.print(table)
+            for line in (result.drift_line(), result.sequential):
+                if line:
+                    out.print(line, markup=False, style="yellow" if result.drifted else None)
+            for variant, metric, median, limit, ok in result.budgets:
+                word = "ok" if ok else "[red]over budget[/]"
+                out.print(
+                    f"budget {metric} {median:,.1f} ≤ {limit:,.1f} ms: {word} ({variant})",
+                    highlight=False,
+                )
+            for d in [] if result.drifted else result.decisions:
+                if d.verdict in ("inconclusive", "warning", "regression"):
+                    out.print(
+                        f"{d.verdict}: {d.comparison.variant} {d.comparison.metric}: {d.reason}",
+                        markup=False,
+                    )
+            for note in result.unmatched:
+                out.print(f"unmatched: {note}", markup=False)
+        return [Output.text(STREAM, captured.get())]

@@ -24,7 +24,7 @@ class Side:
 
 def _planned(run: RunData) -> list[str]:
     """The run's variant ids in the scenario's order (``run.json``'s plan)."""
-    return [str(v.get("id")) for v in run.metadata.get("plan", {}).get("variants", [])]
+    return run.variant_order
 
 
 def _in_order(trials: Sequence[TrialRecord], order: Sequence[str]) -> list[TrialRecord]:
@@ -38,7 +38,7 @@ def same_run(a: RunData, b: RunData) -> bool:
     the same trials)."""
     if a.run_dir.resolve() == b.run_dir.resolve():
         return True
-    same_id = a.metadata.get("run_id") == b.metadata.get("run_id")
+    same_id = a.metadata.run_id == b.metadata.run_id
     return same_id and [t.to_dict() for t in a.trials] == [t.to_dict() for t in b.trials]
 
 

@@ -18,11 +18,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from coldstart_bench.analysis.rank_test import smallest_p
 from coldstart_bench.analysis.sequential import MIN_ROUNDS, look
-from coldstart_bench.analysis.shift import smallest_p
-from coldstart_bench.gate.decide import GateResult, GateSettings, evaluate
+from coldstart_bench.gate.evaluate import GateResult, GateSettings, evaluate
 from coldstart_bench.gate.matching import sides_from_factor
 from coldstart_bench.gate.rule import Decision
+from coldstart_bench.results.run_file import EMPTY
 from coldstart_bench.results.schema import TrialRecord
 from coldstart_bench.results.store import RunData
 
@@ -93,7 +94,7 @@ class SequentialStop:
     def __call__(self, records: Sequence[TrialRecord]) -> str | None:
         measured = [t for t in records if not t.warmup and t.status == "ok"]
         complete = _complete_rounds(measured)
-        run = RunData(Path("."), {}, list(records))
+        run = RunData(Path("."), EMPTY, list(records))
         while self.looked < complete:
             self.looked += 1
             outcome = _at_round(run, measured, self.design, self.settings, self.looked)
@@ -104,7 +105,7 @@ class SequentialStop:
 
 def design_of(run: RunData) -> SequentialDesign | None:
     """The sequential design a run was stopped by, from its run.json (None: not one)."""
-    rule = run.metadata.get("stop_rule") or {}
+    rule = run.metadata.stop_rule or {}
     if rule.get("kind") != SEQUENTIAL:
         return None
     fields = {f.name for f in dataclasses.fields(SequentialDesign)}

@@ -25,8 +25,8 @@ from coldstart_bench.plan.specs import (
     TlsFiles,
     TrialSetup,
 )
-from coldstart_bench.scenario.load import LoadedScenario
 from coldstart_bench.scenario.matrix import Variant
+from coldstart_bench.scenario.reader import LoadedScenario
 from coldstart_bench.scenario.schema import Requests, Scenario, Service
 from coldstart_bench.scenario.templating import render, variables_in
 from coldstart_bench.scenario.vocabulary import match_levels

@@ -36,8 +36,8 @@ from coldstart_bench.results.redact import redact_argv, redact_text
 from coldstart_bench.results.schema import TrialRecord
 from coldstart_bench.results.store import atomic_write_text, new_run_dir
 from coldstart_bench.run.session import RunOptions, run_scenario
-from coldstart_bench.scenario.load import LoadedScenario
 from coldstart_bench.scenario.matrix import filter_variants
+from coldstart_bench.scenario.reader import LoadedScenario
 
 PROFILERS: tuple[str, ...] = ("py-spy", "pyinstrument", "importtime")
 UNTIL: tuple[str, ...] = ("ready", "first-token")

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from coldstart_bench.results.schema import TrialRecord
-from coldstart_bench.scenario.load import LoadedScenario
+from coldstart_bench.scenario.reader import LoadedScenario
 
 PY_SPY_RATE = 250  # samples per second
 

@@ -12,16 +12,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from coldstart_bench.analysis.run_analysis import RunAnalysis, analyse
-from coldstart_bench.analysis.stats import BOOTSTRAP_RESAMPLES
-from coldstart_bench.analysis.summary import LOG_TAILS_SHOWN
 from coldstart_bench.errors import ColdstartError, ResultsNotWritable
 from coldstart_bench.report import plots, tables
+from coldstart_bench.report.exporters import Exporter, Output
 from coldstart_bench.report.headline import headline_text
-from coldstart_bench.report.html import Plot, ProfileView, render_html
+from coldstart_bench.report.html import HtmlExporter
 from coldstart_bench.report.loadplot import load_picture
 from coldstart_bench.report.machineplot import machine_picture
+from coldstart_bench.report.run_report import Plot, ProfileView, RunReport
 from coldstart_bench.report.waterfall import waterfall
-from coldstart_bench.results.store import atomic_write_bytes, atomic_write_text, load_run
+from coldstart_bench.results.store import atomic_write_bytes, read_run
 
 FORMATS: tuple[str, ...] = ("html", "md", "csv", "png")
 
@@ -126,7 +126,7 @@ def build_report(
     run_dir: str | Path, out_dir: str | Path | None = None, formats: Sequence[str] = FORMATS
 ) -> Report:
     """Analyse a run and write its report (see :func:`write_report`)."""
-    return write_report(analyse(load_run(run_dir)), out_dir, formats)
+    return write_report(analyse(read_run(run_dir)), out_dir, formats)
 
 
 def write_report(
@@ -145,65 +145,64 @@ def write_report(
         ) from None
 
 
+class MarkdownExporter:
+    """``summary.md``: the tables and findings as GitHub Markdown (a CI step summary)."""
+
+    format = "md"
+
+    def export(self, result: RunReport) -> list[Output]:
+        status = f"{result.headline} Run status: {result.analysis.summary.status}."
+        return [Output.text("summary.md", tables.summary_markdown(result.analysis, status))]
+
+
+class CsvExporter:
+    """The statistics, trials, effects, phases and requests by position as CSV files."""
+
+    format = "csv"
+
+    def export(self, result: RunReport) -> list[Output]:
+        analysis = result.analysis
+        summary = analysis.summary
+        tables_out = [
+            ("summary.csv", summary.stats),
+            ("trials.csv", tables.flat_trials(summary.frame, analysis.requests)),
+            ("effects.csv", analysis.effects_table),
+        ]
+        if analysis.phase_effects:
+            tables_out.append(("phase_effects.csv", analysis.phase_effects_table))
+        if not analysis.phase_stats.empty:
+            tables_out.append(("phases.csv", analysis.phase_stats))
+        tables_out.append(("requests_by_index.csv", analysis.by_index))
+        return [Output.text(name, table.to_csv(index=False)) for name, table in tables_out]
+
+
+class PngExporter:
+    """Every plot the run has something to show in, one PNG each."""
+
+    format = "png"
+
+    def export(self, result: RunReport) -> list[Output]:
+        return [Output(f"{plot.name}.png", plot.png) for plot in result.plots]
+
+
+EXPORTERS: dict[str, Exporter[RunReport]] = {
+    e.format: e for e in (HtmlExporter(), MarkdownExporter(), CsvExporter(), PngExporter())
+}
+
+
 def _write_report(analysis: RunAnalysis, out: Path, formats: Sequence[str]) -> Report:
     summary = analysis.summary
-    run = summary.run
     out.mkdir(parents=True, exist_ok=True)
     busy = summary.machine.busy_line()
-    report = Report(analysis, out, " ".join(filter(None, [busy, headline_text(analysis.headline)])))
-
-    def write_text(name: str, text: str) -> None:
-        path = out / name
-        atomic_write_text(path, text)
-        report.files.append(path)
-
-    def write_csv(name: str, table) -> None:  # type: ignore[no-untyped-def]
-        write_text(name, table.to_csv(index=False))
-
-    if "md" in formats:
-        write_text(
-            "summary.md",
-            tables.summary_markdown(analysis, f"{report.headline} Run status: {summary.status}."),
-        )
-    if "csv" in formats:
-        write_csv("summary.csv", summary.stats)
-        write_csv("trials.csv", tables.flat_trials(summary.frame, analysis.requests))
-        write_csv("effects.csv", analysis.effects_table)
-        if analysis.phase_effects:
-            write_csv("phase_effects.csv", analysis.phase_effects_table)
-        if not analysis.phase_stats.empty:
-            write_csv("phases.csv", analysis.phase_stats)
-        write_csv("requests_by_index.csv", analysis.by_index)
-
-    pngs: list[Plot] = []
-    if "png" in formats or "html" in formats:
-        pngs = _plots(analysis)
-        if "png" in formats:
-            for plot in pngs:
-                path = out / f"{plot.name}.png"
-                atomic_write_bytes(path, plot.png)
-                report.files.append(path)
-    if "html" in formats:
-        html = render_html(
-            title=summary.title,
-            meta={**run.metadata, "status": summary.status},
-            headline=report.headline,
-            rows=summary.rows,
-            effects=analysis.effects,
-            phase_effects=analysis.phase_effects,
-            diagnoses=analysis.diagnoses,
-            stats=summary.stats.to_dict("records"),
-            phase_stats=analysis.phase_stats.to_dict("records"),
-            by_index=analysis.by_index.to_dict("records"),
-            repeats=analysis.repeats,
-            plots=pngs,
-            failures=summary.failures[:LOG_TAILS_SHOWN],
-            skipped=summary.skipped,
-            resamples=BOOTSTRAP_RESAMPLES,
-            profile=_profile_view(run.run_dir, out),
-            machine=summary.machine.text(),
-        )
-        write_text("report.html", html)
+    headline = " ".join(filter(None, [busy, headline_text(analysis.headline)]))
+    result = RunReport(analysis, headline, _profile_view(summary.run.run_dir, out), _plots)
+    report = Report(analysis, out, headline)
+    # The page last: a reader who opens it finds the files it stands beside.
+    for fmt in sorted(formats, key=lambda f: f == "html"):
+        for output in EXPORTERS[fmt].export(result):
+            path = out / output.name
+            atomic_write_bytes(path, output.data)
+            report.files.append(path)
     return report
 
 

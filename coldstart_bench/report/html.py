@@ -4,45 +4,19 @@ a server or a log is escaped."""
 
 from __future__ import annotations
 
-import base64
 import json
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping
 from importlib import resources
 from typing import Any
 
 import jinja2
 
-from coldstart_bench.analysis.diagnostics import Diagnosis
-from coldstart_bench.analysis.effects import Effect
-from coldstart_bench.analysis.summary import Failure, VariantSummary
+from coldstart_bench.analysis.stats import BOOTSTRAP_RESAMPLES
+from coldstart_bench.analysis.summary import LOG_TAILS_SHOWN
 from coldstart_bench.report.columns import caption_for, plain_grid, repeats_text
-
-
-@dataclass(frozen=True)
-class ProfileView:
-    """What the report shows of a ``coldstart profile`` session."""
-
-    variant: str
-    until: str
-    overhead: list[tuple[str, str, str, str]]  # profiler, status, ok/n, median ms
-    hot: list[tuple[str, list[tuple[str, str, str]]]]  # profiler, rows (name, self, total)
-    images: list[Plot]
-    links: list[tuple[str, str]]  # label, relative href
-    messages: list[str]
-
-
-@dataclass(frozen=True)
-class Plot:
-    name: str
-    title: str
-    png: bytes
-
-    mime: str = "image/png"
-
-    @property
-    def data_uri(self) -> str:
-        return f"data:{self.mime};base64," + base64.b64encode(self.png).decode("ascii")
+from coldstart_bench.report.exporters import Output
+from coldstart_bench.report.run_report import RunReport
+from coldstart_bench.results.run_file import ScenarioInfo
 
 
 def _template() -> str:
@@ -78,66 +52,54 @@ def _number_or_none(value: Any) -> float | None:
     return None if number != number else number
 
 
-def _scenario_text(meta: Mapping[str, Any]) -> str:
+def _scenario_text(scenario: ScenarioInfo) -> str:
     """The scenario as its file says it, as readable UTF-8 (a run recorded before
     ``as_written`` existed shows every value, defaults included)."""
-    scenario = meta.get("scenario", {})
-    written = scenario.get("as_written", scenario.get("as_run", {}))
+    written = scenario.as_written or scenario.as_run
     return json.dumps(written, indent=2, ensure_ascii=False)
 
 
-def render_html(
-    *,
-    title: str,
-    meta: Mapping[str, Any],
-    headline: str,
-    rows: Sequence[VariantSummary],
-    effects: Sequence[Effect],
-    stats: Sequence[Mapping[str, Any]],
-    phase_stats: Sequence[Mapping[str, Any]] = (),
-    phase_effects: Sequence[Effect] = (),
-    diagnoses: Sequence[Diagnosis] = (),
-    by_index: Sequence[Mapping[str, Any]],
-    repeats: Mapping[int, int] | None = None,
-    plots: Sequence[Plot],
-    failures: Sequence[Failure],
-    skipped: Mapping[str, str],
-    resamples: int,
-    profile: Mapping[str, Any] | None = None,
-    machine: str | None = None,
-) -> str:
+def render_html(report: RunReport) -> str:
+    """The report's one HTML page."""
+    analysis = report.analysis
+    summary = analysis.summary
+    meta = summary.run.metadata
+    rows = summary.rows
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     heads, grid = plain_grid(rows)
     table_rows = [{"labels": labels, "cells": cells} for labels, cells in grid]
-    plan = meta.get("plan", {})
+    plan = meta.plan
     meta_rows = [
-        ("run id", meta.get("run_id")),
-        ("status", meta.get("status")),
-        ("started / finished", f"{meta.get('started_at')} / {meta.get('finished_at')}"),
-        ("seed", meta.get("seed")),
-        ("repetitions × variants", f"{plan.get('repetitions')} × {len(plan.get('variants', []))}"),
-        ("warm-up trials per variant", plan.get("warmup_trials")),
-        ("command", " ".join(str(a) for a in meta.get("command", []))),
-        ("scenario file", meta.get("scenario", {}).get("path")),
+        ("run id", meta.run_id),
+        ("status", summary.status),
+        ("started / finished", f"{meta.started_at} / {meta.finished_at}"),
+        ("seed", meta.seed),
+        ("repetitions × variants", f"{plan.repetitions} × {len(plan.variants)}"),
+        ("warm-up trials per variant", plan.warmup_trials),
+        ("command", " ".join(str(a) for a in meta.command)),
+        ("scenario file", meta.scenario.path),
     ]
+    machine = summary.machine.text()
     if machine:
         meta_rows.append(("machine over the run", machine))
-    if meta.get("stopped_early"):
-        meta_rows.append(("stopped early", meta.get("stopped_early")))
+    if meta.stopped_early:
+        meta_rows.append(("stopped early", meta.stopped_early))
+    phase_stats = analysis.phase_stats.to_dict("records")
+    by_index = analysis.by_index.to_dict("records")
     return env.from_string(_template()).render(
-        title=title,
-        run_id=meta.get("run_id", ""),
-        status=meta.get("status", ""),
-        started=meta.get("started_at", ""),
-        version=meta.get("tool_version", ""),
-        headline=headline,
-        effects=effects,
-        phase_effects=phase_effects,
-        diagnoses=diagnoses,
+        title=summary.title,
+        run_id=meta.run_id,
+        status=summary.status,
+        started=meta.started_at or "",
+        version=meta.tool_version or "",
+        headline=report.headline,
+        effects=analysis.effects,
+        phase_effects=analysis.phase_effects,
+        diagnoses=analysis.diagnoses,
         heads=heads,
         table_rows=table_rows,
         caption=caption_for(rows),
-        plots=plots,
+        plots=report.plots,
         stats=[
             {
                 "variant": s["variant"],
@@ -146,7 +108,7 @@ def render_html(
                 "p95": format_cell(s["p95"]),
                 "mad": format_cell(s["mad"]),
             }
-            for s in stats
+            for s in summary.stats.to_dict("records")
         ],
         phase_own=any(_number_or_none(p["reported_median"]) is not None for p in phase_stats),
         phase_stats=[
@@ -158,7 +120,9 @@ def render_html(
             }
             for p in phase_stats
         ],
-        by_index_repeats=repeats_text(repeats or {}, sorted({int(r["request"]) for r in by_index})),
+        by_index_repeats=repeats_text(
+            analysis.repeats, sorted({int(r["request"]) for r in by_index})
+        ),
         by_index=[
             {
                 "variant": r["variant"],
@@ -172,12 +136,21 @@ def render_html(
             }
             for r in by_index
         ],
-        failures=failures,
-        skipped=skipped,
+        failures=summary.failures[:LOG_TAILS_SHOWN],
+        skipped=summary.skipped,
         meta_rows=[(k, format_cell(v)) for k, v in meta_rows],
-        environment=json.dumps(meta.get("environment", {}), indent=2, sort_keys=True),
-        scenario=_scenario_text(meta),
-        variants=[v.get("id", "") for v in plan.get("variants", [])],
-        resamples=resamples,
-        profile=profile,
+        environment=json.dumps(meta.environment, indent=2, sort_keys=True),
+        scenario=_scenario_text(meta.scenario),
+        variants=[v.id for v in plan.variants],
+        resamples=BOOTSTRAP_RESAMPLES,
+        profile=report.profile,
     )
+
+
+class HtmlExporter:
+    """``report.html``: the whole report in one self-contained page."""
+
+    format = "html"
+
+    def export(self, result: RunReport) -> list[Output]:
+        return [Output.text("report.html", render_html(result))]

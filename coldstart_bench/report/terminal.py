@@ -23,6 +23,8 @@ from coldstart_bench.report.columns import (
     factor_names,
     shown_columns,
 )
+from coldstart_bench.report.exporters import STREAM, Output
+from coldstart_bench.report.run_report import RunReport
 
 
 def _count(row: VariantSummary) -> str:
@@ -141,3 +143,32 @@ def print_effects(
         console.print(f"  {effect.sentence()}", markup=False, highlight=False)
     if len(clear) > limit:
         console.print(f"  ... {len(clear) - limit} more in the report")
+
+
+class TerminalExporter:
+    """A run's report as ``console`` prints it: the summary (the machine's busy line, the
+    table, what failed and what was skipped) and the findings (clear effects, phase effects,
+    pitfalls) — either part alone, so that a command can show the summary before it writes
+    the report files."""
+
+    format = "terminal"
+
+    def __init__(self, console: Console, parts: Sequence[str] = ("summary", "findings")) -> None:
+        self.console, self.parts = console, tuple(parts)
+
+    def export(self, result: RunReport) -> list[Output]:
+        analysis, out = result.analysis, self.console
+        summary = analysis.summary
+        with out.capture() as captured:
+            if "summary" in self.parts:
+                busy = summary.machine.busy_line()
+                if busy:
+                    out.print(busy, style="yellow", markup=False, highlight=False)
+                print_summary(out, summary.rows, f"{summary.title} — {summary.run.run_dir.name}")
+                print_failures(out, summary.failures)
+                print_skipped(out, summary.skipped)
+            if "findings" in self.parts:
+                print_effects(out, analysis.effects)
+                print_effects(out, analysis.phase_effects, limit=4, heading=PHASE_EFFECTS_HEADING)
+                print_diagnoses(out, analysis.diagnoses)
+        return [Output.text(STREAM, captured.get())]

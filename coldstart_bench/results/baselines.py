@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 from coldstart_bench.errors import ColdstartError, RunDirError
-from coldstart_bench.results.store import RunData, load_run, safe_name
+from coldstart_bench.results.store import RunData, read_run, safe_name
 
 BASELINES_DIR = "baselines"
 
@@ -19,7 +19,7 @@ def baselines_root(results_dir: Path) -> Path:
 
 def save_baseline(run_dir: Path, name: str, results_dir: Path) -> Path:
     """Keep a run's ``run.json`` and ``trials.jsonl`` (and its summary) under a name."""
-    run = load_run(run_dir)
+    run = read_run(run_dir)
     target = baselines_root(results_dir) / safe_name(name, fallback="")
     if not safe_name(name, fallback=""):
         raise RunDirError(f"baseline name {name!r} has no usable characters")
@@ -42,7 +42,7 @@ def list_baselines(results_dir: Path) -> list[tuple[str, RunData]]:
     for path in sorted(root.iterdir()) if root.is_dir() else []:
         if path.is_dir() and not path.name.startswith("."):
             try:
-                found.append((path.name, load_run(path)))
+                found.append((path.name, read_run(path)))
             except ColdstartError:
                 continue
     return found
@@ -59,10 +59,10 @@ def resolve_run(ref: str | Path, results_dir: Path) -> RunData:
     """A run directory, or the name of a saved baseline."""
     path = Path(ref)
     if path.is_dir():
-        return load_run(path)
+        return read_run(path)
     named = baselines_root(results_dir) / safe_name(str(ref), fallback="-")
     if named.is_dir():
-        return load_run(named)
+        return read_run(named)
     raise RunDirError(
         f"{ref}: neither a run directory nor a baseline saved in {baselines_root(results_dir)} "
         "(save one with `coldstart baseline save RUN --name NAME`)"

@@ -8,25 +8,25 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from coldstart_bench.errors import ColdstartError
-from coldstart_bench.results.store import RunWriter, load_run, new_run_dir, utc_now
+from coldstart_bench.results.store import RunWriter, new_run_dir, read_run, utc_now
 
 
 def merge_runs(run_dirs: Sequence[Path], out: Path) -> Path:
     if len(run_dirs) < 2:
         raise ColdstartError("merge needs at least two run directories")
-    runs = [load_run(d) for d in run_dirs]
+    runs = [read_run(d) for d in run_dirs]
     first = runs[0].metadata
-    sha = first.get("scenario", {}).get("sha256")
+    sha = first.scenario.sha256
     for run in runs[1:]:
         other = run.metadata
-        if other.get("scenario", {}).get("sha256") != sha:
+        if other.scenario.sha256 != sha:
             raise ColdstartError(
                 f"{run.run_dir}: ran another scenario (or another version of it) than "
                 f"{runs[0].run_dir}; only shards of the same scenario can be merged"
             )
-        if other.get("seed") != first.get("seed"):
+        if other.seed != first.seed:
             raise ColdstartError(
-                f"{run.run_dir}: seed {other.get('seed')} differs from {first.get('seed')}; "
+                f"{run.run_dir}: seed {other.seed} differs from {first.seed}; "
                 "shards of one run share the seed"
             )
     seen: dict[int, Path] = {}
@@ -43,20 +43,20 @@ def merge_runs(run_dirs: Sequence[Path], out: Path) -> Path:
     trials.sort(key=lambda t: t.trial)
     out.parent.mkdir(parents=True, exist_ok=True)
     run_dir = new_run_dir(out.parent, "merged", out.name).resolve()
-    statuses = {r.metadata.get("status") for r in runs}
+    statuses = {r.metadata.status for r in runs}
     metadata = {
-        **{k: v for k, v in first.items() if k not in ("schema_version", "kind")},
+        **{k: v for k, v in first.to_dict().items() if k not in ("schema_version", "kind")},
         "run_id": run_dir.name,
         "status": "complete" if statuses == {"complete"} else "partial",
         "merged_at": utc_now(),
         "merged_from": [
             {
                 "run_dir": str(r.run_dir),
-                "run_id": r.metadata.get("run_id"),
-                "shard": r.metadata.get("plan", {}).get("shard"),
-                "status": r.metadata.get("status"),
+                "run_id": r.metadata.run_id,
+                "shard": r.metadata.plan.shard,
+                "status": r.metadata.status,
                 "trials": len(r.trials),
-                "host": r.metadata.get("environment", {}).get("hostname"),
+                "host": r.metadata.environment.get("hostname"),
             }
             for r in runs
         ],

@@ -22,11 +22,17 @@ from typing import Any
 
 from coldstart_bench.errors import ResultsNotWritable, RunDirError
 from coldstart_bench.host import processes
+from coldstart_bench.results.run_file import (
+    RUN_KIND,
+    PlannedVariant,
+    RunFileError,
+    RunMetadata,
+    parse_run_file,
+)
 from coldstart_bench.results.schema import READABLE_VERSIONS, SCHEMA_VERSION, TrialRecord
 
 RUN_FILE = "run.json"
 TRIALS_FILE = "trials.jsonl"
-RUN_KIND = "coldstart-bench.run"
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -135,16 +141,15 @@ def process_identity(pid: int) -> dict[str, Any]:
     return {"pid": pid, "start_ticks": processes.start_ticks(pid), "boot_id": processes.boot_id()}
 
 
-def owner_gone(metadata: dict[str, Any]) -> bool:
+def owner_gone(metadata: RunMetadata) -> bool:
     """Whether the harness that wrote a ``running`` run.json is gone (killed, and its
     pid was reused); False where it cannot be told (another machine or boot, no record)."""
-    owner = metadata.get("owner")
-    if metadata.get("status") != "running" or not isinstance(owner, dict):
+    owner = metadata.owner
+    if metadata.status != "running" or owner is None:
         return False
-    if owner.get("boot_id") is None or owner.get("boot_id") != processes.boot_id():
+    if owner.boot_id is None or owner.boot_id != processes.boot_id():
         return False  # another machine's, or before a reboot: nothing here to ask
-    pid = owner.get("pid")
-    return not isinstance(pid, int) or processes.start_ticks(pid) != owner.get("start_ticks")
+    return owner.pid is None or processes.start_ticks(owner.pid) != owner.start_ticks
 
 
 class RunWriter:
@@ -217,10 +222,10 @@ class RunWriter:
 
 @dataclass
 class RunData:
-    """A run read back from disk."""
+    """A run read back from disk: its typed ``run.json`` and its trials."""
 
     run_dir: Path
-    metadata: dict[str, Any]
+    metadata: RunMetadata
     trials: list[TrialRecord]
     problems: list[str] = field(default_factory=list)
 
@@ -229,33 +234,35 @@ class RunData:
         """Trials that count: warm-up trials are discarded by design."""
         return [t for t in self.trials if not t.warmup]
 
-    # What readers take from run.json, read in one place.
+    # What readers take from run.json beyond its fields, derived in one place.
 
     @property
     def name(self) -> str:
         """The scenario's name (the run directory's where run.json has none)."""
-        return str(self.metadata.get("scenario", {}).get("name") or self.run_dir.name)
+        return self.metadata.scenario.name or self.run_dir.name
 
     @property
     def status(self) -> str:
         """How the run ended (``complete``, ``interrupted``...), as run.json says; a run that
-        says ``running`` whose harness is gone is ``abandoned`` (see :func:`load_run`)."""
-        return str(self.metadata.get("status", "unknown"))
+        says ``running`` whose harness is gone is ``abandoned`` (see :func:`read_run`)."""
+        return self.metadata.status
 
     @property
-    def planned_variants(self) -> list[dict[str, Any]]:
-        """The variants the run planned, in the scenario's order: ``id`` and ``factors``."""
-        return list(self.metadata.get("plan", {}).get("variants", []))
+    def planned_variants(self) -> list[PlannedVariant]:
+        """The variants the run planned, in the scenario's order."""
+        return list(self.metadata.plan.variants)
 
     @property
     def variant_order(self) -> list[str]:
-        return [str(v.get("id")) for v in self.planned_variants]
+        return [v.id for v in self.planned_variants]
 
     @property
     def request_prompts(self) -> list[str]:
         """The prompt of each request of a trial, in order, as the scenario ran ([] when
         the scenario sends none, or run.json does not say)."""
-        table = self.metadata.get("scenario", {}).get("as_run", {}).get("requests") or {}
+        table = self.metadata.scenario.as_run.get("requests") or {}
+        if not isinstance(table, dict):
+            return []
         prompts = table.get("prompts") or [table.get("prompt")]
         count = table.get("count")
         if not isinstance(count, int) or not all(isinstance(p, str) for p in prompts):
@@ -265,7 +272,8 @@ class RunData:
     @property
     def gate_table(self) -> dict[str, Any]:
         """The scenario's ``[gate]`` table as the run recorded it ({} when none)."""
-        return dict(self.metadata.get("scenario", {}).get("as_run", {}).get("gate") or {})
+        table = self.metadata.scenario.as_run.get("gate")
+        return dict(table) if isinstance(table, dict) else {}
 
 
 def iter_trial_lines(path: Path) -> Iterator[tuple[int, str]]:
@@ -303,7 +311,7 @@ def read_trials(path: Path) -> tuple[list[TrialRecord], list[str]]:
     return records, problems
 
 
-def load_run(run_dir: str | Path) -> RunData:
+def read_run(run_dir: str | Path) -> RunData:
     directory = Path(run_dir)
     if not directory.is_dir():
         raise RunDirError(f"{directory}: no such run directory")
@@ -311,14 +319,18 @@ def load_run(run_dir: str | Path) -> RunData:
     if not meta_path.exists():
         raise RunDirError(f"{directory}: not a coldstart run (no {RUN_FILE})")
     try:
-        metadata = json.loads(meta_path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
+        raw = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise RunDirError(f"{meta_path}: not valid JSON ({exc})") from None
-    if metadata.get("kind") != RUN_KIND:
-        raise RunDirError(f"{meta_path}: not a coldstart run file")
+    except OSError as exc:
+        raise RunDirError(f"{meta_path}: cannot be read ({exc.strerror or exc})") from None
+    try:
+        metadata = parse_run_file(raw, str(meta_path))
+    except RunFileError as exc:
+        raise RunDirError(str(exc)) from None
     trials, problems = read_trials(directory / TRIALS_FILE)
     if owner_gone(metadata):  # killed: every reader sees it so, and the space it held for
-        metadata = {**metadata, "status": "abandoned"}  # its last words is free now
+        metadata = metadata.with_status("abandoned")  # its last words is free now
         with contextlib.suppress(OSError):
             (directory / RESERVE_FILE).unlink(missing_ok=True)
     return RunData(run_dir=directory, metadata=metadata, trials=trials, problems=problems)

@@ -21,7 +21,7 @@ from coldstart_bench.plan.specs import TlsFiles
 from coldstart_bench.results.schema import TrialRecord
 from coldstart_bench.run.executors import TrialStarted
 from coldstart_bench.run.trial import RunContext, failed_trial, run_trial, skipped_trial
-from coldstart_bench.scenario.load import parse_scenario
+from coldstart_bench.scenario.reader import parse_scenario
 
 SLOT = "coldstart_slot"
 

@@ -39,8 +39,8 @@ from coldstart_bench.run.machine import CpuShare, cpu_share
 from coldstart_bench.run.setup import SetupError, check_programs, run_setup, unmet_requirements
 from coldstart_bench.run.tls import make_throwaway_tls
 from coldstart_bench.run.trial import RunContext, skipped_trial
-from coldstart_bench.scenario.load import LoadedScenario, load_scenario
 from coldstart_bench.scenario.matrix import Variant, filter_variants
+from coldstart_bench.scenario.reader import LoadedScenario, read_scenario
 
 
 class RunObserver(Protocol):
@@ -106,7 +106,7 @@ def run_scenario(
 ) -> RunOutcome:
     """Run every trial of a scenario and write ``results/<run-id>/``. Returns when all trials
     are done or the run was interrupted (SIGINT/SIGTERM); finished trials are kept either way."""
-    loaded = scenario if isinstance(scenario, LoadedScenario) else load_scenario(scenario)
+    loaded = scenario if isinstance(scenario, LoadedScenario) else read_scenario(scenario)
     options = options or RunOptions()
     executor = options.executor or LocalExecutor()
     if options.stop_rule is not None and (executor.name == "ray" or options.shard):

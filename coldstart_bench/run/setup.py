@@ -21,8 +21,8 @@ from coldstart_bench.plan.render import (
 from coldstart_bench.proc.commands import CommandFailed, run_logged
 from coldstart_bench.proc.guardian import Guardian
 from coldstart_bench.results.logs import log_tail
-from coldstart_bench.scenario.load import LoadedScenario
 from coldstart_bench.scenario.matrix import Variant
+from coldstart_bench.scenario.reader import LoadedScenario
 
 CHECK_TIMEOUT_S = 120.0
 

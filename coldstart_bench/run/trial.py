@@ -43,7 +43,7 @@ from coldstart_bench.run.loadtrial import measure_load
 from coldstart_bench.run.machine import MachineWatch
 from coldstart_bench.run.phases import read_log_phases, read_phases
 from coldstart_bench.run.state import Deadline, TrialState
-from coldstart_bench.scenario.load import LoadedScenario
+from coldstart_bench.scenario.reader import LoadedScenario
 
 
 @dataclass(frozen=True)

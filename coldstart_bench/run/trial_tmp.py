@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 
 from coldstart_bench.proc.guardian import TRIAL_TMP_PREFIX, Guardian
-from coldstart_bench.scenario.load import LoadedScenario
+from coldstart_bench.scenario.reader import LoadedScenario
 from coldstart_bench.scenario.templating import variables_in
 
 

@@ -296,7 +296,7 @@ def _default_text(info: Any) -> str:
 
 def results_reference() -> str:
     from coldstart_bench.analysis.metrics import METRICS
-    from coldstart_bench.results import schema
+    from coldstart_bench.results import run_file, schema
     from coldstart_bench.scenario.settings import LoadSettings
 
     records = [
@@ -339,6 +339,27 @@ def results_reference() -> str:
         for f in dataclasses.fields(record):
             text = " ".join(described.get(f.name, "").split())
             out.append(f"| `{f.name}` | {_record_type(hints[f.name])} | {_cell(text)} |")
+        out.append("")
+    out += [
+        "## run.json",
+        "",
+        "One per run, replaced atomically as the run goes (`coldstart_bench/results/run_file.py`)"
+        "; read back and validated by every command that reads a run. Every key but `kind` "
+        "may be missing (a run interrupted early); keys this version does not know are kept.",
+        "",
+    ]
+    for model in (
+        run_file.RunMetadata,
+        run_file.ScenarioInfo,
+        run_file.PlanInfo,
+        run_file.PlannedVariant,
+        run_file.Owner,
+    ):
+        out += [f"### {model.__name__}", "", " ".join((model.__doc__ or "").split()), ""]
+        out += ["| key | type | meaning |", "|---|---|---|"]
+        for name, info in model.model_fields.items():
+            text = " ".join((info.description or "").split())
+            out.append(f"| `{name}` | {_type_text(info.annotation)} | {_cell(text)} |")
         out.append("")
     out += [
         "## Per-trial metrics",

@@ -151,7 +151,7 @@ def test_a_three_level_factor_is_compared_level_by_level_with_its_first_declared
             (j, f) for j in (-1.0, 0.0, 1.0) for f in ("torch", "safetensors", "torch-mmap")
         )
     ]
-    planned = [{"factors": {"load_format": f}} for f in ("safetensors", "torch", "torch-mmap")]
+    planned = [{"load_format": f} for f in ("safetensors", "torch", "torch-mmap")]
     declared = declared_levels(planned)
     assert declared == {"load_format": ["safetensors", "torch", "torch-mmap"]}
     frame = trials_frame(trials)

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from helpers import run_options, toy_command
 
-from coldstart_bench import load_run
+from coldstart_bench import read_run
 from coldstart_bench.analysis.diagnostics import diagnose
 from coldstart_bench.analysis.frames import requests_frame
 from coldstart_bench.report.build import build_report
@@ -79,7 +79,7 @@ def nagle_run(tmp_path: Path, write_scenario, *flags: str) -> Path:
 
 def test_a_server_without_tcp_nodelay_is_diagnosed_in_the_report(tmp_path: Path, write_scenario):
     run_dir = nagle_run(tmp_path, write_scenario, "--nagle")
-    run = requests_frame(load_run(run_dir).trials)
+    run = requests_frame(read_run(run_dir).trials)
     later = run[(run["request_index"] >= 1) & (run["factor_pooling"] == "on")]
     stall = float((later["ttft_ms"] - later["ttfb_ms"]).median())
     if stall < 30:

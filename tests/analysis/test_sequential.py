@@ -9,8 +9,8 @@ import math
 
 import numpy as np
 
+from coldstart_bench.analysis.rank_test import shift, smallest_p
 from coldstart_bench.analysis.sequential import boundaries, look
-from coldstart_bench.analysis.shift import shift, smallest_p
 
 LOOKS = tuple(r / 20 for r in range(5, 21))
 

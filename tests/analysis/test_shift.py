@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from coldstart_bench.analysis import shift as shift_module
-from coldstart_bench.analysis.shift import detectable_change, shift, smallest_p, trials_needed
+from coldstart_bench.analysis import rank_test as shift_module
+from coldstart_bench.analysis.rank_test import detectable_change, shift, smallest_p, trials_needed
 
 
 def brute_force_p(new: np.ndarray, base: np.ndarray) -> float:

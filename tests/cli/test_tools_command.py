@@ -7,7 +7,7 @@ from pathlib import Path
 from helpers import Server, toy_scenario
 from typer.testing import CliRunner
 
-from coldstart_bench import load_run
+from coldstart_bench import read_run
 from coldstart_bench.cli.app import app
 
 
@@ -42,9 +42,9 @@ def test_shards_run_apart_merge_into_the_whole_run(tmp_path: Path, write_scenari
         app, ["merge", f"{results}/s1", f"{results}/s2", "--out", f"{results}/all"]
     )
     assert merged.exit_code == 0, merged.output
-    run = load_run(tmp_path / "r" / "all")
+    run = read_run(tmp_path / "r" / "all")
     assert sorted(t.trial for t in run.trials) == list(range(6))
-    assert [m["shard"] for m in run.metadata["merged_from"]] == [[1, 2], [2, 2]]
+    assert [m["shard"] for m in run.metadata.merged_from] == [[1, 2], [2, 2]]
     twice = runner.invoke(app, ["merge", f"{results}/s1", f"{results}/s1", "--out", f"{results}/x"])
     assert twice.exit_code == 2 and "not distinct shards" in twice.output
 

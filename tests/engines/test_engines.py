@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from coldstart_bench.engines import COMMANDS, ENGINES, PRESETS
-from coldstart_bench.scenario.load import load_scenario
+from coldstart_bench.scenario.reader import read_scenario
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -25,6 +25,6 @@ def test_an_engine_names_scenarios_that_use_its_preset_and_a_guide_that_exists(e
     assert engine.scenarios
     for name in engine.scenarios:
         path = REPO / "scenarios" / name
-        load_scenario(path)  # valid
+        read_scenario(path)  # valid
         if engine.preset is not None:
             assert f'log_phases = "{engine.preset.name}"' in path.read_text(), name

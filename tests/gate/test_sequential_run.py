@@ -10,14 +10,14 @@ from pathlib import Path
 from helpers import run_options, scenario_text
 from typer.testing import CliRunner
 
-from coldstart_bench import load_run
+from coldstart_bench import read_run
 from coldstart_bench.cli.app import app
-from coldstart_bench.gate.decide import settings_from_table
+from coldstart_bench.gate.evaluate import settings_from_table
 from coldstart_bench.gate.sequential import SequentialDesign, SequentialStop, design_of, judge
 from coldstart_bench.plan.order import TrialSpec
 from coldstart_bench.run.fake import FakeExecutor
 from coldstart_bench.run.session import run_scenario
-from coldstart_bench.scenario.load import parse_scenario
+from coldstart_bench.scenario.reader import parse_scenario
 
 GATE = {"factor": "build", "baseline_level": "base", "metrics": ["cold_ttft_ms"]}
 
@@ -49,7 +49,7 @@ def test_a_clear_regression_stops_the_run_early_and_the_gate_agrees(tmp_path: Pa
     assert outcome.stopped_early is not None and "fail, decided" in outcome.stopped_early
     measured = [t for t in outcome.trials if not t.warmup]
     assert len(measured) < 40  # fewer than the 20 rounds it was allowed
-    run = load_run(outcome.run_dir)
+    run = read_run(outcome.run_dir)
     meta = json.loads((outcome.run_dir / "run.json").read_text())
     assert meta["stop_rule"]["kind"] == "sequential-ab" and meta["stopped_early"]
     design = design_of(run)

@@ -4,8 +4,8 @@ from pathlib import Path
 
 from coldstart_bench.plan.order import TrialSpec, plan_trials
 from coldstart_bench.plan.render import RenderContext, render_trial
-from coldstart_bench.scenario.load import parse_scenario
 from coldstart_bench.scenario.matrix import Variant, filter_variants
+from coldstart_bench.scenario.reader import parse_scenario
 
 VARIANTS = [Variant(i, {"f": str(i)}) for i in range(4)]
 

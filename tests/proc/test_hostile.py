@@ -12,7 +12,7 @@ from helpers import alive, pids_in, run_options
 from hostile_cases import CASES, Case, taken_port
 
 from coldstart_bench.run.session import run_scenario
-from coldstart_bench.scenario.load import load_scenario
+from coldstart_bench.scenario.reader import read_scenario
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
@@ -21,7 +21,7 @@ def test_hostile_target(case: Case, tmp_path: Path, write_scenario):
     holder = taken_port() if "port" in case.name else nullcontext(None)
     with holder as port:
         path = write_scenario(case.scenario(pidfile, port))
-        outcome = run_scenario(load_scenario(path), run_options(tmp_path / "r"))
+        outcome = run_scenario(read_scenario(path), run_options(tmp_path / "r"))
     [trial] = outcome.trials
     assert trial.status == case.status, trial.error
     assert case.reason in (trial.error or "")

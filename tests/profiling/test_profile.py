@@ -16,7 +16,7 @@ from coldstart_bench.profiling.importtime import import_times
 from coldstart_bench.profiling.session import _py_spy_problem, run_profile
 from coldstart_bench.profiling.stacks import flame_svg, hot_spots, read_collapsed
 from coldstart_bench.profiling.wrap import pyinstrument_argv
-from coldstart_bench.scenario.load import parse_scenario
+from coldstart_bench.scenario.reader import parse_scenario
 
 
 def test_collapsed_stacks_give_self_and_total_shares(tmp_path: Path):

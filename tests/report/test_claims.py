@@ -15,7 +15,7 @@ from coldstart_bench.plan.order import TrialSpec
 from coldstart_bench.report.build import build_report
 from coldstart_bench.run.fake import FakeExecutor
 from coldstart_bench.run.session import run_scenario
-from coldstart_bench.scenario.load import parse_scenario
+from coldstart_bench.scenario.reader import parse_scenario
 
 SCENARIO = scenario_text(
     name="claims",

@@ -4,6 +4,7 @@ kept in tests/data/run-0e8cffb) still loads, reports, compares and gates."""
 from __future__ import annotations
 
 import csv
+import gzip
 import json
 import shutil
 from pathlib import Path
@@ -12,7 +13,7 @@ import pytest
 from helpers import TESTS
 from typer.testing import CliRunner
 
-from coldstart_bench import load_run
+from coldstart_bench import read_run
 from coldstart_bench.cli.app import app
 from coldstart_bench.results.schema import SCHEMA_VERSION, TrialRecord
 
@@ -27,7 +28,7 @@ def old_run(tmp_path: Path) -> Path:
 
 
 def test_the_old_run_loads_whole(old_run: Path):
-    run = load_run(old_run)
+    run = read_run(old_run)
     assert run.problems == []
     assert len(run.trials) == 20 and len(run.measured) == 16
     assert {t.schema_version for t in run.trials} == {SCHEMA_VERSION}
@@ -119,3 +120,28 @@ def test_a_version_1_line_reads_into_the_typed_fields_of_version_2():
     assert record.escaped[0].comm == "sleep"
     assert record.extra == {"gpu_name": "kept"}
     assert TrialRecord.from_dict(record.to_dict()) == record  # and round-trips as version 2
+
+
+LOAD_RUNS = TESTS / "data" / "load-runs"
+LOAD_EXPECTED = TESTS / "data" / "load-runs-expected"
+
+
+@pytest.mark.parametrize("run", ["burst", "scale-from-zero"])
+def test_recorded_load_runs_report_the_same_figures_as_when_recorded(tmp_path: Path, run: str):
+    """A burst (drawn ranked) and a load until after ready (drawn as a timeline), recorded
+    on 2026-12-07 and reported by the code of that day (before the metrics became one
+    registry): every report file and the terminal summary, byte for byte."""
+    run_dir = tmp_path / run
+    run_dir.mkdir()
+    shutil.copy(LOAD_RUNS / run / "run.json", run_dir / "run.json")
+    (run_dir / "trials.jsonl").write_bytes(
+        gzip.decompress((LOAD_RUNS / run / "trials.jsonl.gz").read_bytes())
+    )
+    result = CliRunner().invoke(app, ["report", str(run_dir), "--format", "md,csv"])
+    assert result.exit_code == 0, result.output
+    expected = LOAD_EXPECTED / run
+    assert result.stdout == (expected / "terminal.txt").read_text()
+    written = sorted(p.name for p in (run_dir / "report").iterdir())
+    assert written == sorted(p.name for p in expected.iterdir() if p.name != "terminal.txt")
+    for name in written:
+        assert (run_dir / "report" / name).read_text() == (expected / name).read_text(), name

@@ -9,7 +9,7 @@ from helpers import record
 
 from coldstart_bench.errors import RunDirError
 from coldstart_bench.results.schema import SCHEMA_VERSION, RequestRecord, ServiceRecord, TrialRecord
-from coldstart_bench.results.store import RunWriter, load_run, new_run_dir, safe_name
+from coldstart_bench.results.store import RunWriter, new_run_dir, read_run, safe_name
 
 
 def trial(index: int) -> TrialRecord:
@@ -29,9 +29,9 @@ def test_records_round_trip_through_disk(tmp_path: Path):
     for i in range(3):
         writer.append(trial(i))
     writer.finish(status="complete")
-    run = load_run(tmp_path)
-    assert run.metadata["status"] == "complete"
-    assert run.metadata["schema_version"] == SCHEMA_VERSION
+    run = read_run(tmp_path)
+    assert run.metadata.status == "complete"
+    assert run.metadata.schema_version == SCHEMA_VERSION
     assert run.trials == [trial(i) for i in range(3)]
 
 
@@ -41,7 +41,7 @@ def test_a_half_written_last_line_is_skipped_and_reported(tmp_path: Path):
     writer.close()
     with open(tmp_path / "trials.jsonl", "a") as f:
         f.write(json.dumps(trial(1).to_dict())[:57])  # killed mid-write
-    run = load_run(tmp_path)
+    run = read_run(tmp_path)
     assert run.trials == [trial(0)]
     assert len(run.problems) == 1 and "line 2" in run.problems[0] and "cut off" in run.problems[0]
 
@@ -69,6 +69,6 @@ def test_names_cannot_escape_the_results_folder(tmp_path: Path, name: str):
 
 def test_loading_something_that_is_not_a_run_is_a_clear_error(tmp_path: Path):
     with pytest.raises(RunDirError, match="no such run directory"):
-        load_run(tmp_path / "missing")
+        read_run(tmp_path / "missing")
     with pytest.raises(RunDirError, match="not a coldstart run"):
-        load_run(tmp_path)
+        read_run(tmp_path)

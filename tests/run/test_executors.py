@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 from helpers import run_options, scenario_text
 
-from coldstart_bench import load_run
+from coldstart_bench import read_run
 from coldstart_bench.plan.order import TrialSpec
 from coldstart_bench.results.schema import TrialRecord
 from coldstart_bench.run.fake import FakeExecutor
 from coldstart_bench.run.session import run_scenario
-from coldstart_bench.scenario.load import parse_scenario
+from coldstart_bench.scenario.reader import parse_scenario
 
 SCENARIO = scenario_text(
     repetitions=3,
@@ -58,7 +58,7 @@ def test_every_round_runs_each_variant_once_after_the_warmups(tmp_path: Path):
     orders = [[t.variant.id for t in executor.ran[s : s + 6]] for s in range(6, 24, 6)]
     assert len({tuple(o) for o in orders}) > 1  # shuffled, not the same order every round
     assert outcome.status == "complete" and outcome.exit_code == 0
-    assert Counter(t.status for t in load_run(outcome.run_dir).measured) == {"ok": 18}
+    assert Counter(t.status for t in read_run(outcome.run_dir).measured) == {"ok": 18}
 
 
 def test_the_same_seed_gives_the_same_order(tmp_path: Path):
@@ -133,10 +133,10 @@ def test_an_interrupt_keeps_the_finished_trials_on_disk(tmp_path: Path):
     executor = FakeExecutor(interrupt_after=7)
     outcome = run_scenario(loaded(tmp_path), run_options(tmp_path, executor=executor))
     assert outcome.status == "interrupted" and outcome.exit_code == 130
-    run = load_run(outcome.run_dir)
+    run = read_run(outcome.run_dir)
     assert [t.trial for t in run.trials] == list(range(7))
-    assert run.metadata["status"] == "interrupted"
-    assert run.metadata["trials_done"] == 7 and run.metadata["interrupted_by"] == "SIGINT"
+    assert run.metadata.status == "interrupted"
+    assert run.metadata.trials_done == 7 and run.metadata.interrupted_by == "SIGINT"
 
 
 def test_the_record_of_each_trial_carries_what_the_executor_measured(tmp_path: Path):
@@ -146,10 +146,10 @@ def test_the_record_of_each_trial_carries_what_the_executor_measured(tmp_path: P
     outcome = run_scenario(
         loaded(tmp_path), run_options(tmp_path, executor=FakeExecutor(cold_ttft_ms=ttft))
     )
-    run = load_run(outcome.run_dir)
+    run = read_run(outcome.run_dir)
     by_size = {t.factors["size"]: t.cold_ttft_ms for t in run.measured}
     assert by_size == {"s": 100.0, "m": 200.0, "l": 400.0}
-    assert run.metadata["executor"] == "fake"
+    assert run.metadata.executor == "fake"
 
 
 def test_an_unknown_executor_name_is_refused_by_the_cli(tmp_path: Path, write_scenario):

@@ -12,7 +12,7 @@ from helpers import run_options, toy_command
 
 from coldstart_bench.proc.readiness import _carries_text
 from coldstart_bench.run.session import RunOutcome, run_scenario
-from coldstart_bench.scenario.load import load_scenario
+from coldstart_bench.scenario.reader import read_scenario
 
 ENGINE_DELAY_MS = 600  # /health is 200 at once; completions are 503 this long after listen
 
@@ -29,7 +29,7 @@ def run_toy(
         count = 1
         max_tokens = 2
     """)
-    return run_scenario(load_scenario(path), run_options(tmp_path / "results"))
+    return run_scenario(read_scenario(path), run_options(tmp_path / "results"))
 
 
 def test_ready_is_the_first_token_not_the_health_endpoint(tmp_path: Path, write_scenario):

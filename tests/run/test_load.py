@@ -15,7 +15,7 @@ import pytest
 from helpers import run_argv, run_options, toy_command
 from typer.testing import CliRunner
 
-from coldstart_bench import load_run
+from coldstart_bench import read_run
 from coldstart_bench.analysis.metrics import trial_metrics
 from coldstart_bench.cli.app import app
 from coldstart_bench.probe.timeline import HARNESS_OUT_OF_FILES
@@ -153,7 +153,7 @@ def test_a_load_run_round_trips_reports_and_gates(tmp_path: Path, write_scenario
     )
     assert result.exit_code == 0, result.output
     assert "goodput" in result.output and "penalty" in result.output  # the load columns
-    run = load_run(tmp_path / "load")
+    run = read_run(tmp_path / "load")
     line = json.loads((tmp_path / "load" / "trials.jsonl").read_text().splitlines()[0])
     assert len(line["load"]) == 60 and "arrival_ms" in line["load"][0]
     assert run.trials[0].load[0].request.index == line["load"][0]["request"]["index"]
@@ -260,7 +260,7 @@ def test_a_burst_beyond_the_harness_s_file_limit_says_so_and_is_not_ok(
         timeout=120,
     )
     assert done.returncode == 1, done.stderr
-    [trial] = load_run(tmp_path / "r" / "few-files").trials
+    [trial] = read_run(tmp_path / "r" / "few-files").trials
     assert len(trial.load) == 400  # every arrival recorded
     assert trial.status == "failed" and "ran out of file descriptors" in (trial.error or "")
     assert "ulimit -n is 128" in (trial.error or "")

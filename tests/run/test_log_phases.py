@@ -9,7 +9,7 @@ from pathlib import Path
 from helpers import run_options, toy_command
 
 from coldstart_bench.run.session import RunOutcome, run_scenario
-from coldstart_bench.scenario.load import load_scenario
+from coldstart_bench.scenario.reader import read_scenario
 
 # The toy prints each line at the given ms after its start, then listens after 100 ms more.
 SAYS = ("--say", "150:loading weights", "--say", "400:weights loaded", "--startup-delay-ms", "100")
@@ -30,7 +30,7 @@ def run_toy(
         count = 1
         max_tokens = 2
     """)
-    return run_scenario(load_scenario(path), run_options(tmp_path / "results"))
+    return run_scenario(read_scenario(path), run_options(tmp_path / "results"))
 
 
 def test_each_phase_ends_when_its_line_appears_and_the_next_begins_there(
@@ -87,7 +87,7 @@ def test_a_figure_the_server_prints_is_recorded_beside_the_measured_phase(
         count = 1
         max_tokens = 2
     """)
-    outcome = run_scenario(load_scenario(path), run_options(tmp_path / "results"))
+    outcome = run_scenario(read_scenario(path), run_options(tmp_path / "results"))
 
     (trial,) = outcome.trials
     assert trial.status == "ok", trial.error

@@ -11,7 +11,7 @@ import pytest
 from helpers import toy_command, toy_scenario
 from typer.testing import CliRunner
 
-from coldstart_bench import load_run
+from coldstart_bench import read_run
 from coldstart_bench.analysis.frames import trials_frame
 from coldstart_bench.analysis.summary import stratify_by_node, summarise
 from coldstart_bench.cli.app import app
@@ -90,7 +90,7 @@ def test_trials_run_as_ray_tasks_on_a_local_cluster(tmp_path: Path, write_scenar
     )
     result = run_on_ray(path, tmp_path, "ray")
     assert result.exit_code == 0, result.output
-    run = load_run(tmp_path / "r" / "ray")
+    run = read_run(tmp_path / "r" / "ray")
     assert len(run.trials) == 8
     cpu = [t for t in run.trials if t.factors["device"] == "cpu"]
     assert all(t.status == "ok" and t.node.hostname for t in cpu)

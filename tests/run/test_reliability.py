@@ -28,12 +28,12 @@ from helpers import (
     toy_scenario,
 )
 
-from coldstart_bench import load_run
+from coldstart_bench import read_run
 from coldstart_bench.proc.group import TrialProcesses
 from coldstart_bench.results.logs import LOG_LIMIT_BYTES
 from coldstart_bench.run.phases import MAX_PHASE_NAME, MAX_PHASES, MAX_PHASES_BYTES
 from coldstart_bench.run.session import run_scenario
-from coldstart_bench.scenario.load import load_scenario
+from coldstart_bench.scenario.reader import read_scenario
 
 ALIVE_CHECK = (
     "import pathlib, sys\n"
@@ -200,7 +200,7 @@ def test_a_server_sigkilled_at_teardown_leaves_no_shared_memory_behind(
 ):
     names = tmp_path / "shm-names"
     path = shm_holder_scenario(write_scenario, names, "--ignore-sigterm", timeout_s=3)
-    outcome = run_scenario(load_scenario(path), run_options(tmp_path / "r"))
+    outcome = run_scenario(read_scenario(path), run_options(tmp_path / "r"))
 
     (trial,) = outcome.trials
     assert trial.status == "timeout"
@@ -451,7 +451,7 @@ def test_gate_says_which_trial_lines_it_could_not_read(tmp_path: Path):
         app, ["gate", str(run_dir), "--factor", "pooling", "--baseline-level", "off"]
     )
     assert "line 21" in result.output and "left out" in result.output
-    assert load_run(run_dir).problems
+    assert read_run(run_dir).problems
 
 
 def test_a_run_whose_teardown_fails_still_leaves_no_server_behind(
@@ -467,7 +467,7 @@ def test_a_run_whose_teardown_fails_still_leaves_no_server_behind(
 
     monkeypatch.setattr(TrialProcesses, "stop_all", failing_teardown)
     with pytest.raises(MemoryError):
-        run_scenario(load_scenario(path), run_options(tmp_path / "r"))
+        run_scenario(read_scenario(path), run_options(tmp_path / "r"))
     servers = pids_in(pidfile)
     assert servers and gone_within(servers, 5.0), [p for p in servers if alive(p)]
 
@@ -487,7 +487,7 @@ def test_a_backtracking_log_pattern_cannot_hold_the_trial_past_its_timeout(
         log_phases = [{{ name = "slow", until = {json.dumps(pattern)} }}]
     """)
     began = time.monotonic()
-    outcome = run_scenario(load_scenario(path), run_options(tmp_path / "r"))
+    outcome = run_scenario(read_scenario(path), run_options(tmp_path / "r"))
     took = time.monotonic() - began
 
     (trial,) = outcome.trials
@@ -513,7 +513,7 @@ def test_a_flood_of_phases_is_read_up_to_its_cap_with_a_note(tmp_path: Path, wri
         command = ["{{python}}", "-c", {json.dumps(flood)}]
         ready = {{ kind = "exit" }}
     """)
-    outcome = run_scenario(load_scenario(path), run_options(tmp_path / "r"))
+    outcome = run_scenario(read_scenario(path), run_options(tmp_path / "r"))
 
     (trial,) = outcome.trials
     assert trial.status == "ok", trial.error
@@ -549,7 +549,7 @@ def test_a_server_flooding_its_log_cannot_fill_the_results_disk(tmp_path: Path, 
             timeout=120,
         )
         assert done.returncode == 0, done.stdout + done.stderr
-        [trial] = load_run(disk / "flood").trials
+        [trial] = read_run(disk / "flood").trials
         assert trial.status == "ok", trial.error
         assert any("log capped" in note for note in trial.notes), trial.notes
         [log] = (disk / "flood" / "logs" / "trial-0000").glob("*.log")
@@ -566,7 +566,7 @@ def test_a_process_forked_by_the_stop_handler_is_signalled_too_not_waited_for(
             "--fork-on-sigterm", "--pidfile", str(pidfile), repetitions=1, ready=HTTP_READY
         ).replace("[[services]]", "[[services]]\nstop_grace_s = 10", 1)
     )
-    outcome = run_scenario(load_scenario(path), run_options(tmp_path / "r"))
+    outcome = run_scenario(read_scenario(path), run_options(tmp_path / "r"))
 
     (trial,) = outcome.trials
     assert trial.status == "ok", trial.error
@@ -581,13 +581,13 @@ def test_a_run_whose_harness_was_killed_reads_back_as_abandoned(tmp_path: Path, 
     wait_for(
         lambda: (run_dir / "trials.jsonl").exists() and (run_dir / "trials.jsonl").stat().st_size
     )
-    assert load_run(run_dir).status == "running"  # its harness is alive
+    assert read_run(run_dir).status == "running"  # its harness is alive
     harness.kill()
     harness.wait(10)
     assert json.loads((run_dir / "run.json").read_text())["status"] == "running"
     assert (run_dir / ".coldstart-reserve").exists()
 
-    run = load_run(run_dir)
+    run = read_run(run_dir)
     assert run.status == "abandoned" and run.trials
     assert not (run_dir / ".coldstart-reserve").exists()
     shown = subprocess.run(

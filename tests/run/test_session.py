@@ -15,12 +15,12 @@ import pytest
 from helpers import REPO, alive, pids_in, run_argv, run_options, toy_command, toy_scenario
 from typer.testing import CliRunner
 
-from coldstart_bench import load_run
+from coldstart_bench import read_run
 from coldstart_bench.analysis.frames import trials_frame
 from coldstart_bench.analysis.summary import summarise
 from coldstart_bench.cli.app import app
 from coldstart_bench.run.session import RunOptions, run_scenario
-from coldstart_bench.scenario.load import load_scenario
+from coldstart_bench.scenario.reader import read_scenario
 
 
 def options(tmp_path: Path, **overrides: object) -> RunOptions:
@@ -43,15 +43,15 @@ def test_pooling_by_tls_matrix_end_to_end(tmp_path: Path, write_scenario):
         count = 3
         max_tokens = 4
     """)
-    outcome = run_scenario(load_scenario(path), options(tmp_path, seed=11))
+    outcome = run_scenario(read_scenario(path), options(tmp_path, seed=11))
     assert outcome.status == "complete" and outcome.exit_code == 0
     assert len(outcome.trials) == 20
     assert all(t.status == "ok" for t in outcome.trials), [t.error for t in outcome.trials]
 
-    run = load_run(outcome.run_dir)
-    assert run.metadata["status"] == "complete"
-    assert run.metadata["seed"] == 11
-    assert run.metadata["counts"] == {"ok": 20, "failed": 0, "timeout": 0, "skipped": 0}
+    run = read_run(outcome.run_dir)
+    assert run.metadata.status == "complete"
+    assert run.metadata.seed == 11
+    assert run.metadata.counts == {"ok": 20, "failed": 0, "timeout": 0, "skipped": 0}
     assert [t.to_dict() for t in run.trials] == [t.to_dict() for t in outcome.trials]
     assert run.problems == []
 
@@ -82,7 +82,7 @@ def test_trials_are_interleaved_and_warmups_kept_apart(tmp_path: Path, write_sce
             repetitions=3, warmup_trials=1, matrix={"flavour": ["a", "b"]}, requests={"count": 1}
         )
     )
-    outcome = run_scenario(load_scenario(path), options(tmp_path))
+    outcome = run_scenario(read_scenario(path), options(tmp_path))
     assert [t.warmup for t in outcome.trials] == [True, True] + [False] * 6
     for r in range(3):
         block = outcome.trials[2 + 2 * r : 4 + 2 * r]
@@ -104,7 +104,7 @@ def test_failed_trials_are_recorded_with_their_reason(tmp_path: Path, write_scen
             """,
         )
     )
-    outcome = run_scenario(load_scenario(path), options(tmp_path))
+    outcome = run_scenario(read_scenario(path), options(tmp_path))
     assert outcome.exit_code == 1
     by_mode = {t.factors["mode"]: t for t in outcome.trials}
     assert by_mode["healthy"].status == "ok"
@@ -124,7 +124,7 @@ def test_prepare_hooks_run_before_every_spawn(tmp_path: Path, write_scenario):
         [requests]
         count = 1
     """)
-    outcome = run_scenario(load_scenario(path), options(tmp_path))
+    outcome = run_scenario(read_scenario(path), options(tmp_path))
     assert outcome.exit_code == 0
     for trial in outcome.trials:
         assert trial.prepare_ms is not None
@@ -140,7 +140,7 @@ def test_a_failing_prepare_hook_fails_the_trial_without_spawning(tmp_path: Path,
         [[services]]
         command = {toy_command()}
     """)
-    outcome = run_scenario(load_scenario(path), options(tmp_path))
+    outcome = run_scenario(read_scenario(path), options(tmp_path))
     [trial] = outcome.trials
     assert trial.status == "failed"
     assert (
@@ -163,7 +163,7 @@ def test_page_cache_factor_sets_the_state_before_spawn(tmp_path: Path, write_sce
         [[services]]
         command = {toy_command()}
     """)
-    outcome = run_scenario(load_scenario(path), options(tmp_path))
+    outcome = run_scenario(read_scenario(path), options(tmp_path))
     state = {t.factors["page_cache"]: t.page_cache for t in outcome.trials}
     assert state["cold"].bytes == state["warm"].bytes == 4 << 20
     assert state["warm"].resident_before_spawn == 1.0
@@ -183,7 +183,7 @@ def test_services_start_in_order_and_can_reach_each_other(tmp_path: Path, write_
         [requests]
         count = 1
     """)
-    outcome = run_scenario(load_scenario(path), options(tmp_path))
+    outcome = run_scenario(read_scenario(path), options(tmp_path))
     [trial] = outcome.trials
     backend, front = trial.services
     assert front.spawn_ms > backend.ready_ms > backend.spawn_ms
@@ -205,7 +205,7 @@ def test_secrets_are_redacted_from_run_json(tmp_path: Path, write_scenario):
         count = 0
         headers = {{ Authorization = "Bearer abc" }}
     """)
-    outcome = run_scenario(load_scenario(path), options(tmp_path))
+    outcome = run_scenario(read_scenario(path), options(tmp_path))
     assert outcome.trials[0].status == "ok"
     text = (outcome.run_dir / "run.json").read_text()
     for secret in ("hf_secret", "Bearer abc", "sk-live-123", "tok-456"):
@@ -269,9 +269,9 @@ def test_sigint_keeps_finished_trials_and_leaves_no_server(
     output, _ = proc.communicate(timeout=30)
     assert proc.returncode == code, output.decode()
     assert b"Traceback" not in output
-    run = load_run(results / "r1")
-    assert run.metadata["status"] == "interrupted"
-    assert run.metadata["interrupted_by"] == signal.Signals(signum).name
+    run = read_run(results / "r1")
+    assert run.metadata.status == "interrupted"
+    assert run.metadata.interrupted_by == signal.Signals(signum).name
     assert 3 <= len(run.trials) < 200
     assert run.problems == []
     assert all(t.status == "ok" for t in run.trials)
@@ -334,7 +334,7 @@ def test_a_server_flooding_its_output_neither_hangs_nor_fills_the_disk(
         [requests]
         kind = "http"
     """)
-    outcome = run_scenario(load_scenario(path), options(tmp_path))
+    outcome = run_scenario(read_scenario(path), options(tmp_path))
     [trial] = outcome.trials
     assert trial.status == "ok", trial.error
     log = outcome.run_dir / trial.services[0].log
@@ -355,7 +355,7 @@ def test_soak_500_trials_leave_no_process_and_no_open_file(tmp_path: Path, write
         )
     )
     fds_before = len(os.listdir("/proc/self/fd"))
-    outcome = run_scenario(load_scenario(path), options(tmp_path))
+    outcome = run_scenario(read_scenario(path), options(tmp_path))
     assert outcome.exit_code == 0
     assert len(outcome.trials) == 500
     assert all(t.status == "ok" for t in outcome.trials)
@@ -371,7 +371,7 @@ def test_a_server_printing_its_secret_does_not_leak_it_into_results(tmp_path: Pa
         command = ["sh", "-c", "echo using key $MY_API_KEY and Bearer abcdefghijklmnop; exit 3"]
         env = { MY_API_KEY = "s3cr3t-value-123" }
     """)
-    outcome = run_scenario(load_scenario(path), options(tmp_path))
+    outcome = run_scenario(read_scenario(path), options(tmp_path))
     [trial] = outcome.trials
     assert trial.status == "failed"
     text = (outcome.run_dir / "trials.jsonl").read_text()
@@ -387,7 +387,7 @@ def test_names_cannot_write_outside_the_results_folder(tmp_path: Path, write_sce
         [[services]]
         command = {toy_command()}
     """)
-    outcome = run_scenario(load_scenario(path), options(tmp_path, run_id="../../../tmp/x"))
+    outcome = run_scenario(read_scenario(path), options(tmp_path, run_id="../../../tmp/x"))
     results = (tmp_path / "results").resolve()
     assert outcome.run_dir.resolve().parent == results
     assert not (tmp_path / "escape").exists()
@@ -401,7 +401,7 @@ def test_commands_never_go_through_a_shell(tmp_path: Path, write_scenario):
         command = "echo hello; touch {marker}"
         ready = {{ kind = "exit" }}
     """)
-    outcome = run_scenario(load_scenario(path), options(tmp_path))
+    outcome = run_scenario(read_scenario(path), options(tmp_path))
     assert outcome.trials[0].status == "ok"
     assert not marker.exists()  # ';' reached echo as an argument, not a shell
     log = outcome.run_dir / outcome.trials[0].services[0].log

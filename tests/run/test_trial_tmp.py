@@ -9,7 +9,7 @@ from pathlib import Path
 from helpers import run_options
 
 from coldstart_bench.run.session import run_scenario
-from coldstart_bench.scenario.load import load_scenario
+from coldstart_bench.scenario.reader import read_scenario
 
 # A one-shot service that says what it found in its TMPDIR, then leaves a file there.
 REPORT_TMPDIR = (
@@ -28,7 +28,7 @@ def test_each_trial_gets_an_empty_directory_that_is_gone_after_it(tmp_path: Path
         env = {{ TMPDIR = "{{trial_tmp}}" }}
         ready = {{ kind = "exit" }}
     """)
-    outcome = run_scenario(load_scenario(path), run_options(tmp_path / "results"))
+    outcome = run_scenario(read_scenario(path), run_options(tmp_path / "results"))
 
     assert [t.status for t in outcome.trials] == ["ok", "ok"]
     reports = [line.split() for line in seen.read_text().splitlines()]

@@ -10,7 +10,7 @@ import pytest
 from coldstart_bench.engines import PRESETS
 from coldstart_bench.errors import ScenarioError
 from coldstart_bench.proc.readiness import LogMarks
-from coldstart_bench.scenario.load import parse_scenario
+from coldstart_bench.scenario.reader import parse_scenario
 
 LOGS = Path(__file__).parents[1] / "data" / "server-logs"
 
@@ -33,7 +33,8 @@ def test_a_preset_name_stands_for_its_list_of_phases():
 
 def test_an_unknown_preset_names_the_ones_there_are():
     with pytest.raises(
-        ScenarioError, match=r"no preset named 'vlm' \(presets: 'llama.cpp', 'vllm'\).*did you mean 'vllm'"
+        ScenarioError,
+        match=r"no preset named 'vlm' \(presets: 'llama.cpp', 'vllm'\).*did you mean 'vllm'",
     ):
         phases_of('"vlm"')
 

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from coldstart_bench.cli.app import app
 from coldstart_bench.errors import ScenarioError
-from coldstart_bench.scenario.load import load_scenario, parse_scenario
+from coldstart_bench.scenario.reader import parse_scenario, read_scenario
 
 BAD = sorted((TESTS / "scenarios" / "bad").glob("*.toml"))
 runner = CliRunner()
@@ -56,7 +56,7 @@ def test_an_unreadable_file_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     # As root (CI) a chmod 000 file is still readable, so the refusal is simulated.
     monkeypatch.setattr(Path, "read_bytes", deny)
     with pytest.raises(ScenarioError, match="cannot read the file: permission denied"):
-        load_scenario(path)
+        read_scenario(path)
 
 
 def test_harness_factors_accept_booleans_and_record_on_off():

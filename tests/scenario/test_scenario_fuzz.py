@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from coldstart_bench.cli.app import app
 from coldstart_bench.errors import ScenarioError
-from coldstart_bench.scenario.load import parse_scenario
+from coldstart_bench.scenario.reader import parse_scenario
 
 BASE: dict[str, Any] = {
     "name": "fuzz",

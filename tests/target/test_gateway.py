@@ -18,7 +18,7 @@ from server_helpers import RunningServer, wait_healthy
 
 from coldstart_bench.proc.ports import free_port
 from coldstart_bench.run.session import run_scenario
-from coldstart_bench.scenario.load import load_scenario
+from coldstart_bench.scenario.reader import read_scenario
 
 REDIS = shutil.which("redis-server")
 needs_redis = pytest.mark.skipif(
@@ -174,7 +174,7 @@ def test_a_restarted_upstream_is_reconnected_within_the_health_interval(
 @pytest.mark.slow
 def test_the_stack_scenario_starts_chains_restarts_and_leaves_nothing(tmp_path: Path, monkeypatch):
     monkeypatch.setenv("COLDSTART_CACHE_DIR", str(tmp_path / "cache"))
-    loaded = load_scenario(REPO / "scenarios" / "gateway-stack.toml")
+    loaded = read_scenario(REPO / "scenarios" / "gateway-stack.toml")
     outcome = run_scenario(
         loaded,
         run_options(

@@ -49,7 +49,7 @@ class LoadedScenario:
         return tuple(expand_variants(self.scenario))
 
 
-def load_scenario(path: str | Path) -> LoadedScenario:
+def read_scenario(path: str | Path) -> LoadedScenario:
     """Read, parse and validate a scenario file; raise :class:`ScenarioError` on any problem."""
     file = Path(path)
     source = str(path)

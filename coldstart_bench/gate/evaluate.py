@@ -22,19 +22,19 @@ from coldstart_bench.analysis.machine import Drift
 from coldstart_bench.analysis.metrics import DEFAULT_GATED, METRIC_NAMES
 from coldstart_bench.errors import GateInputError
 from coldstart_bench.gate.matching import Side, matched_frames, metric_values
-from coldstart_bench.gate.rule import Comparison, Decision, compare, decide
+from coldstart_bench.gate.rule import (
+    DEFAULT_CONFIDENCE,
+    DEFAULT_MAX_REGRESSION,
+    DETECTABLE_PER_THRESHOLD,
+    Comparison,
+    Decision,
+    compare,
+    decide,
+)
 from coldstart_bench.results.store import RunData
 from coldstart_bench.scenario.schema import GateConfig
 
 DEFAULT_METRICS = DEFAULT_GATED
-DEFAULT_MAX_REGRESSION = 0.05
-DEFAULT_CONFIDENCE = 0.95
-# The largest minimum detectable effect a pass may have, as a multiple of max_regression:
-# twice the threshold is where the gate's design asks for 80 % power (+10 % at the default
-# 5 %, benchmarks/gate_accuracy.py); a comparison that could have missed a slowdown that
-# large may not say "pass". The quickstart's 10 trials a variant find ≥ 6 % on a quiet
-# machine (docs/explanation/statistics.md).
-DETECTABLE_PER_THRESHOLD = 2.0
 
 EXIT_PASS, EXIT_FAIL, EXIT_BAD_INPUT, EXIT_INCONCLUSIVE = 0, 1, 2, 4
 
