@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import csv
 import gzip
-import os
 import json
+import os
 import shutil
 from pathlib import Path
 
