@@ -5,7 +5,9 @@ arguments as a reader writes them (``RUN``, not ``{RUN}`` or ``RUN <path>``)."""
 from __future__ import annotations
 
 import importlib
-from collections.abc import Sequence
+import os
+import sys
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -103,3 +105,25 @@ class PanelGroup(typer.core.TyperGroup):
 def command_app(**settings: Any) -> typer.Typer:
     """The Typer app of one command module: plain help, like the root's."""
     return typer.Typer(rich_markup_mode=None, add_completion=False, **settings)
+
+
+_FORWARD = {"ignore_unknown_options": True, "allow_extra_args": True, "help_option_names": []}
+
+
+def forwarding_app(names: Sequence[str], module: str, summary: Callable[[str], str]) -> Any:
+    """A command app whose commands hand their whole command line to ``python -m module``
+    in a fresh interpreter (the target's and the engines' commands: what runs there must
+    not pay for this CLI)."""
+    app = command_app()
+
+    def forward(name: str) -> None:
+        def command(ctx: typer.Context) -> None:
+            argv = [sys.executable, "-m", module, name, *ctx.args]
+            os.execv(sys.executable, argv)
+
+        command.__doc__ = summary(name)
+        app.command(name, context_settings=_FORWARD, add_help_option=False)(command)
+
+    for name in names:
+        forward(name)
+    return app

@@ -217,14 +217,9 @@ def _sequential_stop(loaded: Any, repetitions: int | None) -> Any:
 
 def _print_summary(out: Any, summary: Any) -> None:
     """The summary table, then what failed and what was skipped."""
-    from coldstart_bench.report.terminal import print_failures, print_skipped, print_summary
+    from coldstart_bench.report.terminal import print_run_summary
 
-    busy = summary.machine.busy_line()
-    if busy:
-        out.print(busy, style="yellow", markup=False, highlight=False)
-    print_summary(out, summary.rows, f"{summary.title} — {summary.run.run_dir.name}")
-    print_failures(out, summary.failures)
-    print_skipped(out, summary.skipped)
+    print_run_summary(out, summary)
     sys.stdout.flush()
 
 

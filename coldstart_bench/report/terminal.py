@@ -12,6 +12,7 @@ from rich.text import Text
 
 from coldstart_bench.analysis.diagnostics import Diagnosis
 from coldstart_bench.analysis.effects import Effect
+from coldstart_bench.analysis.run_analysis import RunSummary
 from coldstart_bench.analysis.summary import Failure, VariantSummary
 from coldstart_bench.report.columns import (
     _DASH,
@@ -145,6 +146,16 @@ def print_effects(
         console.print(f"  ... {len(clear) - limit} more in the report")
 
 
+def print_run_summary(console: Console, summary: RunSummary) -> None:
+    """The machine's busy line, the summary table, what failed and what was skipped."""
+    busy = summary.machine.busy_line()
+    if busy:
+        console.print(busy, style="yellow", markup=False, highlight=False)
+    print_summary(console, summary.rows, f"{summary.title} — {summary.run.run_dir.name}")
+    print_failures(console, summary.failures)
+    print_skipped(console, summary.skipped)
+
+
 class TerminalExporter:
     """A run's report as ``console`` prints it: the summary (the machine's busy line, the
     table, what failed and what was skipped) and the findings (clear effects, phase effects,
@@ -161,12 +172,7 @@ class TerminalExporter:
         summary = analysis.summary
         with out.capture() as captured:
             if "summary" in self.parts:
-                busy = summary.machine.busy_line()
-                if busy:
-                    out.print(busy, style="yellow", markup=False, highlight=False)
-                print_summary(out, summary.rows, f"{summary.title} — {summary.run.run_dir.name}")
-                print_failures(out, summary.failures)
-                print_skipped(out, summary.skipped)
+                print_run_summary(out, summary)
             if "findings" in self.parts:
                 print_effects(out, analysis.effects)
                 print_effects(out, analysis.phase_effects, limit=4, heading=PHASE_EFFECTS_HEADING)
