@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
             if source.startswith(RENDERERS):
                 computed[
                     f"{source}:{caller.f_code.co_qualname} → {callee}.{frame.f_code.co_name}"
-                ] += 1  # type: ignore[union-attr]  # noqa: E501
+                ] += 1  # type: ignore[union-attr]
             return
         if not callee.startswith("coldstart_bench."):
             return

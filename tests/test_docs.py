@@ -46,7 +46,7 @@ def text_of(page: Path) -> str:
 
 
 def test_every_command_has_its_help_in_the_site(site: Path):
-    page = text_of(site / "reference" / "cli" / "index.html")
+    page = text_of(site / "reference" / "cli.html")
     for entry in COMMANDS:
         assert f"coldstart {entry.name}" in page, entry.name
         assert "usage: coldstart" in page.lower()
@@ -72,7 +72,7 @@ def _types_in(annotation: object) -> list[object]:
 
 
 def test_every_scenario_key_is_described_and_in_the_site(site: Path):
-    page = text_of(site / "reference" / "scenario" / "index.html")
+    page = text_of(site / "reference" / "scenario.html")
     models = scenario_models()
     assert len(models) >= 12  # every table a scenario can hold
     for model in models:
@@ -90,7 +90,7 @@ def test_every_results_field_is_described_and_in_the_site(site: Path):
         from reference import _attribute_docstrings
     finally:
         sys.path.remove(str(DOCS / "hooks"))
-    page = text_of(site / "reference" / "results" / "index.html")
+    page = text_of(site / "reference" / "results.html")
     records = [
         c
         for c in vars(results_schema).values()

@@ -75,6 +75,26 @@ def nagle_stalls(requests: pd.DataFrame) -> list[Diagnosis]:
     return [Diagnosis("nagle", tuple(v for f in flagged for v in f[:2]), message)]
 
 
+def pooling_untested(requests: pd.DataFrame) -> list[Diagnosis]:
+    """``pooling = "on"`` whose later requests never reused a connection: the server closed
+    each one (``Connection: close``, a proxy that does), so what pooling would save was
+    never measured and its comparisons compare nothing."""
+    if requests.empty or POOLING not in requests:
+        return []
+    ok = measured_ok(requests)
+    pooled = ok[(ok[POOLING] == "on") & (ok["request_index"] >= 1)]
+    if len(pooled) < MIN_REQUESTS or pooled["reused"].fillna(False).astype(bool).any():
+        return []
+    variants = tuple(dict.fromkeys(str(v) for v in pooled["variant"]))
+    message = (
+        f"pooling=on reused no connection in {len(pooled)} later request(s) "
+        f"({', '.join(variants[:3])}{' ...' if len(variants) > 3 else ''}): the server closed "
+        "each one after answering, so pooling was not tested here — its effects compare "
+        "two ways of opening a fresh connection, and are left out"
+    )
+    return [Diagnosis("pooling-untested", variants, message)]
+
+
 def diagnose(requests: pd.DataFrame) -> list[Diagnosis]:
     """Every known pitfall the run's requests show."""
-    return nagle_stalls(requests)
+    return nagle_stalls(requests) + pooling_untested(requests)

@@ -4,7 +4,7 @@ differs) and averaged over them, with a bootstrap interval."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -54,6 +54,7 @@ class Effect:
     strata_measured: int = 0
     strata_agreeing: int = 0
     trials: int = 0
+    streamed: bool = True  # the run's requests streamed tokens (else "first response")
 
     @property
     def change_pct(self) -> float:
@@ -96,11 +97,12 @@ class Effect:
     @property
     def label(self) -> str:
         """E.g. 'warmup=startup vs none: first request's TTFT'."""
-        return f"{self.factor}={self.treatment} vs {self.baseline}: {wording(self.metric)}"
+        what = wording(self.metric, self.streamed)
+        return f"{self.factor}={self.treatment} vs {self.baseline}: {what}"
 
     def sentence(self) -> str:
         """E.g. 'warmup=startup (vs none): first request's TTFT 45 % lower [40, 50]'."""
-        what = wording(self.metric)
+        what = wording(self.metric, self.streamed)
         if self.by_construction:
             return (
                 f"{self.factor}={self.treatment} (vs {self.baseline}): {what} is 0 in every "
@@ -198,6 +200,7 @@ def factor_effects(
     min_trials: int = MIN_TRIALS_PER_CELL,
     declared: Mapping[str, Sequence[str]] | None = None,
     confidence: float = CONFIDENCE,
+    skip: Collection[str] = (),
 ) -> list[Effect]:
     """For each factor, each of its non-baseline levels and each metric: the ratio of
     medians treatment / baseline, computed within each combination of the other factors (a
@@ -211,6 +214,8 @@ def factor_effects(
     columns = factor_columns(data)
     rng = np.random.default_rng(seed)
     for factor, (baseline, treatments) in factor_contrasts(data, declared).items():
+        if factor in skip:
+            continue
         column = FACTOR_PREFIX + factor
         others = [c for c in columns if c != column]
         groups = list(data.groupby(others, sort=False)) if others else [((), data)]

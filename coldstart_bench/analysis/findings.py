@@ -25,6 +25,7 @@ class Headline:
     # the variants that differ only in other factors are not clearly apart.
     cold_ttft_effects: tuple[Effect, ...]
     best_win: Effect | None  # the biggest clear improvement, headline metrics first
+    streamed: bool = True  # requests streamed tokens: "cold TTFT", else the first response
 
 
 def headline(
@@ -32,6 +33,7 @@ def headline(
     ok: pd.DataFrame,
     rows: Sequence[VariantSummary],
     effects: Sequence[Effect],
+    streamed: bool = True,
 ) -> Headline:
     """What may be said of a run: ``frame`` its trials, ``ok`` the measured ok ones."""
     counted = frame[~frame["warmup_trial"].astype(bool)] if not frame.empty else frame
@@ -52,4 +54,5 @@ def headline(
         cold_ttft_compared=bool(on_cold),
         cold_ttft_effects=tuple(e for e in on_cold if e.finding),
         best_win=wins[0] if wins else None,
+        streamed=streamed,
     )

@@ -21,6 +21,8 @@ from coldstart_bench.analysis.rank_test import Shift, shift
 from coldstart_bench.results.schema import BUSY_OTHERS_SHARE, TrialRecord
 
 DRIFT_CONFIDENCE = 0.95
+# Fewer calibrations than this a side, and two runs' machines are not compared.
+MIN_CALIBRATIONS = 3
 # The machine counts as busy when its load average (runnable tasks) exceeds its CPUs by
 # this factor, or the hypervisor steals this share of its time: then times are inflated.
 BUSY_LOAD_PER_CPU = 1.0
@@ -135,9 +137,10 @@ class Drift:
 def drift(
     base: Sequence[TrialRecord], new: Sequence[TrialRecord], tolerance: float
 ) -> Drift | None:
-    """The calibrations of two runs compared; None where either has fewer than 3."""
+    """The calibrations of two runs compared; None where either has fewer than
+    :data:`MIN_CALIBRATIONS`."""
     before, after = calibrations(base), calibrations(new)
-    if min(len(before), len(after)) < 3:
+    if min(len(before), len(after)) < MIN_CALIBRATIONS:
         return None
     alpha = (1 - DRIFT_CONFIDENCE) / 2
     return Drift(shift(after, before, alpha), tolerance)

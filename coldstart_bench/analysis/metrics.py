@@ -76,6 +76,9 @@ class Metric:
     """Its columns are left out of a table where no variant measured it (TLS)."""
     gated_by_default: bool = False
     """What `coldstart gate` judges when told nothing else."""
+    unstreamed_wording: str | None = None
+    """Its wording in a run whose requests stream no tokens (plain HTTP, `stream = false`):
+    a "first token" is then the end of the response."""
     load: bool = False
     """A load trial's figure: other trials have no value for it, not even an empty one."""
 
@@ -117,6 +120,7 @@ METRICS: tuple[Metric, ...] = (
         "cold TTFT (spawn → first token)",
         "ms",
         lambda v: v.trial.cold_ttft_ms,
+        unstreamed_wording="cold time to the first response (spawn → its end)",
         effect_rank=0,
         label="cold TTFT",
         columns=(Column("startup", 3, bold=True), Column("startup", 4, "p95")),
@@ -164,6 +168,7 @@ METRICS: tuple[Metric, ...] = (
         "first request's TTFT",
         "ms",
         first_field("ttft_ms"),
+        unstreamed_wording="first request's response time",
         effect_rank=2,
         label="1st req\nTTFT",
         columns=(Column("requests", 4),),
@@ -186,6 +191,7 @@ METRICS: tuple[Metric, ...] = (
         "later requests' TTFT",
         "ms",
         lambda v: median(r.ttft_ms for r in v.later),
+        unstreamed_wording="later requests' response time",
         effect_rank=5,
         label="later\nTTFT",
         columns=(Column("requests", 7),),
@@ -336,10 +342,12 @@ def higher_is_better(name: str) -> bool:
     return found is not None and found.higher_is_better
 
 
-def wording(name: str) -> str:
-    """How a metric is named in a sentence: 'first request's TTFT', 'the model_load phase'."""
+def wording(name: str, streamed: bool = True) -> str:
+    """How a metric is named in a sentence: 'first request's TTFT', 'the model_load phase'
+    (``streamed`` False: in a run whose requests stream no tokens)."""
     if name in BY_NAME:
-        return BY_NAME[name].wording
+        found = BY_NAME[name]
+        return found.wording if streamed else found.unstreamed_wording or found.wording
     if name.startswith(PHASE_PREFIX):
         return f"the {name.removeprefix(PHASE_PREFIX)} phase"
     return name

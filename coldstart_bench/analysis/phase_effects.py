@@ -5,7 +5,7 @@ move clearly while the whole cold start (~1 s, its import time noisy) does not."
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 
 import pandas as pd
 
@@ -59,7 +59,9 @@ def phase_durations(trials: Iterable[TrialRecord]) -> pd.DataFrame:
 
 
 def phase_effects(
-    trials: Iterable[TrialRecord], declared: Mapping[str, Sequence[str]] | None = None
+    trials: Iterable[TrialRecord],
+    declared: Mapping[str, Sequence[str]] | None = None,
+    skip: Collection[str] = (),
 ) -> list[Effect]:
     """Each factor's effect on each phase's duration (see
     :func:`~coldstart_bench.analysis.effects.factor_effects`), phases in the order they
@@ -67,17 +69,26 @@ def phase_effects(
     comparisons of phases no factor touches would look "clear" (the reference server's
     0.1 ms listen phase "13 % slower with pooling on" did). So each interval is widened
     to 1 − 0.05/m for the m comparisons (Bonferroni): all of them hold together with
-    95 % confidence, with enough resamples for tails that far out."""
+    95 % confidence, with enough resamples for tails that far out. Factors in ``skip``
+    (ones that act on the client alone, such as pooling) are not compared: a server's
+    start-up cannot see them, and a "finding" there could only be noise."""
     frame = phase_durations(trials)
     metrics = [c for c in frame.columns if isinstance(c, str) and c.startswith(PHASE_PREFIX)]
     if not metrics:
         return []
-    contrasts = factor_contrasts(measured_ok(frame), declared)
+    contrasts = {
+        f: c for f, c in factor_contrasts(measured_ok(frame), declared).items() if f not in skip
+    }
     comparisons = len(metrics) * sum(len(levels) for _base, levels in contrasts.values())
     if not comparisons:
         return []
     alpha = (1 - CONFIDENCE) / comparisons
     resamples = max(BOOTSTRAP_RESAMPLES, math.ceil(TAIL_RESAMPLES / alpha))
     return factor_effects(
-        frame, metrics=metrics, declared=declared, confidence=1 - alpha, resamples=resamples
+        frame,
+        metrics=metrics,
+        declared=declared,
+        confidence=1 - alpha,
+        resamples=resamples,
+        skip=skip,
     )

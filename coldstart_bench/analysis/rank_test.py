@@ -187,8 +187,12 @@ def detectable_change(se_log: float, alpha_one_sided: float, threshold: float) -
 
 
 def smallest_p(n1: int, n2: int) -> float:
-    """The smallest one-sided p-value the test can give with these sample sizes."""
-    return 1.0 / math.comb(n1 + n2, n1)
+    """The smallest one-sided p-value the test can give with these sample sizes: 1 over
+    the number of orderings, in logs (past ~520 a side the count is no float: 0.0)."""
+    if n1 + n2 <= 1000:  # exact while the count is a float
+        return 1.0 / math.comb(n1 + n2, n1)
+    log_orderings = math.lgamma(n1 + n2 + 1) - math.lgamma(n1 + 1) - math.lgamma(n2 + 1)
+    return math.exp(-log_orderings)
 
 
 def trials_needed(alpha: float, other: int | None = None) -> int:

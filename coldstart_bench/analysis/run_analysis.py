@@ -8,6 +8,8 @@ variants): what ``coldstart run --no-report`` prints, without the effects' resam
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from dataclasses import dataclass
 
 import pandas as pd
@@ -125,6 +127,24 @@ def summarise_run(run: RunData) -> RunSummary:
     )
 
 
+# Harness factors that act on the client alone: a server's start-up cannot see them.
+CLIENT_FACTORS = ("pooling", "before_ready", "idle_s")
+
+
+def streamed(trials: list[TrialRecord]) -> bool:
+    """Whether the run's requests streamed tokens (a plain HTTP request has none: its
+    "first token" is the end of its response). True where no request was answered."""
+    answered = [r for t in trials for r in t.requests if r.status == "ok"]
+    return not answered or any(r.tokens is not None for r in answered)
+
+
+def client_only_factors(run: RunData) -> set[str]:
+    """The run's client-side factors that no service is given as a template variable
+    (``{pooling}`` in a command or its environment would make it the server's too)."""
+    services = json.dumps(run.metadata.scenario.as_run.get("services", []))
+    return {f for f in CLIENT_FACTORS if "{" + f + "}" not in services}
+
+
 def analyse(run: RunData) -> RunAnalysis:
     """Every figure of the run's report: the summary, the factor effects (on the metrics
     and on each start-up phase), the headline's findings, known pitfalls, and the frames
@@ -132,12 +152,16 @@ def analyse(run: RunData) -> RunAnalysis:
     summary = summarise_run(run)
     trials, frame = summary.trials, summary.frame
     levels = declared_levels(v.factors for v in run.planned_variants)
-    effects = factor_effects(frame, declared=levels)
     requests = frames.requests_frame(trials)
+    diagnoses = diagnose(requests)
+    untested = {"pooling"} if any(d.kind == "pooling-untested" for d in diagnoses) else set()
+    effects = factor_effects(frame, declared=levels, skip=untested)
     ok_requests = frames.measured_ok(requests)
     connections, cover = connection_setup(requests)
     points = load_points(trials)
-    on_phases = phase_effects(trials, levels)
+    on_phases = phase_effects(trials, levels, skip=client_only_factors(run))
+    if not streamed(trials):
+        effects = [dataclasses.replace(e, streamed=False) for e in effects]
     return RunAnalysis(
         summary=summary,
         effects=effects,
@@ -145,8 +169,8 @@ def analyse(run: RunData) -> RunAnalysis:
         effects_table=effects_frame(effects),
         phase_effects_table=effects_frame(on_phases),
         phase_stats=phase_stats(trials, summary.order),
-        headline=headline(frame, summary.ok, summary.rows, effects),
-        diagnoses=diagnose(requests),
+        headline=headline(frame, summary.ok, summary.rows, effects, streamed(trials)),
+        diagnoses=diagnoses,
         requests=requests,
         ok_requests=ok_requests,
         idle=idle_gaps(ok_requests, summary.order),

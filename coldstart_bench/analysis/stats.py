@@ -161,3 +161,18 @@ def outliers(values: Sequence[float], cutoff: float = OUTLIER_Z) -> list[int]:
         return []
     z = 0.6745 * (x - np.median(x)) / spread
     return [int(i) for i in np.flatnonzero(np.abs(z) > cutoff)]
+
+
+# Failure rates ------------------------------------------------------------------------------
+
+
+def more_failures_p(base_failed: int, base_n: int, new_failed: int, new_n: int) -> float:
+    """The one-sided p-value of "the new side fails more often than the base": Fisher's
+    exact test on the 2 × 2 table of failed and ok trials (exact for the small counts a
+    gate sees; 1.0 where a side ran no trial)."""
+    if base_n <= 0 or new_n <= 0:
+        return 1.0
+    from scipy.stats import fisher_exact
+
+    table = [[new_failed, new_n - new_failed], [base_failed, base_n - base_failed]]
+    return float(fisher_exact(table, alternative="greater").pvalue)

@@ -56,8 +56,10 @@ app = typer.Typer(
     cls=RootGroup,
     help="Benchmark and profile the cold start of model-serving stacks: time to ready, "
     "connect/TLS, model-load phases and time to the first streamed token.",
-    epilog="Each command has its own --help. Documentation: "
-    "https://coldstart-bench.github.io/coldstart-bench/",
+    epilog="Exit codes: 0 done (gate: pass); 1 trials failed (gate: a regression or a budget "
+    "exceeded); 2 bad input; 3 an output that cannot be written; 4 the gate cannot decide; 70 "
+    "an internal error (a bug of coldstart's, never 1). Each command has its own --help. "
+    "Documentation: https://coldstart-bench.github.io/coldstart-bench/",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,

@@ -3,12 +3,14 @@ options several commands take, and parsers for ``NAME=VALUE`` style arguments.""
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
+import click
 import typer
 
 from coldstart_bench.errors import ColdstartError
@@ -73,8 +75,14 @@ def stdout_console() -> Any:
     return Console(highlight=False, width=None if sys.stdout.isatty() else 200)
 
 
+# Exit code of an error of ours (a bug), never 1: CI reads 1 as "regression" or "failed".
+EXIT_INTERNAL = 70  # EX_SOFTWARE of sysexits.h
+
+
 def user_errors(func: F) -> F:
-    """Print a user error as one paragraph and exit with its code; never a traceback."""
+    """Print a user error as one paragraph and exit with its code; never a traceback. Any
+    other exception is a bug of ours: one line saying so and where its traceback was
+    written, and exit :data:`EXIT_INTERNAL`."""
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -87,8 +95,35 @@ def user_errors(func: F) -> F:
                 f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True
             )
             raise typer.Exit(exc.exit_code) from None
+        except (typer.Exit, typer.Abort, click.exceptions.ClickException):
+            raise
+        except Exception as exc:
+            where = _write_traceback(exc)
+            stderr_console().print(
+                f"internal error (a bug in coldstart, not in your input): "
+                f"{type(exc).__name__}: {exc}; traceback in {where} — please report it",
+                style="bold red",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
+            raise typer.Exit(EXIT_INTERNAL) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def _write_traceback(exc: BaseException) -> str:
+    import tempfile
+    import traceback
+
+    text = "".join(traceback.format_exception(exc))
+    try:
+        fd, path = tempfile.mkstemp(prefix="coldstart-internal-error-", suffix=".txt")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        return path
+    except OSError:
+        return "(not written: " + text.strip().splitlines()[-1] + ")"
 
 
 def parse_pairs(items: list[str], option: str) -> dict[str, str]:

@@ -131,14 +131,32 @@ def _settings(
 
 def _two_runs(base_run: Any, new_run: Any, settings: Any) -> Any:
     """Two runs compared variant by variant, with their machines compared first."""
-    from coldstart_bench.analysis.machine import drift
+    from coldstart_bench.analysis.machine import MIN_CALIBRATIONS, calibrations, drift
+    from coldstart_bench.errors import GateInputError
     from coldstart_bench.gate.evaluate import evaluate
     from coldstart_bench.gate.matching import SAME_RUN_WARNING, same_run, sides_from_runs
 
     if same_run(base_run, new_run):
         stderr_console().print(f"warning: {SAME_RUN_WARNING}", style="yellow", markup=False)
     moved = drift(base_run.trials, new_run.trials, settings.max_regression)
-    return evaluate([sides_from_runs(base_run, new_run)], settings, moved, two_runs=True)
+    unchecked = None
+    if moved is None:
+        counts = [len(calibrations(r.trials)) for r in (base_run, new_run)]
+        unchecked = (
+            f"the baseline has {counts[0]} calibration(s), the new run {counts[1]}; at least "
+            f"{MIN_CALIBRATIONS} a side are needed, and a run made with --no-calibration has none"
+        )
+    pairs = [sides_from_runs(base_run, new_run)]
+    try:
+        return evaluate(pairs, settings, moved, two_runs=True, unchecked=unchecked)
+    except GateInputError:
+        names = (base_run.name, new_run.name)
+        if names[0] != names[1]:
+            raise GateInputError(
+                f"the two runs are of different scenarios ({names[0]!r} and {names[1]!r}): "
+                "no variant of one is a variant of the other, so there is nothing to compare"
+            ) from None
+        raise
 
 
 @app.command(cls=PlainCommand)
@@ -218,12 +236,19 @@ def gate(
     if baseline is not None and settings.factor is not None and factor is not None:
         raise GateInputError("give either --baseline or --factor, not both")
     design = design_of(new_run) if baseline is None else None
+    if design is None and baseline is None and new_run.metadata.stopped_early:
+        raise GateInputError(
+            f"{new_run.run_dir}: the run stopped early ({new_run.metadata.stopped_early}) but "
+            "its run.json has no sequential stop_rule: judged as a fixed design, its looks "
+            "would be ignored and its error rates not hold; restore run.json's stop_rule"
+        )
     if design is not None:
-        if any(v is not None for v in (metric, max_regression, confidence, max_detectable)):
+        given = (metric, max_regression, confidence, max_detectable, factor, baseline_level)
+        if any(v is not None for v in given):
             raise GateInputError(
                 "this run was stopped by its sequential test: it is judged with the [gate] "
-                "settings that test used; leave out --metric, --max-regression, --confidence "
-                "and --max-detectable"
+                "settings that test used; leave out --metric, --max-regression, --confidence, "
+                "--max-detectable, --factor and --baseline-level"
             )
         result = judge(new_run, design, settings).result
     elif baseline is not None:

@@ -89,3 +89,84 @@ class ProgressObserver:
         self._last = headline(record)
         if self._task is not None:
             self._progress.update(self._task, advance=1, status=f"last: {self._last}")
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(seconds)
+    return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
+
+
+class PlainProgress:
+    """Progress for a pipe or a CI log, where a bar would be drawn once at the end: one
+    plain line per finished trial (count, elapsed, estimate left, its result), and while a
+    trial or a setup command runs, a line every :data:`HEARTBEAT_S` so that a log never
+    falls silent for long (a vLLM trial takes minutes)."""
+
+    HEARTBEAT_S = 15.0
+
+    def __init__(self, console: Console) -> None:
+        import threading
+        import time
+
+        self.console = console
+        self._now = time.monotonic
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name="progress", daemon=True)
+        self._began = self._now()
+        self._said = self._began
+        self._doing = "starting"
+        self._doing_since = self._began
+        self._total = 0
+        self._done = 0
+
+    def __enter__(self) -> PlainProgress:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=2)
+
+    def _say(self, text: str) -> None:
+        with self._lock:
+            self.console.print(text, markup=False, highlight=False, soft_wrap=True)
+            self._said = self._now()
+
+    def _beat(self) -> None:
+        while not self._stop.wait(1.0):
+            now = self._now()
+            if now - self._said >= self.HEARTBEAT_S:
+                self._say(f"  ... {self._doing} ({_clock(now - self._doing_since)} so far)")
+
+    def run_started(self, run_dir: Path, trials: Sequence[TrialSpec]) -> None:
+        self._total = len(trials)
+        self._say(f"run directory: {run_dir}")
+        self._say(f"{self._total} trial(s) to run")
+
+    def note(self, text: str) -> None:
+        self._say(text)
+
+    def setup_started(self, argv: Sequence[str]) -> None:
+        from coldstart_bench.results.redact import redact_argv
+
+        shown = " ".join(redact_argv(argv))
+        self._doing, self._doing_since = f"setup: {shown}", self._now()
+        self._say(f"setup: {shown}")
+
+    def trial_started(self, trial: TrialSpec) -> None:
+        label = "warm-up trial" if trial.warmup else "trial"
+        self._doing = f"{label} {trial.index + 1}/{self._total} [{trial.variant.id}] running"
+        self._doing_since = self._now()
+
+    def trial_finished(self, trial: TrialSpec, record: TrialRecord) -> None:
+        self._done += 1
+        elapsed = self._now() - self._began
+        left = elapsed / self._done * (self._total - self._done)
+        label = "warm-up " if trial.warmup else ""
+        self._say(
+            f"[{self._done}/{self._total} · {_clock(elapsed)} · ~{_clock(left)} left] "
+            f"{label}{trial.variant.id}: {headline(record)}"
+        )
+        self._doing = "between trials"
+        self._doing_since = self._now()

@@ -113,17 +113,28 @@ def run(
             "can tell a slower machine from a slower build.",
         ),
     ] = True,
+    keep_going: Annotated[
+        bool,
+        typer.Option(
+            "--keep-going",
+            help="Run every trial even when they keep failing the same way (by default the "
+            "run stops, saying why, once its first 2 trials or any 5 in a row fail alike).",
+        ),
+    ] = False,
 ) -> None:
     """Start the scenario's services cold for every trial, time everything, print a table
     and write the report.
 
     The report (tables, CSV, plots, one HTML page) goes into the run directory.
 
+    A run whose trials keep failing the same way (a wrong readiness path, a server that
+    cannot start) stops early and says why; --keep-going runs them all.
+
     Exit code: 0 every trial ok; 1 some trial failed or timed out; 2 bad input (scenario,
     options, a program not installed, a run too large); 3 the run could not be completed
     (a setup command failed, the results or the report could not be written: a full disk);
     130 / 143 interrupted (SIGINT / SIGTERM). Finished trials are kept in every case."""
-    from coldstart_bench.cli.progress import ProgressObserver
+    from coldstart_bench.cli.progress import PlainProgress, ProgressObserver
     from coldstart_bench.run.session import RunOptions, run_scenario
     from coldstart_bench.scenario.reader import read_scenario, with_vars
 
@@ -138,6 +149,7 @@ def run(
         shard=parse_shard(shard),
         executor=_executor(executor, ray_address),
         allow_large=allow_large,
+        keep_going=keep_going,
         calibrate=calibrate,
         stop_rule=_sequential_stop(loaded, repetitions) if sequential else None,
     )
@@ -145,7 +157,8 @@ def run(
     if quiet:
         outcome = run_scenario(loaded, options)
     else:
-        with ProgressObserver(err) as observer:
+        shown = ProgressObserver(err) if err.is_terminal else PlainProgress(err)
+        with shown as observer:
             outcome = run_scenario(loaded, options, observer)
     out = stdout_console()
     summary, analysis, report, problem = None, None, None, None
@@ -177,6 +190,8 @@ def run(
         err.print(f"interrupted ({outcome.interrupted_by}); {kept}", style="yellow", markup=False)
     else:
         err.print(f"results: {outcome.run_dir}", markup=False)
+    if outcome.gave_up is not None:
+        err.print(f"stopped: {outcome.gave_up}", style="red", markup=False)
     if outcome.stopped_early is not None:
         done = sum(not t.warmup for t in outcome.trials)
         err.print(
@@ -209,6 +224,14 @@ def _sequential_stop(loaded: Any, repetitions: int | None) -> Any:
             f"--sequential compares the levels of the [gate] factor: {loaded.path} has no "
             '[gate] factor and baseline_level (e.g. factor = "build", baseline_level = '
             '"base")'
+        )
+    levels = list(dict.fromkeys(v.factors.get(settings.factor) for v in loaded.variants))
+    if None in levels or len(levels) < 2 or settings.baseline_level not in levels:
+        shown = ", ".join(repr(lv) for lv in levels if lv is not None) or "none"
+        raise ColdstartError(
+            f"--sequential compares the levels of [gate] factor {settings.factor!r}: it needs "
+            f"that factor in the matrix with baseline_level {settings.baseline_level!r} and at "
+            f"least one other level (levels in {loaded.path}: {shown})"
         )
     rounds = repetitions if repetitions is not None else loaded.scenario.repetitions
     design = SequentialDesign(settings.factor, settings.baseline_level, rounds)

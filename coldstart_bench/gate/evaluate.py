@@ -21,6 +21,7 @@ import pandas as pd
 from coldstart_bench.analysis.machine import Drift
 from coldstart_bench.analysis.metrics import DEFAULT_GATED, METRIC_NAMES
 from coldstart_bench.errors import GateInputError
+from coldstart_bench.gate.failures import FailureCheck, failure_checks
 from coldstart_bench.gate.matching import Side, matched_frames, metric_values
 from coldstart_bench.gate.rule import (
     DEFAULT_CONFIDENCE,
@@ -102,13 +103,21 @@ class GateResult:
     drift: Drift | None = None  # two runs: their machines compared
     two_runs: bool = False  # two runs (not levels of one run): their machines matter
     sequential: str | None = None  # how a sequential run's looks decided it
+    failures: list[FailureCheck] = field(default_factory=list)  # how often each side failed
+    unchecked: str | None = None  # two runs whose machines could not be compared: why
+
+    @property
+    def failing(self) -> list[FailureCheck]:
+        """The variants whose new side failed some trials."""
+        return [f for f in self.failures if f.verdict != "pass"]
 
     @property
     def drifted(self) -> bool:
-        """The machine was not shown the same between the two runs (and that matters)."""
-        return (
-            self.drift is not None and not self.drift.same_machine and not self.settings.allow_drift
-        )
+        """The machine was not shown the same between the two runs, or could not be checked
+        (and that matters: no --allow-drift)."""
+        if self.settings.allow_drift or not self.two_runs:
+            return False
+        return self.drift is None or not self.drift.same_machine
 
     def shown(self, decision: Decision) -> str:
         """A comparison's verdict as shown: none of them counts when the machine drifted."""
@@ -118,7 +127,11 @@ class GateResult:
     def exit_code(self) -> int:
         if any(not ok for *_r, ok in self.budgets):
             return EXIT_FAIL
-        if self.drifted:
+        # a build that fails more often is a regression whatever the machine did: its
+        # failures are no timing
+        if any(f.verdict == "regression" for f in self.failures):
+            return EXIT_FAIL
+        if self.drifted or self.failing:
             return EXIT_INCONCLUSIVE
         if any(d.verdict == "regression" for d in self.decisions):
             return EXIT_FAIL
@@ -140,12 +153,19 @@ class GateResult:
     def drift_line(self) -> str | None:
         """One line on the machine, for two runs."""
         if self.drift is None:
-            if self.two_runs:
+            if not self.two_runs:
+                return None
+            why = self.unchecked or "a run without calibrations"
+            if self.settings.allow_drift:
                 return (
-                    "machine: not compared (a run without a calibration: recorded since "
-                    "results schema 2); a drift of the machine between the runs would go unseen"
+                    f"machine: not compared ({why}; --allow-drift: compared anyway, a drift of "
+                    "the machine between the runs would go unseen)"
                 )
-            return None
+            return (
+                f"inconclusive: the machines of the two runs could not be compared ({why}), so "
+                "a change of the machine cannot be told from a change of the build; measure "
+                "both builds in one run (A/B, coldstart run --sequential), or pass --allow-drift"
+            )
         tolerance = f"{self.settings.max_regression:.0%}"
         if self.drift.same_machine:
             return f"machine: {self.drift.sentence()}: the same within {tolerance}"
@@ -163,6 +183,7 @@ def evaluate(
     settings: GateSettings,
     drift: Drift | None = None,
     two_runs: bool = False,
+    unchecked: str | None = None,
 ) -> GateResult:
     """Every gated comparison of the matched sides, decided together, and the budgets."""
     matched, unmatched = matched_frames(pairs)
@@ -178,7 +199,16 @@ def evaluate(
         for key, metric, base, new in wanted
     ]
     budgets = _budgets(matched, settings.budgets)
-    if not comparisons and not budgets:
+    failures = failure_checks(
+        [
+            (key, base.groups[key], new.groups[key])
+            for base, new in pairs
+            for key in new.groups
+            if key in base.groups
+        ],
+        settings.alpha,
+    )
+    if not comparisons and not budgets and not any(f.new_failed for f in failures):
         raise GateInputError(
             "no variant with ok measured trials on both sides; nothing to gate"
             + (f" ({'; '.join(unmatched[:5])})" if unmatched else "")
@@ -188,7 +218,16 @@ def evaluate(
     )
     labels = pairs[0] if pairs else (Side("", {}), Side("", {}))
     return GateResult(
-        decisions, budgets, unmatched, settings, labels[0].label, labels[1].label, drift, two_runs
+        decisions,
+        budgets,
+        unmatched,
+        settings,
+        labels[0].label,
+        labels[1].label,
+        drift,
+        two_runs,
+        failures=failures,
+        unchecked=unchecked,
     )
 
 

@@ -70,6 +70,8 @@ def gate_markdown(result: GateResult) -> str:
     ]
     for line in _notes(result):
         lines += [f"**{md_escape(line)}**", ""]
+    for f in result.failing:
+        lines += [f"**{f.verdict}: {md_escape(f.variant)}: {md_escape(f.sentence())}**", ""]
     lines += ["| " + " | ".join(heads) + " |", "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     for d in result.decisions:
         lines.append("| " + " | ".join(md_escape(c) for c in cells(d, result.shown(d))) + " |")
@@ -103,11 +105,13 @@ def _notes(result: GateResult) -> list[str]:
 def gate_junit(result: GateResult) -> str:
     """One test case per gated (variant, metric) and per budget; an inconclusive gate is an
     error, with why (the machine, the power, the trials)."""
-    cases = len(result.decisions) + len(result.budgets)
+    cases = len(result.decisions) + len(result.budgets) + len(result.failing)
     drift = result.drift_line() if result.drifted else None
     failures = 0 if drift else sum(d.verdict == "regression" for d in result.decisions)
     failures += sum(not ok for *_r, ok in result.budgets)
+    failures += sum(f.verdict == "regression" for f in result.failures)
     errors = sum(d.verdict == "inconclusive" or drift is not None for d in result.decisions)
+    errors += sum(f.verdict == "inconclusive" for f in result.failures)
     suite = ET.Element(
         "testsuite", name="coldstart gate", tests=str(cases), failures=str(failures),
         errors=str(errors),
@@ -124,6 +128,13 @@ def gate_junit(result: GateResult) -> str:
             ET.SubElement(case, "error", message=d.reason).text = text
         else:
             ET.SubElement(case, "system-out").text = f"{d.verdict}: {d.reason}; {text}"
+    for f in result.failing:
+        case = ET.SubElement(suite, "testcase", classname=f"coldstart.{f.variant}",
+                             name="failed trials")  # fmt: skip
+        if f.verdict == "regression":
+            ET.SubElement(case, "failure", message=f.sentence()).text = f.sentence()
+        elif f.verdict == "inconclusive":
+            ET.SubElement(case, "error", message=f.sentence()).text = f.sentence()
     for variant, metric, median, limit, ok in result.budgets:
         case = ET.SubElement(
             suite, "testcase", classname=f"coldstart.{variant}", name=f"{metric} budget"
@@ -144,6 +155,7 @@ def compare_markdown(result: GateResult) -> str:
     heads = [h if h != "CI" else interval_head(result) for h in HEADS]
     lines = [f"_{md_escape(explanation(result))}_", ""]
     lines += [f"**{md_escape(line)}**\n" for line in _notes(result)]
+    lines += [f"**{md_escape(f.variant)}: {md_escape(f.sentence())}**\n" for f in result.failing]
     lines += ["| " + " | ".join(heads) + " |", "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     for d in result.decisions:
         word = "not judged" if result.drifted else compare_word(d)
@@ -236,6 +248,9 @@ class GateTerminalExporter:
             for line in (result.drift_line(), result.sequential):
                 if line:
                     out.print(line, markup=False, style="yellow" if result.drifted else None)
+            for f in result.failing:
+                out.print(f"{f.verdict}: {f.variant}: {f.sentence()}", markup=False,
+                          style="red" if f.verdict == "regression" else "yellow")  # fmt: skip
             for variant, metric, median, limit, ok in result.budgets:
                 word = "ok" if ok else "[red]over budget[/]"
                 out.print(

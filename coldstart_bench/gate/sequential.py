@@ -20,6 +20,7 @@ from pathlib import Path
 
 from coldstart_bench.analysis.rank_test import smallest_p
 from coldstart_bench.analysis.sequential import MIN_ROUNDS, look
+from coldstart_bench.errors import GateInputError
 from coldstart_bench.gate.evaluate import GateResult, GateSettings, evaluate
 from coldstart_bench.gate.matching import sides_from_factor
 from coldstart_bench.gate.rule import Decision
@@ -56,7 +57,7 @@ def judge(
 ) -> Outcome:
     """Replay the looks over the run's rounds (up to ``up_to``), stopping where the
     verdict is decided."""
-    measured = [t for t in run.trials if not t.warmup and t.status == "ok"]
+    measured = _measured(run.trials)
     complete = _complete_rounds(measured)
     if up_to is not None:
         complete = min(complete, up_to)
@@ -71,7 +72,7 @@ def judge_round(
     run: RunData, design: SequentialDesign, settings: GateSettings, rounds: int
 ) -> Outcome:
     """The look after ``rounds`` rounds alone (the run's stop rule makes each look once)."""
-    measured = [t for t in run.trials if not t.warmup and t.status == "ok"]
+    measured = _measured(run.trials)
     return _at_round(run, measured, design, settings, rounds)
 
 
@@ -92,7 +93,7 @@ class SequentialStop:
         return {"kind": SEQUENTIAL, **self.design.as_json(), "gate": self.gate_table}
 
     def __call__(self, records: Sequence[TrialRecord]) -> str | None:
-        measured = [t for t in records if not t.warmup and t.status == "ok"]
+        measured = _measured(records)
         complete = _complete_rounds(measured)
         run = RunData(Path("."), EMPTY, list(records))
         while self.looked < complete:
@@ -108,13 +109,30 @@ def design_of(run: RunData) -> SequentialDesign | None:
     rule = run.metadata.stop_rule or {}
     if rule.get("kind") != SEQUENTIAL:
         return None
-    fields = {f.name for f in dataclasses.fields(SequentialDesign)}
-    return SequentialDesign(**{k: v for k, v in rule.items() if k in fields})
+    fields = {f.name: f.type for f in dataclasses.fields(SequentialDesign)}
+    values = {k: v for k, v in rule.items() if k in fields}
+    for name, kind in fields.items():
+        value = values.get(name)
+        wanted = int if kind in (int, "int") else str
+        if name not in values and name != "min_rounds":
+            raise GateInputError(f"{run.run_dir}: run.json stop_rule has no {name!r}")
+        if name in values and (type(value) is not wanted or (wanted is int and value < 1)):
+            what = "a whole number ≥ 1" if wanted is int else "a string"
+            raise GateInputError(
+                f"{run.run_dir}: run.json stop_rule.{name} is {value!r}, not {what}"
+            )
+    return SequentialDesign(**values)
+
+
+def _measured(trials: Sequence[TrialRecord]) -> list[TrialRecord]:
+    """The trials a look reads: measured ones that ran (ok or failed: the timings read the
+    ok ones, the failure rates all of them)."""
+    return [t for t in trials if not t.warmup and t.status != "skipped"]
 
 
 def _complete_rounds(trials: Sequence[TrialRecord]) -> int:
-    """Rounds every variant has finished (a failed trial leaves its round incomplete for
-    that variant; the others' later rounds still count up to the shortest)."""
+    """Rounds every variant has finished, ok or failed (the others' later rounds count up
+    to the shortest)."""
     per_variant: dict[str, set[int]] = {}
     for t in trials:
         per_variant.setdefault(t.variant, set()).add(t.repetition)
@@ -134,7 +152,12 @@ def _at_round(
     pairs = sides_from_factor(
         dataclasses.replace(run, trials=kept), design.factor, design.baseline_level
     )
-    fixed = evaluate(pairs, settings)
+    try:
+        fixed = evaluate(pairs, settings)
+    except GateInputError as exc:  # no ok trial on one side yet: nothing to look at
+        empty = GateResult([], [], [], settings, design.baseline_level, design.factor)
+        text = f"sequential A/B: not decided at round {rounds} of at most {design.last_round}"
+        return Outcome(dataclasses.replace(empty, sequential=f"{text} ({exc})"), rounds, False)
     m = max(len(fixed.decisions), 1)
     decisions, verdicts = [], []
     for d in fixed.decisions:
@@ -153,8 +176,19 @@ def _at_round(
         verdict, reason = _verdict(seen.decision, rounds, design.last_round, d)
         verdicts.append(seen.decision)
         decisions.append(dataclasses.replace(d, verdict=verdict, reason=reason))
-    decided = "regression" in verdicts or (bool(verdicts) and all(v == "pass" for v in verdicts))
-    result = dataclasses.replace(fixed, decisions=decisions)
+    # A failure rate is looked at after every round too: a look may stop the run only where
+    # it would hold at α over all the looks the run can make (Bonferroni).
+    looks = max(design.last_round - design.min_rounds + 1, 1)
+    failures = [
+        dataclasses.replace(f, significant_level=settings.alpha / looks) for f in fixed.failures
+    ]
+    failing = any(f.verdict == "regression" for f in failures)
+    decided = (
+        failing
+        or "regression" in verdicts
+        or (bool(verdicts) and all(v == "pass" for v in verdicts) and not fixed.failing)
+    )
+    result = dataclasses.replace(fixed, decisions=decisions, failures=failures)
     how = f"{result.verdict}, decided" if decided else "not decided"
     text = f"sequential A/B: {how} at round {rounds} of at most {design.last_round}"
     result = dataclasses.replace(result, sequential=text)

@@ -9,7 +9,7 @@ import contextlib
 import os
 import signal
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 
 from coldstart_bench.host import processes
 from coldstart_bench.host.processes import ProcInfo
@@ -75,3 +75,25 @@ def group_and(group: int, known: list[ProcInfo]) -> Finder:
         return found
 
     return find
+
+
+def service_tree(
+    pid: int, spawn_ticks: int, other_main_pids: Collection[int]
+) -> dict[int, ProcInfo]:
+    """A service's processes: its tree (descendants, process group, session), plus orphans
+    re-parented to us (we are a subreaper) that started after it — those escaped by
+    double-forking — but the main processes of the trial's other services."""
+    table = processes.scan()
+    tree = processes.related(pid, table)
+    me = os.getpid()
+    for info in table.values():
+        if (
+            info.ppid == me
+            and info.pid != pid
+            and info.pid not in other_main_pids
+            and info.start_time >= spawn_ticks - 1
+        ):
+            tree[info.pid] = info
+            for d in processes.descendants(info.pid, table):
+                tree[d] = table[d]
+    return tree

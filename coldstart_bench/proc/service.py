@@ -24,7 +24,8 @@ from pathlib import Path
 
 from coldstart_bench.host import processes
 from coldstart_bench.plan.specs import ReadySpec, ServiceSpec
-from coldstart_bench.proc.kill import group_and, kill_family
+from coldstart_bench.proc import shm
+from coldstart_bench.proc.kill import group_and, kill_family, service_tree
 from coldstart_bench.proc.readiness import (
     MATCH_TIMEOUT_S,
     HttpCheck,
@@ -42,6 +43,8 @@ from coldstart_bench.results.logs import log_tail
 from coldstart_bench.results.schema import ServiceRecord, Status, ns_to_ms
 
 _KILL_WAIT_S = 2.0
+# How long a process born after the stop signal (see _stop) may take to go on its own.
+_LATE_GRACE_S = 0.5
 _DAEMON_HINT = (
     ". Exiting 0 before ready looks like a daemon: it forked, and its first process left; "
     "the harness measures and stops the process it started, so run the server in the "
@@ -64,6 +67,7 @@ class StopReport:
     teardown_ns: int = 0
     leftover_pids: list[int] = field(default_factory=list)
     survivors: list[int] = field(default_factory=list)
+    shm_removed: list[str] = field(default_factory=list)  # /dev/shm files it left, removed
 
 
 class ServiceProcess:
@@ -303,6 +307,9 @@ class ServiceProcess:
         started = time.perf_counter_ns()
         pid = self.proc.pid
         tree = self._tree(pid, other_main_pids)
+        # what it has mapped or open in /dev/shm, noted while it lives: whatever nobody holds
+        # once it is gone, however it went, would meet the next trial (FileExistsError)
+        held = shm.held_by(tree)
         main_alive = self.proc.poll() is None
         report.stopped_by = self.spec_signal_name if main_alive else "exited"
         sig = self.spec.stop_signal
@@ -327,9 +334,15 @@ class ServiceProcess:
             if info.alive:
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.kill(info.pid, sig)
-        tree.update(later)
         others = [p for p in tree.values() if p.pid != pid]
-        while processes.still_alive(others) and time.perf_counter_ns() < deadline:
+        tree.update(later)
+        # The grace is the service's, for what it ran when the signal went out; a process
+        # born after it (a stop handler's child, a daemon it double-forked) gets a moment,
+        # not the whole grace: one that ignores the signal would hold teardown that long.
+        late_deadline = min(deadline, time.perf_counter_ns() + int(_LATE_GRACE_S * 1e9))
+        while (processes.still_alive(others) and time.perf_counter_ns() < deadline) or (
+            processes.still_alive(later.values()) and time.perf_counter_ns() < late_deadline
+        ):
             time.sleep(0.005)
         leftovers = processes.still_alive(tree.values())
         if leftovers:
@@ -343,6 +356,7 @@ class ServiceProcess:
             report.exit_code = None
         processes.reap(p.pid for p in tree.values() if p.pid != pid)
         report.survivors = sorted(p.pid for p in processes.still_alive(tree.values()))
+        report.shm_removed = shm.remove_orphans(held)
         if self._pidfd is not None:
             os.close(self._pidfd)
             self._pidfd = None
@@ -354,22 +368,7 @@ class ServiceProcess:
         return signal.Signals(self.spec.stop_signal).name
 
     def _tree(self, pid: int, other_main_pids: Collection[int]) -> dict[int, processes.ProcInfo]:
-        """The service's processes, plus orphans re-parented to us (we are a subreaper) that
-        were started after this service: those escaped by double-forking."""
-        table = processes.scan()
-        tree = processes.related(pid, table)
-        me = os.getpid()
-        for info in table.values():
-            if (
-                info.ppid == me
-                and info.pid != pid
-                and info.pid not in other_main_pids
-                and info.start_time >= self._spawn_ticks - 1
-            ):
-                tree[info.pid] = info
-                for d in processes.descendants(info.pid, table):
-                    tree[d] = table[d]
-        return tree
+        return service_tree(pid, self._spawn_ticks, other_main_pids)
 
     # record ----------------------------------------------------------------------
 

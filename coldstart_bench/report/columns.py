@@ -51,8 +51,8 @@ LOAD_CAPTION = (
     "no answer"
 )
 CAPTION = (
-    "milliseconds; each figure is the median over trials (p95: the 95th percentile) of one "
-    "value per trial; ready and cold TTFT from t0 (just before spawn); 1st req = the first "
+    "milliseconds; each figure is the median over trials (p95: the 95th percentile; of "
+    "fewer than 20 trials, about their largest) of one value per trial; ready and cold TTFT from t0 (just before spawn); 1st req = the first "
     "request after ready; later = requests 2..n of the trial: their mean connect (0 when the "
     "connection was reused), share reused and median TTFT"
 )

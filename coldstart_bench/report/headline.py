@@ -23,13 +23,25 @@ def headline_text(found: Headline) -> str:
 
 def _cold_ttft(found: Headline) -> str:
     medians = found.cold_ttft_medians
+    # a plain HTTP answer has no token: its "first token" is the end of the response
+    name, long = (
+        ("cold TTFT", "Cold TTFT (spawn → first token)")
+        if found.streamed
+        else (
+            "cold time to the first response",
+            "Cold time to the first response (spawn → its end)",
+        )
+    )
     if len(medians) == 1:
-        return f"Cold TTFT (spawn → first token): {medians[0]:,.1f} ms median."
+        return f"{long}: {medians[0]:,.1f} ms median."
     low, high = min(medians), max(medians)
     span = f"medians {low:,.0f}–{high:,.0f} ms across {len(medians)} variants"
     if not found.cold_ttft_compared:
-        return f"Cold TTFT: {span}; too few trials per variant for an interval, so no ranking."
+        return (
+            f"{name[0].upper()}{name[1:]}: {span}; too few trials per variant for an "
+            "interval, so no ranking."
+        )
     if not found.cold_ttft_effects:
-        return f"No clear difference in cold TTFT ({span}, spread {high / low:.2f}×)."
+        return f"No clear difference in {name} ({span}, spread {high / low:.2f}×)."
     said = "; ".join(e.sentence() for e in found.cold_ttft_effects)
-    return f"Cold TTFT ({span}): {said}."
+    return f"{name[0].upper()}{name[1:]} ({span}): {said}."

@@ -37,7 +37,9 @@ def _spread_cells(row: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "n": row["n"],
         "median": format_cell(row["median"]),
-        "ci": f"[{format_cell(row['ci_low'])}, {format_cell(row['ci_high'])}]",
+        "ci": "—"
+        if int(row["n"]) < 2
+        else f"[{format_cell(row['ci_low'])}, {format_cell(row['ci_high'])}]",
         "min": format_cell(row["min"]),
         "max": format_cell(row["max"]),
     }
@@ -93,8 +95,11 @@ def render_html(report: RunReport) -> str:
         started=meta.started_at or "",
         version=meta.tool_version or "",
         headline=report.headline,
-        effects=analysis.effects,
+        findings=[e for e in analysis.effects if e.finding],
+        unclear=[e for e in analysis.effects if not e.finding],
         phase_effects=analysis.phase_effects,
+        phase_findings=[e for e in analysis.phase_effects if e.finding],
+        phase_unclear=[e for e in analysis.phase_effects if not e.finding],
         diagnoses=analysis.diagnoses,
         heads=heads,
         table_rows=table_rows,

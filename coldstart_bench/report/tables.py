@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pandas as pd
 
+from coldstart_bench.analysis.effects import Effect
 from coldstart_bench.analysis.frames import FACTOR_PREFIX
 from coldstart_bench.analysis.run_analysis import RunAnalysis
 from coldstart_bench.report.columns import caption_for, ms, plain_grid
@@ -31,13 +34,11 @@ def summary_markdown(analysis: RunAnalysis, status_line: str) -> str:
         lines.append("")
     if effects:
         lines += ["### What each toggle buys", ""]
-        lines += [f"- {md_escape(e.sentence())}" for e in effects]
-        lines.append("")
+        lines += _effect_lines(effects, "effects.csv")
     if phase_effects:
         lines += ["### What each toggle changes in the start-up phases", ""]
         lines += ["_Intervals widened so that all of them hold together at 95 % (Bonferroni)._", ""]
-        lines += [f"- {md_escape(e.sentence())}" for e in phase_effects]
-        lines.append("")
+        lines += _effect_lines(phase_effects, "phase_effects.csv")
     lines += _phase_lines(analysis.phase_stats)
     if failures:
         lines += [f"### {len(failures)} trial(s) did not succeed", ""]
@@ -52,6 +53,20 @@ def summary_markdown(analysis: RunAnalysis, status_line: str) -> str:
         lines += [f"- `{md_escape(v)}`: {md_escape(r)}" for v, r in skipped.items()]
         lines.append("")
     return "\n".join(lines)
+
+
+def _effect_lines(effects: Sequence[Effect], table: str) -> list[str]:
+    """The findings, one a line; the comparisons that found nothing counted, not listed
+    (a reader looks for what changed; every one is in ``table``)."""
+    found = [e for e in effects if e.finding]
+    lines = [f"- {md_escape(e.sentence())}" for e in found] or ["- No clear change."]
+    rest = len(effects) - len(found)
+    if rest:
+        lines.append(
+            f"- _{rest} more comparison(s) found no clear change or one true by construction "
+            f"(each in {table})._"
+        )
+    return [*lines, ""]
 
 
 def _phase_lines(stats: pd.DataFrame) -> list[str]:
@@ -75,7 +90,7 @@ def _phase_lines(stats: pd.DataFrame) -> list[str]:
             md_escape(str(row.phase)),
             str(row.n),
             ms(float(row.median)),
-            f"{ms(float(row.ci_low))} – {ms(float(row.ci_high))}",
+            _interval(row),
         ]
         if own:
             cells.append("" if pd.isna(row.reported_median) else ms(float(row.reported_median)))
@@ -103,3 +118,11 @@ def flat_trials(per_trial: pd.DataFrame, requests: pd.DataFrame) -> pd.DataFrame
     req.insert(1, "number", number)
     req = req.rename(columns={c: f"req_{c}" for c in req.columns if c != "trial"})
     return per_trial.merge(req, on="trial", how="left")
+
+
+def _interval(row: object) -> str:
+    """A median's interval, or "—" where one trial gives none."""
+    low, high = float(row.ci_low), float(row.ci_high)  # type: ignore[attr-defined]
+    if int(row.n) < 2:  # type: ignore[attr-defined]
+        return "—"
+    return f"{ms(low)} – {ms(high)}"

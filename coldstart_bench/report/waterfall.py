@@ -6,6 +6,7 @@ import itertools
 from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
+import matplotlib.ticker
 import pandas as pd
 
 from coldstart_bench.analysis.phases import REQUEST_LANE, SPAWN_TO_READY
@@ -13,12 +14,19 @@ from coldstart_bench.report.style import GREY, OKABE_ITO, png_bytes
 
 # The first request's parts keep their colours in every run; phases get the rest.
 _REQUEST_COLOURS = {
-    "connect": OKABE_ITO[7],
+    "connect": "#882255",  # wine, not black: the | of the cold TTFT is black
     "TLS": OKABE_ITO[6],
     "wait for headers": OKABE_ITO[5],
     "headers → first token": OKABE_ITO[3],
 }
-_PHASE_COLOURS = (OKABE_ITO[0], OKABE_ITO[1], OKABE_ITO[2], OKABE_ITO[4], "#8C564B")
+# Enough for a real engine's phases (vLLM's preset has 7): a long phase must never be
+# folded into "other phases" because the palette ran out.
+_PHASE_COLOURS = (
+    OKABE_ITO[0], OKABE_ITO[1], OKABE_ITO[2], OKABE_ITO[4], "#8C564B", "#332288", "#BCBD22",
+    "#4D4D4D", "#DDCC77",
+)  # fmt: skip
+# Past this many milliseconds an axis counts in seconds (70,000 ms reads badly).
+_SECONDS_FROM_MS = 10_000
 _OTHER = "other phases (shorter)"
 
 
@@ -119,10 +127,17 @@ def waterfall(timeline: pd.DataFrame, order: Sequence[str]) -> bytes | None:
                 ax.axhline(y + 0.5, color=GREY, linewidth=0.6)
         ax.grid(axis="x", alpha=0.3)
     full.set_xlim(0, end * 1.02)
+    unit = "ms"
+    if end > _SECONDS_FROM_MS:
+        unit = "s"
+        for ax in (full, zoom) if zoom is not None else (full,):
+            ax.xaxis.set_major_formatter(
+                matplotlib.ticker.FuncFormatter(lambda x, _pos: f"{x / 1000:g}")
+            )
     labels = [f"{variant} · {lane}" if lane else variant for variant, lane in rows]
     full.set_yticks(range(len(rows)), labels, fontsize=8)
     full.set_ylim(len(rows) - 0.5, -0.9)  # top to bottom in the scenario's order
-    full.set_xlabel("ms from spawn (t0)")
+    full.set_xlabel(f"{unit} from spawn (t0)")
     title = "Where the cold start goes: each variant's median trial (by cold TTFT)"
     markers = "| = cold TTFT (first token of the first request);  ▼ = ready"
     if zoom is not None:

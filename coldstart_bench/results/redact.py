@@ -1,6 +1,8 @@
-"""Secrets kept out of everything the tool writes: environment values and headers whose
-names look secret, the values of secret-looking command-line flags, and token-shaped words
-in free text such as a server's log lines."""
+"""Secrets kept out of everything the tool writes, by name and by meaning: environment
+values, headers and fields whose names say they hold a secret (a password, a key, a token,
+credentials, a cookie), the values of such command-line flags, and wherever text is kept —
+a server's log lines, an error, a URL — what is shaped like a secret: a token, the password
+of a URL's userinfo, a query parameter that carries a credential, a cookie header."""
 
 from __future__ import annotations
 
@@ -11,17 +13,27 @@ from typing import Any
 
 from coldstart_bench.results.schema import RequestRecord, TrialRecord
 
-SECRET_MARKERS = ("TOKEN", "KEY", "SECRET", "PASSWORD", "AUTH")
+SECRET_MARKERS = (
+    "TOKEN", "KEY", "SECRET", "PASSWORD", "PASSWD", "PASSPHRASE", "AUTH", "CREDENTIAL",
+    "COOKIE", "PRIVATE", "SIGNATURE",
+)  # fmt: skip
 REDACTED = "***"
+# Names with a marker in them that hold no secret.
+_NOT_SECRET = frozenset({"PWD", "OLDPWD"})
 
 
 def is_secret(name: str) -> bool:
     upper = name.upper()
-    return any(marker in upper for marker in SECRET_MARKERS)
+    return upper not in _NOT_SECRET and any(marker in upper for marker in SECRET_MARKERS)
 
 
 def redact_mapping(values: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: (REDACTED if is_secret(k) else v) for k, v in values.items()}
+    """Secret-named values hidden; in the others, what is shaped like a secret (a URL's
+    password, a credential in its query)."""
+    return {
+        k: REDACTED if is_secret(k) else redact_text(v) if isinstance(v, str) else v
+        for k, v in values.items()
+    }
 
 
 def redact_argv(argv: Iterable[str]) -> list[str]:
@@ -69,11 +81,18 @@ _SECRET_PATTERNS = (
     # ENV_STYLE names (API_KEY=..., HF_TOKEN: ...) and a few lower-case words; not
     # "max_tokens: 8", which is no secret.
     re.compile(
-        r"\b([A-Z][A-Z0-9_]*(?:TOKEN|KEY|SECRET|PASSWORD|AUTH)[A-Z0-9_]*\s*[=:]\s*)"
-        r"[^\s,;\"']+"
-        r"|(?i:\b((?:api[_-]?key|password|secret|access[_-]?token)\s*[=:]\s*))[^\s,;\"']+"
+        r"\b([A-Z][A-Z0-9_]*(?:TOKEN|KEY|SECRET|PASSWORD|PASSWD|PASSPHRASE|AUTH|CREDENTIAL)"
+        r"[A-Z0-9_]*\s*[=:]\s*)[^\s,;&\"']+"
+        r"|(?i:\b((?:api[_-]?key|password|passwd|secret|access[_-]?token|credentials?)"
+        r"\s*[=:]\s*))[^\s,;&\"']+"
     ),
 )
+# A URL's userinfo password: scheme://user:PASSWORD@host.
+_URL_PASSWORD = re.compile(r"(\b[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]*:)([^@\s/]+)(@)")
+# A query parameter whose name says it carries a credential (?api_key=, &X-Amz-Signature=).
+_QUERY_PARAM = re.compile(r"([?&;])([^=&\s#?]+)=([^&\s#\"']*)")
+# A cookie header, in a log line or an error.
+_COOKIE = re.compile(r"(?i)\b((?:set-)?cookie\s*[:=]\s*)[^\r\n]+")
 
 
 def secret_values(*mappings: Mapping[str, str]) -> set[str]:
@@ -86,9 +105,23 @@ def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
     server's log lines or an error message."""
     for value in sorted(secrets, key=len, reverse=True):
         text = text.replace(value, REDACTED)
+    text = _URL_PASSWORD.sub(lambda m: m.group(1) + REDACTED + m.group(3), text)
+    text = _QUERY_PARAM.sub(_query_param, text)
+    text = _COOKIE.sub(lambda m: m.group(1) + REDACTED, text)
     text = _SECRET_PATTERNS[0].sub(lambda m: m.group(1) + REDACTED, text)
     text = _SECRET_PATTERNS[1].sub(lambda m: m.group(1) + REDACTED, text)
     return _SECRET_PATTERNS[2].sub(lambda m: (m.group(1) or m.group(2)) + REDACTED, text)
+
+
+def _query_param(m: re.Match[str]) -> str:
+    sep, name, value = m.group(1), m.group(2), m.group(3)
+    if value and (is_secret_field(name) or name.lower() in _QUERY_CREDENTIALS):
+        return f"{sep}{name}={REDACTED}"
+    return m.group(0)
+
+
+# Query parameters that carry credentials under names without a marker.
+_QUERY_CREDENTIALS = frozenset({"sig", "code", "pass", "pwd", "session", "sessionid", "jwt"})
 
 
 _SECRET_TABLES = ("env", "headers", "vars")
@@ -112,6 +145,8 @@ def redact_scenario(value: Any, key: str | None = None) -> Any:
         if key in _ARGV_LIST_LISTS:
             return [redact_argv(v) if isinstance(v, list) else v for v in value]
         return [redact_scenario(v) for v in value]
+    if isinstance(value, str):  # a URL, a path with a query: what is shaped like a secret
+        return redact_text(value)
     return value
 
 

@@ -83,8 +83,9 @@ class RunMetadata(_Part):
     tool: str | None = None
     tool_version: str | None = None
     status: str = "unknown"
-    """`running`, `complete`, `interrupted`, `crashed`, `partial` (merged shards), or
-    `abandoned` (its harness is gone: read so, never written)."""
+    """`running`, `complete`, `interrupted`, `gave-up` (its trials kept failing the same
+    way), `crashed`, `partial` (merged shards), or `abandoned` (its harness is gone: read
+    so, never written)."""
     started_at: str | None = None
     finished_at: str | None = None
     seed: int | None = None
@@ -110,6 +111,9 @@ class RunMetadata(_Part):
     trials_done: int | None = None
     stopped_early: str | None = None
     """Why a sequential run stopped before its last round."""
+    gave_up: str | None = None
+    """Why the run stopped before its plan was done: its trials kept failing the same way
+    (status `gave-up`; `coldstart run --keep-going` runs every trial anyway)."""
     merged_at: str | None = None
     merged_from: list[dict[str, Any]] | None = None
     problems: list[str] = Field(default_factory=list)

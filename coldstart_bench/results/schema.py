@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 import types
 import typing
 from dataclasses import dataclass, field
@@ -359,6 +360,8 @@ class TrialRecord:
     def from_dict(cls, data: dict[str, Any]) -> TrialRecord:
         """Build a record from a parsed JSON line of any readable version; unknown keys (from
         newer versions) are kept in ``extra`` rather than rejected."""
+        if not isinstance(data, dict):
+            raise RecordError(f"{_shown(data)} is not a trial record (a JSON object)")
         data = dict(data)
         if data.get("schema_version") == 1:
             data = _from_version_1(data)
@@ -405,27 +408,95 @@ def _field_types(cls: type) -> dict[str, Any]:
     return typing.get_type_hints(cls)
 
 
-def _build(cls: type, data: dict[str, Any]) -> Any:
-    """A record class from its JSON form: nested records built, lists made tuples, keys
-    this version does not know dropped."""
+class RecordError(ValueError):
+    """A line of ``trials.jsonl`` whose shape or types are not a trial record's; the
+    message says which field and what it held."""
+
+
+# Times a trial or a request measured: a negative one is no measurement.
+NON_NEGATIVE = frozenset(
+    {"spawn_ms", "ready_ms", "cold_ttft_ms", "teardown_ms", "wall_ms", "dns_ms", "connect_ms",
+     "tls_ms", "ttfb_ms", "ttft_ms", "total_ms", "calibration_ms"}
+)  # fmt: skip
+
+
+def _build(cls: type, data: dict[str, Any], where: str = "") -> Any:
+    """A record class from its JSON form, every field checked against its type (a number
+    is finite, a measured time not negative): nested records built, lists made tuples, keys
+    this version does not know dropped. Raises :class:`RecordError`."""
+    if not isinstance(data, dict):
+        raise RecordError(f"{where or cls.__name__}: {_shown(data)} is not an object")
     types_of = _field_types(cls)
-    known = {f.name for f in dataclasses.fields(cls)}
-    return cls(**{k: _typed(types_of[k], v) for k, v in data.items() if k in known})
+    fields = dataclasses.fields(cls)
+    missing = [
+        f.name
+        for f in fields
+        if f.name not in data
+        and f.default is dataclasses.MISSING
+        and f.default_factory is dataclasses.MISSING
+    ]
+    if missing:
+        raise RecordError(f"{where or cls.__name__}: no {', '.join(missing)}")
+    known = {f.name for f in fields}
+    values = {
+        k: _typed(types_of[k], v, f"{where}{'.' if where else ''}{k}")
+        for k, v in data.items()
+        if k in known
+    }
+    return cls(**values)
 
 
-def _typed(hint: Any, value: Any) -> Any:
-    if value is None:
-        return None
+def _typed(hint: Any, value: Any, where: str) -> Any:
     origin = typing.get_origin(hint)
     if origin in (types.UnionType, typing.Union):
-        inner = [a for a in typing.get_args(hint) if a is not type(None)]
-        return _typed(inner[0], value) if len(inner) == 1 else value
-    if origin is tuple and isinstance(value, list | tuple):
+        options = typing.get_args(hint)
+        if value is None and type(None) in options:
+            return None
+        inner = [a for a in options if a is not type(None)]
+        if len(inner) == 1:
+            return _typed(inner[0], value, where)
+        return value
+    if hint is Any:
+        return value
+    if origin is Literal:
+        if value not in typing.get_args(hint):
+            allowed = ", ".join(map(str, typing.get_args(hint)))
+            raise RecordError(f"{where}: {_shown(value)} is not one of {allowed}")
+        return value
+    if origin in (tuple, list):
+        if not isinstance(value, list | tuple):
+            raise RecordError(f"{where}: {_shown(value)} is not a list")
         item = typing.get_args(hint)[0]
-        return tuple(_typed(item, v) for v in value)
-    if dataclasses.is_dataclass(hint) and isinstance(value, dict):
-        return _build(hint, value)  # type: ignore[arg-type]
+        made = [_typed(item, v, f"{where}[{i}]") for i, v in enumerate(value)]
+        return tuple(made) if origin is tuple else made
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise RecordError(f"{where}: {_shown(value)} is not an object")
+        return value
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, value, where)  # type: ignore[arg-type]
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise RecordError(f"{where}: {_shown(value)} is not a number")
+        if not math.isfinite(value):
+            raise RecordError(f"{where}: {_shown(value)} is not a finite number")
+        if value < 0 and where.rsplit(".", 1)[-1] in NON_NEGATIVE:
+            raise RecordError(f"{where}: {_shown(value)} is a negative time")
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise RecordError(f"{where}: {_shown(value)} is not a whole number")
+        return value
+    if hint is bool and not isinstance(value, bool):
+        raise RecordError(f"{where}: {_shown(value)} is not true or false")
+    if hint is str and not isinstance(value, str):
+        raise RecordError(f"{where}: {_shown(value)} is not a string")
     return value
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def ns_to_ms(ns: int) -> float:

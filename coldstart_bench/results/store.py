@@ -14,6 +14,7 @@ import errno
 import json
 import os
 import re
+import stat
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -29,7 +30,12 @@ from coldstart_bench.results.run_file import (
     RunMetadata,
     parse_run_file,
 )
-from coldstart_bench.results.schema import READABLE_VERSIONS, SCHEMA_VERSION, TrialRecord
+from coldstart_bench.results.schema import (
+    READABLE_VERSIONS,
+    SCHEMA_VERSION,
+    RecordError,
+    TrialRecord,
+)
 
 RUN_FILE = "run.json"
 TRIALS_FILE = "trials.jsonl"
@@ -283,32 +289,66 @@ def iter_trial_lines(path: Path) -> Iterator[tuple[int, str]]:
 
 def read_trials(path: Path) -> tuple[list[TrialRecord], list[str]]:
     """Parse ``trials.jsonl``. A line that does not parse (typically the last one, cut off
-    when the harness was killed mid-write) is skipped and reported, not fatal."""
+    when the harness was killed mid-write) or is no trial record of a readable version is
+    skipped and reported, not fatal; but a file none of whose lines is a trial, or that is
+    no regular file (a directory, a FIFO that would block every reader, a link that leads
+    nowhere), is :class:`RunDirError`."""
     records: list[TrialRecord] = []
     problems: list[str] = []
+    _check_regular(path)
     if not path.exists():
         return records, problems
+    versions: dict[object, int] = {}
+    lines = 0
     for number, line in iter_trial_lines(path):
         if not line.strip():
             continue
+        lines += 1
         try:
             data = json.loads(line)
-            version = data.get("schema_version")
+            version = data.get("schema_version") if isinstance(data, dict) else None
             if version not in READABLE_VERSIONS:
-                problems.append(
-                    f"{path.name} line {number}: schema_version {version!r}, this version "
-                    f"reads {', '.join(map(str, READABLE_VERSIONS))}"
-                )
+                versions[version] = versions.get(version, 0) + 1
                 continue
             records.append(TrialRecord.from_dict(data))
-        except (json.JSONDecodeError, TypeError, AttributeError) as exc:
+        except RecordError as exc:
+            problems.append(f"{path.name} line {number}: not a valid trial record: {exc}")
+        except (json.JSONDecodeError, TypeError, AttributeError, ValueError) as exc:
             cut = (
                 ""
                 if line.endswith("\n")
                 else " (cut off: the run was probably killed while writing it)"
             )
             problems.append(f"{path.name} line {number}: not a complete trial record{cut}: {exc}")
+    readable = ", ".join(map(str, READABLE_VERSIONS))
+    for version, count in versions.items():
+        problems.append(
+            f"{path.name}: {count} line(s) of schema_version {version!r}; this version reads "
+            f"{readable}"
+        )
+    if lines and not records:
+        raise RunDirError(
+            f"{path}: none of its {lines} line(s) is a trial record this version can read "
+            f"({problems[0]}{'; ...' if len(problems) > 1 else ''})"
+        )
     return records, problems
+
+
+def _check_regular(path: Path) -> None:
+    """``path`` is a regular file or does not exist; else :class:`RunDirError`."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        if path.is_symlink():
+            raise RunDirError(
+                f"{path}: a link to {os.readlink(path)}, which does not exist"
+            ) from None
+        return
+    except OSError as exc:  # a link that loops, a file we may not read
+        raise RunDirError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    if not stat.S_ISREG(mode):
+        kind = "a directory" if stat.S_ISDIR(mode) else "not a regular file (a FIFO or device)"
+        raise RunDirError(f"{path}: {kind}, not a file of trial records")
 
 
 def read_run(run_dir: str | Path) -> RunData:
@@ -316,8 +356,9 @@ def read_run(run_dir: str | Path) -> RunData:
     if not directory.is_dir():
         raise RunDirError(f"{directory}: no such run directory")
     meta_path = directory / RUN_FILE
-    if not meta_path.exists():
+    if not meta_path.exists() and not meta_path.is_symlink():
         raise RunDirError(f"{directory}: not a coldstart run (no {RUN_FILE})")
+    _check_regular(meta_path)
     try:
         raw = json.loads(meta_path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:

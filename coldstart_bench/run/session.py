@@ -35,6 +35,7 @@ from coldstart_bench.results.store import (
     utc_now,
 )
 from coldstart_bench.run.executors import Executor, LocalExecutor
+from coldstart_bench.run.give_up import GiveUp
 from coldstart_bench.run.machine import CpuShare, cpu_share
 from coldstart_bench.run.setup import SetupError, check_programs, run_setup, unmet_requirements
 from coldstart_bench.run.tls import make_throwaway_tls
@@ -76,6 +77,8 @@ class RunOptions:
     # Asked after every trial with the records so far; a reason to stop ends the run there
     # (a sequential A/B that has decided). Its description goes into run.json.
     stop_rule: StopRule | None = None
+    # Run every trial even when they keep failing the same way (run/give_up.py).
+    keep_going: bool = False
 
 
 @dataclass
@@ -88,6 +91,7 @@ class RunOutcome:
     interrupted_by: str | None = None
     exit_code: int = 0
     stopped_early: str | None = None  # why the stop rule ended the run before its plan did
+    gave_up: str | None = None  # why the run stopped: its trials kept failing the same way
 
 
 @dataclass(frozen=True)
@@ -150,6 +154,8 @@ def run_scenario(
             getattr(observer, "note", lambda _text: None)(line)
     status, interrupted_by, exit_code = "complete", None, 0
     stopped_early: str | None = None
+    gave_up: str | None = None
+    give_up = None if options.keep_going else GiveUp()
     try:
         with interrupts_as_exceptions():
             _setup(loaded, plan, skipped, context, observer)
@@ -161,6 +167,11 @@ def run_scenario(
             with contextlib.closing(executor.execute(context, runnable, started)) as results:
                 for record in results:
                     finished(record)
+                    if give_up is not None:
+                        gave_up = give_up.after(record)
+                        if gave_up is not None:
+                            status = "gave-up"
+                            break
                     if options.stop_rule is not None:
                         stopped_early = options.stop_rule(records)
                         if stopped_early is not None:
@@ -189,12 +200,12 @@ def run_scenario(
         if context.guardian is not None:
             context.guardian.close(kill_leftovers=status in ("crashed", "setup-failed"))
         try:
-            _finish(writer, records, status, interrupted_by, stopped_early)
+            _finish(writer, records, status, interrupted_by, stopped_early, gave_up)
         except ResultsNotWritable:
             if status != "results-unwritable":  # else the error on its way out says it
                 raise
-    if status == "complete" and any(
-        r.status in ("failed", "timeout") for r in records if not r.warmup
+    if status in ("complete", "gave-up") and any(
+        r.status in ("failed", "timeout") for r in records
     ):
         exit_code = 1
     return RunOutcome(
@@ -206,6 +217,7 @@ def run_scenario(
         interrupted_by=interrupted_by,
         exit_code=exit_code,
         stopped_early=stopped_early,
+        gave_up=gave_up,
     )
 
 
@@ -345,6 +357,7 @@ def _finish(
     status: str,
     interrupted_by: str | None,
     stopped_early: str | None = None,
+    gave_up: str | None = None,
 ) -> None:
     """``run.json`` as the run ends: how it ended, the counts, and every variant skipped
     (an executor may skip more than the ``requires`` checks did, e.g. no GPU on a cluster)."""
@@ -362,4 +375,5 @@ def _finish(
         trials_done=len(records),
         skipped_variants=skipped,
         stopped_early=stopped_early,
+        gave_up=gave_up,
     )

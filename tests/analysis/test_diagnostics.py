@@ -92,3 +92,27 @@ def test_a_server_without_tcp_nodelay_is_diagnosed_in_the_report(tmp_path: Path,
 def test_a_server_with_tcp_nodelay_raises_no_alarm(tmp_path: Path, write_scenario):
     run_dir = nagle_run(tmp_path, write_scenario)
     assert "Worth checking" not in (run_dir / "report" / "summary.md").read_text()
+
+
+def test_pooling_against_a_server_that_closes_every_connection_was_not_tested(
+    tmp_path, write_scenario
+):
+    from helpers import run_options, toy_scenario
+
+    from coldstart_bench.analysis.run_analysis import analyse
+    from coldstart_bench.results.store import read_run
+    from coldstart_bench.run.session import run_scenario
+
+    path = write_scenario(
+        toy_scenario(
+            "--close-connections",
+            repetitions=3,
+            matrix={"pooling": ["on", "off"]},
+            requests={"kind": "http", "count": 3},
+        )
+    )
+    outcome = run_scenario(path, run_options(tmp_path / "r"))
+    analysis = analyse(read_run(outcome.run_dir))
+    [said] = [d for d in analysis.diagnoses if d.kind == "pooling-untested"]
+    assert "pooling was not tested here" in said.message
+    assert not [e for e in analysis.effects if e.factor == "pooling"]

@@ -17,11 +17,17 @@ from coldstart_bench.run.session import run_scenario
 
 
 def run(
-    tmp_path: Path, write_scenario, text: str, run_id: str, name: str = "s.toml", **options
+    tmp_path: Path,
+    write_scenario,
+    text: str,
+    run_id: str,
+    name: str = "s.toml",
+    failing: bool = False,
+    **options,
 ) -> Path:
     path = write_scenario(text, name=name)
     outcome = run_scenario(path, run_options(tmp_path / "results", run_id=run_id, **options))
-    assert outcome.exit_code == 0
+    assert outcome.exit_code == (1 if failing else 0)  # 1: some trials failed
     return outcome.run_dir
 
 
@@ -183,3 +189,47 @@ def test_the_reference_server_with_a_planted_delay_fails_the_gate(tmp_path: Path
     run_dir = run(tmp_path, write_scenario, text, "ref")
     result = gate(str(run_dir), "--factor", "build", "--baseline-level", "base")
     assert result.exit_code == 1, result.output
+
+
+def crashing_candidate(crashes: str, reps: int = 10) -> str:
+    """A/B where the candidate's cold start crashes in the given repetitions."""
+    return ab_scenario(0, reps=reps).replace(
+        'args = ["--startup-delay-ms", "0"]',
+        f'args = ["--crash-in-repetitions", "{crashes}", "--repetition", "{{repetition}}"]',
+    )
+
+
+def test_a_candidate_that_fails_more_often_than_its_baseline_is_a_regression(
+    tmp_path: Path, write_scenario
+):
+    # 6 of 10 candidate starts crash, none of the baseline's: the 4 that started are as fast
+    # as the baseline, and judged on timing alone they would pass
+    run_dir = run(
+        tmp_path, write_scenario, crashing_candidate("0,1,3,5,7,9"), "crashy", failing=True
+    )
+    junit = tmp_path / "gate.xml"
+    result = gate(str(run_dir), "--junit", str(junit), "--max-regression", "50%")
+    assert result.exit_code == 1, result.output
+    assert "fails more often: 6 of 10 trials failed, the baseline 0 of 10" in result.output
+    assert "planted crash before ready" in result.output  # the first failure, in its words
+    cases = ET.parse(junit).getroot()
+    assert int(cases.get("failures")) >= 1
+    assert any(c.get("name") == "failed trials" and c.find("failure") is not None for c in cases)
+
+
+def test_a_candidate_that_fails_at_all_never_passes(tmp_path: Path, write_scenario):
+    # 1 of 10: not shown to fail more often than a baseline of 0 of 10, but not a pass
+    run_dir = run(tmp_path, write_scenario, crashing_candidate("4"), "once", failing=True)
+    result = gate(str(run_dir), "--max-regression", "50%")
+    assert result.exit_code == 4, result.output
+    assert "1 of 10 trials failed, the baseline 0 of 10: not clearly more often" in result.output
+
+
+def test_a_candidate_whose_every_start_fails_is_a_regression_not_bad_input(
+    tmp_path: Path, write_scenario
+):
+    every = ",".join(str(r) for r in range(6))
+    run_dir = run(tmp_path, write_scenario, crashing_candidate(every, reps=6), "dead", failing=True)
+    result = gate(str(run_dir))
+    assert result.exit_code == 1, result.output
+    assert "6 of 6 trials failed" in result.output

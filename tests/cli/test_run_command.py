@@ -6,7 +6,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from helpers import run_argv, toy_scenario
+from helpers import record, run_argv, toy_scenario
 from typer.testing import CliRunner
 
 from coldstart_bench.cli.app import app
@@ -116,3 +116,27 @@ def test_paths_are_printed_whole_in_a_ci_log(tmp_path: Path, write_scenario):
     )
     assert done.returncode == 0, done.stderr
     assert f"results: {deep / 'r'}" in done.stderr.splitlines()
+
+
+def test_without_a_terminal_progress_is_a_plain_line_per_trial_and_a_heartbeat(tmp_path: Path):
+    import io
+    import time
+
+    from rich.console import Console
+
+    from coldstart_bench.cli.progress import PlainProgress
+    from coldstart_bench.plan.order import TrialSpec
+    from coldstart_bench.scenario.matrix import Variant
+
+    out = io.StringIO()
+    progress = PlainProgress(Console(file=out, width=200))
+    progress.HEARTBEAT_S = 0.5
+    trial = TrialSpec(index=0, variant=Variant(0, {"a": "x"}), repetition=0, warmup=False)
+    with progress:
+        progress.run_started(tmp_path, [trial])
+        progress.trial_started(trial)
+        time.sleep(2.2)  # a long trial: the log hears from it
+        progress.trial_finished(trial, record(0, variant="a=x", cold_ttft_ms=1234.5))
+    lines = out.getvalue().splitlines()
+    assert any("trial 1/1 [a=x] running" in line and "so far" in line for line in lines), lines
+    assert any(line.startswith("[1/1 ·") and "cold TTFT 1,234 ms" in line for line in lines)

@@ -3,6 +3,7 @@ rather than call the machine's change the build's (and --allow-drift overrides i
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from xml.etree import ElementTree as ET
@@ -24,7 +25,11 @@ def write_run(path: Path, cold_ttft_ms: np.ndarray, calibration_ms: np.ndarray) 
     writer = RunWriter(path, {"run_id": path.name, "status": "complete",
                               "plan": {"variants": [variant]}})  # fmt: skip
     for i, (ttft, calibration) in enumerate(zip(cold_ttft_ms, calibration_ms, strict=True)):
-        machine = MachineSample(float(calibration), (float(calibration),), 0.3, 2)
+        machine = (
+            MachineSample(float(calibration), (float(calibration),), 0.3, 2)
+            if np.isfinite(calibration)
+            else None
+        )
         ready, ttft = float(ttft) * 0.9, float(ttft)
         writer.append(
             record(i, run_id=path.name, ready_ms=ready, cold_ttft_ms=ttft, machine=machine)
@@ -65,3 +70,38 @@ def test_the_same_machine_lets_the_comparison_decide(tmp_path: Path):
     assert "no change" in compared.output and "the same within 5%" in " ".join(
         compared.output.split()
     )
+
+
+def test_a_baseline_without_calibrations_cannot_pass_or_fail_on_wall_time(tmp_path: Path):
+    # a baseline saved with --no-calibration (or with fewer than 3): a 30 % slower machine
+    # would read as a 30 % slower build, so the gate cannot judge wall time without a word
+    rng = np.random.default_rng(2)
+    base = write_run(tmp_path / "base", rng.normal(1000, 20, 20), np.full(20, np.nan))
+    new = write_run(tmp_path / "new", rng.normal(1300, 20, 20), rng.normal(72, 1, 20))
+    result = CliRunner().invoke(app, ["gate", str(new), "--baseline", str(base)])
+    assert result.exit_code == 4, result.output
+    text = " ".join(result.output.split())
+    assert "could not be compared (the baseline has 0 calibration(s), the new run 20" in text
+    assert "schema" not in text
+    anyway = CliRunner().invoke(app, ["gate", str(new), "--baseline", str(base), "--allow-drift"])
+    assert anyway.exit_code == 1, anyway.output
+    assert "--allow-drift: compared anyway" in " ".join(anyway.output.split())
+
+
+def test_two_runs_of_different_scenarios_are_said_to_be_so(tmp_path: Path):
+    rng = np.random.default_rng(3)
+    a = write_run(tmp_path / "a", rng.normal(1000, 20, 6), rng.normal(55, 1, 6))
+    b = write_run(tmp_path / "b", rng.normal(1000, 20, 6), rng.normal(55, 1, 6))
+    for run, name, factors in ((a, "quickstart", {"x": "1"}), (b, "burst", {"y": "2"})):
+        meta = json.loads((run / "run.json").read_text())
+        meta["scenario"] = {"name": name}
+        (run / "run.json").write_text(json.dumps(meta))
+        lines = [json.loads(line) for line in (run / "trials.jsonl").read_text().splitlines()]
+        variant = ",".join(f"{k}={v}" for k, v in factors.items())
+        text = "".join(
+            json.dumps({**t, "factors": factors, "variant": variant}) + "\n" for t in lines
+        )
+        (run / "trials.jsonl").write_text(text)
+    result = CliRunner().invoke(app, ["compare", str(a), str(b), "--out", str(tmp_path / "c")])
+    assert result.exit_code == 2, result.output
+    assert "different scenarios ('quickstart' and 'burst')" in " ".join(result.output.split())

@@ -71,7 +71,8 @@ def test_an_effect_true_by_construction_is_not_a_finding(small_run: Path, tmp_pa
     assert "by construction" in reuse.sentence()
     assert "later requests' connect" not in report.headline
     summary = (report.out_dir / "summary.md").read_text()
-    assert "by construction, not a finding" in summary
+    assert "by construction, not a finding" not in summary  # not listed as if it mattered
+    assert "more comparison(s) found no clear change or one true by construction" in summary
 
 
 def test_comparing_a_run_with_itself_warns(small_run: Path, tmp_path: Path):
@@ -88,3 +89,48 @@ def test_comparing_a_run_with_itself_warns(small_run: Path, tmp_path: Path):
         app, ["compare", str(small_run), str(other), "--out", str(tmp_path / "d")]
     )
     assert "BASE and NEW are the same run" in again.output
+
+
+def test_a_plain_http_run_says_response_where_a_streamed_one_says_first_token(
+    tmp_path: Path, write_scenario
+):
+    from helpers import run_options, toy_scenario
+
+    from coldstart_bench.run.session import run_scenario
+
+    path = write_scenario(
+        toy_scenario(repetitions=3, matrix={"pooling": ["on", "off"]}, requests={"kind": "http"})
+    )
+    outcome = run_scenario(path, run_options(tmp_path / "r"))
+    report = build_report(outcome.run_dir, tmp_path / "rep", ["md"])
+    assert "Cold time to the first response" in report.headline or (
+        "cold time to the first response" in report.headline
+    )
+    assert "TTFT" not in report.headline and "first token" not in report.headline
+    assert all("cold TTFT" not in e.sentence() for e in report.analysis.effects)
+
+
+def test_client_side_factors_are_not_compared_on_the_servers_phases():
+    from coldstart_bench.analysis.run_analysis import client_only_factors
+    from coldstart_bench.results.run_file import RunMetadata
+    from coldstart_bench.results.store import RunData
+
+    def run_with(command: list[str]) -> RunData:
+        meta = RunMetadata(
+            kind="coldstart-bench.run",
+            scenario={"as_run": {"services": [{"command": command, "env": {}}]}},
+        )
+        return RunData(Path("."), meta, [])
+
+    assert client_only_factors(run_with(["serve"])) == {"pooling", "before_ready", "idle_s"}
+    # a server told the level itself can start differently: then its phases are compared
+    assert "pooling" not in client_only_factors(run_with(["serve", "--pool", "{pooling}"]))
+
+
+def test_an_interval_of_one_trial_is_a_dash():
+    from types import SimpleNamespace
+
+    from coldstart_bench.report.tables import _interval
+
+    assert _interval(SimpleNamespace(n=1, ci_low=13556.0, ci_high=13556.0)) == "—"
+    assert _interval(SimpleNamespace(n=4, ci_low=10.0, ci_high=12.5)) == "10.0 – 12.5"

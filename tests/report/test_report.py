@@ -36,12 +36,10 @@ def test_the_report_command_writes_every_format(small_run: Path, tmp_path: Path)
     effects = pd.read_csv(out / "effects.csv")
     assert set(effects["factor"]) == {"pooling"} and len(effects) >= 4
     assert "### What each toggle buys" in (out / "summary.md").read_text()
-    # the toy server reports its import and listen phases: each gets its effects too
-    phase_effects = pd.read_csv(out / "phase_effects.csv")
-    assert set(phase_effects["metric"]) == {"phase:import", "phase:listen"}
-    assert set(phase_effects["factor"]) == {"pooling"}
-    assert "start-up phases" in (out / "summary.md").read_text()
-    assert "Start-up phases: what each toggle changes" in (out / "report.html").read_text()
+    # the toy server reports its import and listen phases, but pooling acts on the client
+    # alone: no phase of the server's start-up is compared across it (noise, at best)
+    assert not (out / "phase_effects.csv").exists()
+    assert (out / "phases.csv").exists()
 
 
 def test_trials_csv_is_one_row_per_request_and_loads_as_is(small_run: Path, tmp_path: Path):

@@ -209,6 +209,42 @@ def test_a_server_sigkilled_at_teardown_leaves_no_shared_memory_behind(
     assert not held.exists() and not remembered.exists()
 
 
+def test_a_server_stopped_gracefully_leaves_no_shared_memory_for_the_next_trial(
+    tmp_path: Path, write_scenario
+):
+    # SIGTERM ends it (Python's default: no clean-up of its own), its resource tracker
+    # survives it; what it mapped must be gone before the next trial starts
+    names = tmp_path / "shm-names"
+    path = shm_holder_scenario(write_scenario, names, "--raw", timeout_s=3)
+    outcome = run_scenario(read_scenario(path), run_options(tmp_path / "r"))
+
+    (trial,) = outcome.trials
+    assert trial.status == "timeout"
+    assert trial.services[0].stopped_by == "SIGTERM"
+    held, remembered, raw = (Path(p) for p in names.read_text().split())
+    assert not held.exists() and not remembered.exists()
+    assert not raw.exists(), "a segment no tracker knew outlived the server's graceful stop"
+
+
+def test_a_daemon_a_stop_handler_double_forks_does_not_hold_the_grace(
+    tmp_path: Path, write_scenario
+):
+    # on SIGTERM the server double-forks a daemon into a session of its own that ignores
+    # SIGTERM, then exits: teardown gives the daemon a moment, not the 10 s grace
+    pidfile = tmp_path / "pids"
+    path = write_scenario(
+        toy_scenario(
+            "--daemon-on-sigterm", "--pidfile", str(pidfile), repetitions=3, ready=HTTP_READY
+        ).replace("[[services]]", "[[services]]\nstop_grace_s = 10", 1)
+    )
+    outcome = run_scenario(read_scenario(path), run_options(tmp_path / "r"))
+
+    for trial in outcome.trials:
+        assert trial.status == "ok", trial.error
+        assert trial.teardown_ms is not None and trial.teardown_ms < 5000
+    assert [p for p in pids_in(pidfile) if alive(p)] == []
+
+
 def test_a_killed_harness_takes_a_grandchild_that_escaped_by_double_fork(
     tmp_path: Path, write_scenario
 ):

@@ -444,3 +444,38 @@ def test_secrets_passed_by_var_setup_argv_or_request_body_are_in_no_file_written
         "api_key": "***",
         "max_tokens": 3,
     }
+
+
+def test_secrets_are_hidden_by_meaning_not_only_by_a_list_of_words(tmp_path: Path, write_scenario):
+    # names no word list had (…PASSWD, …CREDENTIALS), a URL's password, a credential in a
+    # query string, a cookie header, and a server that prints a URL with its password
+    path = write_scenario(f"""
+        repetitions = 1
+        [[services]]
+        command = {toy_command("--say", "0:connecting to postgres://app:URLPW-SECRET-8@db/x")}
+        env = {{ DB_PASSWD = "PASSWD-SECRET-5", GCP_CREDENTIALS = "CRED-SECRET-6", DATABASE_URL = "postgres://app:URLPW-SECRET-8@db/x" }}
+        ready = {{ kind = "http", path = "/health?api_key=QUERY-SECRET-9&probe=1" }}
+        [requests]
+        count = 1
+        kind = "http"
+        path = "/?access_token=QUERY-SECRET-10&max_tokens=8"
+        headers = {{ Cookie = "session=COOKIE-SECRET-7" }}
+    """)
+    secrets = (
+        "PASSWD-SECRET-5", "CRED-SECRET-6", "COOKIE-SECRET-7", "URLPW-SECRET-8",
+        "QUERY-SECRET-9", "QUERY-SECRET-10",
+    )  # fmt: skip
+    argv = run_argv(path, tmp_path / "r", "s")
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert not [s for s in secrets if s in done.stdout + done.stderr]
+    run_dir = tmp_path / "r" / "s"
+    for file in (p for p in run_dir.rglob("*") if p.is_file() and p.suffix != ".png"):
+        if file.suffix == ".log" and file.parent.name.startswith("trial-"):
+            continue  # the server's own output
+        leaked = [s for s in secrets if s in file.read_text(errors="replace")]
+        assert not leaked, f"{file.relative_to(run_dir)} holds {leaked}"
+    meta = json.loads((run_dir / "run.json").read_text())
+    service = meta["scenario"]["as_run"]["services"][0]
+    assert service["env"]["DATABASE_URL"] == "postgres://app:***@db/x"  # the URL, less its password
+    assert "max_tokens=8" in meta["scenario"]["as_run"]["requests"]["path"]

