@@ -52,9 +52,10 @@ LOAD_CAPTION = (
 )
 CAPTION = (
     "milliseconds; each figure is the median over trials (p95: the 95th percentile; of "
-    "fewer than 20 trials, about their largest) of one value per trial; ready and cold TTFT from t0 (just before spawn); 1st req = the first "
-    "request after ready; later = requests 2..n of the trial: their mean connect (0 when the "
-    "connection was reused), share reused and median TTFT"
+    "fewer than 20 trials, about their largest) of one value per trial; ready and cold TTFT "
+    "from t0 (just before spawn); 1st req = the first request after ready; later = requests "
+    "2..n of the trial: their mean connect (0 when the connection was reused), share reused "
+    "and median TTFT"
 )
 
 
