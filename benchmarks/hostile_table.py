@@ -4,7 +4,8 @@ every pid the server and its descendants recorded), and the teardown time. Then 
 aimed at the harness itself (run as `coldstart run` subprocesses): SIGKILL while setup,
 prepare or an escaped grandchild runs, a results disk that fills up, matrices of 100,000
 and 10,000,000 variants — with the exit code, what was left alive 2 s later, and how long
-it took. Last, the third round of hostile input (issue 25), each beside what it did before.
+it took. Last, the third and fourth rounds of hostile input (issues 25 and 32), each beside
+what it did before.
 
 Run: ``python benchmarks/hostile_table.py`` (the disk case needs root to mount a tmpfs).
 """
@@ -24,6 +25,7 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from helpers import alive, coldstart_argv, pids_in, toy_command  # noqa: E402
 from hostile_cases import CASES, taken_port  # noqa: E402
+from hostile_round4 import ROUND_4  # noqa: E402
 
 from coldstart_bench import RunOptions, read_scenario, run_scenario  # noqa: E402
 
@@ -60,6 +62,12 @@ def main() -> int:
     print()
     print(f"{'round 3 (issue 25)':<46} {'exit':<8} {'took':>9}  now; before")
     for name, before, case in ROUND_3:
+        with tempfile.TemporaryDirectory() as tmp:
+            exit_code, took, now = case(Path(tmp))
+        print(f"{name:<46} {exit_code!s:<8} {took:>7.2f} s  {now}; before: {before}")
+    print()
+    print(f"{'round 4 (issue 32)':<46} {'exit':<8} {'took':>9}  now; before")
+    for name, before, case in ROUND_4:
         with tempfile.TemporaryDirectory() as tmp:
             exit_code, took, now = case(Path(tmp))
         print(f"{name:<46} {exit_code!s:<8} {took:>7.2f} s  {now}; before: {before}")

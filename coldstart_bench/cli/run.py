@@ -289,8 +289,12 @@ def report(
     from coldstart_bench.results.baselines import resolve_run
 
     wanted = parse_formats(formats)
-    analysis = analyse(resolve_run(run, results_dir))
+    read = resolve_run(run, results_dir)
+    err = stderr_console()
+    err.print(f"analysing {read.run_dir} ({len(read.trials):,} trials) ...", markup=False)
+    analysis = analyse(read)
     console = stdout_console()
     _emit(console, analysis, ("summary",))  # before the files, which take a while to draw
+    err.print("writing the report ...", markup=False)
     built = write_report(analysis, out, wanted)
-    _print_report(console, stderr_console(), built)
+    _print_report(console, err, built)

@@ -23,6 +23,7 @@ from coldstart_bench.plan.specs import LoadSpec, ProbeSettings
 from coldstart_bench.probe.aclient import AsyncProbe
 from coldstart_bench.probe.timeline import HARNESS_OUT_OF_FILES, out_of_descriptors
 from coldstart_bench.results.schema import LoadRecord, RequestRecord, ns_to_ms
+from coldstart_bench.scenario.schema import MAX_ARRIVALS
 
 _RETRY_STATUS = (502, 503, 504)  # a proxy with no upstream yet, a server still loading
 
@@ -148,8 +149,9 @@ class LoadRunner:
         if offsets is None:  # closed loop: each client sends again when answered
             await self._closed_loop(probe, phase, origin)
             return 0
-        if count is not None:
-            offsets = itertools.islice(offsets, count)
+        # a phase that lasts until after ready has no count; however slow the start, it
+        # sends no more than a phase may (the schema bounds every other)
+        offsets = itertools.islice(offsets, MAX_ARRIVALS if count is None else count)
         until = self.traffic.until_after_ready_s if phase == "cold" else None
         tasks = []
         try:

@@ -204,9 +204,8 @@ def run_scenario(
         except ResultsNotWritable:
             if status != "results-unwritable":  # else the error on its way out says it
                 raise
-    if status in ("complete", "gave-up") and any(
-        r.status in ("failed", "timeout") for r in records
-    ):
+    failed = any(r.status in ("failed", "timeout") for r in records if not r.warmup)
+    if status == "gave-up" or (status == "complete" and failed):
         exit_code = 1
     return RunOutcome(
         run_dir=run_dir,

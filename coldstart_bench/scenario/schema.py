@@ -547,6 +547,20 @@ class LoadConfig(_Model):
         for key in sorted(self.model_fields_set & _PATTERN_KEYS - described.keys):
             owners = " or ".join(repr(p.name) for p in PATTERNS.values() if key in p.keys)
             raise PathError(key, f"applies only to pattern = {owners}")
+        if (
+            self.rate is not None
+            and self.until_after_ready_s is not None
+            and self.requests is None
+            and self.duration_s is None
+        ):
+            after_ready = self.rate * self.until_after_ready_s
+            if after_ready > MAX_ARRIVALS:
+                raise PathError(
+                    "until_after_ready_s",
+                    f"rate × until_after_ready_s is {after_ready:,.0f} arrivals after ready "
+                    f"alone (and more while the replica starts), over the {MAX_ARRIVALS:,} a "
+                    "phase may send: lower the rate, or bound it with requests",
+                )
         if self.rate is not None and self.duration_s is not None:
             expected = self.rate * self.duration_s
             if expected > MAX_ARRIVALS:

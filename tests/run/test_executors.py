@@ -123,8 +123,10 @@ def test_failed_trials_make_exit_code_1_but_warmup_failures_do_not(tmp_path: Pat
     )
     assert failing.exit_code == 1
     assert {t.error for t in failing.trials if t.status == "failed"} == {"boom"}
+    # every warm-up failing alike would stop the run (run/give_up.py): --keep-going
     warm = run_scenario(
-        loaded(tmp_path), run_options(tmp_path / "b", executor=FakeExecutor(failure=fail_warmups))
+        loaded(tmp_path),
+        run_options(tmp_path / "b", executor=FakeExecutor(failure=fail_warmups), keep_going=True),
     )
     assert warm.exit_code == 0
 

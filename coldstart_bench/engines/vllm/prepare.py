@@ -81,12 +81,24 @@ def _run(
             start_new_session=True,
         )
         began = last = time.monotonic()
+        said, size, quiet_since = "", home.log.stat().st_size, began
         try:
             while proc.poll() is None:
                 time.sleep(0.5)
-                if time.monotonic() - last >= HEARTBEAT_S:
-                    last = time.monotonic()
-                    say(f"      … {_elapsed(last - began)} ({_last_line(home.log)})")
+                now = time.monotonic()
+                grown = home.log.stat().st_size
+                if grown != size:
+                    size, quiet_since = grown, now
+                if now - last >= HEARTBEAT_S:
+                    last = now
+                    # pip writes nothing for minutes while it unpacks and compiles: its
+                    # last line said again would look stuck, so say how long it is quiet
+                    text = _last_line(home.log)
+                    shown = text
+                    if text == said:
+                        shown = f"{what} working; its log quiet for {_elapsed(now - quiet_since)}"
+                    said = text
+                    say(f"      … {_elapsed(now - began)} ({shown})")
         except BaseException:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
