@@ -26,6 +26,7 @@ import functools
 import math
 import types
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -420,78 +421,117 @@ NON_NEGATIVE = frozenset(
 )  # fmt: skip
 
 
-def _build(cls: type, data: dict[str, Any], where: str = "") -> Any:
+def _build(cls: type, data: dict[str, Any], where: tuple[str, ...] = ()) -> Any:
     """A record class from its JSON form, every field checked against its type (a number
     is finite, a measured time not negative): nested records built, lists made tuples, keys
     this version does not know dropped. Raises :class:`RecordError`."""
     if not isinstance(data, dict):
-        raise RecordError(f"{where or cls.__name__}: {_shown(data)} is not an object")
-    types_of = _field_types(cls)
+        raise RecordError(f"{_path(where) or cls.__name__}: {_shown(data)} is not an object")
+    checks, required = _checks(cls)
+    missing = [name for name in required if name not in data]
+    if missing:
+        raise RecordError(f"{_path(where) or cls.__name__}: no {', '.join(missing)}")
+    return cls(**{k: checks[k](v, (*where, k)) for k, v in data.items() if k in checks})
+
+
+Check = Callable[[Any, tuple[str, ...]], Any]
+
+
+@functools.cache
+def _checks(cls: type) -> tuple[dict[str, Check], tuple[str, ...]]:
+    """Each field's check, made once per record type, and the fields it cannot go without."""
+    hints = _field_types(cls)
     fields = dataclasses.fields(cls)
-    missing = [
+    checks = {f.name: _check(hints[f.name], f.name in NON_NEGATIVE) for f in fields}
+    required = tuple(
         f.name
         for f in fields
-        if f.name not in data
-        and f.default is dataclasses.MISSING
-        and f.default_factory is dataclasses.MISSING
-    ]
-    if missing:
-        raise RecordError(f"{where or cls.__name__}: no {', '.join(missing)}")
-    known = {f.name for f in fields}
-    values = {
-        k: _typed(types_of[k], v, f"{where}{'.' if where else ''}{k}")
-        for k, v in data.items()
-        if k in known
-    }
-    return cls(**values)
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    )
+    return checks, required
 
 
-def _typed(hint: Any, value: Any, where: str) -> Any:
+def _check(hint: Any, non_negative: bool = False) -> Check:
+    """The function that checks (and shapes) one value of type ``hint``; an error names
+    the value's path, made only when there is one."""
     origin = typing.get_origin(hint)
     if origin in (types.UnionType, typing.Union):
         options = typing.get_args(hint)
-        if value is None and type(None) in options:
-            return None
         inner = [a for a in options if a is not type(None)]
-        if len(inner) == 1:
-            return _typed(inner[0], value, where)
-        return value
+        optional = type(None) in options
+        if len(inner) != 1:
+            return lambda value, _where: value
+        one = _check(inner[0], non_negative)
+        if not optional:
+            return one
+        return lambda value, where: None if value is None else one(value, where)
     if hint is Any:
-        return value
+        return lambda value, _where: value
     if origin is Literal:
-        if value not in typing.get_args(hint):
-            allowed = ", ".join(map(str, typing.get_args(hint)))
-            raise RecordError(f"{where}: {_shown(value)} is not one of {allowed}")
-        return value
+        allowed = typing.get_args(hint)
+
+        def literal(value: Any, where: tuple[str, ...]) -> Any:
+            if value not in allowed:
+                words = ", ".join(map(str, allowed))
+                raise RecordError(f"{_path(where)}: {_shown(value)} is not one of {words}")
+            return value
+
+        return literal
     if origin in (tuple, list):
-        if not isinstance(value, list | tuple):
-            raise RecordError(f"{where}: {_shown(value)} is not a list")
-        item = typing.get_args(hint)[0]
-        made = [_typed(item, v, f"{where}[{i}]") for i, v in enumerate(value)]
-        return tuple(made) if origin is tuple else made
+        item = _check(typing.get_args(hint)[0])
+        as_tuple = origin is tuple
+
+        def sequence(value: Any, where: tuple[str, ...]) -> Any:
+            if not isinstance(value, list | tuple):
+                raise RecordError(f"{_path(where)}: {_shown(value)} is not a list")
+            made = [item(v, (*where, f"[{i}]")) for i, v in enumerate(value)]
+            return tuple(made) if as_tuple else made
+
+        return sequence
     if origin is dict:
-        if not isinstance(value, dict):
-            raise RecordError(f"{where}: {_shown(value)} is not an object")
-        return value
+        return _typed_as(dict, "an object")
     if dataclasses.is_dataclass(hint):
-        return _build(hint, value, where)  # type: ignore[arg-type]
+        return lambda value, where: _build(hint, value, where)  # type: ignore[arg-type]
     if hint is float:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise RecordError(f"{where}: {_shown(value)} is not a number")
-        if not math.isfinite(value):
-            raise RecordError(f"{where}: {_shown(value)} is not a finite number")
-        if value < 0 and where.rsplit(".", 1)[-1] in NON_NEGATIVE:
-            raise RecordError(f"{where}: {_shown(value)} is a negative time")
-        return value
+
+        def number(value: Any, where: tuple[str, ...]) -> Any:
+            if value.__class__ is not float and (
+                isinstance(value, bool) or not isinstance(value, int | float)
+            ):
+                raise RecordError(f"{_path(where)}: {_shown(value)} is not a number")
+            if not math.isfinite(value):
+                raise RecordError(f"{_path(where)}: {_shown(value)} is not a finite number")
+            if non_negative and value < 0:
+                raise RecordError(f"{_path(where)}: {_shown(value)} is a negative time")
+            return value
+
+        return number
     if hint is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise RecordError(f"{where}: {_shown(value)} is not a whole number")
+
+        def whole(value: Any, where: tuple[str, ...]) -> Any:
+            if value.__class__ is not int:
+                raise RecordError(f"{_path(where)}: {_shown(value)} is not a whole number")
+            return value
+
+        return whole
+    if hint is bool:
+        return _typed_as(bool, "true or false")
+    if hint is str:
+        return _typed_as(str, "a string")
+    return lambda value, _where: value
+
+
+def _typed_as(kind: type, words: str) -> Check:
+    def check(value: Any, where: tuple[str, ...]) -> Any:
+        if not isinstance(value, kind):
+            raise RecordError(f"{_path(where)}: {_shown(value)} is not {words}")
         return value
-    if hint is bool and not isinstance(value, bool):
-        raise RecordError(f"{where}: {_shown(value)} is not true or false")
-    if hint is str and not isinstance(value, str):
-        raise RecordError(f"{where}: {_shown(value)} is not a string")
-    return value
+
+    return check
+
+
+def _path(where: tuple[str, ...]) -> str:
+    return ".".join(where).replace(".[", "[")
 
 
 def _shown(value: Any) -> str:

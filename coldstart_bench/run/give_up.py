@@ -52,6 +52,7 @@ class GiveUp:
         if len(self._recent) < needed:
             return None
         said = (record.error or "(no reason recorded)").strip().splitlines()[0]
+        said = said.split("; last log lines:")[0].removesuffix("; its log is empty")
         before = "" if self.succeeded else ", and none has succeeded"
         return (
             f"the last {len(self._recent)} trials failed the same way{before}: {said} — "
