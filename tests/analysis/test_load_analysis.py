@@ -81,3 +81,18 @@ def test_answers_within_the_slo_are_counted_per_trial_as_they_end():
     # after ready: 0 before, 1 per trial after
     assert good["good_per_trial"].iloc[0] == 0.0 and good["good_per_trial"].iloc[-1] == 1.0
     assert good.loc[good["t_s"] < 0.055, "good_per_trial"].max() == 0.0
+
+
+def test_steady_state_begins_where_every_later_window_stays_near_the_warm_p95():
+    from coldstart_bench.analysis.load import time_to_steady
+
+    # warm p95 100 ms, margin 0.5: a window is steady at p95 ≤ 150 ms (windows of 2)
+    slow_then_fast = [
+        arrival("cold", 10.0 * i, 0.0, t) for i, t in enumerate([900, 400, 120, 110, 100, 90])
+    ]
+    assert time_to_steady(slow_then_fast, 100.0, 0.5, 2) == 20.0  # from the third arrival on
+    late_spike = [*slow_then_fast[:-1], arrival("cold", 50.0, 0.0, 600)]
+    assert time_to_steady(late_spike, 100.0, 0.5, 2) is None  # not steady at the phase's end
+    unanswered = [*slow_then_fast[:3], arrival("cold", 30.0, 0.0, None), *slow_then_fast[4:]]
+    assert time_to_steady(unanswered, 100.0, 0.5, 2) == 40.0  # an unanswered one counts as slow
+    assert time_to_steady(slow_then_fast, None, 0.5, 2) is None  # no warm phase to compare with
