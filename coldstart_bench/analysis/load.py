@@ -65,7 +65,8 @@ def time_to_steady(
     ordered = sorted(cold, key=lambda r: r.arrival_ms)
     latency = np.array([latency_from_arrival(r) or np.inf for r in ordered])
     windows = np.lib.stride_tricks.sliding_window_view(latency, window)
-    within = np.percentile(windows, 95, axis=1) <= (1 + margin) * warm_p95
+    with np.errstate(invalid="ignore"):  # an unanswered (infinite) one: a NaN, not steady
+        within = np.percentile(windows, 95, axis=1) <= (1 + margin) * warm_p95
     if not within[-1]:
         return None  # not steady even at the end of the phase
     last_bad = np.flatnonzero(~within)

@@ -1,3 +1,5 @@
+# Longer than 400 lines: one record per metric, each written out where it is defined (the
+# registry every table of metrics is derived from).
 """Every per-trial metric, defined once: one :class:`Metric` record each — its name, its
 wording, unit and format, which way is better, whether a level can make it 0 by how it
 works, whether factor effects are computed for it, where it sits in the summary table, and
@@ -81,6 +83,9 @@ class Metric:
     a "first token" is then the end of the response."""
     load: bool = False
     """A load trial's figure: other trials have no value for it, not even an empty one."""
+    cpu: bool = False
+    """A figure of the services' CPU work: trials that did not measure it have no value
+    for it, not even an empty one (runs made before it was measured read as they did)."""
 
     @property
     def higher_is_better(self) -> bool:
@@ -216,6 +221,48 @@ METRICS: tuple[Metric, ...] = (
         fmt="percent",
     ),
     Metric("teardown_ms", "teardown", "ms", lambda v: v.trial.teardown_ms),
+    # The start-up's CPU work: user + system time of every process of the services started
+    # for the trial (a cgroup each where one could be made), steadier than the wall clock on
+    # a machine shared with other work.
+    Metric(
+        "cpu_ready_ms",
+        "CPU time to ready (every process of the start-up)",
+        "ms",
+        lambda v: v.cpu_sum("ready_ms"),
+        effect_rank=9,
+        label="CPU to\nready",
+        columns=(Column("startup", 5),),
+        hidden_when_absent=True,
+        cpu=True,
+    ),
+    Metric(
+        "cpu_ttft_ms",
+        "CPU time to the first token (every process of the start-up)",
+        "ms",
+        lambda v: v.cpu_sum("first_token_ms"),
+        effect_rank=10,
+        unstreamed_wording="CPU time to the first response (every process of the start-up)",
+        label="CPU to\n1st token",
+        columns=(Column("startup", 6),),
+        hidden_when_absent=True,
+        cpu=True,
+    ),
+    Metric(
+        "peak_rss_mib",
+        "peak resident memory of the services' main processes",
+        "MiB",
+        lambda v: v.cpu_sum("peak_rss_mib"),
+        cpu=True,
+        fmt="count",
+    ),
+    Metric(
+        "memory_peak_mib",
+        "peak memory of the start-up's cgroups (its processes and the page cache they read)",
+        "MiB",
+        lambda v: v.cpu_sum("memory_peak_mib"),
+        cpu=True,
+        fmt="count",
+    ),
     # A load trial's figures (analysis.load says how each is measured).
     Metric(
         "first_success_ms",
@@ -358,7 +405,7 @@ def trial_values(trial: TrialRecord) -> Iterator[tuple[str, float | None]]:
     a load trial)."""
     view = TrialView(trial)
     for m in METRICS:
-        if view.loaded or not m.load:
+        if (view.loaded or not m.load) and (view.cpu_measured or not m.cpu):
             yield m.name, m.compute(view)
 
 

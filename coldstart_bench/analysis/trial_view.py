@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from coldstart_bench.analysis.load import goodput, latency_from_arrival, time_to_steady
 from coldstart_bench.analysis.stats import percentile
-from coldstart_bench.results.schema import LoadRecord, RequestRecord, TrialRecord
+from coldstart_bench.results.schema import LoadRecord, RequestRecord, ServiceRecord, TrialRecord
 
 
 class TrialView:
@@ -28,6 +28,28 @@ class TrialView:
     def later(self) -> list[RequestRecord]:
         """Requests 2..n of the trial that were answered."""
         return [r for r in self.trial.requests[1:] if r.status == "ok"]
+
+    @functools.cached_property
+    def startup_services(self) -> list[ServiceRecord]:
+        """The services started for the trial, each once (a chaos restart's instance is a
+        later record of the same name)."""
+        seen: dict[str, ServiceRecord] = {}
+        for service in self.trial.services:
+            seen.setdefault(service.name, service)
+        return list(seen.values())
+
+    @property
+    def cpu_measured(self) -> bool:
+        return any(s.cpu is not None for s in self.startup_services)
+
+    def cpu_sum(self, field: str) -> float | None:
+        """A CPU-work figure summed over the start-up's services (None unless each has
+        it: a sum of some of them would be no figure of the start-up)."""
+        values = [getattr(s.cpu, field) if s.cpu is not None else None for s in
+                  self.startup_services]  # fmt: skip
+        if not values or any(v is None for v in values):
+            return None
+        return round(sum(values), 3)
 
     @property
     def pooled(self) -> bool:

@@ -56,6 +56,21 @@ def read_proc(pid: int) -> ProcInfo | None:
         return None
 
 
+def cpu_ticks(pid: int) -> tuple[int, int, int, int] | None:
+    """A process's user and system time, and its reaped children's, in clock ticks
+    (``utime stime cutime cstime`` of ``/proc/PID/stat``); None: no such process."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            raw = f.read().decode("utf-8", "replace")
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return None
+    fields = raw[raw.rfind(")") + 2 :].split()
+    try:
+        return int(fields[11]), int(fields[12]), int(fields[13]), int(fields[14])
+    except (IndexError, ValueError):
+        return None
+
+
 def start_ticks(pid: int) -> int | None:
     """When a process started, in clock ticks since boot (None: no such process)."""
     info = read_proc(pid)

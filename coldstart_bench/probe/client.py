@@ -13,6 +13,7 @@ import ipaddress
 import socket
 import ssl
 import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -99,14 +100,20 @@ class Probe:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def send(self, spec: RequestSpec, t0_ns: int, timeout_s: float | None = None) -> RequestRecord:
+    def send(
+        self,
+        spec: RequestSpec,
+        t0_ns: int,
+        timeout_s: float | None = None,
+        on_first_token: Callable[[], None] | None = None,
+    ) -> RequestRecord:
         """Send one request and time it. ``spec.timeout_s`` (or ``timeout_s`` where that is
         shorter: what is left of the trial's own bound) bounds the whole request, from this
         call (``client_ms`` before the first network action, where ``total_ms`` starts) to
         the end of the response; a request that runs over it ends as ``timeout`` with what
         it had received."""
         limit = spec.timeout_s if timeout_s is None else max(min(spec.timeout_s, timeout_s), 0.0)
-        timeline = Timeline(self._watchdog)
+        timeline = Timeline(self._watchdog, on_first_token=on_first_token)
         url, headers, extensions, dns_ns = self._address(spec)
         extensions["trace"] = timeline.trace
         start = time.perf_counter_ns()

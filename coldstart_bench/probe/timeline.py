@@ -7,6 +7,7 @@ from __future__ import annotations
 import errno
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import httpx
@@ -33,6 +34,14 @@ class Timeline:
     nbytes: int = 0
     usage: int | None = None
     complete_ns: int | None = None
+    # Called once, as the first content token arrives (or the whole answer, where nothing
+    # streams): what the harness samples at that moment (the services' CPU time).
+    on_first_token: Callable[[], None] | None = None
+
+    def first_token(self) -> None:
+        hook, self.on_first_token = self.on_first_token, None
+        if hook is not None:
+            hook()
 
     def trace(self, name: str, info: dict[str, object]) -> None:
         self.marks[name] = time.perf_counter_ns()
@@ -72,6 +81,7 @@ class Timeline:
             content = read_openai_chunk(event.data, chat=chat)
             if content.text:
                 self.token_ns.append(now)
+                self.first_token()
             if content.completion_tokens is not None:
                 self.usage = content.completion_tokens
 
@@ -80,6 +90,7 @@ class Timeline:
             content = read_openai_chunk(event.data, chat=chat)
             if content.text:
                 self.token_ns.append(time.perf_counter_ns())
+                self.first_token()
 
 
 class RequestFailed(Exception):
@@ -160,6 +171,7 @@ class Body:
     def finish(self) -> None:
         """The answer is complete (now); then its usage is read, off the clock."""
         self._timeline.complete_ns = time.perf_counter_ns()
+        self._timeline.first_token()
         if self._parts is not None:
             content = read_openai_response(b"".join(self._parts), chat=self._chat)
             self._timeline.usage = content.completion_tokens

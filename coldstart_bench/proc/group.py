@@ -4,6 +4,7 @@ known to the run's guardian."""
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import os
 import signal
 import time
@@ -12,6 +13,7 @@ from collections.abc import Iterable
 from coldstart_bench.host import processes
 from coldstart_bench.host.processes import ProcInfo
 from coldstart_bench.plan.specs import ServiceSpec
+from coldstart_bench.proc.account import TreeAccount
 from coldstart_bench.proc.guardian import Guardian
 from coldstart_bench.proc.kill import kill_family
 from coldstart_bench.proc.logwatch import LogWatch
@@ -20,13 +22,15 @@ from coldstart_bench.proc.service import LaunchError, ServiceProcess
 from coldstart_bench.proc.signals import shielded
 
 _SWEEP_LIMIT_S = 2.0
+_SERIAL = itertools.count()  # names each service's cgroup uniquely within the run
 
 
 class TrialProcesses:
     """The services of one trial, started in order and always stopped in reverse order."""
 
-    def __init__(self, guardian: Guardian | None = None) -> None:
+    def __init__(self, guardian: Guardian | None = None, accounting: str = "off") -> None:
         self.t0_ns: int | None = None
+        self.accounting = accounting  # auto, proc or off: see proc/account.py
         self.services: list[ServiceProcess] = []
         self.guardian = guardian
         self.escaped: list[ProcInfo] = []  # killed by the sweep after teardown
@@ -62,7 +66,10 @@ class TrialProcesses:
         if self.t0_ns is None:
             self.begin()
         assert self.t0_ns is not None
-        service = ServiceProcess(spec, self.t0_ns)
+        account = TreeAccount(f"{next(_SERIAL)}-{spec.name}", self.accounting)
+        if account.group is not None and self.guardian is not None:
+            self.guardian.remove_if_killed(*account.group.dirs)
+        service = ServiceProcess(spec, self.t0_ns, account)
         self.services.append(service)
         # A Ctrl-C inside Popen would lose the pid of a child that already runs, and with
         # it the teardown: hold signals until the process is known (and watched).
@@ -90,6 +97,11 @@ class TrialProcesses:
         current.stop(main_pids)
         restarts = sum(s.spec.name == name for s in self.services)
         return self.start(current.spec.restarted(restarts))
+
+    def first_token(self) -> None:
+        """The first token arrived: every service's CPU time so far."""
+        for service in self.services:
+            service.account.first_token()
 
     def stop_all(self) -> None:
         """Stop every service, newest first, then sweep up what escaped them: the trial is

@@ -35,6 +35,9 @@ GOODBYE = "exit"
 SCAN_INTERVAL_S = 0.2
 # The only directories the guardian removes: temporary ones the harness made for a trial.
 TRIAL_TMP_PREFIX = "coldstart-trial-"
+# ... and the cgroups made for a trial's services (host/accounting.py)
+CGROUP_PREFIX = "coldstart-"
+CGROUP_ROOT = "/sys/fs/cgroup/"
 _REMOVE = "rmtree "
 
 
@@ -70,10 +73,12 @@ class Guardian:
         if info is not None:
             self._tell(f"{pid} {info.start_time}")
 
-    def remove_if_killed(self, directory: Path) -> None:
-        """Remove ``directory`` (a trial's temporary one, its name starting with
-        :data:`TRIAL_TMP_PREFIX`) should the harness die before it does."""
-        self._tell(_REMOVE + str(directory))
+    def remove_if_killed(self, *directories: Path) -> None:
+        """Remove these directories (a trial's temporary one, its name starting with
+        :data:`TRIAL_TMP_PREFIX`; a service's cgroup, ``coldstart-…``) should the harness die
+        before it does."""
+        for directory in directories:
+            self._tell(_REMOVE + str(directory))
 
     def _tell(self, line: str) -> None:
         if self._pipe is None:
@@ -164,8 +169,13 @@ def _kill_all(known: dict[int, int], spared: Spared) -> None:
 def _remove_trial_dirs(directories: set[str]) -> None:
     for directory in directories:
         path = Path(directory)
-        if path.is_absolute() and path.name.startswith(TRIAL_TMP_PREFIX):
+        if not path.is_absolute():
+            continue
+        if path.name.startswith(TRIAL_TMP_PREFIX):
             shutil.rmtree(path, ignore_errors=True)
+        elif path.name.startswith(CGROUP_PREFIX) and str(path).startswith(CGROUP_ROOT):
+            with contextlib.suppress(OSError):  # a cgroup: rmdir, once its processes are gone
+                path.rmdir()
 
 
 def _adopted(harness: int, since: int, table: dict[int, ProcInfo]) -> dict[int, int]:

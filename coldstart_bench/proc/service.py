@@ -19,12 +19,12 @@ import signal
 import subprocess
 import time
 from collections.abc import Callable, Collection
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from coldstart_bench.host import processes
 from coldstart_bench.plan.specs import ReadySpec, ServiceSpec
 from coldstart_bench.proc import shm
+from coldstart_bench.proc.account import TreeAccount
 from coldstart_bench.proc.kill import group_and, kill_family, service_tree
 from coldstart_bench.proc.readiness import (
     MATCH_TIMEOUT_S,
@@ -39,6 +39,7 @@ from coldstart_bench.proc.readiness import (
     tcp_check,
 )
 from coldstart_bench.proc.signals import describe_exit, shielded
+from coldstart_bench.proc.stopped import StopReport
 from coldstart_bench.results.logs import log_tail
 from coldstart_bench.results.schema import ServiceRecord, Status, ns_to_ms
 
@@ -60,22 +61,13 @@ class LaunchError(Exception):
         super().__init__(message)
 
 
-@dataclass
-class StopReport:
-    stopped_by: str | None = None
-    exit_code: int | None = None
-    teardown_ns: int = 0
-    leftover_pids: list[int] = field(default_factory=list)
-    survivors: list[int] = field(default_factory=list)
-    shm_removed: list[str] = field(default_factory=list)  # /dev/shm files it left, removed
-
-
 class ServiceProcess:
     """A service of one trial: spawn, wait for readiness, stop."""
 
-    def __init__(self, spec: ServiceSpec, t0_ns: int) -> None:
+    def __init__(self, spec: ServiceSpec, t0_ns: int, account: TreeAccount | None = None) -> None:
         self.spec = spec
         self.t0_ns = t0_ns
+        self.account = account or TreeAccount(spec.name, "off")
         self.proc: subprocess.Popen[bytes] | None = None
         self.spawn_ns: int | None = None
         self.ready_ns: int | None = None
@@ -109,7 +101,7 @@ class ServiceProcess:
         with open(spec.log_path, "ab") as log:
             try:
                 self.proc = subprocess.Popen(
-                    list(spec.argv),
+                    self.account.command(list(spec.argv), spec.env, spec.cwd),
                     cwd=spec.cwd,
                     env=spec.env,
                     stdin=subprocess.DEVNULL,
@@ -135,6 +127,7 @@ class ServiceProcess:
                     f"service {spec.name!r}: cannot start {spec.argv[0]!r}: {exc.strerror or exc}",
                 )
         self.spawn_ns = time.perf_counter_ns()
+        self.account.started(self.proc.pid)
         with contextlib.suppress(OSError, AttributeError):
             self._pidfd = os.pidfd_open(self.proc.pid)
 
@@ -209,6 +202,7 @@ class ServiceProcess:
                     self.ready_ns = check.ready_ns
                 if marks is not None:  # lines written during the last check
                     marks(self.ready_ns)
+                self.account.ready()
                 return
             if time.perf_counter_ns() >= deadline:
                 within = "the trial's trial_timeout_s" if cut else f"{rule.timeout_s:g} s"
@@ -250,6 +244,7 @@ class ServiceProcess:
                 + self._tail_suffix(),
             )
         self.ready_ns = time.perf_counter_ns()
+        self.account.ready()
         code = self.proc.wait()
         if code != rule.exit_code:
             self._fail(
@@ -310,6 +305,7 @@ class ServiceProcess:
         # what it has mapped or open in /dev/shm, noted while it lives: whatever nobody holds
         # once it is gone, however it went, would meet the next trial (FileExistsError)
         held = shm.held_by(tree)
+        self.account.stopping()
         main_alive = self.proc.poll() is None
         report.stopped_by = self.spec_signal_name if main_alive else "exited"
         sig = self.spec.stop_signal
@@ -357,6 +353,7 @@ class ServiceProcess:
         processes.reap(p.pid for p in tree.values() if p.pid != pid)
         report.survivors = sorted(p.pid for p in processes.still_alive(tree.values()))
         report.shm_removed = shm.remove_orphans(held)
+        self.account.close()
         if self._pidfd is not None:
             os.close(self._pidfd)
             self._pidfd = None
@@ -392,6 +389,7 @@ class ServiceProcess:
             survivors=tuple(report.survivors),
             log=log,
             error=self.error,
+            cpu=self.account.work(),
         )
 
     def _since_t0(self, ns: int | None) -> float | None:

@@ -82,7 +82,9 @@ def print_summary(console: Console, rows: Sequence[VariantSummary], title: str) 
     if natural <= console.width:
         console.print(whole)
         return
-    startup = summary_table(rows, f"{title}: start-up", STARTUP_COLUMNS, None, compact=True)
+    startup = summary_table(
+        rows, f"{title}: start-up", shown_columns(STARTUP_COLUMNS, rows), None, compact=True
+    )
     requests = shown_columns(detail_columns(rows), rows)
     console.print(startup)
     console.print(summary_table(rows, f"{title}: requests", requests, counts=False, compact=True))

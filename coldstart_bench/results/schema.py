@@ -16,7 +16,8 @@ adding a field is compatible and needs no bump). Every version listed here is st
   version 1 kept as untyped keys of ``extra`` (``extra["load"]`` became
   ``load_settings``). A version 1 line is read into the same fields. Later in version 2
   (compatible): ``machine``, the calibration and load around each trial, and in it
-  ``others_busy_share``, the other work just before the trial.
+  ``others_busy_share``, the other work just before the trial; a service's ``cpu``, the
+  CPU work and memory of its start-up.
 """
 
 from __future__ import annotations
@@ -69,6 +70,30 @@ class PhaseRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class CpuWork:
+    """What a service's start-up cost in CPU work and memory: its whole process tree, every
+    descendant (and escapee, where a cgroup counted it) included."""
+
+    source: str
+    """Where the figures come from: `cgroup-v2`, `cgroup-v1` (a cgroup made for the service,
+    exact) or `proc` (the process table: the living tree and its reaped children, 10 ms
+    ticks)."""
+    ready_ms: float | None = None
+    """CPU time (user + system) from spawn to ready."""
+    user_ready_ms: float | None = None
+    """Of which in user space."""
+    first_token_ms: float | None = None
+    """CPU time from spawn to the first token of the trial's first request."""
+    total_ms: float | None = None
+    """CPU time from spawn to the stop signal."""
+    peak_rss_mib: float | None = None
+    """The main process's peak resident memory (VmHWM), MiB."""
+    memory_peak_mib: float | None = None
+    """The cgroup's peak memory, MiB: every process of the tree, and the page cache its reads
+    brought in (what model loading costs the machine)."""
+
+
+@dataclass(frozen=True, slots=True)
 class ServiceRecord:
     """What happened to one service process of a trial, from spawn to teardown."""
 
@@ -98,6 +123,8 @@ class ServiceRecord:
     """Its output (stdout and stderr), relative to the run directory."""
     error: str | None = None
     """Why it is not ok."""
+    cpu: CpuWork | None = None
+    """Its start-up's CPU work and memory (None: not measured)."""
 
 
 @dataclass(frozen=True, slots=True)

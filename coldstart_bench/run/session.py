@@ -79,6 +79,9 @@ class RunOptions:
     stop_rule: StopRule | None = None
     # Run every trial even when they keep failing the same way (run/give_up.py).
     keep_going: bool = False
+    # The services' CPU work and memory: "auto" (a cgroup per service where one can be
+    # made, else the process table), "proc" (the process table), "off".
+    accounting: str = "auto"
 
 
 @dataclass
@@ -134,7 +137,9 @@ def run_scenario(
     except BaseException:
         guardian.close(kill_leftovers=True)
         raise
-    context = RunContext(loaded, run_dir, run_dir.name, tls, guardian, options.calibrate, cpus)
+    context = RunContext(
+        loaded, run_dir, run_dir.name, tls, guardian, options.calibrate, cpus, options.accounting
+    )
     records: list[TrialRecord] = []
     by_index = {t.index: t for t in plan.trials}
 

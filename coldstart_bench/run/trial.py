@@ -57,6 +57,7 @@ class RunContext:
     guardian: Guardian | None = None  # told of every process a trial starts
     calibrate: bool = True  # measure the machine around each trial (run/machine.py)
     cpus: tuple[int, int] | None = None  # (usable, free) as the run started, if measured
+    accounting: str = "auto"  # the services' CPU work: auto (cgroup, else /proc), proc, off
 
 
 def trial_identity(trial: TrialSpec, run_id: str) -> dict[str, Any]:
@@ -136,7 +137,7 @@ def _run_trial(context: RunContext, trial: TrialSpec, tmp: Path | None) -> Trial
     except _SetupFailed as exc:
         state.fail("failed", str(exc))
         cache_at_spawn = None
-    processes = TrialProcesses(context.guardian)
+    processes = TrialProcesses(context.guardian, context.accounting)
     if state.status == "ok":
         _measure(setup, state, processes)
     if cache_at_spawn is not None:
@@ -223,7 +224,8 @@ def _send_requests(
         if setup.chaos is not None and i == setup.chaos.at_request:
             record, state.chaos = restart_and_recover(setup.chaos, probe, request, t0, processes)
         else:
-            record = probe.send(request, t0, left_s)
+            first = processes.first_token if i == 0 else None  # the services' CPU time then
+            record = probe.send(request, t0, left_s, on_first_token=first)
         state.requests.append(record)
         if record.status != "ok":
             state.fail(record.status, f"request {record.index + 1}: {record.error}")

@@ -19,6 +19,7 @@ _IMPORT_START_NS = time.perf_counter_ns()
 import argparse  # noqa: E402
 import asyncio  # noqa: E402
 import gc  # noqa: E402
+import importlib  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
 import socket  # noqa: E402
@@ -96,6 +97,21 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=0.0,
         help="sleep this long before reading the weights, to simulate slow storage "
         "(reported as its own phase, startup_delay)",
+    )
+    p.add_argument(
+        "--planted-cpu-ms",
+        type=float,
+        default=0.0,
+        help="spend this much CPU time (this thread's, not the wall clock's) before reading "
+        "the weights: a planted CPU-bound regression (phase planted_cpu)",
+    )
+    p.add_argument(
+        "--extra-import",
+        action="append",
+        default=[],
+        metavar="MODULE",
+        help="import this module too before reading the weights, as a build that gained an "
+        "import would (repeatable; phase extra_import)",
     )
     p.add_argument(
         "--gc-freeze",
@@ -207,6 +223,15 @@ def compile_cache_counts() -> dict[str, int]:
     }
 
 
+def _spend_cpu(seconds: float) -> None:
+    """Work until this thread has used ``seconds`` of CPU: the same work on a busy machine
+    as on a quiet one, only longer on the wall clock."""
+    until = time.thread_time() + seconds
+    total = 0
+    while time.thread_time() < until:
+        total += sum(i * i for i in range(1000))
+
+
 def load_model(state: ServerState) -> None:
     """Everything between the imports and a model that can answer. Sets ``state.ready``
     (also on failure, with ``state.error`` set, so waiting requests are released)."""
@@ -221,6 +246,13 @@ def load_model(state: ServerState) -> None:
         if args.startup_delay_ms > 0:
             with phases.span("startup_delay"):
                 time.sleep(args.startup_delay_ms / 1000.0)
+        if args.planted_cpu_ms > 0:
+            with phases.span("planted_cpu"):
+                _spend_cpu(args.planted_cpu_ms / 1000.0)
+        if args.extra_import:
+            with phases.span("extra_import"):
+                for module in args.extra_import:
+                    importlib.import_module(module)
         weights = load_weights(args.model, args.load_format, phases)
         with phases.span("to_device"):
             model = build_model(cfg, weights).to(device)

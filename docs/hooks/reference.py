@@ -302,6 +302,7 @@ def results_reference() -> str:
     records = [
         schema.TrialRecord,
         schema.ServiceRecord,
+        schema.CpuWork,
         schema.RequestRecord,
         schema.PhaseRecord,
         schema.LoadRecord,
