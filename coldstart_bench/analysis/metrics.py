@@ -83,6 +83,9 @@ class Metric:
     a "first token" is then the end of the response."""
     load: bool = False
     """A load trial's figure: other trials have no value for it, not even an empty one."""
+    cpu_twin: str | None = None
+    """The metric of the CPU work done over the same span (the gate judges the two
+    together: gate/measures.py)."""
     cpu: bool = False
     """A figure of the services' CPU work: trials that did not measure it have no value
     for it, not even an empty one (runs made before it was measured read as they did)."""
@@ -130,6 +133,7 @@ METRICS: tuple[Metric, ...] = (
         label="cold TTFT",
         columns=(Column("startup", 3, bold=True), Column("startup", 4, "p95")),
         gated_by_default=True,
+        cpu_twin="cpu_ttft_ms",
     ),
     Metric(
         "ready_ms",
@@ -139,6 +143,7 @@ METRICS: tuple[Metric, ...] = (
         effect_rank=1,
         label="ready",
         columns=(Column("startup", 1), Column("startup", 2, "p95")),
+        cpu_twin="cpu_ready_ms",
     ),
     Metric("spawn_ms", "spawn", "ms", lambda v: v.trial.spawn_ms),
     Metric(
@@ -245,6 +250,7 @@ METRICS: tuple[Metric, ...] = (
         label="CPU to\n1st token",
         columns=(Column("startup", 6),),
         hidden_when_absent=True,
+        gated_by_default=True,
         cpu=True,
     ),
     Metric(

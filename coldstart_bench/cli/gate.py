@@ -196,16 +196,33 @@ def gate(
         ),
     ] = None,
     junit: Annotated[
-        Path | None, typer.Option("--junit", metavar="FILE", help="Write JUnit XML here.")
+        str | None, typer.Option("--junit", metavar="FILE", help="Write JUnit XML here.")
     ] = None,
     summary: Annotated[
-        Path | None,
+        str | None,
         typer.Option(
             "--summary",
             metavar="FILE",
-            help="Append Markdown here (e.g. $GITHUB_STEP_SUMMARY).",
+            help="Append Markdown here (e.g. $GITHUB_STEP_SUMMARY; an empty name, a variable "
+            "that is not set, is skipped with a warning).",
         ),
     ] = None,
+    json_out: Annotated[
+        str | None,
+        typer.Option(
+            "--json",
+            metavar="FILE",
+            help="Write the verdict as one JSON object here (- for standard output).",
+        ),
+    ] = None,
+    require_wall: Annotated[
+        bool,
+        typer.Option(
+            "--require-wall",
+            help="Where wall time cannot be judged (a busy machine) but the CPU work can, "
+            "say inconclusive instead of letting the CPU work decide.",
+        ),
+    ] = False,
     results_dir: ResultsDirOption = Path("results"),
 ) -> None:
     """Pass or fail a run against a baseline, or its A/B levels against each other.
@@ -217,7 +234,11 @@ def gate(
     test that stopped it."""
     from coldstart_bench.errors import GateInputError
     from coldstart_bench.gate.evaluate import evaluate
-    from coldstart_bench.gate.formats import GateJunitExporter, GateMarkdownExporter
+    from coldstart_bench.gate.formats import (
+        GateJsonExporter,
+        GateJunitExporter,
+        GateMarkdownExporter,
+    )
     from coldstart_bench.gate.matching import sides_from_factor
     from coldstart_bench.gate.sequential import design_of, judge
 
@@ -232,6 +253,7 @@ def gate(
         factor=factor,
         baseline_level=baseline_level,
         allow_drift=allow_drift or None,
+        require_wall=require_wall or None,
     )
     if baseline is not None and settings.factor is not None and factor is not None:
         raise GateInputError("give either --baseline or --factor, not both")
@@ -263,8 +285,9 @@ def gate(
         )
     _print_result(result, f"gate: {result.verdict}")
     for path, exporter, append in (
-        (summary, GateMarkdownExporter(), True),
-        (junit, GateJunitExporter(), False),
+        (_output_path(summary, "--summary"), GateMarkdownExporter(), True),
+        (_output_path(junit, "--junit"), GateJunitExporter(), False),
+        (_output_path(json_out, "--json"), GateJsonExporter(), False),
     ):
         if path is not None:
             for output in exporter.export(result):
@@ -272,12 +295,33 @@ def gate(
     raise typer.Exit(result.exit_code)
 
 
+def _output_path(text: str | None, option: str) -> Path | None:
+    """An output option's file: none given, or given empty (``--summary
+    "$GITHUB_STEP_SUMMARY"`` with the variable unset), writes nothing — the latter with a
+    warning, so that the verdict's exit code is not lost to an error about a file."""
+    if text is None:
+        return None
+    if not text.strip():
+        stderr_console().print(
+            f"warning: {option} was given an empty file name (an unset variable?); "
+            "nothing written for it",
+            style="yellow",
+            markup=False,
+        )
+        return None
+    return Path(text)
+
+
 def _write(path: Path | None, text: str, append: bool = False) -> None:
-    """A gate's output file; one that cannot be written is exit 3, never 1 (a regression)."""
+    """A gate's output file (``-``: standard output); one that cannot be written is exit 3,
+    never 1 (a regression)."""
     if path is None:
         return
     from coldstart_bench.errors import ResultsNotWritable
 
+    if str(path) == "-":
+        sys.stdout.write(text)
+        return
     try:
         with open(path, "a" if append else "w", encoding="utf-8") as f:
             f.write(text)
@@ -306,6 +350,14 @@ def compare(
         ),
     ] = None,
     results_dir: ResultsDirOption = Path("results"),
+    json_out: Annotated[
+        str | None,
+        typer.Option(
+            "--json",
+            metavar="FILE",
+            help="Write the comparison as one JSON object here (- for standard output).",
+        ),
+    ] = None,
 ) -> None:
     """Compare two runs variant by variant, with the statistics the gate uses.
 
@@ -313,7 +365,11 @@ def compare(
     machine check — worded as slower / faster / no change ("can't tell" where a slowdown of
     the detectable bound could have gone unseen). Rows follow NEW_RUN's scenario order;
     compare.md and compare.csv go to NEW_RUN/compare/ (or --out)."""
-    from coldstart_bench.gate.formats import CompareCsvExporter, CompareMarkdownExporter
+    from coldstart_bench.gate.formats import (
+        CompareCsvExporter,
+        CompareMarkdownExporter,
+        GateJsonExporter,
+    )
     from coldstart_bench.results.store import atomic_write_bytes
 
     base_run, new_run = named_run(base, results_dir), named_run(new, results_dir)
@@ -331,6 +387,10 @@ def compare(
     for exporter in (CompareMarkdownExporter(), CompareCsvExporter()):
         for output in exporter.export(result):
             atomic_write_bytes(target / output.name, output.data)
+    json_path = _output_path(json_out, "--json")
+    if json_path is not None:
+        for output in GateJsonExporter("coldstart-bench.compare").export(result):
+            _write(json_path, output.data.decode("utf-8"))
     stderr_console().print(f"written: {target}/compare.md, compare.csv", markup=False)
 
 

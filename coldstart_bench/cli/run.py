@@ -192,11 +192,17 @@ def run(
         err.print(f"results: {outcome.run_dir}", markup=False)
     if outcome.gave_up is not None:
         err.print(f"stopped: {outcome.gave_up}", style="red", markup=False)
+    done = sum(not t.warmup for t in outcome.trials)
     if outcome.stopped_early is not None:
-        done = sum(not t.warmup for t in outcome.trials)
         err.print(
             f"stopped after {done} measured trial(s): {outcome.stopped_early} — "
             f"coldstart gate {outcome.run_dir} gives the verdict",
+            markup=False,
+        )
+    elif sequential and outcome.status == "complete" and outcome.gave_up is None:
+        err.print(
+            f"sequential A/B: not decided within its {done} measured trial(s) — coldstart "
+            f"gate {outcome.run_dir} says what they show",
             markup=False,
         )
     if report is not None:

@@ -23,6 +23,7 @@ from coldstart_bench.analysis.metrics import DEFAULT_GATED, METRIC_NAMES
 from coldstart_bench.errors import GateInputError
 from coldstart_bench.gate.failures import FailureCheck, failure_checks
 from coldstart_bench.gate.matching import Side, matched_frames, metric_values
+from coldstart_bench.gate.measures import combine, deciding_words
 from coldstart_bench.gate.rule import (
     DEFAULT_CONFIDENCE,
     DEFAULT_MAX_REGRESSION,
@@ -50,6 +51,7 @@ class GateSettings:
     factor: str | None = None
     baseline_level: str | None = None
     allow_drift: bool = False
+    require_wall: bool = False  # an undecided wall comparison stays inconclusive
 
     @property
     def alpha(self) -> float:
@@ -105,6 +107,11 @@ class GateResult:
     sequential: str | None = None  # how a sequential run's looks decided it
     failures: list[FailureCheck] = field(default_factory=list)  # how often each side failed
     unchecked: str | None = None  # two runs whose machines could not be compared: why
+
+    @property
+    def decided_by(self) -> str | None:
+        """Which measure decided, where one of a wall/CPU pair could not."""
+        return deciding_words(self.decisions)
 
     @property
     def failing(self) -> list[FailureCheck]:
@@ -213,8 +220,9 @@ def evaluate(
             "no variant with ok measured trials on both sides; nothing to gate"
             + (f" ({'; '.join(unmatched[:5])})" if unmatched else "")
         )
-    decisions = decide(
-        comparisons, settings.alpha, settings.max_regression, settings.detectable_bound
+    decisions = combine(
+        decide(comparisons, settings.alpha, settings.max_regression, settings.detectable_bound),
+        settings.require_wall,
     )
     labels = pairs[0] if pairs else (Side("", {}), Side("", {}))
     return GateResult(

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import math
 from typing import TYPE_CHECKING
 from xml.etree import ElementTree as ET
 
@@ -99,7 +101,7 @@ def gate_markdown(result: GateResult) -> str:
 
 
 def _notes(result: GateResult) -> list[str]:
-    return [line for line in (result.drift_line(), result.sequential) if line]
+    return [line for line in (result.drift_line(), result.sequential, result.decided_by) if line]
 
 
 def gate_junit(result: GateResult) -> str:
@@ -245,7 +247,7 @@ class GateTerminalExporter:
                 table.add_row(Text(row[0], style=style.get(row[0], "")), Text(row[1]), *row[2:])
             table.caption = explanation(result)
             out.print(table)
-            for line in (result.drift_line(), result.sequential):
+            for line in (result.drift_line(), result.sequential, result.decided_by):
                 if line:
                     out.print(line, markup=False, style="yellow" if result.drifted else None)
             for f in result.failing:
@@ -266,3 +268,99 @@ class GateTerminalExporter:
             for note in result.unmatched:
                 out.print(f"unmatched: {note}", markup=False)
         return [Output.text(STREAM, captured.get())]
+
+
+# The gate's JSON, key by key (the CLI reference shows it): schema_version 1.
+GATE_JSON_FIELDS: dict[str, str] = {
+    "schema_version": "1",
+    "kind": "`coldstart-bench.gate` or `coldstart-bench.compare`",
+    "verdict": "`pass`, `fail` or `inconclusive`",
+    "exit_code": "the command's exit code: 0 pass, 1 fail, 4 inconclusive",
+    "base / new": "what was compared: a run directory, or a factor's level",
+    "settings": "metrics, max_regression, confidence, detectable_bound (a pass needs "
+    "`detectable` ≤ it), allow_drift, require_wall",
+    "notes": "lines that qualify the verdict: the machine check, the sequential test, which "
+    "measure decided",
+    "comparisons": "one per gated variant and metric: variant, metric, verdict (`pass`, "
+    "`warning`, `regression`, `inconclusive`, `not judged`), reason, n_base, n_new, "
+    "base_median, new_median, ratio, ci_low, ci_high, ci_level, p_adjusted, detectable",
+    "failures": "per variant whose candidate failed trials: variant, verdict, base_failed, "
+    "base_n, new_failed, new_n, p_adjusted, first_error",
+    "budgets": "variant, metric, median, limit, ok",
+    "unmatched": "variants only one side has",
+}
+
+
+def gate_json(result: GateResult, kind: str = "coldstart-bench.gate") -> str:
+    """One machine-readable verdict object (:data:`GATE_JSON_FIELDS`)."""
+    s = result.settings
+    document = {
+        "schema_version": 1,
+        "kind": kind,
+        "verdict": result.verdict,
+        "exit_code": result.exit_code,
+        "base": result.base_label,
+        "new": result.new_label,
+        "settings": {
+            "metrics": list(s.metrics),
+            "max_regression": s.max_regression,
+            "confidence": s.confidence,
+            "detectable_bound": s.detectable_bound,
+            "allow_drift": s.allow_drift,
+            "require_wall": s.require_wall,
+        },
+        "notes": _notes(result),
+        "comparisons": [
+            {
+                "variant": d.comparison.variant,
+                "metric": d.comparison.metric,
+                "verdict": result.shown(d),
+                "reason": d.reason,
+                "n_base": d.comparison.n_base,
+                "n_new": d.comparison.n_new,
+                "base_median": d.comparison.base_median,
+                "new_median": d.comparison.new_median,
+                "ratio": _finite(d.comparison.ratio),
+                "ci_low": _finite(d.comparison.shift.low),
+                "ci_high": _finite(d.comparison.shift.high),
+                "ci_level": d.comparison.shift.level,
+                "p_adjusted": d.p_adjusted,
+                "detectable": _finite(d.detectable),
+            }
+            for d in result.decisions
+        ],
+        "failures": [
+            {
+                "variant": f.variant,
+                "verdict": f.verdict,
+                "base_failed": f.base_failed,
+                "base_n": f.base_n,
+                "new_failed": f.new_failed,
+                "new_n": f.new_n,
+                "p_adjusted": f.p_adjusted,
+                "first_error": f.first_error,
+            }
+            for f in result.failing
+        ],
+        "budgets": [
+            {"variant": v, "metric": m, "median": med, "limit": lim, "ok": ok}
+            for v, m, med, lim, ok in result.budgets
+        ],
+        "unmatched": list(result.unmatched),
+    }
+    return json.dumps(document, indent=2) + "\n"
+
+
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
+class GateJsonExporter:
+    format = "json"
+
+    def __init__(self, kind: str = "coldstart-bench.gate") -> None:
+        self.kind = kind
+
+    def export(self, result: GateResult) -> list[Output]:
+        name = "compare.json" if self.kind.endswith("compare") else "gate.json"
+        return [Output.text(name, gate_json(result, self.kind))]

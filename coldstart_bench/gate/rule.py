@@ -176,4 +176,6 @@ def compare_word(decision: Decision) -> str:
         return "faster"
     if decision.verdict == "inconclusive":
         return "can't tell"
+    if decision.verdict == "not judged":  # its twin measure decided (gate/measures.py)
+        return "not judged"
     return "no change"

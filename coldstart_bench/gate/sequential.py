@@ -23,6 +23,7 @@ from coldstart_bench.analysis.sequential import MIN_ROUNDS, look
 from coldstart_bench.errors import GateInputError
 from coldstart_bench.gate.evaluate import GateResult, GateSettings, evaluate
 from coldstart_bench.gate.matching import sides_from_factor
+from coldstart_bench.gate.measures import combine
 from coldstart_bench.gate.rule import Decision
 from coldstart_bench.results.run_file import EMPTY
 from coldstart_bench.results.schema import TrialRecord
@@ -175,7 +176,15 @@ def _at_round(
         )
         verdict, reason = _verdict(seen.decision, rounds, design.last_round, d)
         verdicts.append(seen.decision)
-        decisions.append(dataclasses.replace(d, verdict=verdict, reason=reason))
+        # a pass of the sequential test has its design's power: 80 % at the bound
+        detectable = d.detectable
+        if seen.decision == "pass":
+            detectable = min(detectable, settings.detectable_bound)
+        decisions.append(
+            dataclasses.replace(d, verdict=verdict, reason=reason, detectable=detectable)
+        )
+    if rounds >= design.last_round:  # the last look: what one measure could not, the other may
+        decisions = combine(decisions, settings.require_wall)
     # A failure rate is looked at after every round too: a look may stop the run only where
     # it would hold at α over all the looks the run can make (Bonferroni).
     looks = max(design.last_round - design.min_rounds + 1, 1)

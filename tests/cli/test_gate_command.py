@@ -71,9 +71,11 @@ def test_a_planted_slowdown_fails_with_junit_and_summary(tmp_path: Path, write_s
     assert result.exit_code == 1, result.output
     assert "regression" in result.output
     suite = ET.parse(junit).getroot()
-    assert suite.get("tests") == "1" and suite.get("failures") == "1"
+    # cold TTFT and the CPU work to the first token: a sleep is wall time, no CPU work
+    assert suite.get("tests") == "2" and suite.get("failures") == "1"
     case = suite.find("testcase")
     assert case is not None and case.get("name") == "cold_ttft_ms"
+    assert case.find("failure") is not None
     assert "build=candidate vs base" in (case.get("classname") or "")
     text = summary.read_text()
     assert "cold-start gate: fail" in text and "| regression |" in text
@@ -147,7 +149,7 @@ def test_bad_input_exits_2_and_too_few_trials_4_with_the_reason(tmp_path: Path, 
     run_dir = run(tmp_path, write_scenario, ab_scenario(0, reps=2), "few")
     few = gate(str(run_dir))
     assert few.exit_code == 4  # inconclusive, never a pass
-    assert "needs at least 3 per side" in few.output
+    assert "needs at least 4 per side" in few.output  # two comparisons: cold TTFT and its CPU work
     missing = gate(str(run_dir), "--baseline", "nope", "--results-dir", str(tmp_path))
     assert missing.exit_code == 2 and "neither a run directory nor a baseline" in missing.output
     bad_metric = gate(str(run_dir), "--metric", "coldttft")
