@@ -31,16 +31,15 @@ BUSY_STEAL = 0.05
 # average lags a minute behind, too long for a run of a few minutes.
 
 
-def calibrations(trials: Sequence[TrialRecord]) -> np.ndarray:
-    """The calibration of every trial (warm-up ones too: they ran on the same machine)."""
-    return np.asarray(
-        [
-            t.machine.calibration_ms
-            for t in trials
-            if t.machine is not None and t.machine.calibration_ms is not None
-        ],
-        dtype=float,
-    )
+def calibrations(trials: Sequence[TrialRecord], cpu: bool = False) -> np.ndarray:
+    """The calibration of every trial (warm-up ones too: they ran on the same machine): its
+    wall time, or with ``cpu`` its CPU time."""
+    values = [
+        t.machine.calibration_cpu_ms if cpu else t.machine.calibration_ms
+        for t in trials
+        if t.machine is not None
+    ]
+    return np.asarray([v for v in values if v is not None], dtype=float)
 
 
 @dataclass(frozen=True)
@@ -135,11 +134,11 @@ class Drift:
 
 
 def drift(
-    base: Sequence[TrialRecord], new: Sequence[TrialRecord], tolerance: float
+    base: Sequence[TrialRecord], new: Sequence[TrialRecord], tolerance: float, cpu: bool = False
 ) -> Drift | None:
-    """The calibrations of two runs compared; None where either has fewer than
-    :data:`MIN_CALIBRATIONS`."""
-    before, after = calibrations(base), calibrations(new)
+    """The calibrations of two runs compared (their wall times, or with ``cpu`` their CPU
+    times); None where either has fewer than :data:`MIN_CALIBRATIONS`."""
+    before, after = calibrations(base, cpu), calibrations(new, cpu)
     if min(len(before), len(after)) < MIN_CALIBRATIONS:
         return None
     alpha = (1 - DRIFT_CONFIDENCE) / 2

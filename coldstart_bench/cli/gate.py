@@ -139,6 +139,7 @@ def _two_runs(base_run: Any, new_run: Any, settings: Any) -> Any:
     if same_run(base_run, new_run):
         stderr_console().print(f"warning: {SAME_RUN_WARNING}", style="yellow", markup=False)
     moved = drift(base_run.trials, new_run.trials, settings.max_regression)
+    moved_cpu = drift(base_run.trials, new_run.trials, settings.max_regression, cpu=True)
     unchecked = None
     if moved is None:
         counts = [len(calibrations(r.trials)) for r in (base_run, new_run)]
@@ -148,7 +149,9 @@ def _two_runs(base_run: Any, new_run: Any, settings: Any) -> Any:
         )
     pairs = [sides_from_runs(base_run, new_run)]
     try:
-        return evaluate(pairs, settings, moved, two_runs=True, unchecked=unchecked)
+        return evaluate(
+            pairs, settings, moved, two_runs=True, unchecked=unchecked, cpu_drift=moved_cpu
+        )
     except GateInputError:
         names = (base_run.name, new_run.name)
         if names[0] != names[1]:

@@ -19,9 +19,10 @@ import numpy as np
 import pandas as pd
 
 from coldstart_bench.analysis.machine import Drift
-from coldstart_bench.analysis.metrics import DEFAULT_GATED, METRIC_NAMES
+from coldstart_bench.analysis.metrics import BY_NAME, DEFAULT_GATED, METRIC_NAMES
 from coldstart_bench.errors import GateInputError
 from coldstart_bench.gate.failures import FailureCheck, failure_checks
+from coldstart_bench.gate.machine_adjust import adjust
 from coldstart_bench.gate.matching import Side, matched_frames, metric_values
 from coldstart_bench.gate.measures import combine, deciding_words
 from coldstart_bench.gate.rule import (
@@ -107,6 +108,17 @@ class GateResult:
     sequential: str | None = None  # how a sequential run's looks decided it
     failures: list[FailureCheck] = field(default_factory=list)  # how often each side failed
     unchecked: str | None = None  # two runs whose machines could not be compared: why
+    cpu_drift: Drift | None = None  # the same, by the calibration's CPU time
+
+    @property
+    def adjusted(self) -> bool:
+        """Two runs whose machines were not the same: each comparison allowed for it
+        (gate/machine_adjust.py)."""
+        if self.settings.allow_drift or not self.two_runs or self.drift is None:
+            return False
+        return not self.drift.same_machine or (
+            self.cpu_drift is not None and not self.cpu_drift.same_machine
+        )
 
     @property
     def decided_by(self) -> str | None:
@@ -120,11 +132,9 @@ class GateResult:
 
     @property
     def drifted(self) -> bool:
-        """The machine was not shown the same between the two runs, or could not be checked
-        (and that matters: no --allow-drift)."""
-        if self.settings.allow_drift or not self.two_runs:
-            return False
-        return self.drift is None or not self.drift.same_machine
+        """The machines of the two runs could not be compared (and that matters: no
+        --allow-drift): no comparison of times is judged."""
+        return self.two_runs and self.drift is None and not self.settings.allow_drift
 
     def shown(self, decision: Decision) -> str:
         """A comparison's verdict as shown: none of them counts when the machine drifted."""
@@ -174,14 +184,16 @@ class GateResult:
                 "both builds in one run (A/B, coldstart run --sequential), or pass --allow-drift"
             )
         tolerance = f"{self.settings.max_regression:.0%}"
-        if self.drift.same_machine:
-            return f"machine: {self.drift.sentence()}: the same within {tolerance}"
+        cpu = f"; by its CPU time, {self.cpu_drift.speed.ratio:.3f}×" if self.cpu_drift else ""
+        if not self.adjusted and self.drift.same_machine:
+            return f"machine: {self.drift.sentence()}{cpu}: the same within {tolerance}"
         if self.settings.allow_drift:
-            return f"machine: {self.drift.sentence()} (--allow-drift: compared anyway)"
+            return f"machine: {self.drift.sentence()}{cpu} (--allow-drift: compared anyway)"
         return (
-            f"inconclusive: {self.drift.sentence()}, not shown the same within the "
-            f"{tolerance} the gate is asked to detect; measure both builds in one run (A/B, "
-            "coldstart run --sequential), or pass --allow-drift"
+            f"machine: {self.drift.sentence()}{cpu}, not the same within {tolerance}: each "
+            "comparison allows for it, from none to all of the calibration's change (wall "
+            "times by its wall time, CPU work by its CPU time); where that leaves the "
+            "answer open it is inconclusive"
         )
 
 
@@ -191,6 +203,7 @@ def evaluate(
     drift: Drift | None = None,
     two_runs: bool = False,
     unchecked: str | None = None,
+    cpu_drift: Drift | None = None,
 ) -> GateResult:
     """Every gated comparison of the matched sides, decided together, and the budgets."""
     matched, unmatched = matched_frames(pairs)
@@ -220,10 +233,12 @@ def evaluate(
             "no variant with ok measured trials on both sides; nothing to gate"
             + (f" ({'; '.join(unmatched[:5])})" if unmatched else "")
         )
-    decisions = combine(
-        decide(comparisons, settings.alpha, settings.max_regression, settings.detectable_bound),
-        settings.require_wall,
+    decided = decide(
+        comparisons, settings.alpha, settings.max_regression, settings.detectable_bound
     )
+    if two_runs and drift is not None and not settings.allow_drift:
+        decided = [_for_the_machine(d, drift, cpu_drift, settings) for d in decided]
+    decisions = combine(decided, settings.require_wall)
     labels = pairs[0] if pairs else (Side("", {}), Side("", {}))
     return GateResult(
         decisions,
@@ -236,7 +251,21 @@ def evaluate(
         two_runs,
         failures=failures,
         unchecked=unchecked,
+        cpu_drift=cpu_drift,
     )
+
+
+def _for_the_machine(
+    decision: Decision, wall: Drift, cpu: Drift | None, settings: GateSettings
+) -> Decision:
+    """A comparison of two runs judged with its machine's change allowed for, where the
+    machine was not the same: by the calibration's CPU time for CPU work, else its wall
+    time."""
+    known = BY_NAME.get(decision.comparison.metric)
+    machine = cpu if known is not None and known.cpu and cpu is not None else wall
+    if machine.same_machine:
+        return decision
+    return adjust(decision, machine, settings.max_regression, settings.detectable_bound)
 
 
 def _budgets(

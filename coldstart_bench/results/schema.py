@@ -313,6 +313,10 @@ class MachineSample:
     others_busy_share: float | None = None
     """The share of all CPUs' time spent not idle just before the trial (50 ms, before the
     calibration, when no process of the run is running): other work on the machine."""
+    calibration_cpu_ms: float | None = None
+    """The calibration's CPU time (user + system of its process; the median of its runs):
+    what the machine's speed means for CPU work, which other work on the machine moves far
+    less than the wall clock."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,9 +43,12 @@ CALIBRATION_MODULES = ("json", "decimal", "email.parser", "http.client", "asynci
 _PROGRAM = "import " + ", ".join(CALIBRATION_MODULES)
 
 
-def calibrate(runs: int = CALIBRATION_RUNS, timeout_s: float = 30.0) -> tuple[float, ...]:
-    """Each run's time from spawn to exit, in ms; () where the interpreter cannot run."""
-    times = []
+def calibrate(
+    runs: int = CALIBRATION_RUNS, timeout_s: float = 30.0
+) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Each run's time from spawn to exit and its CPU time (user + system), in ms; ((), ())
+    where the interpreter cannot run."""
+    times, cpu = [], []
     for _ in range(runs):
         began = time.perf_counter_ns()
         try:
@@ -56,19 +59,22 @@ def calibrate(runs: int = CALIBRATION_RUNS, timeout_s: float = 30.0) -> tuple[fl
                 stderr=subprocess.DEVNULL,
             )
         except OSError:
-            return ()
+            return (), ()
         # A blocking wait, not wait(timeout): that one polls with sleeps of up to 50 ms,
-        # which would become part of the figure. The timer only guards against a hang.
+        # which would become part of the figure. The timer only guards against a hang;
+        # wait4 also gives the child's CPU time.
         guard = threading.Timer(timeout_s, child.kill)
         guard.start()
         try:
-            code = child.wait()
+            _pid, status, usage = os.wait4(child.pid, 0)
         finally:
             guard.cancel()
-        if code != 0:
-            return ()
+        child.returncode = os.waitstatus_to_exitcode(status)
+        if child.returncode != 0:
+            return (), ()
         times.append(round((time.perf_counter_ns() - began) / 1e6, 3))
-    return tuple(times)
+        cpu.append(round((usage.ru_utime + usage.ru_stime) * 1000, 3))
+    return tuple(times), tuple(cpu)
 
 
 @dataclass(frozen=True)
@@ -102,6 +108,7 @@ class MachineWatch:
         self.runs = runs
         self._start: CpuTimes | None = None
         self._calibration: tuple[float, ...] = ()
+        self._calibration_cpu: tuple[float, ...] = ()
         self._load: float | None = None
         self._mhz: float | None = None
         self._others: float | None = None
@@ -110,7 +117,7 @@ class MachineWatch:
         # Between trials nothing of the run runs: whatever keeps the CPUs busy now is
         # other work (the trial's own load is in busy_share, measured during it).
         self._others = busy_share(OTHERS_SAMPLE_S)
-        self._calibration = calibrate(self.runs) if self.runs else ()
+        self._calibration, self._calibration_cpu = calibrate(self.runs) if self.runs else ((), ())
         self._load = round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None
         self._mhz = cpu_mhz()
         self._start = cpu_times()
@@ -129,4 +136,9 @@ class MachineWatch:
             cpu_quota=cpu_quota(),
             cpu_mhz=self._mhz,
             others_busy_share=self._others,
+            calibration_cpu_ms=(
+                round(statistics.median(self._calibration_cpu), 3)
+                if self._calibration_cpu
+                else None
+            ),
         )

@@ -17,7 +17,8 @@ from coldstart_bench.run.session import run_scenario, start_notes
 
 
 def test_a_calibration_times_a_fresh_interpreter_from_spawn_to_exit():
-    [run] = calibrate(1)
+    [run], [cpu] = calibrate(1)
+    assert 0 < cpu < 10_000 and cpu <= run * 2.5  # its CPU time: one process, a few threads
     assert 5 < run < 10_000  # milliseconds: an interpreter start and some imports
 
 
