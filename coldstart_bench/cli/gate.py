@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -286,6 +287,7 @@ def gate(
             "nothing to compare with: give --baseline RUN, or --factor F "
             "--baseline-level L for an A/B run (or set them in the scenario's [gate])"
         )
+    result = dataclasses.replace(result, busy=busy_note(new_run))
     _print_result(result, f"gate: {result.verdict}")
     for path, exporter, append in (
         (_output_path(summary, "--summary"), GateMarkdownExporter(), True),
@@ -296,6 +298,20 @@ def gate(
             for output in exporter.export(result):
                 _write(path, output.data.decode("utf-8"), append)
     raise typer.Exit(result.exit_code)
+
+
+def busy_note(run: Any) -> str | None:
+    """What a busy machine did to the measures, where the run says it was busy."""
+    from coldstart_bench.analysis.machine import summarise_machine
+
+    machine = summarise_machine(run.trials)
+    if not machine.busy:
+        return None
+    return (
+        "the machine was busy (" + (machine.text() or "") + "): wall times are inflated and "
+        "noisy; CPU work much less, unless the server's threads outnumber the CPUs left free "
+        "and spin while they wait — pin them for a gate (OMP_NUM_THREADS, {free_cpus})"
+    )
 
 
 def _output_path(text: str | None, option: str) -> Path | None:

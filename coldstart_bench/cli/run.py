@@ -113,6 +113,15 @@ def run(
             "can tell a slower machine from a slower build.",
         ),
     ] = True,
+    cpu_accounting: Annotated[
+        str,
+        typer.Option(
+            "--cpu-accounting",
+            metavar="HOW",
+            help="The services' CPU work and memory: auto (a cgroup per service where one "
+            "can be made, else the process table), proc (the process table), off.",
+        ),
+    ] = "auto",
     keep_going: Annotated[
         bool,
         typer.Option(
@@ -150,6 +159,7 @@ def run(
         executor=_executor(executor, ray_address),
         allow_large=allow_large,
         keep_going=keep_going,
+        accounting=_accounting(cpu_accounting),
         calibrate=calibrate,
         stop_rule=_sequential_stop(loaded, repetitions) if sequential else None,
     )
@@ -216,6 +226,12 @@ def run(
         )
         raise typer.Exit(REPORT_NOT_WRITTEN)
     raise typer.Exit(outcome.exit_code)
+
+
+def _accounting(text: str) -> str:
+    if text not in ("auto", "proc", "off"):
+        raise ColdstartError(f"--cpu-accounting: {text!r}; choose auto, proc or off")
+    return text
 
 
 def _sequential_stop(loaded: Any, repetitions: int | None) -> Any:

@@ -109,6 +109,7 @@ class GateResult:
     failures: list[FailureCheck] = field(default_factory=list)  # how often each side failed
     unchecked: str | None = None  # two runs whose machines could not be compared: why
     cpu_drift: Drift | None = None  # the same, by the calibration's CPU time
+    busy: str | None = None  # the machine was busy: what that does to each measure
 
     @property
     def adjusted(self) -> bool:

@@ -101,7 +101,8 @@ def gate_markdown(result: GateResult) -> str:
 
 
 def _notes(result: GateResult) -> list[str]:
-    return [line for line in (result.drift_line(), result.sequential, result.decided_by) if line]
+    lines = (result.drift_line(), result.sequential, result.decided_by, result.busy)
+    return [line for line in lines if line]
 
 
 def gate_junit(result: GateResult) -> str:
@@ -247,7 +248,7 @@ class GateTerminalExporter:
                 table.add_row(Text(row[0], style=style.get(row[0], "")), Text(row[1]), *row[2:])
             table.caption = explanation(result)
             out.print(table)
-            for line in (result.drift_line(), result.sequential, result.decided_by):
+            for line in _notes(result):
                 if line:
                     out.print(line, markup=False, style="yellow" if result.drifted else None)
             for f in result.failing:
