@@ -1,5 +1,5 @@
 """Shared fixtures: scenario files written on the fly, trustme certificates, and a guard
-that fails any test leaving a process behind."""
+that fails any test leaving a process (or a cgroup made for one) behind."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from helpers import TOY_SERVER, Server
 
-from coldstart_bench.host import processes
+from coldstart_bench.host import accounting, processes
 from coldstart_bench.plan.specs import ReadySpec, ServiceSpec
 from coldstart_bench.proc.group import TrialProcesses
 from coldstart_bench.proc.ports import free_port
@@ -62,11 +62,23 @@ def _descendants() -> dict[int, processes.ProcInfo]:
     }
 
 
+def _leaked_groups(before: set[Path]) -> list[Path]:
+    """cgroups made since ``before`` by this process or by a harness no longer alive (a
+    killed one's are its guardian's to remove)."""
+    return [
+        group
+        for group, pid in accounting.made_groups().items()
+        if group not in before and (pid == os.getpid() or processes.read_proc(pid) is None)
+    ]
+
+
 @pytest.fixture(autouse=True)
 def no_leaked_processes() -> Iterator[None]:
     """Every test must leave no process of its own behind (checked in /proc, not trusted
-    from exit codes). Leftovers are killed so one failure does not cascade."""
+    from exit codes), nor a cgroup made for one. Leftovers are removed so one failure does
+    not cascade."""
     before = set(_descendants())
+    groups_before = set(accounting.made_groups())
     yield
     deadline = time.monotonic() + 3.0
     leaked = {pid: p for pid, p in _descendants().items() if pid not in before}
@@ -78,6 +90,14 @@ def no_leaked_processes() -> Iterator[None]:
             os.kill(pid, signal.SIGKILL)
     processes.reap(leaked)
     assert not leaked, f"processes left behind: {[(p.pid, p.comm) for p in leaked.values()]}"
+    groups = _leaked_groups(groups_before)
+    while groups and time.monotonic() < deadline + 3.0:
+        time.sleep(0.05)
+        groups = _leaked_groups(groups_before)
+    for group in groups:
+        with contextlib.suppress(OSError):
+            group.rmdir()
+    assert not groups, f"cgroups left behind: {[str(g) for g in groups]}"
 
 
 @pytest.fixture

@@ -43,6 +43,8 @@ def trials_frame(trials: Iterable[TrialRecord]) -> pd.DataFrame:
             "requests": len(t.requests),
             **dict(trial_values(t)),
             "first_total_ms": t.requests[0].total_ms if t.requests else None,
+            "calibration_ms": t.machine.calibration_ms if t.machine else None,
+            "calibration_cpu_ms": t.machine.calibration_cpu_ms if t.machine else None,
         }
         rows.append(row)
     frame = pd.DataFrame(rows)

@@ -31,7 +31,7 @@ COMMANDS: tuple[Entry, ...] = (
           "tools"),
     Entry("gate", "CI", "Pass or fail a run against a baseline, or its A/B levels against "
           "each other.", "gate"),
-    Entry("baseline", "CI", "Save, list and remove named baselines.", "gate"),
+    Entry("baseline", "CI", "Save, list and remove named baselines.", "baseline"),
     Entry("serve", "Targets", "The reference server: an OpenAI-compatible server "
           "of a generated torch model.", "target"),
     Entry("serve-gateway", "Targets", "The reference gateway: an OpenAI-compatible "

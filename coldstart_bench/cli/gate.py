@@ -1,5 +1,5 @@
-"""``coldstart gate``, ``coldstart compare`` and ``coldstart baseline``: parse, call
-:mod:`coldstart_bench.gate`, print."""
+"""``coldstart gate`` and ``coldstart compare``: parse, call :mod:`coldstart_bench.gate`,
+print."""
 
 from __future__ import annotations
 
@@ -19,115 +19,32 @@ from coldstart_bench.cli.common import (
     stdout_console,
     user_errors,
 )
-from coldstart_bench.cli.help import PanelGroup, PlainCommand, command_app
+from coldstart_bench.cli.gate_options import (
+    ConfidenceOption,
+    MaxDetectableOption,
+    MaxRegressionOption,
+    MetricOption,
+    PerTrialMachineOption,
+    fraction,
+    parse_budgets,
+    settings_of,
+)
+from coldstart_bench.cli.help import PlainCommand, command_app
 
 app = command_app()
-baseline_app = command_app(
-    cls=PanelGroup,
-    help="Save, list and remove named baselines.\n\nA baseline is a run's run.json and "
-    "trials.jsonl kept under RESULTS_DIR/baselines/NAME; every command that takes a RUN "
-    "takes its NAME too.",
-    no_args_is_help=True,
-)
-
-# The options gate and compare share: the same names, the same defaults (the scenario's
-# [gate] table, else the built-in ones), so that both judge a comparison alike.
-MetricOption = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--metric",
-        metavar="METRIC",
-        help="A metric to compare, e.g. ready_ms (repeatable; default: the scenario's "
-        "[gate] metrics, else cold_ttft_ms).",
-    ),
-]
-MaxRegressionOption = Annotated[
-    str | None,
-    typer.Option(
-        "--max-regression",
-        metavar="PERCENT",
-        help="The largest slowdown tolerated, e.g. 5% (default: the scenario's [gate], else 5%).",
-    ),
-]
-MaxDetectableOption = Annotated[
-    str | None,
-    typer.Option(
-        "--max-detectable",
-        metavar="PERCENT",
-        help="A pass needs the comparison able to find a slowdown this large with 80 % power, "
-        "e.g. 15% (default: the scenario's [gate], else 2 × --max-regression).",
-    ),
-]
-ConfidenceOption = Annotated[
-    float | None,
-    typer.Option(
-        "--confidence",
-        metavar="C",
-        help="Confidence of the tests and intervals, e.g. 0.95 (default: the scenario's "
-        "[gate], else 0.95).",
-    ),
-]
 
 
-def _parse_budgets(items: list[str]) -> dict[str, float]:
-    from coldstart_bench.errors import GateInputError
-
-    budgets = {}
-    for item in items:
-        metric, sep, value = item.partition("=")
-        try:
-            budgets[metric.strip()] = float(value.strip().removesuffix("ms"))
-        except ValueError:
-            sep = ""
-        if not sep:
-            raise GateInputError(
-                f"--budget expects metric=ms, e.g. cold_ttft_ms=1500; got {item!r}"
-            )
-    return budgets
-
-
-def _fraction(text: str | None, option: str) -> float | None:
-    if text is None:
-        return None
-    from coldstart_bench.errors import GateInputError
-    from coldstart_bench.scenario.schema import parse_fraction
-
-    try:
-        return parse_fraction(text)
-    except ValueError as exc:
-        raise GateInputError(f"{option}: {exc}") from None
-
-
-def _print_result(result: Any, title: str, words: bool = False) -> None:
-    """The gate's (or comparison's) terminal form on standard output."""
+def _print_result(
+    result: Any, title: str, words: bool = False, json_out: str | None = None
+) -> None:
+    """The gate's (or comparison's) terminal form on standard output — on standard error
+    where the JSON goes to standard output (``--json -``), so that it can be piped."""
     from coldstart_bench.gate.formats import GateTerminalExporter
 
-    out = stdout_console()
+    out = stderr_console() if json_out == "-" else stdout_console()
     for output in GateTerminalExporter(out, title, words).export(result):
         out.file.write(output.data.decode("utf-8"))
-    sys.stdout.flush()
-
-
-def _settings(
-    run: Any,
-    metric: list[str] | None,
-    max_regression: str | None,
-    confidence: float | None,
-    **more: Any,
-) -> Any:
-    """The comparison's settings: the command line over the scenario's [gate] table."""
-    from coldstart_bench.errors import GateInputError
-    from coldstart_bench.gate.evaluate import settings_for
-
-    if confidence is not None and not 0.5 < confidence < 1:
-        raise GateInputError("--confidence must be between 0.5 and 1, e.g. 0.95")
-    overrides = {
-        "metrics": tuple(metric or ()),
-        "max_regression": _fraction(max_regression, "--max-regression"),
-        "confidence": confidence,
-        **more,
-    }
-    return settings_for(run, overrides)
+    out.file.flush()
 
 
 def _two_runs(base_run: Any, new_run: Any, settings: Any) -> Any:
@@ -185,6 +102,7 @@ def gate(
     max_regression: MaxRegressionOption = None,
     confidence: ConfidenceOption = None,
     max_detectable: MaxDetectableOption = None,
+    per_trial_machine: PerTrialMachineOption = None,
     allow_drift: Annotated[
         bool,
         typer.Option(
@@ -247,17 +165,18 @@ def gate(
     from coldstart_bench.gate.sequential import design_of, judge
 
     new_run = named_run(run, results_dir)
-    settings = _settings(
+    settings = settings_of(
         new_run,
         metric,
         max_regression,
         confidence,
-        max_detectable=_fraction(max_detectable, "--max-detectable"),
-        budgets=_parse_budgets(budget or []),
+        max_detectable=fraction(max_detectable, "--max-detectable"),
+        budgets=parse_budgets(budget or []),
         factor=factor,
         baseline_level=baseline_level,
         allow_drift=allow_drift or None,
         require_wall=require_wall or None,
+        per_trial_machine=per_trial_machine,
     )
     if baseline is not None and settings.factor is not None and factor is not None:
         raise GateInputError("give either --baseline or --factor, not both")
@@ -269,12 +188,20 @@ def gate(
             "would be ignored and its error rates not hold; restore run.json's stop_rule"
         )
     if design is not None:
-        given = (metric, max_regression, confidence, max_detectable, factor, baseline_level)
+        given = (
+            metric,
+            max_regression,
+            confidence,
+            max_detectable,
+            factor,
+            baseline_level,
+            per_trial_machine,
+        )
         if any(v is not None for v in given):
             raise GateInputError(
                 "this run was stopped by its sequential test: it is judged with the [gate] "
                 "settings that test used; leave out --metric, --max-regression, --confidence, "
-                "--max-detectable, --factor and --baseline-level"
+                "--max-detectable, --factor, --baseline-level and --[no-]per-trial-machine"
             )
         result = judge(new_run, design, settings).result
     elif baseline is not None:
@@ -288,7 +215,7 @@ def gate(
             "--baseline-level L for an A/B run (or set them in the scenario's [gate])"
         )
     result = dataclasses.replace(result, busy=busy_note(new_run))
-    _print_result(result, f"gate: {result.verdict}")
+    _print_result(result, f"gate: {result.verdict}", json_out=json_out)
     for path, exporter, append in (
         (_output_path(summary, "--summary"), GateMarkdownExporter(), True),
         (_output_path(junit, "--junit"), GateJunitExporter(), False),
@@ -362,6 +289,7 @@ def compare(
     max_regression: MaxRegressionOption = None,
     confidence: ConfidenceOption = None,
     max_detectable: MaxDetectableOption = None,
+    per_trial_machine: PerTrialMachineOption = None,
     out: Annotated[
         Path | None,
         typer.Option(
@@ -392,15 +320,16 @@ def compare(
     from coldstart_bench.results.store import atomic_write_bytes
 
     base_run, new_run = named_run(base, results_dir), named_run(new, results_dir)
-    settings = _settings(
+    settings = settings_of(
         new_run,
         metric,
         max_regression,
         confidence,
-        max_detectable=_fraction(max_detectable, "--max-detectable"),
+        max_detectable=fraction(max_detectable, "--max-detectable"),
+        per_trial_machine=per_trial_machine,
     )
     result = _two_runs(base_run, new_run, settings)
-    _print_result(result, "compare", words=True)
+    _print_result(result, "compare", words=True, json_out=json_out)
     target = out or new_run.run_dir / "compare"
     target.mkdir(parents=True, exist_ok=True)
     for exporter in (CompareMarkdownExporter(), CompareCsvExporter()):
@@ -411,54 +340,3 @@ def compare(
         for output in GateJsonExporter("coldstart-bench.compare").export(result):
             _write(json_path, output.data.decode("utf-8"))
     stderr_console().print(f"written: {target}/compare.md, compare.csv", markup=False)
-
-
-@baseline_app.command("save", cls=PlainCommand)
-@user_errors
-def baseline_save(
-    run: RunArg,
-    name: Annotated[str, typer.Option("--name", metavar="NAME", help="Its name, e.g. main.")],
-    results_dir: ResultsDirOption = Path("results"),
-) -> None:
-    """Keep a run as a named baseline."""
-    from coldstart_bench.results.baselines import resolve_run, save_baseline
-
-    path = save_baseline(resolve_run(run, results_dir).run_dir, name, results_dir)
-    stdout_console().print(f"saved baseline {name!r}: {path}", markup=False)
-
-
-@baseline_app.command("list", cls=PlainCommand)
-@user_errors
-def baseline_list(results_dir: ResultsDirOption = Path("results")) -> None:
-    """List the saved baselines."""
-    from coldstart_bench.results.baselines import list_baselines
-
-    console = stdout_console()
-    found = list_baselines(results_dir)
-    if not found:
-        console.print(f"no baselines in {results_dir / 'baselines'}", markup=False)
-    for name, run in found:
-        meta = run.metadata
-        console.print(
-            f"{name}: {meta.scenario.name} · run {meta.run_id} · "
-            f"{len(run.measured)} trials · {meta.started_at}",
-            markup=False,
-        )
-
-
-@baseline_app.command("rm", cls=PlainCommand)
-@user_errors
-def baseline_rm(
-    name: Annotated[
-        str, typer.Argument(metavar="NAME", help="The baseline's name.", show_default=False)
-    ],
-    results_dir: ResultsDirOption = Path("results"),
-) -> None:
-    """Remove a saved baseline."""
-    from coldstart_bench.results.baselines import remove_baseline
-
-    remove_baseline(name, results_dir)
-    stdout_console().print(f"removed baseline {name!r}", markup=False)
-
-
-app.add_typer(baseline_app, name="baseline")

@@ -256,7 +256,9 @@ def _sequential_stop(loaded: Any, repetitions: int | None) -> Any:
             f"least one other level (levels in {loaded.path}: {shown})"
         )
     rounds = repetitions if repetitions is not None else loaded.scenario.repetitions
-    design = SequentialDesign(settings.factor, settings.baseline_level, rounds)
+    design = SequentialDesign(
+        settings.factor, settings.baseline_level, rounds, per_trial_machine=True
+    )
     return SequentialStop(design, settings, table)
 
 

@@ -23,7 +23,7 @@ from coldstart_bench.analysis.metrics import BY_NAME, DEFAULT_GATED, METRIC_NAME
 from coldstart_bench.errors import GateInputError
 from coldstart_bench.gate.failures import FailureCheck, failure_checks
 from coldstart_bench.gate.machine_adjust import adjust
-from coldstart_bench.gate.matching import Side, matched_frames, metric_values
+from coldstart_bench.gate.matching import Side, calibrations_for, matched_frames, metric_values
 from coldstart_bench.gate.measures import combine, deciding_words
 from coldstart_bench.gate.rule import (
     DEFAULT_CONFIDENCE,
@@ -53,6 +53,8 @@ class GateSettings:
     baseline_level: str | None = None
     allow_drift: bool = False
     require_wall: bool = False  # an undecided wall comparison stays inconclusive
+    # each trial's time read at its side's typical machine speed (analysis/covariate.py)
+    per_trial_machine: bool = True
 
     @property
     def alpha(self) -> float:
@@ -168,6 +170,20 @@ class GateResult:
         m = max(len(self.decisions), 1)
         return 1 - 2 * self.settings.alpha / m
 
+    def trial_machine_line(self) -> str | None:
+        """One line on the per-trial adjustment for the machine's speed, where it applied."""
+        applied = [d.comparison.machine for d in self.decisions if d.comparison.machine]
+        if not applied:
+            return None
+        before = float(np.median([a.noise_before for a in applied]))
+        after = float(np.median([a.noise_after for a in applied]))
+        return (
+            f"per-trial machine speed: {len(applied)} of {len(self.decisions)} comparison(s) "
+            "read each trial at the machine's typical speed, by the calibration before it; "
+            f"trial-to-trial noise {before:.1%} → {after:.1%} (median; --no-per-trial-machine: "
+            "as measured)"
+        )
+
     def drift_line(self) -> str | None:
         """One line on the machine, for two runs."""
         if self.drift is None:
@@ -215,10 +231,21 @@ def evaluate(
         if metric_values(base, metric) and metric_values(new, metric)
     ]
     alpha_each = settings.alpha / max(len(wanted), 1)
-    comparisons: list[Comparison] = [
-        compare(key, metric, metric_values(base, metric), metric_values(new, metric), alpha_each)
-        for key, metric, base, new in wanted
-    ]
+    drifts = (drift, cpu_drift) if two_runs else None
+    comparisons: list[Comparison] = []
+    for key, metric, base, new in wanted:
+        centre = _per_trial(settings, metric, drifts)
+        comparisons.append(
+            compare(
+                key,
+                metric,
+                metric_values(base, metric),
+                metric_values(new, metric),
+                alpha_each,
+                None if centre is None else _calibrations(base, new, metric),
+                centre == "common",
+            )
+        )
     budgets = _budgets(matched, settings.budgets)
     failures = failure_checks(
         [
@@ -254,6 +281,35 @@ def evaluate(
         unchecked=unchecked,
         cpu_drift=cpu_drift,
     )
+
+
+def _per_trial(
+    settings: GateSettings, metric: str, drifts: tuple[Drift | None, Drift | None] | None
+) -> str | None:
+    """How a comparison reads its trials at their typical machine speed
+    (analysis/covariate.py): about a centre common to both sides in one run and between two
+    runs on the same machine; about each run's own where their machines differed (the
+    difference is machine_adjust's, with its bounds); not at all where the machines were
+    not compared or --allow-drift compares them anyway (None)."""
+    if not settings.per_trial_machine:
+        return None
+    if drifts is None:
+        return "common"
+    wall, cpu = drifts
+    known = BY_NAME.get(metric)
+    machine = cpu if known is not None and known.cpu and cpu is not None else wall
+    if machine is None:
+        return None
+    if machine.same_machine:
+        return "common"
+    return None if settings.allow_drift else "own"
+
+
+def _calibrations(
+    base: pd.DataFrame, new: pd.DataFrame, metric: str
+) -> tuple[list[float], list[float]] | None:
+    sides = calibrations_for(base, metric), calibrations_for(new, metric)
+    return None if sides[0] is None or sides[1] is None else (sides[0], sides[1])
 
 
 def _for_the_machine(

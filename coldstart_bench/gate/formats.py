@@ -101,7 +101,13 @@ def gate_markdown(result: GateResult) -> str:
 
 
 def _notes(result: GateResult) -> list[str]:
-    lines = (result.drift_line(), result.sequential, result.decided_by, result.busy)
+    lines = (
+        result.drift_line(),
+        result.trial_machine_line(),
+        result.sequential,
+        result.decided_by,
+        result.busy,
+    )
     return [line for line in lines if line]
 
 
@@ -279,12 +285,13 @@ GATE_JSON_FIELDS: dict[str, str] = {
     "exit_code": "the command's exit code: 0 pass, 1 fail, 4 inconclusive",
     "base / new": "what was compared: a run directory, or a factor's level",
     "settings": "metrics, max_regression, confidence, detectable_bound (a pass needs "
-    "`detectable` ≤ it), allow_drift, require_wall",
+    "`detectable` ≤ it), allow_drift, require_wall, per_trial_machine",
     "notes": "lines that qualify the verdict: the machine check, the sequential test, which "
     "measure decided",
     "comparisons": "one per gated variant and metric: variant, metric, verdict (`pass`, "
     "`warning`, `regression`, `inconclusive`, `not judged`), reason, n_base, n_new, "
-    "base_median, new_median, ratio, ci_low, ci_high, ci_level, p_adjusted, detectable",
+    "base_median, new_median, ratio, ci_low, ci_high, ci_level, p_adjusted, detectable, "
+    "machine_slope (the per-trial calibration's slope, null where not applied)",
     "failures": "per variant whose candidate failed trials: variant, verdict, base_failed, "
     "base_n, new_failed, new_n, p_adjusted, first_error",
     "budgets": "variant, metric, median, limit, ok",
@@ -309,6 +316,7 @@ def gate_json(result: GateResult, kind: str = "coldstart-bench.gate") -> str:
             "detectable_bound": s.detectable_bound,
             "allow_drift": s.allow_drift,
             "require_wall": s.require_wall,
+            "per_trial_machine": s.per_trial_machine,
         },
         "notes": _notes(result),
         "comparisons": [
@@ -327,6 +335,7 @@ def gate_json(result: GateResult, kind: str = "coldstart-bench.gate") -> str:
                 "ci_level": d.comparison.shift.level,
                 "p_adjusted": d.p_adjusted,
                 "detectable": _finite(d.detectable),
+                "machine_slope": _machine_slope(d),
             }
             for d in result.decisions
         ],
@@ -350,6 +359,11 @@ def gate_json(result: GateResult, kind: str = "coldstart-bench.gate") -> str:
         "unmatched": list(result.unmatched),
     }
     return json.dumps(document, indent=2) + "\n"
+
+
+def _machine_slope(decision: Decision) -> float | None:
+    machine = decision.comparison.machine
+    return None if machine is None else round(machine.slope, 4)
 
 
 def _finite(value: float) -> float | None:

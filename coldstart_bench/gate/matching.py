@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from coldstart_bench.analysis.frames import measured_ok, trials_frame
+from coldstart_bench.analysis.metrics import BY_NAME
 from coldstart_bench.errors import GateInputError
 from coldstart_bench.results.schema import TrialRecord
 from coldstart_bench.results.store import RunData
@@ -103,6 +104,21 @@ def metric_values(frame: pd.DataFrame, metric: str) -> list[float]:
     if frame.empty or metric not in frame:
         return []
     return [float(v) for v in frame[metric].dropna()]
+
+
+def calibrations_for(frame: pd.DataFrame, metric: str) -> list[float] | None:
+    """Each trial's calibration, beside :func:`metric_values` — its CPU time for CPU work,
+    else its wall time — for a time metric; None where some trial has none."""
+    known = BY_NAME.get(metric)
+    if known is None or known.unit != "ms" or frame.empty or metric not in frame:
+        return None
+    column = "calibration_cpu_ms" if known.cpu else "calibration_ms"
+    if column not in frame:
+        return None
+    values = frame.loc[frame[metric].notna(), column]
+    if values.isna().any():
+        return None
+    return [float(v) for v in values]
 
 
 def matched_frames(

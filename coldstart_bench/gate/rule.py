@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from coldstart_bench.analysis.covariate import MachineAdjustment, adjust_for_machine
 from coldstart_bench.analysis.rank_test import Shift, detectable_change, shift, trials_needed
 from coldstart_bench.analysis.stats import outliers
 
@@ -41,6 +42,7 @@ class Comparison:
     shift: Shift  # the ratio new/base and its interval at the family's corrected level
     outliers_base: int
     outliers_new: int
+    machine: MachineAdjustment | None = None  # the per-trial calibration's adjustment
 
     @property
     def n_base(self) -> int:
@@ -60,18 +62,35 @@ class Comparison:
 
 
 def compare(
-    variant: str, metric: str, base: Sequence[float], new: Sequence[float], alpha_each: float
+    variant: str,
+    metric: str,
+    base: Sequence[float],
+    new: Sequence[float],
+    alpha_each: float,
+    calibrations: tuple[Sequence[float], Sequence[float]] | None = None,
+    common_centre: bool = True,
 ) -> Comparison:
-    """``new`` against ``base`` (positive times), the interval at one-sided ``alpha_each``."""
+    """``new`` against ``base`` (positive times), the interval at one-sided ``alpha_each``;
+    with each trial's ``calibrations`` (base's, new's), the test reads the times with the
+    machine's trial-to-trial wobble taken out (:mod:`coldstart_bench.analysis.covariate`)
+    where that applies (``common_centre``: see there). The medians shown are the times as
+    measured."""
     b, n = np.asarray(base, float), np.asarray(new, float)
+    tested_b, tested_n, machine = b, n, None
+    if calibrations is not None:
+        sides = [(b, calibrations[0]), (n, calibrations[1])]
+        adjusted = adjust_for_machine(sides, common_centre)
+        if adjusted is not None:
+            (tested_b, tested_n), machine = adjusted
     return Comparison(
         variant=variant,
         metric=metric,
         base_median=float(np.median(b)),
         new_median=float(np.median(n)),
-        shift=shift(n, b, alpha_each),
+        shift=shift(tested_n, tested_b, alpha_each),
         outliers_base=len(outliers(b)),
         outliers_new=len(outliers(n)),
+        machine=machine,
     )
 
 

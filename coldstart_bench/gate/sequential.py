@@ -38,6 +38,8 @@ class SequentialDesign:
     baseline_level: str
     last_round: int  # the scenario's repetitions: the most rounds the run may take
     min_rounds: int = MIN_ROUNDS
+    # each trial read at its level's typical machine speed (runs before 0.x: as measured)
+    per_trial_machine: bool = False
 
     def as_json(self) -> dict[str, object]:
         return dataclasses.asdict(self)
@@ -112,13 +114,14 @@ def design_of(run: RunData) -> SequentialDesign | None:
         return None
     fields = {f.name: f.type for f in dataclasses.fields(SequentialDesign)}
     values = {k: v for k, v in rule.items() if k in fields}
+    optional = {"min_rounds", "per_trial_machine"}
     for name, kind in fields.items():
         value = values.get(name)
-        wanted = int if kind in (int, "int") else str
-        if name not in values and name != "min_rounds":
+        wanted = {"int": int, "bool": bool}.get(str(getattr(kind, "__name__", kind)), str)
+        if name not in values and name not in optional:
             raise GateInputError(f"{run.run_dir}: run.json stop_rule has no {name!r}")
         if name in values and (type(value) is not wanted or (wanted is int and value < 1)):
-            what = "a whole number ≥ 1" if wanted is int else "a string"
+            what = {int: "a whole number ≥ 1", bool: "true or false"}.get(wanted, "a string")
             raise GateInputError(
                 f"{run.run_dir}: run.json stop_rule.{name} is {value!r}, not {what}"
             )
@@ -149,6 +152,8 @@ def _at_round(
     settings: GateSettings,
     rounds: int,
 ) -> Outcome:
+    # the statistic the run's own looks used, whatever today's default
+    settings = dataclasses.replace(settings, per_trial_machine=design.per_trial_machine)
     kept = [t for t in measured if t.repetition < rounds]
     pairs = sides_from_factor(
         dataclasses.replace(run, trials=kept), design.factor, design.baseline_level

@@ -137,24 +137,34 @@ def make_group(name: str, root: Path = cgroups.ROOT) -> Group | None:
     return None
 
 
-def remove_stale(root: Path = cgroups.ROOT) -> list[Path]:
-    """Empty groups that a harness no longer alive left (killed before it could remove
-    them): removed. Returns them."""
+def made_groups(root: Path = cgroups.ROOT) -> dict[Path, int]:
+    """Every group a harness made beside this one's (``coldstart-<pid>-…``), with the pid
+    of the harness that made it."""
     own = cgroups.own_paths()
     parents = [
         root / own.get("", "/").lstrip("/"),
         root / "cpuacct" / own.get("cpuacct", "/").lstrip("/"),
         root / "memory" / own.get("memory", "/").lstrip("/"),
     ]
-    removed = []
-    for parent in parents:
+    found: dict[Path, int] = {}
+    for parent in dict.fromkeys(parents):
         with contextlib.suppress(OSError):
             for child in parent.glob(f"{PREFIX}*"):
                 pid = child.name.removeprefix(PREFIX).split("-", 1)[0]
-                if pid.isdigit() and processes.read_proc(int(pid)) is None:
-                    with contextlib.suppress(OSError):
-                        child.rmdir()
-                        removed.append(child)
+                if pid.isdigit() and child.is_dir():
+                    found[child] = int(pid)
+    return found
+
+
+def remove_stale(root: Path = cgroups.ROOT) -> list[Path]:
+    """Empty groups that a harness no longer alive left (killed before it could remove
+    them): removed. Returns them."""
+    removed = []
+    for group, pid in made_groups(root).items():
+        if processes.read_proc(pid) is None:
+            with contextlib.suppress(OSError):
+                group.rmdir()
+                removed.append(group)
     return removed
 
 
@@ -177,3 +187,20 @@ def peak_rss_bytes(pid: int) -> int | None:
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) * 1024
     return None
+
+
+def support(root: Path = cgroups.ROOT) -> str:
+    """What this machine gives the accounting, in one line (said once, as a run starts)."""
+    group = make_group("probe")
+    if group is not None:
+        how = f"a {group.source} group per service" + (
+            "" if group.memory_dir is not None else " (CPU time; no memory controller)"
+        )
+        group.remove()
+    else:
+        how = "the process table (no cgroup can be made here: 10 ms ticks)"
+    counters = Path("/sys/bus/event_source/devices/cpu").exists()
+    instructions = (
+        "" if counters else "; instructions retired: not supported here (no hardware counters)"
+    )
+    return f"CPU work and memory of each service: {how}{instructions}"

@@ -32,6 +32,7 @@ class TreeAccount:
     peak_rss_bytes: int | None = None
     memory_peak_bytes: int | None = None
     notes: list[str] = field(default_factory=list)
+    closed: bool = False
 
     def __post_init__(self) -> None:
         if self.mode == "auto":
@@ -89,8 +90,12 @@ class TreeAccount:
             self.memory_peak_bytes = self.group.memory_peak_bytes()
 
     def close(self) -> None:
-        """After teardown: the cgroup removed (its processes are gone by then)."""
-        if self.group is not None and not self.group.remove():
+        """After the trial's teardown and sweep: the cgroup removed (its processes are gone
+        by then; one that is not is left to the guardian, and noted)."""
+        if self.group is None or self.closed:
+            return
+        self.closed = True
+        if not self.group.remove():
             self.notes.append(
                 f"service {self.name!r}: its cgroup {self.group.cpu_dir} could not be removed "
                 "(a process of it still alive)"

@@ -110,6 +110,9 @@ class TrialProcesses:
         for service in reversed(self.services):
             service.stop(main_pids - {service.pid})
         self.escaped += self.sweep()
+        # after the sweep: an escapee counted in a service's cgroup holds it until killed
+        for service in self.services:
+            service.account.close()
         self.logs.close()
 
     def sweep(self, limit_s: float = _SWEEP_LIMIT_S) -> list[ProcInfo]:

@@ -24,6 +24,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import IO
 
@@ -174,8 +175,12 @@ def _remove_trial_dirs(directories: set[str]) -> None:
         if path.name.startswith(TRIAL_TMP_PREFIX):
             shutil.rmtree(path, ignore_errors=True)
         elif path.name.startswith(CGROUP_PREFIX) and str(path).startswith(CGROUP_ROOT):
-            with contextlib.suppress(OSError):  # a cgroup: rmdir, once its processes are gone
-                path.rmdir()
+            # a cgroup: rmdir, once its killed processes are gone (busy until then)
+            deadline = time.monotonic() + 2.0
+            while path.exists() and time.monotonic() < deadline:
+                with contextlib.suppress(OSError):
+                    path.rmdir()
+                time.sleep(0.02)
 
 
 def _adopted(harness: int, since: int, table: dict[int, ProcInfo]) -> dict[int, int]:

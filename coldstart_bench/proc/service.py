@@ -353,7 +353,6 @@ class ServiceProcess:
         processes.reap(p.pid for p in tree.values() if p.pid != pid)
         report.survivors = sorted(p.pid for p in processes.still_alive(tree.values()))
         report.shm_removed = shm.remove_orphans(held)
-        self.account.close()
         if self._pidfd is not None:
             os.close(self._pidfd)
             self._pidfd = None

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 from coldstart_bench._version import __version__
 from coldstart_bench.errors import ColdstartError, ResultsNotWritable
+from coldstart_bench.host.accounting import remove_stale, support
 from coldstart_bench.plan.order import TrialSpec, check_size, plan_trials, shard_trials
 from coldstart_bench.plan.render import needs_tls_files, run_level_context, uses_cpu_variables
 from coldstart_bench.plan.specs import TlsFiles
@@ -127,6 +128,8 @@ def run_scenario(
     share = cpu_share() if named or options.calibrate else None
     cpus = (share.usable, share.free) if share is not None and named else None
     guardian = Guardian()  # started before the first process of the run, whichever it is
+    if options.accounting == "auto":
+        remove_stale()  # groups a killed harness could not remove
     try:
         run_dir, skipped = _checked_run_dir(loaded, options, plan.variants, guardian, cpus)
         tls = _tls_files(loaded, run_dir)
@@ -155,7 +158,7 @@ def run_scenario(
 
     if observer:
         observer.run_started(run_dir, plan.trials)
-        for line in start_notes(share, named):
+        for line in start_notes(share, named, options.accounting):
             getattr(observer, "note", lambda _text: None)(line)
     status, interrupted_by, exit_code = "complete", None, 0
     stopped_early: str | None = None
@@ -254,10 +257,12 @@ def _plan(loaded: LoadedScenario, options: RunOptions) -> _Plan:
     return _Plan(variants, seed, repetitions, warmups, trials)
 
 
-def start_notes(share: CpuShare | None, named: bool) -> list[str]:
-    """What the run says of its machine as it starts: what {free_cpus} came to, and a
-    machine already busy with other work."""
+def start_notes(share: CpuShare | None, named: bool, accounting: str = "off") -> list[str]:
+    """What the run says of its machine as it starts: what {free_cpus} came to, a machine
+    already busy with other work, and how the services' CPU work will be counted."""
     notes = [share.sentence()] if share is not None and named else []
+    if accounting == "auto":
+        notes.append(support())
     if share is not None and share.busy_share is not None and share.busy_share >= BUSY_OTHERS_SHARE:
         notes.append(
             f"the machine is busy: other work keeps {share.busy_share:.0%} of its CPUs busy; "

@@ -280,6 +280,8 @@ def _collect(
             state.notes.append(
                 f"service {svc.name!r}: processes {list(svc.survivors)} survived teardown"
             )
+    for process in processes.services:
+        state.notes.extend(process.account.notes)
     if processes.escaped:
         state.escaped = tuple(EscapedProcess(p.pid, p.comm) for p in processes.escaped)
         state.notes.append(

@@ -89,7 +89,23 @@ def cli_reference() -> str:
                 for sub in ("save", "list", "rm"):
                     out += [f"#### coldstart baseline {sub}", ""]
                     out += ["```text", help_of("baseline", sub).rstrip(), "```", ""]
-    return "\n".join(out)
+    return "\n".join(out + _gate_json_reference())
+
+
+def _gate_json_reference() -> list[str]:
+    from coldstart_bench.gate.formats import GATE_JSON_FIELDS
+
+    out = [
+        "## The verdict as JSON",
+        "",
+        "`coldstart gate --json` and `coldstart compare --json` print one object instead of "
+        "the table (`coldstart_bench/gate/formats.py`); its exit code is the command's.",
+        "",
+        "| key | what it holds |",
+        "|---|---|",
+    ]
+    out += [f"| `{key}` | {_cell(text)} |" for key, text in GATE_JSON_FIELDS.items()]
+    return [*out, ""]
 
 
 def _target_help(name: str) -> str:

@@ -142,3 +142,54 @@ def test_a_regression_measured_quietly_against_a_busy_baseline_never_passes(tmp_
 def test_an_unchanged_build_on_a_busy_machine_never_fails(tmp_path: Path):
     result = gate_of(tmp_path, (1000, 55.0), (1200, 110.0))
     assert result.exit_code in (0, 4), result.output
+
+
+def ab_run(path: Path, rng: np.random.Generator, candidate_level: float, n: int = 12) -> Path:
+    """An A/B run, the levels interleaved, on a machine whose speed wobbles ±10 % from
+    trial to trial: each start-up follows its calibration, with 1 % noise of its own."""
+    path.mkdir(parents=True)
+    variants = [{"id": f"build={b}", "factors": {"build": b}} for b in ("base", "candidate")]
+    writer = RunWriter(path, {"run_id": path.name, "status": "complete",
+                              "plan": {"variants": variants}})  # fmt: skip
+    for i in range(2 * n):
+        build = ("base", "candidate")[i % 2]
+        calibration = 55.0 * float(np.exp(rng.normal(0, 0.10)))
+        level = 1000.0 if build == "base" else candidate_level
+        ttft = level * calibration / 55.0 * float(np.exp(rng.normal(0, 0.01)))
+        machine = MachineSample(calibration, (calibration,), 0.3, 2)
+        writer.append(record(i, run_id=path.name, variant=f"build={build}",
+                             factors={"build": build}, repetition=i // 2, ready_ms=ttft * 0.9,
+                             cold_ttft_ms=ttft, machine=machine))  # fmt: skip
+    writer.finish(status="complete")
+    return path
+
+
+def test_each_trial_read_at_its_machines_speed_decides_what_the_wobble_hid(tmp_path: Path):
+    rng = np.random.default_rng(8)
+    same, slower = ab_run(tmp_path / "same", rng, 1000.0), ab_run(tmp_path / "slow", rng, 1150.0)
+    args = ["--factor", "build", "--baseline-level", "base", "--metric", "cold_ttft_ms"]
+    measured = CliRunner().invoke(app, ["gate", str(same), *args, "--no-per-trial-machine"])
+    assert measured.exit_code == 4, measured.output  # ±10 % a trial: +10 % could hide
+    per_trial = CliRunner().invoke(app, ["gate", str(same), *args])
+    assert per_trial.exit_code == 0, per_trial.output
+    note = re.search(r"per-trial machine speed: 1 of 1 comparison\(s\).* noise (\d+\.\d)% → "
+                     r"(\d+\.\d)%", " ".join(per_trial.output.split()))  # fmt: skip
+    assert note and float(note[1]) > 5.0 > 2.0 > float(note[2]), per_trial.output
+    found = CliRunner().invoke(app, ["gate", str(slower), *args])
+    assert found.exit_code == 1, found.output
+
+
+def test_the_verdict_as_json_is_one_object_on_standard_output(tmp_path: Path):
+    from coldstart_bench.gate.formats import GATE_JSON_FIELDS
+
+    rng = np.random.default_rng(9)
+    run = ab_run(tmp_path / "ab", rng, 1150.0)
+    args = ["gate", str(run), "--factor", "build", "--baseline-level", "base", "--json", "-"]
+    result = CliRunner().invoke(app, args)
+    document = json.loads(result.stdout)  # the table went to standard error
+    assert result.exit_code == document["exit_code"] == 1
+    assert document["verdict"] == "fail"
+    keys = {k for key in GATE_JSON_FIELDS for k in key.split(" / ")}
+    assert set(document) == keys
+    (comparison,) = [c for c in document["comparisons"] if c["metric"] == "cold_ttft_ms"]
+    assert comparison["verdict"] == "regression" and comparison["machine_slope"] > 0.5

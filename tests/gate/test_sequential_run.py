@@ -107,7 +107,7 @@ def test_a_sequential_run_takes_no_factor_of_the_command_line(tmp_path: Path):
     outcome = ab(tmp_path, slowdown=0.25)
     result = CliRunner().invoke(app, ["gate", str(outcome.run_dir), "--factor", "build"])
     assert result.exit_code == 2, result.output
-    assert "--factor and --baseline-level" in " ".join(result.output.split())
+    assert "--factor, --baseline-level" in " ".join(result.output.split())
 
 
 def test_a_run_that_stopped_early_without_its_stop_rule_is_not_judged_as_fixed(tmp_path: Path):
@@ -120,7 +120,9 @@ def test_a_run_that_stopped_early_without_its_stop_rule_is_not_judged_as_fixed(t
 
 def test_a_hand_edited_stop_rule_is_one_line_of_error(tmp_path: Path):
     outcome = ab(tmp_path, slowdown=0.25)
-    for field, value in (("last_round", "twenty"), ("factor", 3), ("min_rounds", -1)):
+    edits = (("last_round", "twenty"), ("factor", 3), ("min_rounds", -1),
+             ("per_trial_machine", "yes"))  # fmt: skip
+    for field, value in edits:
         _edit_run_json(outcome.run_dir, lambda m, f=field, v=value: m["stop_rule"].update({f: v}))
         result = CliRunner().invoke(app, ["gate", str(outcome.run_dir)])
         assert result.exit_code == 2, result.output
