@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from coldstart_bench.analysis.metrics import METRIC_NAMES, trial_values
+from coldstart_bench.analysis.stats import sorted_percentile
 from coldstart_bench.results.schema import TrialRecord
 
 FACTOR_PREFIX = "factor_"
@@ -98,7 +99,7 @@ def requests_frame(trials: Iterable[TrialRecord]) -> pd.DataFrame:
                     "idle_ms": idle,
                     "replaced": replaced,
                     "itl_mean_ms": float(itl.mean()) if itl.size else None,
-                    "itl_p95_ms": float(np.percentile(itl, 95)) if itl.size else None,
+                    "itl_p95_ms": sorted_percentile(sorted(r.itl_ms), 95) if itl.size else None,
                     "itl_max_ms": float(itl.max()) if itl.size else None,
                     "bytes": r.bytes,
                     "error": r.error,

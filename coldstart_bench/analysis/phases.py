@@ -23,23 +23,17 @@ def load_throughput(phases: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(columns=["trial", "variant", "load_ms", "mb", "mb_per_s"])
     ok = measured_ok(phases)
     load = ok[ok["phase"].isin(LOAD_PHASES)]
-    rows = []
-    for (trial, variant), part in load.groupby(["trial", "variant"], sort=False):
-        nbytes = part["bytes"].dropna()
-        if nbytes.empty:
-            continue
-        load_ms = float(part["duration_ms"].sum())
-        mb = float(nbytes.max()) / 1e6
-        rows.append(
-            {
-                "trial": trial,
-                "variant": variant,
-                "load_ms": load_ms,
-                "mb": mb,
-                "mb_per_s": mb / (load_ms / 1000.0) if load_ms > 0 else None,
-            }
-        )
-    return pd.DataFrame(rows, columns=["trial", "variant", "load_ms", "mb", "mb_per_s"])
+    per_trial = (
+        load.groupby(["trial", "variant"], sort=False)
+        .agg(load_ms=("duration_ms", "sum"), nbytes=("bytes", "max"))
+        .dropna(subset=["nbytes"])
+        .reset_index()
+    )
+    per_trial["load_ms"] = per_trial["load_ms"].astype(float)
+    per_trial["mb"] = per_trial["nbytes"].astype(float) / 1e6
+    seconds = per_trial["load_ms"] / 1000.0
+    per_trial["mb_per_s"] = (per_trial["mb"] / seconds).where(per_trial["load_ms"] > 0, None)
+    return per_trial[["trial", "variant", "load_ms", "mb", "mb_per_s"]]
 
 
 def throughput_summary(throughput: pd.DataFrame) -> pd.DataFrame:

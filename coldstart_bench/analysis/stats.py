@@ -6,10 +6,18 @@ its shift estimate and interval — are :mod:`.rank_test`'s.
 The bootstrap is scipy's (``scipy.stats.bootstrap`` with the percentile method); this
 module only chooses its options, so that an interval means the same in every output. scipy
 is imported on first use: the run path never needs it.
+
+A bootstrap costs resamples × values in time and memory (2,000 × 60,000 floats is 1 GB for
+one median; 10⁴ trials took 56 s of bootstrap), so past :data:`LARGE_SAMPLE` values the intervals come from order statistics
+instead, in linear time: the distribution-free interval of a median (the ranks a binomial
+places around n/2), and for a ratio of medians the delta method on those medians' standard
+errors (read off the same ranks, as Price & Bonett 2002 do for one ratio). With that many
+values the percentile bootstrap and these intervals agree to well under 1 % of the median.
 """
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -20,6 +28,8 @@ BOOTSTRAP_RESAMPLES = 2000
 BOOTSTRAP_SEED = 0
 CONFIDENCE = 0.95
 OUTLIER_Z = 3.5  # Iglewicz & Hoaglin's cut-off for the modified Z-score
+SMALL_SAMPLE = 64  # values; up to it, percentiles in plain Python (same result)
+LARGE_SAMPLE = 500  # values in all the samples of one interval; past it, order statistics
 
 
 # Order statistics ------------------------------------------------------------------------
@@ -35,8 +45,27 @@ def percentile(values: Iterable[float | None], q: float) -> float | None:
     default); missing values are ignored; None when there are none."""
     if not 0 <= q <= 100:
         raise ValueError(f"q must be within 0..100, got {q}")
-    data = _clean(values)
-    return float(np.percentile(data, q)) if data.size else None
+    kept = [v for v in values if v is not None and v == v]  # v == v: not NaN
+    if len(kept) <= SMALL_SAMPLE:  # numpy's call costs ~40 µs; a run asks 10⁵s of these
+        return sorted_percentile(sorted(kept), q) if kept else None
+    return float(np.percentile(np.asarray(kept, dtype=float), q))
+
+
+def sorted_percentile(ordered: Sequence[float], q: float) -> float:
+    """``np.percentile(ordered, q)`` of sorted values, in plain Python and to the same
+    bit: numpy's virtual index (n − 1)·q, and its two-sided linear interpolation."""
+    n = len(ordered)
+    index = (n - 1) * (q / 100)
+    below = min(max(math.floor(index), 0), n - 1)
+    above = min(below + 1, n - 1)
+    weight = index - math.floor(index)
+    if index < 0:
+        below = above = 0
+    elif index >= n - 1:
+        below = above = n - 1
+    low, high = float(ordered[below]), float(ordered[above])
+    step = high - low
+    return high - step * (1 - weight) if weight >= 0.5 else low + step * weight
 
 
 def median(values: Iterable[float | None]) -> float | None:
@@ -97,6 +126,8 @@ def median_ci(
     values = np.asarray(values, dtype=float)
     if len(values) < 2:  # nothing to resample: the interval is the value
         return float(values[0]), float(values[0])
+    if len(values) > LARGE_SAMPLE:
+        return _order_interval(values, confidence)
     distribution = _bootstrap(
         (values,),
         lambda x, axis: np.median(x, axis=axis),
@@ -104,6 +135,46 @@ def median_ci(
         BOOTSTRAP_RESAMPLES,
     )
     return _interval(distribution, confidence)
+
+
+def _z(confidence: float) -> float:
+    from scipy.stats import norm
+
+    return float(norm.ppf(1 - (1 - confidence) / 2))
+
+
+def _order_interval(values: np.ndarray, confidence: float) -> tuple[float, float]:
+    """The distribution-free interval of a median: the order statistics at the ranks
+    n/2 ∓ z·√n/2 (the binomial's normal approximation, good for large n)."""
+    n = len(values)
+    half = _z(confidence) * math.sqrt(n) / 2
+    low_rank = max(0, math.floor(n / 2 - half) - 1)
+    high_rank = min(n - 1, math.ceil(n / 2 + half) - 1)
+    low, high = np.partition(values, (low_rank, high_rank))[[low_rank, high_rank]]
+    return float(low), float(high)
+
+
+def _median_and_variance(values: np.ndarray, confidence: float) -> tuple[float, float]:
+    """A median and its variance, from the width of its order-statistic interval."""
+    low, high = _order_interval(values, confidence)
+    se = (high - low) / (2 * _z(confidence))
+    return float(np.median(values)), se * se
+
+
+def _delta_ratio(
+    cells: Sequence[tuple[np.ndarray, np.ndarray]], confidence: float
+) -> tuple[float, float]:
+    """The interval of the mean over strata of median(treatment) / median(baseline) by the
+    delta method: var(t/b) ≈ var(t)/b² + t²·var(b)/b⁴ per stratum, strata independent."""
+    ratios, variances = [], []
+    for base, treat in cells:
+        b, var_b = _median_and_variance(base, confidence)
+        t, var_t = _median_and_variance(treat, confidence)
+        ratios.append(t / b)
+        variances.append(var_t / b**2 + t * t * var_b / b**4)
+    point = float(np.mean(ratios))
+    half = _z(confidence) * math.sqrt(sum(variances)) / len(cells)
+    return point - half, point + half
 
 
 def _median_ratio(new: np.ndarray, base: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -131,6 +202,9 @@ def stratified_ratio(
     if not kept:
         return None
     point = float(np.mean([np.median(t) / np.median(b) for b, t in kept]))
+    if sum(len(b) + len(t) for b, t in kept) > LARGE_SAMPLE:
+        low, high = _delta_ratio(kept, confidence)
+        return point, low, high, len(kept)
 
     def mean_ratio(*samples: np.ndarray, axis: int = -1) -> np.ndarray:
         ratios = [

@@ -11,7 +11,7 @@ from typing import Any
 
 import jinja2
 
-from coldstart_bench.analysis.stats import BOOTSTRAP_RESAMPLES
+from coldstart_bench.analysis.stats import BOOTSTRAP_RESAMPLES, LARGE_SAMPLE
 from coldstart_bench.analysis.summary import LOG_TAILS_SHOWN
 from coldstart_bench.report.columns import caption_for, plain_grid, repeats_text
 from coldstart_bench.report.exporters import Output
@@ -148,6 +148,7 @@ def render_html(report: RunReport) -> str:
         scenario=_scenario_text(meta.scenario),
         variants=[v.id for v in plan.variants],
         resamples=BOOTSTRAP_RESAMPLES,
+        large_sample=LARGE_SAMPLE,
         profile=report.profile,
     )
 
