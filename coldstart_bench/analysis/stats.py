@@ -8,11 +8,12 @@ module only chooses its options, so that an interval means the same in every out
 is imported on first use: the run path never needs it.
 
 A bootstrap costs resamples × values in time and memory (2,000 × 60,000 floats is 1 GB for
-one median; 10⁴ trials took 56 s of bootstrap), so past :data:`LARGE_SAMPLE` values the intervals come from order statistics
-instead, in linear time: the distribution-free interval of a median (the ranks a binomial
-places around n/2), and for a ratio of medians the delta method on those medians' standard
-errors (read off the same ranks, as Price & Bonett 2002 do for one ratio). With that many
-values the percentile bootstrap and these intervals agree to well under 1 % of the median.
+one median; 10⁴ trials took 56 s of bootstrap), so past :data:`LARGE_SAMPLE` values the
+intervals come from order statistics instead, in linear time: the distribution-free
+interval of a median (the ranks a binomial places around n/2), and for a ratio of medians
+the delta method on those medians' standard errors (read off the same ranks, as Price &
+Bonett 2002 do for one ratio). With that many values the percentile bootstrap and these
+intervals agree to well under 1 % of the median.
 """
 
 from __future__ import annotations
