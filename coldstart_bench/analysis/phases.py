@@ -84,7 +84,9 @@ def median_timelines(trials: Iterable[TrialRecord]) -> pd.DataFrame:
 
     ``lane`` is the row each part belongs on: "" for a trial of one service; in a chain,
     each service instance's own row (its spawn → ready, its phases — named
-    "service/phase" —, its ready) and :data:`REQUEST_LANE` for the request."""
+    "service/phase" —, its ready) and :data:`REQUEST_LANE` for the request. Spans a service
+    exported (OpenTelemetry) get a row per level of nesting below its own ("spans, level
+    1", …), so a parent and its children never hide each other."""
     by_variant: dict[str, list[TrialRecord]] = {}
     for t in trials:
         by_variant.setdefault(t.variant, []).append(t)
@@ -121,7 +123,10 @@ def _timeline(trial: TrialRecord) -> list[_Span]:
     for p in trial.phases:
         part = f"{p.service}/{p.phase}" if chain else p.phase  # as the phase tables name it
         end = max(p.end_ms, p.start_ms)
-        spans.append(("phase", part, p.start_ms, end, p.service, p.service if chain else ""))
+        lane = p.service if chain else ""
+        if p.source == "otel":  # nested spans: an icicle of rows under the service's own
+            lane = f"{lane}{' · ' if lane else ''}spans, level {(p.depth or 0) + 1}"
+        spans.append(("phase", part, p.start_ms, end, p.service, lane))
     for name, _spawn, ready in instances:
         if ready is not None:
             spans.append(("ready", "ready", ready, ready, name, name if chain else ""))

@@ -18,6 +18,7 @@ from coldstart_bench.plan.specs import (
     PHASES_ENV,
     ChaosSpec,
     LoadSpec,
+    OtlpTarget,
     ProbeSettings,
     ReadySpec,
     RequestSpec,
@@ -29,7 +30,7 @@ from coldstart_bench.scenario.matrix import Variant
 from coldstart_bench.scenario.reader import LoadedScenario
 from coldstart_bench.scenario.schema import Requests, Scenario, Service
 from coldstart_bench.scenario.templating import render, variables_in
-from coldstart_bench.scenario.vocabulary import match_levels
+from coldstart_bench.scenario.vocabulary import OTLP_VARIABLES, match_levels
 
 LOCAL_HOST = "127.0.0.1"
 
@@ -60,6 +61,7 @@ class RenderContext:
     # (run/machine.cpu_share); outside a run, the CPUs this process may use.
     cpus: int = field(default_factory=affinity_cpus)
     free_cpus: int | None = None
+    otlp: OtlpTarget | None = None  # the trial's span receiver, where it runs one
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,14 @@ def run_level_context(
     ports = {s.name: s.port or 0 for s in loaded.scenario.services}
     ctx = RenderContext(run_dir, run_dir, loaded.path.parent.resolve(), sys.executable, ports, tls)
     return replace(ctx, cpus=cpus[0], free_cpus=cpus[1]) if cpus else ctx
+
+
+def wants_spans(loaded: LoadedScenario) -> bool:
+    """Whether a trial runs an OTLP receiver: a service takes its phases from spans, or
+    the scenario names the receiver's variables."""
+    return any(s.spans == "otlp" for s in loaded.scenario.services) or bool(
+        OTLP_VARIABLES & set(variables_in(loaded.text))
+    )
 
 
 def uses_cpu_variables(loaded: LoadedScenario) -> bool:
@@ -149,6 +159,11 @@ def _common_values(loaded: LoadedScenario, trial: TrialSpec, ctx: RenderContext)
     if compile_cache is not None:
         where = ctx.trial_dir if compile_cache == "cold" else ctx.run_dir
         values["compile_cache_dir"] = str(where / "compile-cache")
+    # Outside a trial (validation, program checks) the receiver's values are placeholders.
+    otlp = ctx.otlp or OtlpTarget(f"http://{LOCAL_HOST}:0", "0" * 32, "0" * 16)
+    values["otlp_endpoint"] = otlp.endpoint
+    values["otlp_traces_endpoint"] = otlp.traces_url
+    values["traceparent"] = otlp.traceparent
     values.update(trial.variant.factors)
     values.update({f"ports.{name}": str(port) for name, port in ctx.ports.items()})
     measured = scenario.measured_service.name
@@ -236,6 +251,8 @@ def _render_service(
     values = {**common, "port": str(ctx.ports[service.name]), "service": service.name}
     argv = [render(a, values) for a in service.command]
     env: dict[str, str] = dict(os.environ) if service.inherit_env else {}
+    if service.spans == "otlp" and ctx.otlp is not None:
+        env.update(ctx.otlp.environment(service.name))
     env.update({k: render(v, values) for k, v in service.env.items()})
     for rule in service.when:
         if trial.variant.matches(rule.levels):
@@ -275,6 +292,7 @@ def _render_service(
         log_path=ctx.trial_dir / f"{service.name}.log",
         phases_path=phases_path,
         log_phases=tuple((p.name, p.until) for p in service.log_phases),
+        spans=service.spans == "otlp",
     )
 
 

@@ -17,6 +17,34 @@ PHASES_ENV = "COLDSTART_PHASES"  # where a target appends its phase records
 
 
 @dataclass(frozen=True)
+class OtlpTarget:
+    """Where a trial's services send their spans, and the trace they belong to."""
+
+    endpoint: str  # http://127.0.0.1:PORT
+    trace_id: str  # 32 hex digits
+    parent_span_id: str  # 16 hex digits: the trial's own span, the parent of theirs
+
+    @property
+    def traces_url(self) -> str:
+        return self.endpoint + "/v1/traces"
+
+    @property
+    def traceparent(self) -> str:
+        return f"00-{self.trace_id}-{self.parent_span_id}-01"
+
+    def environment(self, service: str) -> dict[str, str]:
+        """The standard OpenTelemetry variables that point a service's exporter here."""
+        return {
+            "OTEL_TRACES_EXPORTER": "otlp",
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": self.traces_url,
+            "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "http/protobuf",
+            "OTEL_SERVICE_NAME": service,
+            "OTEL_BSP_SCHEDULE_DELAY": "200",  # ms: spans leave soon, not after 5 s
+            "TRACEPARENT": self.traceparent,
+        }
+
+
+@dataclass(frozen=True)
 class TlsFiles:
     """A server certificate, its key and the CA that signed it (PEM files)."""
 
@@ -54,6 +82,7 @@ class ServiceSpec:
     phases_path: Path
     # (phase, regex): each phase ends when its line first appears in the log
     log_phases: tuple[tuple[str, str], ...] = ()
+    spans: bool = False  # its phases come from the OTLP spans it exports
 
     def restarted(self, restarts: int) -> ServiceSpec:
         """The same service started again by chaos (restart number ``restarts``): its own

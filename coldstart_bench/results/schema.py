@@ -63,6 +63,20 @@ class PhaseRecord:
     reported_ms: float | None = None
     """A phase read from the log: the duration the server printed for it itself (e.g. vLLM's
     "Loading weights took 0.28 seconds"), beside ours from the lines' arrival."""
+    source: str | None = None
+    """Where it came from where not the phases file or the log: `otel` for a span the
+    service exported over OTLP."""
+    span_id: str | None = None
+    """A span's id (hex)."""
+    parent_span_id: str | None = None
+    """Its parent span's id: another phase's, or the trial's own (the `TRACEPARENT` the
+    service was given) for a span at the top."""
+    depth: int | None = None
+    """How deep a span is nested among the trial's spans: 0 at the top."""
+    process: str | None = None
+    """Which process sent a span (`pid N`, from its resource attributes)."""
+    attributes: dict[str, str] | None = None
+    """A span's attributes (at most 32, values cut to 200 characters)."""
 
     @property
     def duration_ms(self) -> float:
@@ -382,6 +396,9 @@ class TrialRecord:
     """Processes that outlived their service's teardown and were killed before the trial ended."""
     machine: MachineSample | None = None
     """The machine's speed and load around the trial (runs before the calibration have none)."""
+    trace_id: str | None = None
+    """The trial's trace id (hex), given to services that export spans (in `TRACEPARENT`)
+    and used for the trial's trace in `trace.json`."""
     extra: dict[str, Any] = field(default_factory=dict)
     """Keys from newer versions of the format, kept as they were."""
 

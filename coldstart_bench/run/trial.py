@@ -6,7 +6,9 @@ measured cold start; everything around it is recorded as the harness's own time.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import secrets
 import sys
 import time
 from collections import Counter
@@ -15,9 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from coldstart_bench.plan.order import TrialSpec
-from coldstart_bench.plan.render import RenderContext, render_trial
-from coldstart_bench.plan.specs import TlsFiles, TrialSetup
+from coldstart_bench.plan.render import RenderContext, render_trial, wants_spans
+from coldstart_bench.plan.specs import OtlpTarget, TlsFiles, TrialSetup
 from coldstart_bench.probe.client import Probe
+from coldstart_bench.probe.otlp import OtlpReceiver
 from coldstart_bench.proc.commands import CommandFailed, run_logged
 from coldstart_bench.proc.group import TrialProcesses
 from coldstart_bench.proc.guardian import Guardian
@@ -42,6 +45,7 @@ from coldstart_bench.run.chaos import restart_and_recover
 from coldstart_bench.run.loadtrial import measure_load
 from coldstart_bench.run.machine import MachineWatch
 from coldstart_bench.run.phases import read_log_phases, read_phases
+from coldstart_bench.run.spans import span_phases
 from coldstart_bench.run.state import Deadline, TrialState
 from coldstart_bench.scenario.reader import LoadedScenario
 
@@ -111,11 +115,32 @@ def _run_trial(context: RunContext, trial: TrialSpec, tmp: Path | None) -> Trial
     if watch is not None:
         watch.before()
     began = time.perf_counter_ns()
-    started_at = utc_now()
     loaded, run_dir = context.loaded, context.run_dir
     trial_dir = run_dir / "logs" / f"trial-{trial.index:04d}"
     trial_dir.mkdir(parents=True, exist_ok=True)
     ports = {s.name: s.port or free_port() for s in loaded.scenario.services}
+    with contextlib.ExitStack() as stack:
+        receiver = stack.enter_context(OtlpReceiver()) if wants_spans(loaded) else None
+        return _run_rendered(context, trial, tmp, trial_dir, ports, receiver, watch, began)
+
+
+def _run_rendered(
+    context: RunContext,
+    trial: TrialSpec,
+    tmp: Path | None,
+    trial_dir: Path,
+    ports: dict[str, int],
+    receiver: OtlpReceiver | None,
+    watch: MachineWatch | None,
+    began: int,
+) -> TrialRecord:
+    started_at = utc_now()
+    loaded, run_dir = context.loaded, context.run_dir
+    otlp = (
+        OtlpTarget(receiver.endpoint, secrets.token_hex(16), secrets.token_hex(8))
+        if receiver is not None
+        else None
+    )
     render_context = RenderContext(
         run_dir,
         trial_dir,
@@ -124,6 +149,7 @@ def _run_trial(context: RunContext, trial: TrialSpec, tmp: Path | None) -> Trial
         ports,
         context.tls,
         trial_tmp=tmp,
+        otlp=otlp,
     )
     if context.cpus is not None:
         usable, free = context.cpus
@@ -145,6 +171,8 @@ def _run_trial(context: RunContext, trial: TrialSpec, tmp: Path | None) -> Trial
 
     t0 = processes.t0_ns if processes.t0_ns is not None else time.perf_counter_ns()
     services, phases = _collect(processes, run_dir, t0, state)
+    if receiver is not None and otlp is not None:
+        phases += _spans(receiver, otlp, t0, setup, state)
     if tmp is not None and (note := trial_tmp.remove(tmp)):
         state.notes.append(note)
     record = TrialRecord(
@@ -175,6 +203,7 @@ def _run_trial(context: RunContext, trial: TrialSpec, tmp: Path | None) -> Trial
         chaos=state.chaos,
         escaped=state.escaped,
         machine=watch.after() if watch is not None else None,
+        trace_id=otlp.trace_id if otlp is not None else None,
     )
     return redact_record(record, _secrets(setup, loaded))
 
@@ -290,6 +319,19 @@ def _collect(
             + ", ".join(f"{p.comm} ({p.pid})" for p in processes.escaped[:10])
         )
     return services, phases
+
+
+def _spans(
+    receiver: OtlpReceiver, otlp: OtlpTarget, t0: int, setup: TrialSetup, state: TrialState
+) -> list[PhaseRecord]:
+    """The spans the services exported, as phases; what the receiver refused, as notes.
+    The services are stopped by now, and an SDK exports what it holds as it exits."""
+    receiver.close()
+    state.notes.extend(receiver.notes())
+    names = [s.name for s in setup.services if s.spans] or [s.name for s in setup.services]
+    return span_phases(
+        receiver.received(), otlp.trace_id, receiver.offset_ns, t0, names, state.notes
+    )
 
 
 def _secrets(setup: TrialSetup, loaded: LoadedScenario) -> set[str]:

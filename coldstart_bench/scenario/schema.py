@@ -244,6 +244,12 @@ class Service(_Model):
     matching `until` first appears; the first starts at spawn. Or the name of a preset written
     for a server: `"vllm"`, `"llama.cpp"` (see the guide to real servers)."""
 
+    spans: Literal["off", "otlp"] = "off"
+    """`otlp`: take phases from the OpenTelemetry spans it exports. The trial runs an OTLP/HTTP
+    receiver and gives the service `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, `..._PROTOCOL =
+    http/protobuf`, `OTEL_SERVICE_NAME` and a `TRACEPARENT` in the trial's trace (its `env`
+    wins over these); also as `{otlp_endpoint}`, `{otlp_traces_endpoint}`, `{traceparent}`."""
+
     _command_argv = field_validator("command", mode="before")(_argv)
     _env_strings = field_validator("env", mode="before")(_str_values)
 

@@ -61,7 +61,14 @@ BUILTIN_VARIABLES: dict[str, str] = {
     "variant": "the variant id, e.g. pooling=on,tls=off",
     "repetition": "the repetition number of this trial (0-based)",
     "trial": "the trial's position in the run (0-based)",
+    "otlp_endpoint": "the trial's OTLP/HTTP receiver, e.g. http://127.0.0.1:PORT (where a "
+    'service has spans = "otlp" or the scenario names an otlp variable)',
+    "otlp_traces_endpoint": "the same with /v1/traces, as OTEL_EXPORTER_OTLP_TRACES_ENDPOINT "
+    "and vLLM's --otlp-traces-endpoint take it",
+    "traceparent": "a W3C trace context in the trial's trace (00-TRACE-SPAN-01): spans under "
+    "it are the trial's",
 }
+OTLP_VARIABLES = frozenset({"otlp_endpoint", "otlp_traces_endpoint", "traceparent"})
 
 _ON_OFF_ALIASES = {True: "on", False: "off", "true": "on", "false": "off", "on": "on", "off": "off"}
 SERVICE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")

@@ -143,6 +143,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "pass, and again every as long while idle (0: off)",
     )
     p.add_argument(
+        "--otel-spans",
+        action="store_true",
+        help="as it stops, send its start-up phases as OpenTelemetry spans over OTLP/HTTP "
+        "(to OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, under TRACEPARENT; needs the SDK)",
+    )
+    p.add_argument(
         "--http2",
         action="store_true",
         help="serve with hypercorn, which speaks HTTP/2 (over TLS, negotiated by ALPN) "
@@ -608,6 +614,18 @@ class _Server(uvicorn.Server):
         await super().startup(sockets)
         await _on_serving(self.state, self.url)
 
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().shutdown(sockets)
+        _on_stopped(self.state)  # before uvicorn re-raises the signal that stopped it
+
+
+def _on_stopped(state: ServerState) -> None:
+    """The server has stopped serving: send its phases as spans where asked."""
+    if state.args.otel_spans:
+        from coldstart_bench.target.otel import export_phases
+
+        export_phases(state.phases.phases)
+
 
 def _serve_uvicorn(state: ServerState, sock: socket.socket, url: str) -> None:
     args = state.args
@@ -658,6 +676,7 @@ def _serve_hypercorn(state: ServerState, sock: socket.socket, url: str) -> None:
         await hypercorn_serve(app, config, shutdown_trigger=stop.wait)  # type: ignore[arg-type]
 
     asyncio.run(run())
+    _on_stopped(state)
 
 
 async def _request_self(url: str) -> None:
