@@ -300,14 +300,16 @@ def report(
     ] = None,
     formats: Annotated[
         str,
-        typer.Option("--format", metavar="LIST", help="Comma-separated: html, md, csv, png."),
-    ] = "html,md,csv,png",
+        typer.Option(
+            "--format", metavar="LIST", help="Comma-separated: html, md, csv, png, trace."
+        ),
+    ] = "html,md,csv,png,trace",
     results_dir: ResultsDirOption = Path("results"),
 ) -> None:
     """Write the report of a run: tables, CSV, PNG plots and one HTML page.
 
-    summary.md/.csv, trials.csv, effects.csv, the plots and report.html; for interrupted
-    and partly failed runs too."""
+    summary.md/.csv, trials.csv, effects.csv, the plots, report.html and trace.json (every
+    trial as a trace, for ui.perfetto.dev); for interrupted and partly failed runs too."""
     from coldstart_bench.analysis.run_analysis import analyse
     from coldstart_bench.report.build import parse_formats, write_report
     from coldstart_bench.results.baselines import resolve_run

@@ -20,10 +20,11 @@ from coldstart_bench.report.html import HtmlExporter
 from coldstart_bench.report.loadplot import load_picture
 from coldstart_bench.report.machineplot import machine_picture
 from coldstart_bench.report.run_report import Plot, ProfileView, RunReport
+from coldstart_bench.report.trace_events import trace_json
 from coldstart_bench.report.waterfall import waterfall
 from coldstart_bench.results.store import atomic_write_bytes, read_run
 
-FORMATS: tuple[str, ...] = ("html", "md", "csv", "png")
+FORMATS: tuple[str, ...] = ("html", "md", "csv", "png", "trace")
 
 PLOT_TITLES: dict[str, str] = {
     "waterfall": "Where the cold start goes",
@@ -185,8 +186,19 @@ class PngExporter:
         return [Output(f"{plot.name}.png", plot.png) for plot in result.plots]
 
 
+class TraceExporter:
+    """``trace.json``: every trial as a trace (Trace Event JSON, for Perfetto)."""
+
+    format = "trace"
+
+    def export(self, result: RunReport) -> list[Output]:
+        run = result.analysis.summary.run
+        return [Output.text("trace.json", trace_json(run.trials, run.metadata.run_id))]
+
+
 EXPORTERS: dict[str, Exporter[RunReport]] = {
-    e.format: e for e in (HtmlExporter(), MarkdownExporter(), CsvExporter(), PngExporter())
+    e.format: e
+    for e in (HtmlExporter(), MarkdownExporter(), CsvExporter(), PngExporter(), TraceExporter())
 }
 
 

@@ -11,8 +11,10 @@ from pathlib import Path
 
 import pytest
 from helpers import run_options
+from trace_rules import check_trace_events
 
 from coldstart_bench.probe.otlp_decode import ReceivedSpan
+from coldstart_bench.report.build import build_report
 from coldstart_bench.results.store import read_run
 from coldstart_bench.run.session import run_scenario
 from coldstart_bench.run.spans import span_phases
@@ -21,8 +23,15 @@ TRACE = "ab" * 16
 
 
 def span(name: str, span_id: str, parent: str | None, start: int, end: int, **kw) -> ReceivedSpan:
-    return ReceivedSpan(TRACE if "trace_id" not in kw else kw.pop("trace_id"), span_id,
-                        parent, name, start, end, **kw)  # fmt: skip
+    return ReceivedSpan(
+        TRACE if "trace_id" not in kw else kw.pop("trace_id"),
+        span_id,
+        parent,
+        name,
+        start,
+        end,
+        **kw,
+    )
 
 
 def test_spans_become_phases_on_the_trials_clock_with_their_depth():
@@ -101,8 +110,15 @@ def test_the_reference_servers_spans_agree_with_its_phases_file_within_1_ms(
             assert abs(spans[name].end_ms - phase.end_ms) < 1.0, name
             assert spans[name].depth == 1
         root = spans["startup"]
-        assert root.depth == 0 and all(s.parent_span_id == root.span_id for s in
-                                       spans.values() if s is not root)  # fmt: skip
+        assert root.depth == 0 and all(
+            s.parent_span_id == root.span_id for s in spans.values() if s is not root
+        )
+    build_report(outcome.run_dir, formats=["trace"])
+    trace = check_trace_events((outcome.run_dir / "report" / "trace.json").read_text())
+    span_events = [e for e in trace["traceEvents"] if e.get("cat") == "span"]
+    assert len(span_events) == sum(
+        p.source == "otel" for t in read_run(outcome.run_dir).trials for p in t.phases
+    )
 
 
 HOSTILE_SENDER = textwrap.dedent('''
