@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from helpers import REPO, run_argv
+from trace_rules import check_trace_events
 
 from coldstart_bench import read_run
 from coldstart_bench.engines.vllm.prepare import RECIPE, VllmHome
@@ -118,6 +119,12 @@ def test_one_eager_cold_start_of_vllm_runs_end_to_end(tmp_path: Path):
     for name in ("weights", "engine_init"):
         phase = phases[name]
         assert phase.reported_ms is not None and 0 < phase.reported_ms <= phase.duration_ms
+    # vLLM's OpenTelemetry start-up spans, nested as it sent them, on the trial's clock
+    spans = [p for p in trial.phases if p.source == "otel" and p.start_ms < trial.ready_ms]
+    assert len(spans) >= 8 and max(p.depth or 0 for p in spans) >= 3, trial.notes
+    assert {"Load weights", "Allocate KV cache"} <= {p.phase for p in spans}
+    assert all(0 <= p.start_ms <= p.end_ms <= trial.ready_ms for p in spans)
+    check_trace_events((tmp_path / "results" / "vllm" / "report" / "trace.json").read_text())
     assert vllm_processes(PREPARED, tmp_path) == []
     assert leftovers() <= before
 

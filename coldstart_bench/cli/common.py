@@ -34,6 +34,30 @@ VarOption = Annotated[
     list[str] | None,
     typer.Option("--var", metavar="NAME=VALUE", help="Set a [vars] value (repeatable)."),
 ]
+OtlpExportOption = Annotated[
+    str | None,
+    typer.Option(
+        "--otlp-export",
+        metavar="URL",
+        help="Also send every trial as a trace over OTLP/HTTP to this collector "
+        "(e.g. http://127.0.0.1:4318).",
+    ),
+]
+
+
+def export_traces(err: Any, trials: Any, run_id: str, url: str) -> None:
+    """Send a run's trials as traces (``--otlp-export``); a collector that cannot be
+    reached is a warning: the run and its report stand without it."""
+    from coldstart_bench.report.otlp_export import export_trials, traces_url
+
+    try:
+        spans = export_trials(trials, run_id, url)
+    except OSError as exc:
+        err.print(f"warning: traces not exported: {exc}", style="yellow", markup=False)
+        return
+    err.print(f"traces: {spans:,} spans sent to {traces_url(url)}", markup=False)
+
+
 RunIdOption = Annotated[
     str | None, typer.Option("--run-id", metavar="NAME", help="Name of the run directory.")
 ]

@@ -11,12 +11,14 @@ from typing import Annotated, Any
 import typer
 
 from coldstart_bench.cli.common import (
+    OtlpExportOption,
     ResultsDirOption,
     RunArg,
     RunIdOption,
     ScenarioArg,
     VariantOption,
     VarOption,
+    export_traces,
     parse_pairs,
     parse_shard,
     parse_variant_filters,
@@ -74,6 +76,7 @@ def run(
     no_report: Annotated[
         bool, typer.Option("--no-report", help="Do not write the report at the end.")
     ] = False,
+    otlp_export: OtlpExportOption = None,
     var: VarOption = None,
     shard: Annotated[
         str | None,
@@ -195,6 +198,8 @@ def run(
             report = write_report(analysis, None, FORMATS)
         except Exception as exc:
             problem = exc
+    if otlp_export and outcome.trials:
+        export_traces(err, outcome.trials, outcome.run_dir.name, otlp_export)
     if outcome.status == "interrupted":
         kept = f"{len(outcome.trials)} finished trial(s) kept in {outcome.run_dir}"
         err.print(f"interrupted ({outcome.interrupted_by}); {kept}", style="yellow", markup=False)
@@ -305,6 +310,7 @@ def report(
         ),
     ] = "html,md,csv,png,trace",
     results_dir: ResultsDirOption = Path("results"),
+    otlp_export: OtlpExportOption = None,
 ) -> None:
     """Write the report of a run: tables, CSV, PNG plots and one HTML page.
 
@@ -324,3 +330,5 @@ def report(
     err.print("writing the report ...", markup=False)
     built = write_report(analysis, out, wanted)
     _print_report(console, err, built)
+    if otlp_export:
+        export_traces(err, read.trials, read.metadata.run_id, otlp_export)

@@ -19,11 +19,11 @@ _REQUEST_COLOURS = {
     "wait for headers": OKABE_ITO[5],
     "headers → first token": OKABE_ITO[3],
 }
-# Enough for a real engine's phases (vLLM's preset has 7): a long phase must never be
-# folded into "other phases" because the palette ran out.
+# Enough for a real engine's phases (vLLM's preset has 7, its spans 16 more): a long phase
+# must never be folded into "other phases" because the palette ran out.
 _PHASE_COLOURS = (
     OKABE_ITO[0], OKABE_ITO[1], OKABE_ITO[2], OKABE_ITO[4], "#8C564B", "#332288", "#BCBD22",
-    "#4D4D4D", "#DDCC77",
+    "#4D4D4D", "#DDCC77", "#AA4499", "#44AA99", "#117733", "#CC6677", "#999933",
 )  # fmt: skip
 # Past this many milliseconds an axis counts in seconds (70,000 ms reads badly).
 _SECONDS_FROM_MS = 10_000
@@ -134,7 +134,13 @@ def waterfall(timeline: pd.DataFrame, order: Sequence[str]) -> bytes | None:
             ax.xaxis.set_major_formatter(
                 matplotlib.ticker.FuncFormatter(lambda x, _pos: f"{x / 1000:g}")
             )
-    labels = [f"{variant} · {lane}" if lane else variant for variant, lane in rows]
+    # A variant's later rows (its spans' levels, a chain's services) name only their lane.
+    labels = [
+        f"… {lane}"
+        if i and rows[i - 1][0] == variant
+        else (f"{variant} · {lane}" if lane else variant)
+        for i, (variant, lane) in enumerate(rows)
+    ]
     full.set_yticks(range(len(rows)), labels, fontsize=8)
     full.set_ylim(len(rows) - 0.5, -0.9)  # top to bottom in the scenario's order
     full.set_xlabel(f"{unit} from spawn (t0)")

@@ -398,7 +398,12 @@ class TrialRecord:
     """The machine's speed and load around the trial (runs before the calibration have none)."""
     trace_id: str | None = None
     """The trial's trace id (hex), given to services that export spans (in `TRACEPARENT`)
-    and used for the trial's trace in `trace.json`."""
+    and used for the trial's trace when it is exported."""
+    trace_span_id: str | None = None
+    """The trial's own span id (hex): the parent in the `TRACEPARENT` a service was given,
+    so the spans it exported nest under the trial's."""
+    t0_unix_ns: int | None = None
+    """t0 on the wall clock (Unix nanoseconds), for exporting the trial's spans."""
     extra: dict[str, Any] = field(default_factory=dict)
     """Keys from newer versions of the format, kept as they were."""
 

@@ -20,7 +20,7 @@ from coldstart_bench.plan.order import TrialSpec
 from coldstart_bench.plan.render import RenderContext, render_trial, wants_spans
 from coldstart_bench.plan.specs import OtlpTarget, TlsFiles, TrialSetup
 from coldstart_bench.probe.client import Probe
-from coldstart_bench.probe.otlp import OtlpReceiver
+from coldstart_bench.probe.otlp import OtlpReceiver, realtime_offset_ns
 from coldstart_bench.proc.commands import CommandFailed, run_logged
 from coldstart_bench.proc.group import TrialProcesses
 from coldstart_bench.proc.guardian import Guardian
@@ -204,6 +204,8 @@ def _run_rendered(
         escaped=state.escaped,
         machine=watch.after() if watch is not None else None,
         trace_id=otlp.trace_id if otlp is not None else None,
+        trace_span_id=otlp.parent_span_id if otlp is not None else None,
+        t0_unix_ns=t0 + realtime_offset_ns(),
     )
     return redact_record(record, _secrets(setup, loaded))
 
