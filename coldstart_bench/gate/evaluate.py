@@ -19,11 +19,17 @@ import numpy as np
 import pandas as pd
 
 from coldstart_bench.analysis.machine import Drift
-from coldstart_bench.analysis.metrics import BY_NAME, DEFAULT_GATED, METRIC_NAMES
+from coldstart_bench.analysis.metrics import BY_NAME, DEFAULT_GATED, METRIC_NAMES, PHASE_PREFIX
 from coldstart_bench.errors import GateInputError
 from coldstart_bench.gate.failures import FailureCheck, failure_checks
 from coldstart_bench.gate.machine_adjust import adjust
-from coldstart_bench.gate.matching import Side, calibrations_for, matched_frames, metric_values
+from coldstart_bench.gate.matching import (
+    Side,
+    calibrations_for,
+    matched_frames,
+    metric_values,
+    phases_in,
+)
 from coldstart_bench.gate.measures import combine, deciding_words
 from coldstart_bench.gate.rule import (
     DEFAULT_CONFIDENCE,
@@ -90,9 +96,10 @@ def settings_from_table(table: Mapping[str, Any], overrides: Mapping[str, Any]) 
         if value is not None and value != () and value != {}:
             setattr(settings, key, value)
     for metric in (*settings.metrics, *settings.budgets):
-        if metric not in METRIC_NAMES:
+        if metric not in METRIC_NAMES and not metric.startswith(PHASE_PREFIX):
             raise GateInputError(
-                f"unknown metric {metric!r}; choose from {', '.join(METRIC_NAMES)}"
+                f"unknown metric {metric!r}; choose from {', '.join(METRIC_NAMES)}, "
+                f"or {PHASE_PREFIX}NAME for a start-up phase"
             )
     return settings
 
@@ -224,6 +231,12 @@ def evaluate(
 ) -> GateResult:
     """Every gated comparison of the matched sides, decided together, and the budgets."""
     matched, unmatched = matched_frames(pairs)
+    phases = phases_in(matched)
+    missing = [m for m in settings.metrics if m.startswith(PHASE_PREFIX) and m not in phases]
+    if missing and matched:
+        names = ", ".join(p.removeprefix(PHASE_PREFIX) for p in phases) or "none"
+        asked = ", ".join(m.removeprefix(PHASE_PREFIX) for m in missing)
+        raise GateInputError(f"no phase {asked} in these trials; their phases: {names}")
     wanted = [
         (key, metric, base, new)
         for key, base, new in matched

@@ -172,3 +172,48 @@ def test_a_hostile_sender_leaves_the_trial_recorded_bounded_and_noted(
     kept = [p for p in trial.phases if p.source == "otel"]
     assert {p.phase for p in kept} == {"flood"} and len(kept) <= 2000
     json.dumps(trial.to_dict())  # the record stays writable
+
+
+SPAN_SENDER = textwrap.dedent('''
+    """Times a sleep of argv[3] ms as the span "load" under TRACEPARENT, posts it, exits."""
+    import json, sys, time, urllib.request
+
+    url, traceparent, sleep_ms = sys.argv[1], sys.argv[2], float(sys.argv[3])
+    _, trace, parent, _ = traceparent.split("-")
+    start = time.time_ns()
+    time.sleep(sleep_ms / 1000)
+    span = {"traceId": trace, "spanId": "1" * 16, "parentSpanId": parent, "name": "load",
+            "startTimeUnixNano": start, "endTimeUnixNano": time.time_ns()}
+    body = json.dumps({"resourceSpans": [{"scopeSpans": [{"spans": [span]}]}]}).encode()
+    urllib.request.urlopen(urllib.request.Request(
+        url, data=body, headers={"Content-Type": "application/json"}), timeout=5).read()
+''')
+
+
+def test_a_span_phase_is_gated_like_a_metric(tmp_path: Path, write_scenario):
+    from typer.testing import CliRunner
+
+    from coldstart_bench.cli.app import app
+
+    sender = tmp_path / "sender.py"
+    sender.write_text(SPAN_SENDER)
+    scenario = write_scenario(f"""
+        repetitions = 6
+        warmup_trials = 0
+        [matrix]
+        sleep_ms = [40, 120]
+        [[services]]
+        name = "app"
+        spans = "otlp"
+        command = ["{sys.executable}", "{sender}", "{{otlp_traces_endpoint}}",
+                   "{{traceparent}}", "{{sleep_ms}}"]
+        ready = {{ kind = "exit" }}
+    """)
+    outcome = run_scenario(scenario, run_options(tmp_path / "results", run_id="gated"))
+    assert outcome.exit_code == 0
+    gate = ["gate", str(outcome.run_dir), "--factor", "sleep_ms", "--baseline-level", "40"]
+    slower = CliRunner().invoke(app, [*gate, "--metric", "phase:load"])
+    assert slower.exit_code == 1, slower.output  # 40 ms -> 120 ms: a regression
+    assert "phase:load" in slower.output
+    unknown = CliRunner().invoke(app, [*gate, "--metric", "phase:unload"])
+    assert unknown.exit_code == 2 and "their phases: load" in unknown.output
