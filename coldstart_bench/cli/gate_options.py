@@ -13,8 +13,8 @@ MetricOption = Annotated[
     typer.Option(
         "--metric",
         metavar="METRIC",
-        help="A metric to compare, e.g. ready_ms (repeatable; default: the scenario's "
-        "[gate] metrics, else cold_ttft_ms).",
+        help="A metric to compare, e.g. ready_ms, or a start-up phase as phase:NAME "
+        "(repeatable; default: the scenario's [gate] metrics, else cold_ttft_ms).",
     ),
 ]
 MaxRegressionOption = Annotated[

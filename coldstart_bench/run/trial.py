@@ -11,7 +11,6 @@ import dataclasses
 import secrets
 import sys
 import time
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,25 +26,19 @@ from coldstart_bench.proc.guardian import Guardian
 from coldstart_bench.proc.ports import free_port
 from coldstart_bench.proc.service import LaunchError
 from coldstart_bench.results.environment import node_identity
-from coldstart_bench.results.logs import cap_log
 from coldstart_bench.results.redact import redact_record, secret_values
 from coldstart_bench.results.schema import (
     SCHEMA_VERSION,
-    EscapedProcess,
     PageCacheState,
-    PhaseRecord,
-    ServiceRecord,
     TrialRecord,
-    instance_name,
     ns_to_ms,
 )
 from coldstart_bench.results.store import utc_now
 from coldstart_bench.run import compile_cache, page_cache, trial_tmp
 from coldstart_bench.run.chaos import restart_and_recover
+from coldstart_bench.run.collect import collect, span_phases_of
 from coldstart_bench.run.loadtrial import measure_load
 from coldstart_bench.run.machine import MachineWatch
-from coldstart_bench.run.phases import read_log_phases, read_phases
-from coldstart_bench.run.spans import span_phases
 from coldstart_bench.run.state import Deadline, TrialState
 from coldstart_bench.scenario.reader import LoadedScenario
 
@@ -170,9 +163,9 @@ def _run_rendered(
         _record_compile_cache(setup, cache_at_spawn, state, trial.warmup)
 
     t0 = processes.t0_ns if processes.t0_ns is not None else time.perf_counter_ns()
-    services, phases = _collect(processes, run_dir, t0, state)
+    services, phases = collect(processes, run_dir, t0, state)
     if receiver is not None and otlp is not None:
-        phases += _spans(receiver, otlp, t0, setup, state)
+        phases += span_phases_of(receiver, otlp, t0, setup, state)
     if tmp is not None and (note := trial_tmp.remove(tmp)):
         state.notes.append(note)
     record = TrialRecord(
@@ -276,64 +269,6 @@ def _cold_ttft(state: TrialState) -> float | None:
     if first is not None and first.status == "ok" and first.ttft_ms is not None:
         return round(first.start_ms + first.ttft_ms, 4)
     return None
-
-
-def _collect(
-    processes: TrialProcesses, run_dir: Path, t0: int, state: TrialState
-) -> tuple[tuple[ServiceRecord, ...], list[PhaseRecord]]:
-    """After teardown: cap the logs, read every instance's phases, note survivors."""
-    for service in processes.services:
-        dropped = cap_log(service.spec.log_path)
-        if dropped:
-            state.notes.append(
-                f"service {service.spec.name!r}: output log capped, {dropped:,} bytes dropped "
-                "from its middle"
-            )
-    services = tuple(p.record(run_dir) for p in processes.services)
-    instances: Counter[str] = Counter()
-    phases: list[PhaseRecord] = []
-    for process in processes.services:  # a chaos restart adds a second instance
-        name = instance_name(process.spec.name, instances[process.spec.name])
-        instances[process.spec.name] += 1
-        phases += read_phases(process.spec, t0, state.notes, name)
-        phases += read_log_phases(
-            process.spec,
-            process.spawn_ns,
-            process.log_marks_ns,
-            t0,
-            state.notes,
-            name,
-            process.log_reported_ms,
-            process.log_timed_out,
-        )
-    for svc in services:
-        if svc.survivors:
-            state.notes.append(
-                f"service {svc.name!r}: processes {list(svc.survivors)} survived teardown"
-            )
-    for process in processes.services:
-        state.notes.extend(process.account.notes)
-    if processes.escaped:
-        state.escaped = tuple(EscapedProcess(p.pid, p.comm) for p in processes.escaped)
-        state.notes.append(
-            f"{len(processes.escaped)} process(es) outlived their service's teardown and were "
-            f"killed before the trial ended: "
-            + ", ".join(f"{p.comm} ({p.pid})" for p in processes.escaped[:10])
-        )
-    return services, phases
-
-
-def _spans(
-    receiver: OtlpReceiver, otlp: OtlpTarget, t0: int, setup: TrialSetup, state: TrialState
-) -> list[PhaseRecord]:
-    """The spans the services exported, as phases; what the receiver refused, as notes.
-    The services are stopped by now, and an SDK exports what it holds as it exits."""
-    receiver.close()
-    state.notes.extend(receiver.notes())
-    names = [s.name for s in setup.services if s.spans] or [s.name for s in setup.services]
-    return span_phases(
-        receiver.received(), otlp.trace_id, receiver.offset_ns, t0, names, state.notes
-    )
 
 
 def _secrets(setup: TrialSetup, loaded: LoadedScenario) -> set[str]:

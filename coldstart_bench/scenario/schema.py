@@ -439,7 +439,8 @@ class GateConfig(_Model):
     """Defaults for ``coldstart gate`` on runs of this scenario (the command line wins)."""
 
     metrics: list[str] | None = None
-    """The metrics `coldstart gate` and `compare` judge (default: `cold_ttft_ms`)."""
+    """The metrics `coldstart gate` and `compare` judge (default: `cold_ttft_ms`); a start-up
+    phase as `phase:NAME`."""
     max_regression: float | None = None
     """The largest slowdown tolerated, e.g. `"5%"` or `0.05` (default 5 %)."""
     confidence: float | None = Field(None, gt=0.5, lt=1.0)
