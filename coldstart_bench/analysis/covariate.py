@@ -61,7 +61,9 @@ class MachineAdjustment:
 
 
 def adjust_for_machine(
-    sides: Sequence[tuple[Sequence[float], Sequence[float]]], common_centre: bool = True
+    sides: Sequence[tuple[Sequence[float], Sequence[float]]],
+    common_centre: bool = True,
+    min_trials: int = MIN_TRIALS,
 ) -> tuple[list[np.ndarray], MachineAdjustment] | None:
     """``sides``: (times, calibrations) of each side, trial by trial, all positive. The
     times adjusted as the module's docstring says (same units), and what it did; None
@@ -70,7 +72,7 @@ def adjust_for_machine(
     logs = []
     for times, calibrations in sides:
         y, x = np.asarray(times, float), np.asarray(calibrations, float)
-        if len(y) != len(x) or len(y) < MIN_TRIALS:
+        if len(y) != len(x) or len(y) < min_trials:
             return None
         if not (np.all(np.isfinite(x)) and np.all(x > 0) and np.all(y > 0)):
             return None

@@ -10,7 +10,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 import pandas as pd
 
 from coldstart_bench.analysis.effects import Effect, factor_contrasts, factor_effects
-from coldstart_bench.analysis.frames import FACTOR_PREFIX, measured_ok
+from coldstart_bench.analysis.frames import FACTOR_PREFIX, measured_ok, trials_frame
 from coldstart_bench.analysis.metrics import PHASE_PREFIX
 from coldstart_bench.analysis.stats import BOOTSTRAP_RESAMPLES, CONFIDENCE
 from coldstart_bench.results.schema import TrialRecord, instance_name
@@ -56,6 +56,18 @@ def phase_durations(trials: Iterable[TrialRecord]) -> pd.DataFrame:
                 row.setdefault(REPORTED_PREFIX + name, p.reported_ms)
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def trials_with_phases(trials: Sequence[TrialRecord]) -> pd.DataFrame:
+    """:func:`~.frames.trials_frame` with each phase's duration beside the metrics
+    (``phase:NAME``, from the phases file, the log or the service's spans), so a phase is
+    compared, gated and kept in a history like a metric."""
+    frame = trials_frame(trials)
+    phases = phase_durations(trials)
+    columns = [c for c in phases.columns if isinstance(c, str) and c.startswith(PHASE_PREFIX)]
+    if frame.empty or not columns:
+        return frame
+    return frame.merge(phases[["trial", *columns]], on="trial", how="left")
 
 
 def phase_effects(

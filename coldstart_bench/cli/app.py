@@ -32,6 +32,8 @@ COMMANDS: tuple[Entry, ...] = (
     Entry("gate", "CI", "Pass or fail a run against a baseline, or its A/B levels against "
           "each other.", "gate"),
     Entry("baseline", "CI", "Save, list and remove named baselines.", "baseline"),
+    Entry("history", "CI", "Keep runs in a history store and find where a metric "
+          "stepped.", "history"),
     Entry("serve", "Targets", "The reference server: an OpenAI-compatible server "
           "of a generated torch model.", "target"),
     Entry("serve-gateway", "Targets", "The reference gateway: an OpenAI-compatible "

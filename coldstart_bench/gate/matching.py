@@ -8,9 +8,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from coldstart_bench.analysis.frames import measured_ok, trials_frame
+from coldstart_bench.analysis.frames import measured_ok
 from coldstart_bench.analysis.metrics import BY_NAME, PHASE_PREFIX
-from coldstart_bench.analysis.phase_effects import phase_durations
+from coldstart_bench.analysis.phase_effects import trials_with_phases
 from coldstart_bench.errors import GateInputError
 from coldstart_bench.results.schema import TrialRecord
 from coldstart_bench.results.store import RunData
@@ -122,18 +122,6 @@ def calibrations_for(frame: pd.DataFrame, metric: str) -> list[float] | None:
     return [float(v) for v in values]
 
 
-def _with_phases(trials: Sequence[TrialRecord]) -> pd.DataFrame:
-    """The trials' frame with each phase's duration beside its metrics (``phase:NAME``,
-    from the phases file, the log or the service's spans), so a phase is gated like a
-    metric."""
-    frame = trials_frame(trials)
-    phases = phase_durations(trials)
-    columns = [c for c in phases.columns if isinstance(c, str) and c.startswith(PHASE_PREFIX)]
-    if frame.empty or not columns:
-        return frame
-    return frame.merge(phases[["trial", *columns]], on="trial", how="left")
-
-
 def phases_in(matched: Sequence[tuple[str, pd.DataFrame, pd.DataFrame]]) -> list[str]:
     """The phase metrics the matched frames hold, in first-seen order."""
     seen: dict[str, None] = {}
@@ -155,6 +143,6 @@ def matched_frames(
         unmatched += [f"only in {base.label}: {k}" for k in base.groups if k not in new.groups]
         unmatched += [f"only in {new.label}: {k}" for k in new.groups if k not in base.groups]
         for key in (k for k in new.groups if k in base.groups):
-            frames = (measured_ok(_with_phases(side.groups[key])) for side in (base, new))
+            frames = (measured_ok(trials_with_phases(side.groups[key])) for side in (base, new))
             matched.append((key, *frames))
     return matched, unmatched

@@ -1,0 +1,199 @@
+"""``coldstart history add|list|show|changes``: runs kept over time in one SQLite file,
+and the change points found in them."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from coldstart_bench.cli.common import (
+    ResultsDirOption,
+    RunArg,
+    stderr_console,
+    stdout_console,
+    user_errors,
+)
+from coldstart_bench.cli.help import PanelGroup, PlainCommand, command_app
+from coldstart_bench.errors import ColdstartError
+
+app = command_app()
+history_app = command_app(
+    cls=PanelGroup,
+    help="Keep runs in a history store and find where a metric stepped.\n\nThe store is one "
+    "SQLite file (--history PATH, or $COLDSTART_HISTORY): cache or upload it between CI jobs.",
+    no_args_is_help=True,
+)
+
+HistoryOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--history",
+        metavar="PATH",
+        help="The history store, a SQLite file (default: $COLDSTART_HISTORY).",
+    ),
+]
+ScenarioOption = Annotated[
+    str | None,
+    typer.Option("--scenario", metavar="NAME", help="Only this scenario's runs."),
+]
+BranchOption = Annotated[
+    str | None, typer.Option("--branch", metavar="NAME", help="Only this branch's runs.")
+]
+
+
+def history_path(option: Path | None) -> Path:
+    from coldstart_bench.history.store import HISTORY_ENV
+
+    if option is not None:
+        return option
+    if os.environ.get(HISTORY_ENV):
+        return Path(os.environ[HISTORY_ENV])
+    raise ColdstartError(f"no history store: give --history PATH or set {HISTORY_ENV}")
+
+
+def add_run(
+    run_dir: Path, history: Path, commit: str | None = None, branch: str | None = None
+) -> tuple[bool, int]:
+    """Add a run (``coldstart history add``, ``coldstart run --history``): whether it was
+    new, and how many figures it brought."""
+    from coldstart_bench.history.entry import entry_of
+    from coldstart_bench.history.source import commit_and_branch
+    from coldstart_bench.history.store import HistoryStore
+    from coldstart_bench.results.store import read_run
+
+    run = read_run(run_dir)
+    if commit is None or branch is None:
+        found_commit, found_branch = commit_and_branch(Path.cwd())
+        commit, branch = commit or found_commit, branch or found_branch
+    entry, values = entry_of(run, commit, branch)
+    with HistoryStore(history) as store:
+        return store.add(entry, values), len(values)
+
+
+@history_app.command("add", cls=PlainCommand)
+@user_errors
+def history_add(
+    run: RunArg,
+    history: HistoryOption = None,
+    commit: Annotated[
+        str | None,
+        typer.Option("--commit", metavar="SHA", help="Its commit (default: the CI's or git's)."),
+    ] = None,
+    branch: Annotated[
+        str | None,
+        typer.Option("--branch", metavar="NAME", help="Its branch (default: the CI's or git's)."),
+    ] = None,
+    results_dir: ResultsDirOption = Path("results"),
+) -> None:
+    """Add a run to the history (once: adding it again changes nothing)."""
+    from coldstart_bench.results.baselines import resolve_run
+
+    path = history_path(history)
+    run_dir = resolve_run(run, results_dir).run_dir
+    new, figures = add_run(run_dir, path, commit, branch)
+    word = f"added {figures:,} figures of" if new else "already held"
+    stdout_console().print(f"{path}: {word} {run_dir.name}", markup=False)
+
+
+@history_app.command("list", cls=PlainCommand)
+@user_errors
+def history_list(
+    history: HistoryOption = None, scenario: ScenarioOption = None, branch: BranchOption = None
+) -> None:
+    """List the runs the history holds, oldest first."""
+    from coldstart_bench.history.store import HistoryStore
+
+    console = stdout_console()
+    with HistoryStore(history_path(history)) as store:
+        runs = store.runs(scenario, branch)
+    if not runs:
+        console.print("no runs in the history", markup=False)
+    for stored in runs:
+        e = stored.entry
+        commit = (e.commit or "—")[:10]
+        console.print(
+            f"{e.started_at}  {e.scenario}  {e.run_id}  {commit}  {e.branch or '—'}  "
+            f"{e.trials} trials  {e.status}",
+            markup=False,
+        )
+
+
+@history_app.command("show", cls=PlainCommand)
+@user_errors
+def history_show(
+    history: HistoryOption = None,
+    scenario: ScenarioOption = None,
+    metric: Annotated[
+        list[str] | None,
+        typer.Option("--metric", metavar="METRIC", help="Only these metrics (repeatable)."),
+    ] = None,
+    branch: BranchOption = None,
+) -> None:
+    """A table per scenario: each variant and metric's median, run by run."""
+    import statistics
+
+    from coldstart_bench.history.series import series_of
+    from coldstart_bench.history.store import HistoryStore
+
+    console = stdout_console()
+    with HistoryStore(history_path(history)) as store:
+        scenarios = sorted({r.entry.scenario for r in store.runs(scenario, branch)})
+        for name in scenarios:
+            console.print(f"{name}", markup=False)
+            for variant, found in store.metrics(name):
+                if metric and found not in metric:
+                    continue
+                runs = series_of(store, name, variant, found, branch)
+                medians = "  ".join(
+                    f"{(r.commit or r.run_id)[:7]} {statistics.median(r.values):,.1f}" for r in runs
+                )
+                console.print(f"  {variant} · {found}: {medians}", markup=False)
+
+
+@history_app.command("changes", cls=PlainCommand)
+@user_errors
+def history_changes(
+    history: HistoryOption = None,
+    scenario: ScenarioOption = None,
+    metric: Annotated[
+        list[str] | None,
+        typer.Option("--metric", metavar="METRIC", help="Only these metrics (repeatable)."),
+    ] = None,
+    branch: BranchOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+) -> None:
+    """One line per change point: where a metric stepped, and the commit it started with."""
+    from coldstart_bench.history.series import scenario_changes
+    from coldstart_bench.history.store import HistoryStore
+
+    console = stdout_console()
+    found = 0
+    with HistoryStore(history_path(history)) as store:
+        scenarios = sorted({r.entry.scenario for r in store.runs(scenario, branch)})
+        for name in scenarios:
+            for change in scenario_changes(store, name, metric, branch):
+                found += 1
+                if as_json:
+                    typer.echo(json.dumps({"scenario": name, **change.to_dict()}))
+                    continue
+                machine = (
+                    f"; the machine moved too ({change.machine_ratio - 1:+.0%})"
+                    if change.machine_moved and change.machine_ratio is not None
+                    else ""
+                )
+                console.print(
+                    f"{name} · {change.variant} · {change.metric}: {change.ratio - 1:+.1%} "
+                    f"[{change.low - 1:+.1%}, {change.high - 1:+.1%}] at "
+                    f"{change.commit or change.run_id} ({change.before:,.1f} → "
+                    f"{change.after:,.1f}, p = {change.p:.2g}){machine}",
+                    markup=False,
+                )
+    if not found and not as_json:
+        stderr_console().print("no change points", markup=False)
+
+
+app.add_typer(history_app, name="history")

@@ -1,0 +1,48 @@
+"""A history's series: one scenario, variant and metric over its runs, trial by trial —
+and the change points of every series of a scenario."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from coldstart_bench.history.changes import ChangePoint, RunSeries, find_changes
+from coldstart_bench.history.store import HistoryStore
+
+
+def series_of(
+    store: HistoryStore,
+    scenario: str,
+    variant: str,
+    metric: str,
+    branch: str | None = None,
+) -> list[RunSeries]:
+    """The runs of the scenario (on ``branch``) that measured this variant and metric,
+    oldest first, each with its trials' values and calibrations."""
+    runs = {r.entry.run_key: r.entry for r in store.runs(scenario, branch)}
+    by_run: dict[str, tuple[list[float], list[float | None]]] = {}
+    for run_key, _variant, _metric, value, calibration in store.values(
+        scenario, metric, variant, branch
+    ):
+        values, calibrations = by_run.setdefault(run_key, ([], []))
+        values.append(value)
+        calibrations.append(calibration)
+    return [
+        RunSeries(key, runs[key].run_id, runs[key].commit, tuple(v), tuple(c))
+        for key, (v, c) in by_run.items()
+        if key in runs
+    ]
+
+
+def scenario_changes(
+    store: HistoryStore,
+    scenario: str,
+    metrics: list[str] | None = None,
+    branch: str | None = None,
+) -> Iterator[ChangePoint]:
+    """The change points of every series of the scenario (or of ``metrics`` only)."""
+    for variant, metric in store.metrics(scenario):
+        if metrics and metric not in metrics:
+            continue
+        yield from find_changes(
+            variant, metric, series_of(store, scenario, variant, metric, branch)
+        )
