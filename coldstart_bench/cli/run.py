@@ -77,6 +77,14 @@ def run(
         bool, typer.Option("--no-report", help="Do not write the report at the end.")
     ] = False,
     otlp_export: OtlpExportOption = None,
+    history: Annotated[
+        Path | None,
+        typer.Option(
+            "--history",
+            metavar="PATH",
+            help="Add the run to this history store (a SQLite file) when it ends.",
+        ),
+    ] = None,
     var: VarOption = None,
     shard: Annotated[
         str | None,
@@ -200,6 +208,16 @@ def run(
             problem = exc
     if otlp_export and outcome.trials:
         export_traces(err, outcome.trials, outcome.run_dir.name, otlp_export)
+    if history is not None and outcome.trials:
+        from coldstart_bench.cli.history import add_run
+
+        try:
+            new, figures = add_run(outcome.run_dir, history)
+        except ColdstartError as exc:  # the run stands; the history can be added to later
+            err.print(f"warning: not added to the history: {exc}", style="yellow", markup=False)
+        else:
+            said = f"added {figures:,} figures" if new else "already held the run"
+            err.print(f"history: {history}: {said}", markup=False)
     if outcome.status == "interrupted":
         kept = f"{len(outcome.trials)} finished trial(s) kept in {outcome.run_dir}"
         err.print(f"interrupted ({outcome.interrupted_by}); {kept}", style="yellow", markup=False)

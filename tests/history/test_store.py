@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers import run_argv, toy_scenario
 from typer.testing import CliRunner
 
 from coldstart_bench.cli.app import app
@@ -124,3 +125,25 @@ def test_a_file_that_is_no_store_is_a_clear_error(tmp_path: Path):
     path.write_text("not a database")
     with pytest.raises(HistoryError, match="not a history store"):
         HistoryStore(path)
+
+
+def test_a_run_given_history_adds_itself_when_it_ends(tmp_path: Path, write_scenario):
+    scenario = write_scenario(toy_scenario(repetitions=2, requests={"count": 1}))
+    store = tmp_path / "h.sqlite"
+    argv = run_argv(scenario, tmp_path / "results", "r1", "--no-report", "--history", str(store))
+    done = subprocess.run(
+        argv,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "GITHUB_SHA": "feedbeef", "GITHUB_REF_NAME": "main"},
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"history: {store}: added" in done.stderr
+    with HistoryStore(store) as history:
+        (stored,) = history.runs()
+    assert (stored.entry.run_id, stored.entry.commit, stored.entry.branch) == (
+        "r1",
+        "feedbeef",
+        "main",
+    )

@@ -54,8 +54,14 @@ def test_busy_and_stolen_shares_come_from_two_readings_of_the_cpu_times():
 
 
 def test_a_process_is_known_by_its_pid_and_start_and_its_tree_by_its_parents():
-    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    child = subprocess.Popen(
+        [sys.executable, "-c", "import time; print('up', flush=True); time.sleep(30)"],
+        stdout=subprocess.PIPE,
+    )
     try:
+        # Its own line says it runs its own program: until then /proc may still show the
+        # forked copy of this process, or an empty command line mid-exec.
+        assert child.stdout is not None and child.stdout.readline() == b"up\n"
         info = processes.read_proc(child.pid)
         assert info is not None and info.ppid == os.getpid() and info.alive
         assert processes.start_ticks(child.pid) == info.start_time
