@@ -1,39 +1,42 @@
 """Change points in a history: where a metric's level stepped between runs, named by the
 commit of the first run after the step.
 
-Each series is one scenario, variant and metric over the runs, in their order.
-Candidates come from ruptures' PELT on the runs' median log times, read at the history's
-typical machine speed (:func:`~coldstart_bench.analysis.covariate.adjust_for_machine` with
-every run as a side: one slope of log time on the log calibration within runs, applied
-about the common centre); an l2 cost, so a step in the mean, its penalty 3 σ² ln n with σ
-the series' noise read robustly from its successive differences.
+Each series is one scenario, variant and metric over the runs, in their order; a run is
+one point, its trials' median log value (a run's trials share its machine's state, so they
+are no independent evidence of a step between runs).
 
-A candidate is a change point only where Welch's t-test on the trials either side of it
-(up to the neighbouring candidates) gives p below ``alpha`` and a step of at least
-``min_change`` — Otava's E-divisive keeps its candidates with a t-test the same way — and,
-where the machine's calibration stepped the same way at that run, does so still with the
-calibration's whole step (the difference of its medians either side) taken out: a
-server's time follows its machine's speed somewhere between not at all and fully, the
-bounds of the gate's machine allowance. A runner that got slower between runs is then no
-step of the build, and a step that the machine alone cannot explain still is. (Taking each
-trial's own calibration out instead adds that calibration's noise to every trial: on a
-busy runner, 25 % of it, enough to hide a +45 % step.)
+**The machine.** Where every run measured its calibration, each run is read at the
+history's typical machine speed: ``y − b (x − x̄)``, x the run's median log calibration, b
+the slope of y on x *within the segments between change points* (an ANCOVA at the level
+of runs: between the runs of one stretch of commits the build is the same, so their spread
+along the calibration is the machine's), clipped to [0, 1]. Segments and slope are found
+together, a few rounds until they agree.
+
+**Steps.** Candidates come from ruptures' PELT on those values (an l2 cost: a step in the
+mean; its penalty 3 σ² ln n, σ the series' noise read robustly from successive
+differences). Then, as Otava prunes E-divisive's candidates with a t-test, the weakest
+candidate is dropped until every one left is clear: Welch's t-test on the runs either side
+(up to the neighbouring change points) below ``alpha``, a step of at least ``min_change``,
+and — where the calibration stepped the same way at that run — still so with the
+machine's whole step taken out (a server's time follows its machine somewhere between not
+at all and fully: the bounds of the gate's machine allowance). A runner that got slower is
+no step of the build; a step the machine cannot explain stays.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from coldstart_bench.analysis.covariate import adjust_for_machine
-
 ALPHA = 0.001
 MIN_CHANGE = 0.05
 MIN_RUNS = 4
 MIN_SEGMENT = 2  # runs
+ROUNDS = 5  # of segments and slope fitted in turn
 
 
 @dataclass(frozen=True)
@@ -49,16 +52,16 @@ class RunSeries:
 
 @dataclass(frozen=True)
 class ChangePoint:
-    """A step between ``index − 1`` and ``index`` (positions in the series' runs)."""
+    """A step between runs ``index − 1`` and ``index`` (positions in the series)."""
 
     variant: str
     metric: str
     index: int
     run_id: str
     commit: str | None
-    before: float  # the median before the step, at the history's typical speed
+    before: float  # the runs' median before the step, at the history's typical speed
     after: float
-    ratio: float  # after / before (geometric means of the trials either side)
+    ratio: float  # after / before (geometric means of the runs either side)
     low: float  # its 95 % interval
     high: float
     p: float
@@ -69,19 +72,43 @@ class ChangePoint:
         return dict(self.__dict__)
 
 
-def read_at_typical_speed(runs: Sequence[RunSeries]) -> tuple[list[np.ndarray], bool]:
-    """Each run's values, adjusted for its trials' calibrations where every trial has one
-    and the slope is clear; whether they were adjusted."""
-    if _calibrated(runs):
-        sides = [(r.values, [float(c) for c in r.calibrations if c is not None]) for r in runs]
-        done = adjust_for_machine(sides, common_centre=True, min_trials=2)
-        if done is not None:
-            return done[0], True
-    return [np.asarray(r.values, float) for r in runs], False
+@dataclass(frozen=True)
+class _Series:
+    measured: np.ndarray  # each run's median log value
+    machine: np.ndarray | None  # each run's median log calibration, where all have one
 
 
-def _calibrated(runs: Sequence[RunSeries]) -> bool:
-    return all(c is not None and c > 0 for r in runs for c in r.calibrations)
+def _series(runs: Sequence[RunSeries]) -> _Series:
+    measured = np.array([np.median(np.log(np.asarray(r.values, float))) for r in runs])
+    calibrated = all(c is not None and c > 0 for r in runs for c in r.calibrations)
+    machine = (
+        np.array([np.median(np.log([float(c) for c in r.calibrations if c])) for r in runs])
+        if calibrated
+        else None
+    )
+    return _Series(measured, machine)
+
+
+def machine_slope(series: _Series, bounds: Sequence[int]) -> float:
+    """The pooled within-segment slope of the runs' log value on their log calibration,
+    clipped to [0, 1] (0 where nothing is measured or nothing spreads)."""
+    if series.machine is None:
+        return 0.0
+    sxy = sxx = 0.0
+    for start, end in itertools.pairwise(bounds):
+        x, y = series.machine[start:end], series.measured[start:end]
+        if len(x) < 2:
+            continue
+        cx = x - x.mean()
+        sxx += float(np.dot(cx, cx))
+        sxy += float(np.dot(cx, y - y.mean()))
+    return min(max(sxy / sxx, 0.0), 1.0) if sxx > 0 else 0.0
+
+
+def _typical(series: _Series, slope: float) -> np.ndarray:
+    if series.machine is None or slope == 0:
+        return series.measured
+    return series.measured - slope * (series.machine - series.machine.mean())
 
 
 def find_changes(
@@ -95,34 +122,27 @@ def find_changes(
     runs = [r for r in runs if r.values and all(v > 0 for v in r.values)]
     if len(runs) < MIN_RUNS:
         return []
-    values, _adjusted = read_at_typical_speed(runs)
-    logs = [np.log(v) for v in values]
-    measured = [np.log(np.asarray(r.values, float)) for r in runs]
-    calibrated = _calibrated(runs)
-    candidates = _candidates(np.array([np.median(y) for y in logs]))
+    series = _series(runs)
+    candidates: list[int] = []
+    slope = machine_slope(series, [0, len(runs)])
+    for _ in range(ROUNDS):
+        typical = _typical(series, slope)
+        found = _prune(series, typical, _candidates(typical), alpha, min_change)
+        new_slope = machine_slope(series, [0, *found, len(runs)])
+        if found == candidates and abs(new_slope - slope) < 0.01:
+            break
+        candidates, slope = found, new_slope
+    typical = _typical(series, slope)
+    candidates = _prune(series, typical, candidates, alpha, min_change)
     bounds = [0, *candidates, len(runs)]
-    found = []
+    points = []
     for i, k in enumerate(candidates):
-        start, end = bounds[i], bounds[i + 1 + 1]
-        raw_before = np.concatenate(measured[start:k])
-        raw_after = np.concatenate(measured[k:end])
-        if not _clear(raw_before, raw_after, alpha, min_change):
-            continue
-        raw_step = float(np.mean(raw_after) - np.mean(raw_before))
-        machine = _machine_step(runs, start, k, end) if calibrated else 0.0
-        # the machine's whole step out, where it went the same way: what is left must
-        # still be a clear step, and the same way
-        if machine * raw_step > 0 and not _clear(
-            raw_before, raw_after - machine, alpha, min_change, sign=raw_step
-        ):
-            continue
-        before = np.concatenate(logs[start:k])
-        after = np.concatenate(logs[k:end])
+        before, after = typical[bounds[i] : k], typical[k : bounds[i + 2]]
         step = _welch(before, after)
         if step is None:
             continue
         diff, low, high, p = step
-        found.append(
+        points.append(
             ChangePoint(
                 variant=variant,
                 metric=metric,
@@ -135,30 +155,53 @@ def find_changes(
                 low=math.exp(low),
                 high=math.exp(high),
                 p=p,
-                **_machine(runs, start, k, end, alpha),
+                **_machine(series, bounds[i], k, bounds[i + 2], alpha),
             )
         )
-    return found
+    return points
 
 
-def _clear(
-    before: np.ndarray, after: np.ndarray, alpha: float, min_change: float, sign: float = 0.0
-) -> bool:
-    """A step between these log values: significant, large enough (and, given ``sign``,
-    that way)."""
+def _prune(
+    series: _Series, typical: np.ndarray, candidates: list[int], alpha: float, min_change: float
+) -> list[int]:
+    """Drop the weakest candidate until every one left is a clear step."""
+    kept = list(candidates)
+    while kept:
+        bounds = [0, *kept, len(typical)]
+        weakest, worst = None, -1.0
+        for i, k in enumerate(kept):
+            p = _step_p(series, typical, bounds[i], k, bounds[i + 2], alpha, min_change)
+            if p >= alpha and p > worst:
+                weakest, worst = i, p
+        if weakest is None:
+            return kept
+        del kept[weakest]
+    return kept
+
+
+def _step_p(
+    series: _Series,
+    typical: np.ndarray,
+    start: int,
+    k: int,
+    end: int,
+    alpha: float,
+    min_change: float,
+) -> float:
+    """The p-value of the step at ``k`` (1 where it is too small, or the machine's)."""
+    before, after = typical[start:k], typical[k:end]
     step = _welch(before, after)
-    if step is None or step[3] >= alpha or abs(math.expm1(step[0])) < min_change:
-        return False
-    return sign == 0.0 or step[0] * sign > 0
-
-
-def _machine_step(runs: Sequence[RunSeries], start: int, k: int, end: int) -> float:
-    """The calibration's step at ``k`` in logs: the medians' difference either side."""
-
-    def logs(part: Sequence[RunSeries]) -> np.ndarray:
-        return np.log([float(c) for r in part for c in r.calibrations if c is not None])
-
-    return float(np.median(logs(runs[k:end])) - np.median(logs(runs[start:k])))
+    if step is None or abs(math.expm1(step[0])) < min_change:
+        return 1.0
+    if series.machine is not None:
+        machine = float(np.median(series.machine[k:end]) - np.median(series.machine[start:k]))
+        if machine * step[0] > 0:  # all of the machine out: still a clear step that way?
+            full = _typical(series, 1.0)
+            out = _welch(full[start:k], full[k:end])
+            if out is None or out[0] * step[0] <= 0 or abs(math.expm1(out[0])) < min_change:
+                return 1.0
+            return max(step[3], out[3])
+    return step[3]
 
 
 def _candidates(signal: np.ndarray) -> list[int]:
@@ -184,22 +227,17 @@ def _welch(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float, float] | 
     if se == 0:
         return (diff, diff, diff, 0.0 if diff else 1.0)
     dof = (va + vb) ** 2 / (va * va / max(len(a) - 1, 1) + vb * vb / max(len(b) - 1, 1))
-    t = diff / se
-    p = float(2 * stats.t.sf(abs(t), dof))
+    p = float(2 * stats.t.sf(abs(diff / se), dof))
     half = float(stats.t.ppf(0.975, dof)) * se
     return diff, diff - half, diff + half, p
 
 
-def _machine(
-    runs: Sequence[RunSeries], start: int, k: int, end: int, alpha: float
-) -> dict[str, object]:
-    """Whether the calibration stepped at the same run (Welch's test on its logs)."""
-
-    def logs(part: Sequence[RunSeries]) -> np.ndarray:
-        return np.log([c for r in part for c in r.calibrations if c is not None and c > 0])
-
-    before, after = logs(runs[start:k]), logs(runs[k:end])
-    step = _welch(before, after) if len(before) and len(after) else None
+def _machine(series: _Series, start: int, k: int, end: int, alpha: float) -> dict[str, object]:
+    """Whether the calibration stepped at the same run (Welch's test on the runs' median
+    log calibrations)."""
+    if series.machine is None:
+        return {"machine_ratio": None, "machine_moved": False}
+    step = _welch(series.machine[start:k], series.machine[k:end])
     if step is None:
         return {"machine_ratio": None, "machine_moved": False}
     diff, _low, _high, p = step

@@ -75,6 +75,8 @@ def test_a_process_is_known_by_its_pid_and_start_and_its_tree_by_its_parents():
     finally:
         child.kill()
         child.wait()
+        if child.stdout is not None:
+            child.stdout.close()
     assert processes.still_alive([info]) == []
     assert processes.read_proc(child.pid) is None or not processes.read_proc(child.pid).alive
     assert processes.boot_id()
