@@ -40,6 +40,12 @@ ScenarioOption = Annotated[
     str | None,
     typer.Option("--scenario", metavar="NAME", help="Only this scenario's runs."),
 ]
+MetricsOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--metric", metavar="METRIC", help="Only these metrics, or phase:NAME (repeatable)."
+    ),
+]
 BranchOption = Annotated[
     str | None, typer.Option("--branch", metavar="NAME", help="Only this branch's runs.")
 ]
@@ -127,10 +133,7 @@ def history_list(
 def history_show(
     history: HistoryOption = None,
     scenario: ScenarioOption = None,
-    metric: Annotated[
-        list[str] | None,
-        typer.Option("--metric", metavar="METRIC", help="Only these metrics (repeatable)."),
-    ] = None,
+    metric: MetricsOption = None,
     branch: BranchOption = None,
 ) -> None:
     """A table per scenario: each variant and metric's median, run by run."""
@@ -159,10 +162,7 @@ def history_show(
 def history_changes(
     history: HistoryOption = None,
     scenario: ScenarioOption = None,
-    metric: Annotated[
-        list[str] | None,
-        typer.Option("--metric", metavar="METRIC", help="Only these metrics (repeatable)."),
-    ] = None,
+    metric: MetricsOption = None,
     branch: BranchOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
 ) -> None:

@@ -20,7 +20,10 @@ candidate is dropped until every one left is clear: Welch's t-test on the runs e
 and — where the calibration stepped the same way at that run — still so with the
 machine's whole step taken out (a server's time follows its machine somewhere between not
 at all and fully: the bounds of the gate's machine allowance). A runner that got slower is
-no step of the build; a step the machine cannot explain stays.
+no step of the build; a step the machine cannot explain stays. Where the calibration
+stepped clearly the *other* way at the same run (a loaded runner's first requests came
+faster: stress-ng kept its clock up), the step cannot be told from the machine's and is
+not reported. A step needs three runs on either side of it.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ import numpy as np
 ALPHA = 0.001
 MIN_CHANGE = 0.05
 MIN_RUNS = 4
-MIN_SEGMENT = 2  # runs
+MIN_SEGMENT = 3  # runs: a step is seen once three runs stand on either side of it
 ROUNDS = 5  # of segments and slope fitted in turn
 
 
@@ -195,6 +198,14 @@ def _step_p(
         return 1.0
     if series.machine is not None:
         machine = float(np.median(series.machine[k:end]) - np.median(series.machine[start:k]))
+        moved = _welch(series.machine[start:k], series.machine[k:end])
+        if (
+            machine * step[0] < 0
+            and moved is not None
+            and moved[3] < alpha
+            and abs(math.expm1(moved[0])) >= min_change
+        ):
+            return 1.0  # the machine clearly moved the other way at the same run: whose step?
         if machine * step[0] > 0:  # all of the machine out: still a clear step that way?
             full = _typical(series, 1.0)
             out = _welch(full[start:k], full[k:end])

@@ -76,3 +76,11 @@ def test_a_step_smaller_than_the_machines_own_and_the_same_way_is_the_machines()
     machine = [1.0] * 8 + [1.3] * 8
     runs = history([850.0] * 16, machine, follows=0.33)
     assert find_changes("v", "cpu_ready_ms", runs) == []
+
+
+def test_a_step_the_other_way_while_the_machine_clearly_moved_is_not_reported():
+    # Two busy runs where the first request came faster (the loaded runner kept its clock
+    # up) and three more: the calibration doubled, the metric dropped a third.
+    machine = [1.0] * 12 + [2.0] * 4 + [1.0] * 12
+    runs = history([30.0] * 28, machine, follows=-0.6)
+    assert find_changes("v", "first_ttft_ms", runs) == []
