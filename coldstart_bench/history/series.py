@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from coldstart_bench.history.changes import ChangePoint, RunSeries, find_changes
+from coldstart_bench.history.changes import ALPHA, ChangePoint, RunSeries, find_changes
 from coldstart_bench.history.store import HistoryStore
 
 
@@ -38,11 +38,14 @@ def scenario_changes(
     scenario: str,
     metrics: list[str] | None = None,
     branch: str | None = None,
+    alpha: float = ALPHA,
 ) -> Iterator[ChangePoint]:
-    """The change points of every series of the scenario (or of ``metrics`` only)."""
-    for variant, metric in store.metrics(scenario):
-        if metrics and metric not in metrics:
-            continue
-        yield from find_changes(
-            variant, metric, series_of(store, scenario, variant, metric, branch)
-        )
+    """The change points of every series of the scenario (or of ``metrics`` only). A
+    history holds dozens of series (every metric and phase of every variant), so each is
+    tested at ``alpha`` / their number (Bonferroni): ``alpha`` is the chance of a false
+    change point anywhere in the scenario, not in each series."""
+    series = [(v, m) for v, m in store.metrics(scenario) if not metrics or m in metrics]
+    each = alpha / max(len(series), 1)
+    for variant, metric in series:
+        runs = series_of(store, scenario, variant, metric, branch)
+        yield from find_changes(variant, metric, runs, alpha=each)
