@@ -133,48 +133,62 @@ def _request_events(trial: TrialRecord, pid: int) -> list[dict[str, Any]]:
 
 
 def _service_events(trial: TrialRecord, pid: int) -> list[dict[str, Any]]:
+    """Each service's spawn → ready and phases on its thread, its spans on a thread of
+    their own. A slice that would overlap another's end on its thread without nesting in
+    it (vLLM's "EngineCoreProc init" ends 2 ms after its parent, in another process;
+    a phase may end after ready) goes to the next thread of that name: a viewer draws
+    slices on one thread as a strict nesting."""
     events: list[dict[str, Any]] = []
-    tids: dict[str, int] = {}
+    lanes: dict[str, list[tuple[int, list[float]]]] = {}  # name → (tid, open slices' ends)
+    next_tid = [CLIENT_TID + 1]
 
-    def tid_of(name: str) -> int:
-        if name not in tids:
-            tids[name] = CLIENT_TID + 1 + len(tids)
-            events.append(_name("thread_name", pid, tids[name], name))
-        return tids[name]
+    def place(name: str, start: float, end: float) -> int:
+        for tid, ends in lanes.setdefault(name, []):
+            while ends and ends[-1] <= start + 1e-9:
+                ends.pop()
+            if not ends or end <= ends[-1] + 1e-9:
+                ends.append(end)
+                return tid
+        tid = next_tid[0]
+        next_tid[0] += 1
+        shown = name if not lanes[name] else f"{name} ({len(lanes[name]) + 1})"
+        lanes[name].append((tid, [end]))
+        events.append(_name("thread_name", pid, tid, shown))
+        return tid
 
+    slices: list[tuple[float, float, str, str, dict[str, Any], str]] = []
     seen: Counter[str] = Counter()
     for s in trial.services:
         name = instance_name(s.name, seen[s.name])
         seen[s.name] += 1
         if s.spawn_ms is not None and s.ready_ms is not None:
-            events.append(
-                _complete(
-                    "spawn → ready",
-                    s.spawn_ms,
-                    s.ready_ms,
-                    pid,
-                    tid_of(name),
-                    "service",
-                    pid_of_server=s.pid,
-                )
+            slices.append(
+                (s.spawn_ms, s.ready_ms, name, "spawn → ready", {"server_pid": s.pid}, "service")
             )
-    for p in sorted(trial.phases, key=lambda p: (p.start_ms, -p.end_ms)):
-        lane = f"{p.service} · spans" if p.source == "otel" else p.service
-        event = _complete(
-            p.phase,
-            p.start_ms,
-            max(p.end_ms, p.start_ms),
-            pid,
-            tid_of(lane),
-            "span" if p.source == "otel" else "phase",
-            bytes=p.bytes,
-            span_id=p.span_id,
-            parent_span_id=p.parent_span_id,
-            process=p.process,
-        )
+    for p in trial.phases:
+        args: dict[str, Any] = {
+            "bytes": p.bytes,
+            "span_id": p.span_id,
+            "parent_span_id": p.parent_span_id,
+            "process": p.process,
+        }
         if p.attributes:  # the sender's own, beside ours (never over them)
-            event.setdefault("args", {}).setdefault("attributes", dict(p.attributes))
-        events.append(event)
+            args["attributes"] = dict(p.attributes)
+        otel = p.source == "otel"
+        lane = f"{p.service} · spans" if otel else p.service
+        slices.append(
+            (
+                p.start_ms,
+                max(p.end_ms, p.start_ms),
+                lane,
+                p.phase,
+                args,
+                "span" if otel else "phase",
+            )
+        )
+    for start, end, lane, name, args, cat in sorted(slices, key=lambda x: (x[0], -x[1])):
+        tid = place(lane, start, end)
+        events.append(_complete(name, start, end, pid, tid, cat, **args))
     return events
 
 

@@ -64,3 +64,20 @@ def test_the_report_writes_trace_json_beside_the_page(tmp_path: Path):
     report = build_report(GOLDEN_RUN, tmp_path / "report")
     assert tmp_path / "report" / "trace.json" in report.files
     check_trace_events((tmp_path / "report" / "trace.json").read_text())
+
+
+def test_a_child_span_that_outlives_its_parent_moves_to_a_second_thread():
+    # vLLM's "EngineCoreProc init" (another process) ends 2 ms after its parent.
+    trial = read_run(GOLDEN_RUN).trials[0]
+    spans = (
+        PhaseRecord("llm", "AsyncMPClient init", 10.0, 90.0, source="otel", span_id="a", depth=0),
+        PhaseRecord("llm", "EngineCoreProc init", 30.0, 92.0, source="otel", span_id="b", depth=1),
+    )
+    document = check_trace_events(trace_json([dataclasses.replace(trial, phases=spans)], "r"))
+    threads = {
+        e["tid"]: e["args"]["name"] for e in document["traceEvents"] if e["name"] == "thread_name"
+    }
+    placed = {
+        e["name"]: threads[e["tid"]] for e in document["traceEvents"] if e.get("cat") == "span"
+    }
+    assert placed == {"AsyncMPClient init": "llm · spans", "EngineCoreProc init": "llm · spans (2)"}
