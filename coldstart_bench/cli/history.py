@@ -196,4 +196,40 @@ def history_changes(
         stderr_console().print("no change points", markup=False)
 
 
+@history_app.command("plot", cls=PlainCommand)
+@user_errors
+def history_plot(
+    history: HistoryOption = None,
+    scenario: ScenarioOption = None,
+    metric: MetricsOption = None,
+    branch: BranchOption = None,
+    out: Annotated[
+        Path,
+        typer.Option("--out", metavar="DIR", help="Where to write the pictures and pages."),
+    ] = Path("history"),
+) -> None:
+    """One PNG and one HTML page per scenario: each metric over the commits, change points
+    marked, the machine's calibration underneath (default: cold TTFT, time to ready and
+    every series with a change point)."""
+    from coldstart_bench.history.series import scenario_view
+    from coldstart_bench.history.store import HistoryStore
+    from coldstart_bench.report.history_plot import history_page, history_picture
+    from coldstart_bench.results.store import atomic_write_bytes, atomic_write_text, safe_name
+
+    console = stdout_console()
+    with HistoryStore(history_path(history)) as store:
+        scenarios = sorted({r.entry.scenario for r in store.runs(scenario, branch)})
+        if not scenarios:
+            raise ColdstartError("no runs in the history to plot")
+        out.mkdir(parents=True, exist_ok=True)
+        for name in scenarios:
+            views = scenario_view(store, name, metric, branch)
+            png = history_picture(name, views)
+            stem = out / f"history-{safe_name(name)}"
+            if png is not None:
+                atomic_write_bytes(stem.with_suffix(".png"), png)
+            atomic_write_text(stem.with_suffix(".html"), history_page(name, views, png))
+            console.print(f"{name}: {stem}.html", markup=False)
+
+
 app.add_typer(history_app, name="history")

@@ -3,7 +3,9 @@ and the change points of every series of a scenario."""
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from coldstart_bench.history.changes import ALPHA, ChangePoint, RunSeries, find_changes
 from coldstart_bench.history.store import HistoryStore
@@ -49,3 +51,58 @@ def scenario_changes(
     for variant, metric in series:
         runs = series_of(store, scenario, variant, metric, branch)
         yield from find_changes(variant, metric, runs, alpha=each)
+
+
+DEFAULT_PLOTTED = ("cold_ttft_ms", "ready_ms")
+MAX_PANELS = 8
+
+
+@dataclass(frozen=True)
+class SeriesView:
+    """What a history plot shows of one series: each run's label (its commit, else its
+    id), median and trials, the calibration's median per run, and the change points."""
+
+    variant: str
+    metric: str
+    labels: list[str]
+    medians: list[float]
+    trials: list[tuple[float, ...]]
+    calibrations: list[float | None]
+    changes: list[ChangePoint]
+
+
+def scenario_view(
+    store: HistoryStore,
+    scenario: str,
+    metrics: list[str] | None = None,
+    branch: str | None = None,
+) -> list[SeriesView]:
+    """The series to plot: ``metrics``, else cold TTFT, time to ready and every series
+    with a change point (at most :data:`MAX_PANELS`)."""
+    changes = list(scenario_changes(store, scenario, metrics, branch))
+    stepped = {(c.variant, c.metric) for c in changes}
+    chosen = [
+        (v, m)
+        for v, m in store.metrics(scenario)
+        if (m in metrics if metrics else (m in DEFAULT_PLOTTED or (v, m) in stepped))
+    ][:MAX_PANELS]
+    views = []
+    for variant, metric in chosen:
+        runs = series_of(store, scenario, variant, metric, branch)
+        views.append(
+            SeriesView(
+                variant=variant,
+                metric=metric,
+                labels=[(r.commit or r.run_id)[:10] for r in runs],
+                medians=[statistics.median(r.values) for r in runs],
+                trials=[r.values for r in runs],
+                calibrations=[
+                    statistics.median(c for c in r.calibrations if c is not None)
+                    if any(c is not None for c in r.calibrations)
+                    else None
+                    for r in runs
+                ],
+                changes=[c for c in changes if (c.variant, c.metric) == (variant, metric)],
+            )
+        )
+    return views
