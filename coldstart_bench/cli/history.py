@@ -232,4 +232,37 @@ def history_plot(
             console.print(f"{name}: {stem}.html", markup=False)
 
 
+@history_app.command("export", cls=PlainCommand)
+@user_errors
+def history_export(
+    history: HistoryOption = None,
+    scenario: ScenarioOption = None,
+    branch: BranchOption = None,
+    out: Annotated[
+        Path, typer.Option("--out", metavar="DIR", help="Where to write the CSV files.")
+    ] = Path("history-csv"),
+) -> None:
+    """CSV per scenario and variant in Apache Otava's layout (a row per run, a column per
+    metric: the run's median), with the otava.yaml that reads them."""
+    from coldstart_bench.history.export import otava_config, variant_csv
+    from coldstart_bench.history.store import HistoryStore
+    from coldstart_bench.results.store import atomic_write_text, safe_name
+
+    console = stdout_console()
+    tests = []
+    with HistoryStore(history_path(history)) as store:
+        scenarios = sorted({r.entry.scenario for r in store.runs(scenario, branch)})
+        if not scenarios:
+            raise ColdstartError("no runs in the history to export")
+        out.mkdir(parents=True, exist_ok=True)
+        for name in scenarios:
+            for variant in sorted({v for v, _m in store.metrics(name)}):
+                text, metrics = variant_csv(store, name, variant, branch)
+                stem = safe_name(f"{name}.{variant}")
+                atomic_write_text(out / f"{stem}.csv", text)
+                tests.append((stem, str((out / f"{stem}.csv").resolve()), metrics))
+                console.print(f"{out / stem}.csv", markup=False)
+    atomic_write_text(out / "otava.yaml", otava_config(tests))
+
+
 app.add_typer(history_app, name="history")

@@ -61,3 +61,18 @@ def test_the_plot_marks_the_step_and_the_page_escapes_everything(stepped: Path, 
     assert picture.read_bytes().startswith(b"\x89PNG")
     assert "<script>" not in text and "&lt;script&gt;" in text
     assert text.count("<td>c06</td>") == 2 and "data:image/png;base64," in text
+
+
+def test_export_writes_otavas_csv_layout_and_its_config(stepped: Path, tmp_path: Path):
+    out = tmp_path / "csv"
+    done = CliRunner().invoke(
+        app, ["history", "export", "--history", str(stepped), "--out", str(out)]
+    )
+    assert done.exit_code == 0, done.output
+    (table,) = out.glob("*.csv")
+    rows = table.read_text().splitlines()
+    assert rows[0] == "time,commit,branch,run_id,cold_ttft_ms,ready_ms"
+    assert len(rows) == 11 and rows[6].split(",")[1] == "c06"
+    config = (out / "otava.yaml").read_text()
+    assert "type: csv" in config and f"file: {table.resolve()}" in config
+    assert "column: cold_ttft_ms" in config and "attributes: [commit, branch, run_id]" in config
