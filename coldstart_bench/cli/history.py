@@ -137,9 +137,7 @@ def history_show(
     branch: BranchOption = None,
 ) -> None:
     """A table per scenario: each variant and metric's median, run by run."""
-    import statistics
-
-    from coldstart_bench.history.series import series_of
+    from coldstart_bench.history.series import run_medians, series_of
     from coldstart_bench.history.store import HistoryStore
 
     console = stdout_console()
@@ -152,7 +150,8 @@ def history_show(
                     continue
                 runs = series_of(store, name, variant, found, branch)
                 medians = "  ".join(
-                    f"{(r.commit or r.run_id)[:7]} {statistics.median(r.values):,.1f}" for r in runs
+                    f"{(r.commit or r.run_id)[:7]} {median:,.1f}"
+                    for r, median in zip(runs, run_medians(runs), strict=True)
                 )
                 console.print(f"  {variant} · {found}: {medians}", markup=False)
 

@@ -53,6 +53,11 @@ def scenario_changes(
         yield from find_changes(variant, metric, runs, alpha=each)
 
 
+def run_medians(runs: list[RunSeries]) -> list[float]:
+    """Each run's median over its trials."""
+    return [statistics.median(r.values) for r in runs]
+
+
 DEFAULT_PLOTTED = ("cold_ttft_ms", "ready_ms")
 MAX_PANELS = 8
 
@@ -94,7 +99,7 @@ def scenario_view(
                 variant=variant,
                 metric=metric,
                 labels=[(r.commit or r.run_id)[:10] for r in runs],
-                medians=[statistics.median(r.values) for r in runs],
+                medians=run_medians(runs),
                 trials=[r.values for r in runs],
                 calibrations=[
                     statistics.median(c for c in r.calibrations if c is not None)
