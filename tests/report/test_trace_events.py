@@ -81,3 +81,13 @@ def test_a_child_span_that_outlives_its_parent_moves_to_a_second_thread():
         e["name"]: threads[e["tid"]] for e in document["traceEvents"] if e.get("cat") == "span"
     }
     assert placed == {"AsyncMPClient init": "llm · spans", "EngineCoreProc init": "llm · spans (2)"}
+
+
+def test_a_large_run_traces_its_first_trials_and_says_how_many(monkeypatch):
+    from coldstart_bench.report import trace_events
+
+    monkeypatch.setattr(trace_events, "MAX_TRACED_TRIALS", 2)
+    run = read_run(GOLDEN_RUN)
+    document = check_trace_events(trace_json(run.trials, "r"))
+    assert len([e for e in document["traceEvents"] if e["name"] == "process_name"]) == 2
+    assert document["otherData"]["trials"] == f"2 of {len(run.trials)}"
