@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -49,6 +49,11 @@ MetricsOption = Annotated[
 BranchOption = Annotated[
     str | None, typer.Option("--branch", metavar="NAME", help="Only this branch's runs.")
 ]
+
+
+def scenarios_in(store: Any, scenario: str | None, branch: str | None) -> list[str]:
+    """The scenarios the history holds runs of (``scenario`` only, where given)."""
+    return sorted({r.entry.scenario for r in store.runs(scenario, branch)})
 
 
 def history_path(option: Path | None) -> Path:
@@ -142,7 +147,7 @@ def history_show(
 
     console = stdout_console()
     with HistoryStore(history_path(history)) as store:
-        scenarios = sorted({r.entry.scenario for r in store.runs(scenario, branch)})
+        scenarios = scenarios_in(store, scenario, branch)
         for name in scenarios:
             console.print(f"{name}", markup=False)
             for variant, found in store.metrics(name):
@@ -172,7 +177,7 @@ def history_changes(
     console = stdout_console()
     found = 0
     with HistoryStore(history_path(history)) as store:
-        scenarios = sorted({r.entry.scenario for r in store.runs(scenario, branch)})
+        scenarios = scenarios_in(store, scenario, branch)
         for name in scenarios:
             for change in scenario_changes(store, name, metric, branch):
                 found += 1
@@ -217,7 +222,7 @@ def history_plot(
 
     console = stdout_console()
     with HistoryStore(history_path(history)) as store:
-        scenarios = sorted({r.entry.scenario for r in store.runs(scenario, branch)})
+        scenarios = scenarios_in(store, scenario, branch)
         if not scenarios:
             raise ColdstartError("no runs in the history to plot")
         out.mkdir(parents=True, exist_ok=True)
@@ -250,7 +255,7 @@ def history_export(
     console = stdout_console()
     tests = []
     with HistoryStore(history_path(history)) as store:
-        scenarios = sorted({r.entry.scenario for r in store.runs(scenario, branch)})
+        scenarios = scenarios_in(store, scenario, branch)
         if not scenarios:
             raise ColdstartError("no runs in the history to export")
         out.mkdir(parents=True, exist_ok=True)
