@@ -29,8 +29,8 @@ COMMANDS: tuple[Entry, ...] = (
           "the gate uses.", "gate"),
     Entry("merge", "Analyse", "Merge the shards of one run into one run directory.",
           "tools"),
-    Entry("gate", "CI", "Pass or fail a run against a baseline, or its A/B levels against "
-          "each other.", "gate"),
+    Entry("gate", "CI", "Pass or fail a run against a baseline, the history, or its A/B "
+          "levels against each other.", "gate"),
     Entry("baseline", "CI", "Save, list and remove named baselines.", "baseline"),
     Entry("history", "CI", "Keep runs in a history store and find where a metric "
           "stepped.", "history"),

@@ -19,6 +19,14 @@ from coldstart_bench.cli.common import (
     stdout_console,
     user_errors,
 )
+from coldstart_bench.cli.gate_history import (
+    DEFAULT_WINDOW,
+    AddOption,
+    GateBranchOption,
+    GateHistoryOption,
+    WindowOption,
+    gate_with_history,
+)
 from coldstart_bench.cli.gate_options import (
     ConfidenceOption,
     MaxDetectableOption,
@@ -49,35 +57,12 @@ def _print_result(
 
 def _two_runs(base_run: Any, new_run: Any, settings: Any) -> Any:
     """Two runs compared variant by variant, with their machines compared first."""
-    from coldstart_bench.analysis.machine import MIN_CALIBRATIONS, calibrations, drift
-    from coldstart_bench.errors import GateInputError
-    from coldstart_bench.gate.evaluate import evaluate
-    from coldstart_bench.gate.matching import SAME_RUN_WARNING, same_run, sides_from_runs
+    from coldstart_bench.gate.matching import SAME_RUN_WARNING, same_run
+    from coldstart_bench.gate.two_runs import two_runs
 
     if same_run(base_run, new_run):
         stderr_console().print(f"warning: {SAME_RUN_WARNING}", style="yellow", markup=False)
-    moved = drift(base_run.trials, new_run.trials, settings.max_regression)
-    moved_cpu = drift(base_run.trials, new_run.trials, settings.max_regression, cpu=True)
-    unchecked = None
-    if moved is None:
-        counts = [len(calibrations(r.trials)) for r in (base_run, new_run)]
-        unchecked = (
-            f"the baseline has {counts[0]} calibration(s), the new run {counts[1]}; at least "
-            f"{MIN_CALIBRATIONS} a side are needed, and a run made with --no-calibration has none"
-        )
-    pairs = [sides_from_runs(base_run, new_run)]
-    try:
-        return evaluate(
-            pairs, settings, moved, two_runs=True, unchecked=unchecked, cpu_drift=moved_cpu
-        )
-    except GateInputError:
-        names = (base_run.name, new_run.name)
-        if names[0] != names[1]:
-            raise GateInputError(
-                f"the two runs are of different scenarios ({names[0]!r} and {names[1]!r}): "
-                "no variant of one is a variant of the other, so there is nothing to compare"
-            ) from None
-        raise
+    return two_runs(base_run, new_run, settings)
 
 
 @app.command(cls=PlainCommand)
@@ -145,15 +130,21 @@ def gate(
             "say inconclusive instead of letting the CPU work decide.",
         ),
     ] = False,
+    history: GateHistoryOption = None,
+    branch: GateBranchOption = None,
+    window: WindowOption = DEFAULT_WINDOW,
+    add: AddOption = False,
     results_dir: ResultsDirOption = Path("results"),
 ) -> None:
-    """Pass or fail a run against a baseline, or its A/B levels against each other.
+    """Pass or fail a run against a baseline, the history, or its A/B levels against each
+    other.
 
     Exit code: 0 pass (warnings allowed), 1 regression or budget exceeded, 2 bad input,
     3 an output could not be written, 4 inconclusive: the machine drifted between the two
     runs, a comparison could not have found the change it is asked to find, or too few
     trials. A run made with `coldstart run --sequential` is judged by the same sequential
-    test that stopped it."""
+    test that stopped it. With --history, the baseline is the last --window runs of the
+    scenario before RUN (on --branch); with none yet, the gate passes and says so."""
     from coldstart_bench.errors import GateInputError
     from coldstart_bench.gate.evaluate import evaluate
     from coldstart_bench.gate.formats import (
@@ -180,8 +171,13 @@ def gate(
     )
     if baseline is not None and settings.factor is not None and factor is not None:
         raise GateInputError("give either --baseline or --factor, not both")
-    design = design_of(new_run) if baseline is None else None
-    if design is None and baseline is None and new_run.metadata.stopped_early:
+    if history is not None and (baseline is not None or factor is not None):
+        raise GateInputError("give one of --history, --baseline and --factor")
+    if history is None and (add or branch is not None):
+        raise GateInputError("--add and --branch go with --history")
+    against_runs = baseline is not None or history is not None
+    design = design_of(new_run) if not against_runs else None
+    if design is None and not against_runs and new_run.metadata.stopped_early:
         raise GateInputError(
             f"{new_run.run_dir}: the run stopped early ({new_run.metadata.stopped_early}) but "
             "its run.json has no sequential stop_rule: judged as a fixed design, its looks "
@@ -204,6 +200,8 @@ def gate(
                 "--max-detectable, --factor, --baseline-level and --[no-]per-trial-machine"
             )
         result = judge(new_run, design, settings).result
+    elif history is not None:
+        result = gate_with_history(new_run, history, settings, branch, window, add)
     elif baseline is not None:
         result = _two_runs(named_run(baseline, results_dir), new_run, settings)
     elif settings.factor is not None and settings.baseline_level is not None:

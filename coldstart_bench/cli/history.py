@@ -29,11 +29,12 @@ history_app = command_app(
 )
 
 HistoryOption = Annotated[
-    Path | None,
+    str | None,
     typer.Option(
         "--history",
-        metavar="PATH",
-        help="The history store, a SQLite file (default: $COLDSTART_HISTORY).",
+        metavar="PATH|URL",
+        help="The history store: a SQLite file, or a postgresql:// URL (default: "
+        "$COLDSTART_HISTORY).",
     ),
 ]
 ScenarioOption = Annotated[
@@ -56,33 +57,38 @@ def scenarios_in(store: Any, scenario: str | None, branch: str | None) -> list[s
     return sorted({r.entry.scenario for r in store.runs(scenario, branch)})
 
 
-def history_path(option: Path | None) -> Path:
+def history_path(option: str | None) -> str:
     from coldstart_bench.history.store import HISTORY_ENV
 
-    if option is not None:
+    if option:
         return option
     if os.environ.get(HISTORY_ENV):
-        return Path(os.environ[HISTORY_ENV])
-    raise ColdstartError(f"no history store: give --history PATH or set {HISTORY_ENV}")
+        return os.environ[HISTORY_ENV]
+    raise ColdstartError(f"no history store: give --history PATH|URL or set {HISTORY_ENV}")
 
 
 def add_run(
-    run_dir: Path, history: Path, commit: str | None = None, branch: str | None = None
+    run: Any,
+    store: Any,
+    commit: str | None = None,
+    branch: str | None = None,
+    verdict: str | None = None,
 ) -> tuple[bool, int]:
-    """Add a run (``coldstart history add``, ``coldstart run --history``): whether it was
-    new, and how many figures it brought."""
-    from coldstart_bench.history.entry import entry_of
+    """Add a run (a RunData) to an open store (``coldstart history add``, ``coldstart run
+    --history``, ``coldstart gate --history --add``): whether it was new, and how many
+    figures it brought. A run already there keeps its figures; a verdict is recorded."""
+    from coldstart_bench.history.entry import entry_of, packed_run
     from coldstart_bench.history.source import commit_and_branch
-    from coldstart_bench.history.store import HistoryStore
-    from coldstart_bench.results.store import read_run
+    from coldstart_bench.history.store import with_verdict
 
-    run = read_run(run_dir)
     if commit is None or branch is None:
         found_commit, found_branch = commit_and_branch(Path.cwd())
         commit, branch = commit or found_commit, branch or found_branch
     entry, values = entry_of(run, commit, branch)
-    with HistoryStore(history) as store:
-        return store.add(entry, values), len(values)
+    new = store.add(with_verdict(entry, verdict), values, packed_run(run))
+    if not new and verdict is not None:
+        store.set_verdict(entry.run_key, verdict)
+    return new, len(values)
 
 
 @history_app.command("add", cls=PlainCommand)
@@ -101,13 +107,15 @@ def history_add(
     results_dir: ResultsDirOption = Path("results"),
 ) -> None:
     """Add a run to the history (once: adding it again changes nothing)."""
+    from coldstart_bench.history.store import HistoryStore
     from coldstart_bench.results.baselines import resolve_run
+    from coldstart_bench.results.store import read_run
 
-    path = history_path(history)
     run_dir = resolve_run(run, results_dir).run_dir
-    new, figures = add_run(run_dir, path, commit, branch)
+    with HistoryStore(history_path(history)) as store:
+        new, figures = add_run(read_run(run_dir), store, commit, branch)
     word = f"added {figures:,} figures of" if new else "already held"
-    stdout_console().print(f"{path}: {word} {run_dir.name}", markup=False)
+    stdout_console().print(f"{store.shown}: {word} {run_dir.name}", markup=False)
 
 
 @history_app.command("list", cls=PlainCommand)
@@ -142,7 +150,7 @@ def history_show(
     branch: BranchOption = None,
 ) -> None:
     """A table per scenario: each variant and metric's median, run by run."""
-    from coldstart_bench.history.series import run_medians, series_of
+    from coldstart_bench.history.series import run_medians, runs_by_key, series_of
     from coldstart_bench.history.store import HistoryStore
 
     console = stdout_console()
@@ -150,10 +158,11 @@ def history_show(
         scenarios = scenarios_in(store, scenario, branch)
         for name in scenarios:
             console.print(f"{name}", markup=False)
+            by_key = runs_by_key(store, name, branch)
             for variant, found in store.metrics(name):
                 if metric and found not in metric:
                     continue
-                runs = series_of(store, name, variant, found, branch)
+                runs = series_of(store, name, variant, found, branch, by_key)
                 medians = "  ".join(
                     f"{(r.commit or r.run_id)[:7]} {median:,.1f}"
                     for r, median in zip(runs, run_medians(runs), strict=True)
@@ -193,11 +202,15 @@ def history_changes(
                     f"{name} · {change.variant} · {change.metric}: {change.ratio - 1:+.1%} "
                     f"[{change.low - 1:+.1%}, {change.high - 1:+.1%}] at "
                     f"{change.commit or change.run_id} ({change.before:,.1f} → "
-                    f"{change.after:,.1f}, p = {change.p:.2g}){machine}",
+                    f"{change.after:,.1f}, {_p(change.p)}){machine}",
                     markup=False,
                 )
     if not found and not as_json:
         stderr_console().print("no change points", markup=False)
+
+
+def _p(p: float) -> str:
+    return f"p = {p:.2g}" if p >= 1e-300 else "p < 1e-300"
 
 
 @history_app.command("plot", cls=PlainCommand)
@@ -227,12 +240,12 @@ def history_plot(
             raise ColdstartError("no runs in the history to plot")
         out.mkdir(parents=True, exist_ok=True)
         for name in scenarios:
-            views = scenario_view(store, name, metric, branch)
+            views, changes = scenario_view(store, name, metric, branch)
             png = history_picture(name, views)
             stem = out / f"history-{safe_name(name)}"
             if png is not None:
                 atomic_write_bytes(stem.with_suffix(".png"), png)
-            atomic_write_text(stem.with_suffix(".html"), history_page(name, views, png))
+            atomic_write_text(stem.with_suffix(".html"), history_page(name, views, changes, png))
             console.print(f"{name}: {stem}.html", markup=False)
 
 

@@ -78,11 +78,12 @@ def run(
     ] = False,
     otlp_export: OtlpExportOption = None,
     history: Annotated[
-        Path | None,
+        str | None,
         typer.Option(
             "--history",
-            metavar="PATH",
-            help="Add the run to this history store (a SQLite file) when it ends.",
+            metavar="PATH|URL",
+            help="Add the run to this history store (a SQLite file or a postgresql:// URL) "
+            "when it ends.",
         ),
     ] = None,
     var: VarOption = None,
@@ -210,14 +211,17 @@ def run(
         export_traces(err, outcome.trials, outcome.run_dir.name, otlp_export)
     if history is not None and outcome.trials:
         from coldstart_bench.cli.history import add_run
+        from coldstart_bench.history.store import HistoryStore
+        from coldstart_bench.results.store import read_run
 
         try:
-            new, figures = add_run(outcome.run_dir, history)
+            with HistoryStore(history) as store:
+                new, figures = add_run(read_run(outcome.run_dir), store)
         except ColdstartError as exc:  # the run stands; the history can be added to later
             err.print(f"warning: not added to the history: {exc}", style="yellow", markup=False)
         else:
             said = f"added {figures:,} figures" if new else "already held the run"
-            err.print(f"history: {history}: {said}", markup=False)
+            err.print(f"history: {store.shown}: {said}", markup=False)
     if outcome.status == "interrupted":
         kept = f"{len(outcome.trials)} finished trial(s) kept in {outcome.run_dir}"
         err.print(f"interrupted ({outcome.interrupted_by}); {kept}", style="yellow", markup=False)

@@ -119,6 +119,7 @@ class GateResult:
     unchecked: str | None = None  # two runs whose machines could not be compared: why
     cpu_drift: Drift | None = None  # the same, by the calibration's CPU time
     busy: str | None = None  # the machine was busy: what that does to each measure
+    history: str | None = None  # judged against a history: what its baseline was
 
     @property
     def adjusted(self) -> bool:
@@ -259,7 +260,7 @@ def evaluate(
                 centre == "common",
             )
         )
-    budgets = _budgets(matched, settings.budgets)
+    budgets = budgets_of([(key, new) for key, _base, new in matched], settings.budgets)
     failures = failure_checks(
         [
             (key, base.groups[key], new.groups[key])
@@ -338,11 +339,13 @@ def _for_the_machine(
     return adjust(decision, machine, settings.max_regression, settings.detectable_bound)
 
 
-def _budgets(
-    matched: Sequence[tuple[str, pd.DataFrame, pd.DataFrame]], limits: Mapping[str, float]
+def budgets_of(
+    frames: Sequence[tuple[str, pd.DataFrame]], limits: Mapping[str, float]
 ) -> list[tuple[str, str, float, float, bool]]:
+    """(variant, metric, median, limit, within it) of each budget on each variant's new
+    trials."""
     found = []
-    for key, _base, new in matched:
+    for key, new in frames:
         for metric, limit in limits.items():
             values = metric_values(new, metric)
             if values:

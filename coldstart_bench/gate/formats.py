@@ -74,7 +74,11 @@ def gate_markdown(result: GateResult) -> str:
         lines += [f"**{md_escape(line)}**", ""]
     for f in result.failing:
         lines += [f"**{f.verdict}: {md_escape(f.variant)}: {md_escape(f.sentence())}**", ""]
-    lines += ["| " + " | ".join(heads) + " |", "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    if result.decisions:
+        lines += [
+            "| " + " | ".join(heads) + " |",
+            "|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        ]
     for d in result.decisions:
         lines.append("| " + " | ".join(md_escape(c) for c in cells(d, result.shown(d))) + " |")
     if result.budgets:
@@ -107,6 +111,7 @@ def _notes(result: GateResult) -> list[str]:
         result.sequential,
         result.decided_by,
         result.busy,
+        result.history,
     )
     return [line for line in lines if line]
 
@@ -114,7 +119,8 @@ def _notes(result: GateResult) -> list[str]:
 def gate_junit(result: GateResult) -> str:
     """One test case per gated (variant, metric) and per budget; an inconclusive gate is an
     error, with why (the machine, the power, the trials)."""
-    cases = len(result.decisions) + len(result.budgets) + len(result.failing)
+    first_run = not result.decisions and result.history is not None
+    cases = len(result.decisions) + len(result.budgets) + len(result.failing) + first_run
     drift = result.drift_line() if result.drifted else None
     failures = 0 if drift else sum(d.verdict == "regression" for d in result.decisions)
     failures += sum(not ok for *_r, ok in result.budgets)
@@ -144,6 +150,9 @@ def gate_junit(result: GateResult) -> str:
             ET.SubElement(case, "failure", message=f.sentence()).text = f.sentence()
         elif f.verdict == "inconclusive":
             ET.SubElement(case, "error", message=f.sentence()).text = f.sentence()
+    if first_run:  # nothing compared: one passing case that says why
+        case = ET.SubElement(suite, "testcase", classname="coldstart", name="history")
+        ET.SubElement(case, "system-out").text = result.history
     for variant, metric, median, limit, ok in result.budgets:
         case = ET.SubElement(
             suite, "testcase", classname=f"coldstart.{variant}", name=f"{metric} budget"
@@ -253,7 +262,8 @@ class GateTerminalExporter:
                 row = cells(d, word)
                 table.add_row(Text(row[0], style=style.get(row[0], "")), Text(row[1]), *row[2:])
             table.caption = explanation(result)
-            out.print(table)
+            if result.decisions:
+                out.print(table)
             for line in _notes(result):
                 if line:
                     out.print(line, markup=False, style="yellow" if result.drifted else None)
@@ -287,7 +297,7 @@ GATE_JSON_FIELDS: dict[str, str] = {
     "settings": "metrics, max_regression, confidence, detectable_bound (a pass needs "
     "`detectable` ≤ it), allow_drift, require_wall, per_trial_machine",
     "notes": "lines that qualify the verdict: the machine check, the sequential test, which "
-    "measure decided",
+    "measure decided, what a history's baseline was",
     "comparisons": "one per gated variant and metric: variant, metric, verdict (`pass`, "
     "`warning`, `regression`, `inconclusive`, `not judged`), reason, n_base, n_new, "
     "base_median, new_median, ratio, ci_low, ci_high, ci_level, p_adjusted, detectable, "

@@ -5,12 +5,18 @@ every per-trial metric and every start-up phase — with that trial's calibratio
 from __future__ import annotations
 
 import hashlib
+import json
 import math
+import zlib
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from coldstart_bench.analysis.frames import measured_ok
 from coldstart_bench.analysis.metrics import METRIC_NAMES, PHASE_PREFIX
 from coldstart_bench.analysis.phase_effects import trials_with_phases
+from coldstart_bench.results.run_file import parse_run_file
+from coldstart_bench.results.schema import TrialRecord
 from coldstart_bench.results.store import RunData
 
 
@@ -26,6 +32,7 @@ class RunEntry:
     started_at: str
     status: str
     trials: int  # measured ok trials
+    verdict: str | None = None  # the gate's, where a gate added it (pass, fail, inconclusive)
 
 
 @dataclass(frozen=True)
@@ -75,6 +82,21 @@ def entry_of(
         trials=len(frame),
     )
     return entry, values
+
+
+def packed_run(run: RunData) -> bytes:
+    """The run's own ``run.json`` and trials as the store keeps them (compressed JSON), so
+    that a gate can read the run back as it was (:func:`unpacked_run`)."""
+    data = {"run": run.metadata.to_dict(), "trials": [t.to_dict() for t in run.trials]}
+    return zlib.compress(json.dumps(data, separators=(",", ":")).encode("utf-8"), 6)
+
+
+def unpacked_run(data: dict[str, Any], label: str) -> RunData:
+    """A stored run read back (``label`` stands for its directory, which the history does
+    not keep)."""
+    metadata = parse_run_file(data.get("run"), label)
+    trials = [TrialRecord.from_dict(t) for t in data.get("trials") or [] if isinstance(t, dict)]
+    return RunData(run_dir=Path(label), metadata=metadata, trials=trials)
 
 
 def _number(value: object) -> float | None:

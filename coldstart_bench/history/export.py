@@ -23,9 +23,10 @@ def variant_csv(
     config)."""
     metrics = sorted(m for v, m in store.metrics(scenario) if v == variant)
     runs = store.runs(scenario, branch)
+    by_key = {s.entry.run_key: s.entry for s in runs}
     medians: dict[str, dict[str, float]] = {m: {} for m in metrics}
     for metric in metrics:
-        for series in series_of(store, scenario, variant, metric, branch):
+        for series in series_of(store, scenario, variant, metric, branch, by_key):
             medians[metric][series.run_key] = statistics.median(series.values)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from coldstart_bench.history.changes import ALPHA, ChangePoint, RunSeries, find_changes
+from coldstart_bench.history.entry import RunEntry
 from coldstart_bench.history.store import HistoryStore
 
 
@@ -17,10 +18,13 @@ def series_of(
     variant: str,
     metric: str,
     branch: str | None = None,
+    runs: dict[str, RunEntry] | None = None,
 ) -> list[RunSeries]:
     """The runs of the scenario (on ``branch``) that measured this variant and metric,
-    oldest first, each with its trials' values and calibrations."""
-    runs = {r.entry.run_key: r.entry for r in store.runs(scenario, branch)}
+    oldest first, each with its trials' values and calibrations. ``runs``: the scenario's
+    runs by key, where the caller has read them already (:func:`runs_by_key`)."""
+    if runs is None:
+        runs = runs_by_key(store, scenario, branch)
     by_run: dict[str, tuple[list[float], list[float | None]]] = {}
     for run_key, _variant, _metric, value, calibration in store.values(
         scenario, metric, variant, branch
@@ -33,6 +37,10 @@ def series_of(
         for key, (v, c) in by_run.items()
         if key in runs
     ]
+
+
+def runs_by_key(store: HistoryStore, scenario: str, branch: str | None) -> dict[str, RunEntry]:
+    return {r.entry.run_key: r.entry for r in store.runs(scenario, branch)}
 
 
 def scenario_changes(
@@ -48,9 +56,10 @@ def scenario_changes(
     change point anywhere in the scenario, not in each series."""
     series = [(v, m) for v, m in store.metrics(scenario) if not metrics or m in metrics]
     each = alpha / max(len(series), 1)
+    runs = runs_by_key(store, scenario, branch)
     for variant, metric in series:
-        runs = series_of(store, scenario, variant, metric, branch)
-        yield from find_changes(variant, metric, runs, alpha=each)
+        found = series_of(store, scenario, variant, metric, branch, runs)
+        yield from find_changes(variant, metric, found, alpha=each)
 
 
 def run_medians(runs: list[RunSeries]) -> list[float]:
@@ -81,9 +90,10 @@ def scenario_view(
     scenario: str,
     metrics: list[str] | None = None,
     branch: str | None = None,
-) -> list[SeriesView]:
+) -> tuple[list[SeriesView], list[ChangePoint]]:
     """The series to plot: ``metrics``, else cold TTFT, time to ready and every series
-    with a change point (at most :data:`MAX_PANELS`)."""
+    with a change point (at most :data:`MAX_PANELS`) — and every change point of the
+    scenario's series, drawn or not."""
     changes = list(scenario_changes(store, scenario, metrics, branch))
     stepped = {(c.variant, c.metric) for c in changes}
     chosen = [
@@ -92,8 +102,9 @@ def scenario_view(
         if (m in metrics if metrics else (m in DEFAULT_PLOTTED or (v, m) in stepped))
     ][:MAX_PANELS]
     views = []
+    by_key = runs_by_key(store, scenario, branch)
     for variant, metric in chosen:
-        runs = series_of(store, scenario, variant, metric, branch)
+        runs = series_of(store, scenario, variant, metric, branch, by_key)
         views.append(
             SeriesView(
                 variant=variant,
@@ -110,4 +121,4 @@ def scenario_view(
                 changes=[c for c in changes if (c.variant, c.metric) == (variant, metric)],
             )
         )
-    return views
+    return views, changes

@@ -1,40 +1,53 @@
-"""The history store: one SQLite file (a CI job caches or uploads it whole).
+"""The history store: a SQLite file (a CI job caches or uploads it whole) or a PostgreSQL
+database (a URL; one store for many runners), the same tables in both.
 
-Adding a run is one transaction, taken with the write lock up front (``BEGIN IMMEDIATE``):
-two jobs adding at once queue rather than fail, a run added twice is there once (its key
-is the table's primary key), and a writer killed mid-add leaves the file as it was — SQLite
-rolls the journal back at the next open. The rollback journal, not WAL, so the store stays
-one file between jobs.
+Adding a run is one transaction, taken with the write lock up front: two jobs adding at
+once queue rather than fail, a run added twice is there once (its key is the table's
+primary key), and a writer killed mid-add leaves the store as it was — SQLite rolls its
+journal back at the next open, PostgreSQL drops the open transaction with the connection.
+
+Beside its figures a run keeps its own ``run.json`` and trials, compressed, so that the
+gate can judge a new run against the runs before it with the same statistics as against a
+run directory (``coldstart gate --history``).
 """
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
+import json
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from coldstart_bench.errors import ColdstartError
+from coldstart_bench.history.database import DatabaseError, connect, shown
 from coldstart_bench.history.entry import RunEntry, TrialValue
 
 HISTORY_ENV = "COLDSTART_HISTORY"
-SCHEMA_VERSION = 1
-BUSY_TIMEOUT_S = 120.0  # how long a writer waits for another job's add to finish
+SCHEMA_VERSION = 2
 
-_SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
-    """CREATE TABLE IF NOT EXISTS runs (
-        run_key TEXT PRIMARY KEY, run_id TEXT NOT NULL, scenario TEXT NOT NULL,
-        commit_sha TEXT, branch TEXT, started_at TEXT NOT NULL, status TEXT NOT NULL,
-        trials INTEGER NOT NULL, added INTEGER NOT NULL)""",
-    """CREATE TABLE IF NOT EXISTS trial_values (
-        run_key TEXT NOT NULL REFERENCES runs(run_key), variant TEXT NOT NULL,
-        trial INTEGER NOT NULL, metric TEXT NOT NULL, value REAL NOT NULL,
-        calibration_ms REAL, PRIMARY KEY (run_key, variant, trial, metric))""",
-    "CREATE INDEX IF NOT EXISTS runs_by_scenario ON runs (scenario, started_at)",
-    "CREATE INDEX IF NOT EXISTS values_by_metric ON trial_values (metric, variant)",
-)
+
+def _schema(real: str, blob: str) -> tuple[str, ...]:
+    return (
+        "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        """CREATE TABLE IF NOT EXISTS runs (
+            run_key TEXT PRIMARY KEY, run_id TEXT NOT NULL, scenario TEXT NOT NULL,
+            commit_sha TEXT, branch TEXT, started_at TEXT NOT NULL, status TEXT NOT NULL,
+            trials INTEGER NOT NULL, added INTEGER NOT NULL, verdict TEXT)""",
+        f"""CREATE TABLE IF NOT EXISTS trial_values (
+            run_key TEXT NOT NULL REFERENCES runs(run_key), variant TEXT NOT NULL,
+            trial INTEGER NOT NULL, metric TEXT NOT NULL, value {real} NOT NULL,
+            calibration_ms {real}, PRIMARY KEY (run_key, variant, trial, metric))""",
+        f"""CREATE TABLE IF NOT EXISTS run_files (
+            run_key TEXT PRIMARY KEY REFERENCES runs(run_key), data {blob} NOT NULL)""",
+        "CREATE INDEX IF NOT EXISTS runs_by_scenario ON runs (scenario, started_at)",
+        "CREATE INDEX IF NOT EXISTS values_by_metric ON trial_values (metric, variant)",
+    )
+
+
+# What a store of an older schema needs to become this one (version → statements).
+_MIGRATIONS = {1: ("ALTER TABLE runs ADD COLUMN verdict TEXT",)}
 
 
 class HistoryError(ColdstartError):
@@ -50,32 +63,40 @@ class StoredRun:
 
 
 class HistoryStore:
-    """``with HistoryStore(path) as store:`` — the file is made on first use."""
+    """``with HistoryStore(location) as store:`` — a PostgreSQL URL, or a SQLite file (made
+    on first use)."""
 
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
+    def __init__(self, location: str | Path) -> None:
+        self.location = str(location)
+        self.shown = shown(self.location)
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=DELETE")
-            self._db.execute("PRAGMA foreign_keys=ON")
-            with self._write():
-                for statement in _SCHEMA:
+            self._db = connect(self.location)
+            with self._db.write():
+                for statement in _schema(self._db.real, self._db.blob):
                     self._db.execute(statement)
-                self._db.execute(
+                self._db.insert(
                     "INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT DO NOTHING",
                     (str(SCHEMA_VERSION),),
                 )
-            (version,) = self._db.execute(
-                "SELECT value FROM meta WHERE key = 'schema_version'"
-            ).fetchone()
-        except (sqlite3.Error, OSError) as exc:
+                ((version,),) = self._db.execute(
+                    "SELECT value FROM meta WHERE key = 'schema_version'"
+                )
+                for old in range(int(version), SCHEMA_VERSION):
+                    for statement in _MIGRATIONS[old]:
+                        self._db.execute(statement)
+                if int(version) < SCHEMA_VERSION:
+                    self._db.execute(
+                        "UPDATE meta SET value = ? WHERE key = 'schema_version'",
+                        (str(SCHEMA_VERSION),),
+                    )
+        except (DatabaseError, OSError, ValueError) as exc:
             raise HistoryError(
-                f"{self.path}: not a history store this version can use ({exc})"
+                f"{self.shown}: not a history store this version can use ({exc})"
             ) from None
         if int(version) > SCHEMA_VERSION:
+            self._db.close()
             raise HistoryError(
-                f"{self.path}: written by a newer coldstart (history schema {version}; this "
+                f"{self.shown}: written by a newer coldstart (history schema {version}; this "
                 f"one reads {SCHEMA_VERSION})"
             )
 
@@ -88,45 +109,49 @@ class HistoryStore:
     def close(self) -> None:
         self._db.close()
 
-    @contextmanager
-    def _write(self) -> Iterator[None]:
-        self._db.execute("BEGIN IMMEDIATE")
+    def add(
+        self, entry: RunEntry, values: Sequence[TrialValue], run_file: bytes | None = None
+    ) -> bool:
+        """Add a run, its figures and its file (:func:`pack_run`) in one transaction; False
+        where it was there already."""
         try:
-            yield
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
-
-    def add(self, entry: RunEntry, values: Sequence[TrialValue]) -> bool:
-        """Add a run and its figures in one transaction; False where it was there already."""
-        try:
-            with self._write():
-                (count,) = self._db.execute("SELECT count(*) FROM runs").fetchone()
-                inserted = self._db.execute(
-                    "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            with self._db.write():
+                ((count,),) = self._db.execute("SELECT count(*) FROM runs")
+                inserted = self._db.insert(
+                    "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                     (entry.run_key, entry.run_id, entry.scenario, entry.commit, entry.branch,
-                     entry.started_at, entry.status, entry.trials, count + 1),
-                ).rowcount  # fmt: skip
+                     entry.started_at, entry.status, entry.trials, count + 1, entry.verdict),
+                )  # fmt: skip
                 if inserted:
-                    self._db.executemany(
+                    self._db.insert_many(
                         "INSERT INTO trial_values VALUES (?, ?, ?, ?, ?, ?)",
                         ((entry.run_key, v.variant, v.trial, v.metric, v.value, v.calibration_ms)
                          for v in values),
                     )  # fmt: skip
-        except sqlite3.Error as exc:
-            raise HistoryError(f"{self.path}: cannot add the run ({exc})") from None
+                    if run_file is not None:
+                        self._db.insert("INSERT INTO run_files VALUES (?, ?)",
+                                        (entry.run_key, run_file))  # fmt: skip
+        except DatabaseError as exc:
+            raise HistoryError(f"{self.shown}: cannot add the run ({exc})") from None
         return bool(inserted)
+
+    def set_verdict(self, run_key: str, verdict: str) -> None:
+        """Record the gate's verdict on a run the history holds."""
+        try:
+            with self._db.write():
+                self._db.insert("UPDATE runs SET verdict = ? WHERE run_key = ?", (verdict, run_key))
+        except DatabaseError as exc:
+            raise HistoryError(f"{self.shown}: cannot record the verdict ({exc})") from None
 
     def runs(self, scenario: str | None = None, branch: str | None = None) -> list[StoredRun]:
         """The runs, oldest first (by their start, then the order they were added)."""
         where, args = _filters(scenario=scenario, branch=branch)
-        rows = self._db.execute(
+        rows = self._read(
             "SELECT run_key, run_id, scenario, commit_sha, branch, started_at, status, trials,"
-            f" added FROM runs {where} ORDER BY started_at, added",
+            f" verdict, added FROM runs {where} ORDER BY started_at, added",
             args,
-        ).fetchall()
-        return [StoredRun(RunEntry(*row[:8]), row[8]) for row in rows]
+        )
+        return [StoredRun(RunEntry(*row[:9]), row[9]) for row in rows]
 
     def values(
         self,
@@ -140,20 +165,44 @@ class HistoryStore:
         where, args = _filters(
             **{"r.scenario": scenario, "v.metric": metric, "v.variant": variant, "r.branch": branch}
         )
-        return self._db.execute(
+        return self._read(  # type: ignore[return-value]
             "SELECT v.run_key, v.variant, v.metric, v.value, v.calibration_ms FROM trial_values v"
             f" JOIN runs r ON r.run_key = v.run_key {where} ORDER BY r.started_at, r.added,"
             " v.variant, v.trial",
             args,
-        ).fetchall()
+        )
 
     def metrics(self, scenario: str) -> list[tuple[str, str]]:
         """(variant, metric) pairs the scenario's runs hold."""
-        return self._db.execute(
+        return self._read(  # type: ignore[return-value]
             "SELECT DISTINCT v.variant, v.metric FROM trial_values v JOIN runs r"
             " ON r.run_key = v.run_key WHERE r.scenario = ? ORDER BY v.variant, v.metric",
             (scenario,),
-        ).fetchall()
+        )
+
+    def run_file(self, run_key: str) -> dict[str, Any] | None:
+        """The run's own ``run.json`` and trials as it was added ({"run": …, "trials":
+        […]}), or None for a run added without them (history schema 1)."""
+        rows = self._read("SELECT data FROM run_files WHERE run_key = ?", (run_key,))
+        if not rows:
+            return None
+        try:
+            unpacked = json.loads(zlib.decompress(bytes(rows[0][0])))
+        except (zlib.error, ValueError) as exc:
+            raise HistoryError(
+                f"{self.shown}: the stored run {run_key} is damaged ({exc})"
+            ) from None
+        return unpacked if isinstance(unpacked, dict) else None
+
+    def _read(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        try:
+            return self._db.execute(sql, args)
+        except DatabaseError as exc:
+            raise HistoryError(f"{self.shown}: cannot read the history ({exc})") from None
+
+
+def with_verdict(entry: RunEntry, verdict: str | None) -> RunEntry:
+    return replace(entry, verdict=verdict)
 
 
 def _filters(**conditions: str | None) -> tuple[str, tuple[str, ...]]:

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import base64
 import html
+import math
 
 import matplotlib.pyplot as plt
 
 from coldstart_bench.analysis.metrics import BY_NAME, PHASE_PREFIX
+from coldstart_bench.history.changes import ChangePoint
 from coldstart_bench.history.series import SeriesView
 from coldstart_bench.report.style import GREY, OKABE_ITO, png_bytes
 
@@ -22,6 +24,9 @@ def _wording(metric: str) -> str:
     if metric.startswith(PHASE_PREFIX):
         return f"the {metric.removeprefix(PHASE_PREFIX)} phase (ms)"
     return metric
+
+
+MAX_LABELS = 40  # commits named under the runs' axis (change points are named on the plot)
 
 
 def history_picture(scenario: str, views: list[SeriesView]) -> bytes | None:
@@ -41,16 +46,15 @@ def history_picture(scenario: str, views: list[SeriesView]) -> bytes | None:
     )
     for ax, view in zip(axes[:, 0], views, strict=False):
         x = range(len(view.labels))
-        for i, values in enumerate(view.trials):
-            ax.plot(
-                [i] * len(values),
-                values,
-                linestyle="none",
-                marker=".",
-                markersize=4,
-                color=OKABE_ITO[0],
-                alpha=0.5,
-            )
+        ax.plot(  # every trial, in one artist: a history of 1,000 runs is 1,000s of points
+            [i for i, values in enumerate(view.trials) for _v in values],
+            [v for values in view.trials for v in values],
+            linestyle="none",
+            marker=".",
+            markersize=4,
+            color=OKABE_ITO[0],
+            alpha=0.5,
+        )
         ax.plot(
             list(x),
             view.medians,
@@ -71,6 +75,7 @@ def history_picture(scenario: str, views: list[SeriesView]) -> bytes | None:
                 textcoords="offset points",
                 color=OKABE_ITO[5],
                 fontsize=9,
+                bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1},
             )
         ax.set_title(f"{view.variant} · {_wording(view.metric)}", fontsize=10, loc="left")
         ax.set_ylim(bottom=0)
@@ -86,22 +91,34 @@ def history_picture(scenario: str, views: list[SeriesView]) -> bytes | None:
         )
         ax.set_ylim(bottom=0)
         ax.grid(alpha=0.3)
-    axes[-1, 0].set_xticks(range(len(labels)), labels, rotation=60, fontsize=8)
+    every = max(1, math.ceil(len(labels) / MAX_LABELS))  # a readable axis at any length
+    ticks = range(0, len(labels), every)
+    axes[-1, 0].set_xticks(list(ticks), [labels[i] for i in ticks], rotation=60, fontsize=8)
     axes[-1, 0].set_xlabel("run, oldest first (its commit)")
     fig.suptitle(f"{scenario}: cold start over time (| = a change point)", fontsize=12)
     return png_bytes(fig)
 
 
-def history_page(scenario: str, views: list[SeriesView], png: bytes | None) -> str:
-    """The plot and the change points as one self-contained page (everything escaped)."""
+def history_page(
+    scenario: str, views: list[SeriesView], changes: list[ChangePoint], png: bytes | None
+) -> str:
+    """The plot and every change point as one self-contained page (everything escaped)."""
     esc = html.escape
+    drawn = {(v.variant, v.metric) for v in views}
+    undrawn = {(c.variant, c.metric) for c in changes} - drawn
     rows = "".join(
         f"<tr><td>{esc(c.variant)}</td><td>{esc(c.metric)}</td>"
         f"<td>{esc(c.commit or c.run_id)}</td><td>{c.ratio - 1:+.1%}</td>"
         f"<td>[{c.low - 1:+.1%}, {c.high - 1:+.1%}]</td><td>{c.before:,.1f} → {c.after:,.1f}</td>"
-        f"<td>{c.p:.2g}</td><td>{'yes' if c.machine_moved else 'no'}</td></tr>"
-        for v in views
-        for c in v.changes
+        f"<td>{f'{c.p:.2g}' if c.p >= 1e-300 else '&lt; 1e-300'}</td><td>{'yes' if c.machine_moved else 'no'}</td></tr>"
+        for c in changes
+    )
+    note = (
+        f"<p>The picture draws {len(views)} series; the change points of {len(undrawn)} more "
+        "are listed here too (<code>coldstart history plot --metric METRIC</code> draws "
+        "chosen ones).</p>"
+        if undrawn
+        else ""
     )
     table = (
         "<table><tr><th>variant</th><th>metric</th><th>from commit</th><th>step</th>"
@@ -122,5 +139,5 @@ def history_page(scenario: str, views: list[SeriesView], png: bytes | None) -> s
         "<style>body{font-family:sans-serif;max-width:1250px;margin:2em auto}"
         "img{max-width:100%}table{border-collapse:collapse}"
         "td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}</style></head><body>"
-        f"<h1>{esc(scenario)}: cold start over time</h1>{table}{image}</body></html>"
+        f"<h1>{esc(scenario)}: cold start over time</h1>{table}{note}{image}</body></html>"
     )

@@ -1,0 +1,47 @@
+"""``coldstart gate --history``: a run judged against the runs before it in the history —
+with the same statistics and exit codes as against one run directory — and, where the
+history has none, a pass that says so (the first run of a CI recipe seeds the history
+instead of failing for want of a baseline)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from coldstart_bench.analysis.frames import measured_ok
+from coldstart_bench.analysis.phase_effects import trials_with_phases
+from coldstart_bench.gate.evaluate import GateResult, GateSettings, budgets_of
+from coldstart_bench.gate.two_runs import two_runs
+from coldstart_bench.history.baseline import DEFAULT_WINDOW, history_baseline
+from coldstart_bench.history.store import HistoryStore
+from coldstart_bench.results.store import RunData
+
+
+def judge_against_history(
+    store: HistoryStore,
+    new_run: RunData,
+    settings: GateSettings,
+    branch: str | None = None,
+    window: int = DEFAULT_WINDOW,
+) -> GateResult:
+    baseline = history_baseline(store, new_run, branch, window)
+    if baseline.run is None:
+        return first_run(new_run, settings, baseline.note)
+    return dataclasses.replace(two_runs(baseline.run, new_run, settings), history=baseline.note)
+
+
+def first_run(new_run: RunData, settings: GateSettings, note: str) -> GateResult:
+    """Nothing to compare with: no comparison, but the budgets still hold."""
+    groups: dict[str, list] = {}
+    for trial in new_run.trials:
+        groups.setdefault(trial.variant, []).append(trial)
+    frames = [(key, measured_ok(trials_with_phases(ts))) for key, ts in groups.items()]
+    return GateResult(
+        decisions=[],
+        budgets=budgets_of(frames, settings.budgets),
+        unmatched=[],
+        settings=settings,
+        base_label="history",
+        new_label=str(new_run.run_dir),
+        two_runs=False,
+        history=note,
+    )
