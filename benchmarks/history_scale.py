@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import random
 import os
+import random
 import shutil
 import subprocess
 import sys
@@ -25,15 +25,15 @@ from pathlib import Path
 
 from coldstart_bench.history.entry import entry_of, packed_run
 from coldstart_bench.history.store import HistoryStore
+from coldstart_bench.results.run_file import RUN_KIND, parse_run_file
 from coldstart_bench.results.schema import (
     SCHEMA_VERSION,
     CpuWork,
     MachineSample,
-    ServiceRecord,
     PhaseRecord,
+    ServiceRecord,
     TrialRecord,
 )
-from coldstart_bench.results.run_file import parse_run_file
 from coldstart_bench.results.store import RunData, RunWriter, read_run
 
 FACTORS = {"warmup": ("none", "startup"), "pooling": ("on", "off"), "cache": ("on", "off")}
@@ -56,17 +56,37 @@ def trials(rng: random.Random, run_id: str, n: int, slower: float) -> list[Trial
         ready = t + 5
         out.append(
             TrialRecord(
-                schema_version=SCHEMA_VERSION, run_id=run_id, trial=i,
-                variant=PLAN[i % len(VARIANTS)]["id"], factors=factors,
-                repetition=i // len(VARIANTS), warmup=False, status="ok",
-                started_at="2026-12-07T00:00:00+00:00", t0_ns=0, spawn_ms=0.5,
-                ready_ms=ready, cold_ttft_ms=(ready + 30) * slower, wall_ms=ready + 200,
-                services=(ServiceRecord("llm", "ok", spawn_ms=0.5, ready_ms=ready, cpu=CpuWork(
-                    "cgroup-v2", ready_ms=0.8 * ready, first_token_ms=0.8 * (ready + 30),
-                    peak_rss_mib=300 + rng.uniform(0, 5))),),
+                schema_version=SCHEMA_VERSION,
+                run_id=run_id,
+                trial=i,
+                variant=PLAN[i % len(VARIANTS)]["id"],
+                factors=factors,
+                repetition=i // len(VARIANTS),
+                warmup=False,
+                status="ok",
+                started_at="2026-12-07T00:00:00+00:00",
+                t0_ns=0,
+                spawn_ms=0.5,
+                ready_ms=ready,
+                cold_ttft_ms=(ready + 30) * slower,
+                wall_ms=ready + 200,
+                services=(
+                    ServiceRecord(
+                        "llm",
+                        "ok",
+                        spawn_ms=0.5,
+                        ready_ms=ready,
+                        cpu=CpuWork(
+                            "cgroup-v2",
+                            ready_ms=0.8 * ready,
+                            first_token_ms=0.8 * (ready + 30),
+                            peak_rss_mib=300 + rng.uniform(0, 5),
+                        ),
+                    ),
+                ),
                 phases=tuple(phases),
                 machine=MachineSample(60 * machine, calibration_cpu_ms=55 * machine),
-            )  # fmt: skip
+            )
         )
     return out
 
@@ -116,8 +136,7 @@ def main(argv: list[str] | None = None) -> int:
                 run = RunData(  # in memory: adding reads nothing else of a run
                     run_dir=Path(run_id),
                     metadata=parse_run_file(
-                        {"kind": "coldstart-bench.run", "status": "complete", **metadata(run_id, i)},
-                        run_id,
+                        {"kind": RUN_KIND, "status": "complete", **metadata(run_id, i)}, run_id
                     ),
                     trials=trials(rng, run_id, args.trials, 1.15 if i >= step_at else 1.0),
                 )
@@ -141,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
         assert read_run(last).trials
         coldstart = [sys.executable, "-m", "coldstart_bench"]
         steps = {
-            "history add (the 1,000th run)": [
+            "history add (one more run)": [
                 *coldstart, "history", "add", str(last), "--history", str(store_path),
                 "--commit", f"c{args.runs - 1:04d}", "--branch", "main",
             ],
@@ -158,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
         for name, command in steps.items():
             took, peak, code = timed(command)
             total += took
-            print(f"{name}: {took:.1f} s, peak RSS ≤ {peak:,.0f} MiB, exit {code}")
+            print(f"{name}: {took:.1f} s, peak RSS {peak:,.0f} MiB, exit {code}")
         print(f"all: {total:.1f} s")
     finally:
         if args.keep is None:

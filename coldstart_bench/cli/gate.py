@@ -130,6 +130,15 @@ def gate(
             "say inconclusive instead of letting the CPU work decide.",
         ),
     ] = False,
+    if_no_baseline: Annotated[
+        str,
+        typer.Option(
+            "--if-no-baseline",
+            metavar="error|pass",
+            help="Where --baseline names no run directory and no saved baseline yet: exit 2 "
+            "(error), or pass and say so (pass: a recipe's first run, before it saves one).",
+        ),
+    ] = "error",
     history: GateHistoryOption = None,
     branch: GateBranchOption = None,
     window: WindowOption = DEFAULT_WINDOW,
@@ -152,9 +161,13 @@ def gate(
         GateJunitExporter,
         GateMarkdownExporter,
     )
+    from coldstart_bench.gate.history_gate import first_run
     from coldstart_bench.gate.matching import sides_from_factor
     from coldstart_bench.gate.sequential import design_of, judge
+    from coldstart_bench.results.baselines import baseline_exists
 
+    if if_no_baseline not in ("error", "pass"):
+        raise GateInputError(f"--if-no-baseline: {if_no_baseline!r} is neither error nor pass")
     new_run = named_run(run, results_dir)
     settings = settings_of(
         new_run,
@@ -202,6 +215,17 @@ def gate(
         result = judge(new_run, design, settings).result
     elif history is not None:
         result = gate_with_history(new_run, history, settings, branch, window, add)
+    elif (
+        baseline is not None
+        and if_no_baseline == "pass"
+        and not baseline_exists(baseline, results_dir)
+    ):
+        note = (
+            f"baseline: {baseline} is neither a run directory nor a saved baseline yet: "
+            "nothing to judge, so the gate passes (--if-no-baseline pass); save one with "
+            "`coldstart baseline save RUN --name NAME`"
+        )
+        result = first_run(new_run, settings, note, base_label=baseline)
     elif baseline is not None:
         result = _two_runs(named_run(baseline, results_dir), new_run, settings)
     elif settings.factor is not None and settings.baseline_level is not None:

@@ -136,7 +136,7 @@ def history_list(
         commit = (e.commit or "—")[:10]
         console.print(
             f"{e.started_at}  {e.scenario}  {e.run_id}  {commit}  {e.branch or '—'}  "
-            f"{e.trials} trials  {e.status}",
+            f"{e.trials} trials  {e.status}" + (f"  gate: {e.verdict}" if e.verdict else ""),
             markup=False,
         )
 

@@ -119,7 +119,7 @@ class GateResult:
     unchecked: str | None = None  # two runs whose machines could not be compared: why
     cpu_drift: Drift | None = None  # the same, by the calibration's CPU time
     busy: str | None = None  # the machine was busy: what that does to each measure
-    history: str | None = None  # judged against a history: what its baseline was
+    baseline_note: str | None = None  # a history's baseline, or why there was none
 
     @property
     def adjusted(self) -> bool:

@@ -111,7 +111,7 @@ def _notes(result: GateResult) -> list[str]:
         result.sequential,
         result.decided_by,
         result.busy,
-        result.history,
+        result.baseline_note,
     )
     return [line for line in lines if line]
 
@@ -119,7 +119,7 @@ def _notes(result: GateResult) -> list[str]:
 def gate_junit(result: GateResult) -> str:
     """One test case per gated (variant, metric) and per budget; an inconclusive gate is an
     error, with why (the machine, the power, the trials)."""
-    first_run = not result.decisions and result.history is not None
+    first_run = not result.decisions and result.baseline_note is not None
     cases = len(result.decisions) + len(result.budgets) + len(result.failing) + first_run
     drift = result.drift_line() if result.drifted else None
     failures = 0 if drift else sum(d.verdict == "regression" for d in result.decisions)
@@ -151,8 +151,8 @@ def gate_junit(result: GateResult) -> str:
         elif f.verdict == "inconclusive":
             ET.SubElement(case, "error", message=f.sentence()).text = f.sentence()
     if first_run:  # nothing compared: one passing case that says why
-        case = ET.SubElement(suite, "testcase", classname="coldstart", name="history")
-        ET.SubElement(case, "system-out").text = result.history
+        case = ET.SubElement(suite, "testcase", classname="coldstart", name="baseline")
+        ET.SubElement(case, "system-out").text = result.baseline_note
     for variant, metric, median, limit, ok in result.budgets:
         case = ET.SubElement(
             suite, "testcase", classname=f"coldstart.{variant}", name=f"{metric} budget"

@@ -26,11 +26,16 @@ def judge_against_history(
     baseline = history_baseline(store, new_run, branch, window)
     if baseline.run is None:
         return first_run(new_run, settings, baseline.note)
-    return dataclasses.replace(two_runs(baseline.run, new_run, settings), history=baseline.note)
+    return dataclasses.replace(
+        two_runs(baseline.run, new_run, settings), baseline_note=baseline.note
+    )
 
 
-def first_run(new_run: RunData, settings: GateSettings, note: str) -> GateResult:
-    """Nothing to compare with: no comparison, but the budgets still hold."""
+def first_run(
+    new_run: RunData, settings: GateSettings, note: str, base_label: str = "history"
+) -> GateResult:
+    """Nothing to compare with (an empty history, a baseline not saved yet): no
+    comparison, but the budgets still hold."""
     groups: dict[str, list] = {}
     for trial in new_run.trials:
         groups.setdefault(trial.variant, []).append(trial)
@@ -40,8 +45,8 @@ def first_run(new_run: RunData, settings: GateSettings, note: str) -> GateResult
         budgets=budgets_of(frames, settings.budgets),
         unmatched=[],
         settings=settings,
-        base_label="history",
+        base_label=base_label,
         new_label=str(new_run.run_dir),
         two_runs=False,
-        history=note,
+        baseline_note=note,
     )

@@ -99,6 +99,10 @@ def history_picture(scenario: str, views: list[SeriesView]) -> bytes | None:
     return png_bytes(fig)
 
 
+def _p(p: float) -> str:
+    return f"{p:.2g}" if p >= 1e-300 else "&lt; 1e-300"
+
+
 def history_page(
     scenario: str, views: list[SeriesView], changes: list[ChangePoint], png: bytes | None
 ) -> str:
@@ -110,7 +114,7 @@ def history_page(
         f"<tr><td>{esc(c.variant)}</td><td>{esc(c.metric)}</td>"
         f"<td>{esc(c.commit or c.run_id)}</td><td>{c.ratio - 1:+.1%}</td>"
         f"<td>[{c.low - 1:+.1%}, {c.high - 1:+.1%}]</td><td>{c.before:,.1f} → {c.after:,.1f}</td>"
-        f"<td>{f'{c.p:.2g}' if c.p >= 1e-300 else '&lt; 1e-300'}</td><td>{'yes' if c.machine_moved else 'no'}</td></tr>"
+        f"<td>{_p(c.p)}</td><td>{'yes' if c.machine_moved else 'no'}</td></tr>"
         for c in changes
     )
     note = (

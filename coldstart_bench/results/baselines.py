@@ -55,6 +55,12 @@ def remove_baseline(name: str, results_dir: Path) -> None:
     shutil.rmtree(path)
 
 
+def baseline_exists(ref: str | Path, results_dir: Path) -> bool:
+    """Whether ``ref`` names a run directory or a saved baseline (:func:`resolve_run`)."""
+    named = baselines_root(results_dir) / safe_name(str(ref), fallback="-")
+    return Path(ref).is_dir() or named.is_dir()
+
+
 def resolve_run(ref: str | Path, results_dir: Path) -> RunData:
     """A run directory, or the name of a saved baseline."""
     path = Path(ref)

@@ -84,6 +84,7 @@ def test_the_recipe_passes_its_first_run_and_catches_a_planted_regression(tmp_pa
     assert "no earlier run of" in first.stdout and "gate passes" in first.stdout
     junit = ET.parse(checkout / "coldstart-gate.xml").getroot()
     assert (junit.get("tests"), junit.get("failures"), junit.get("errors")) == ("1", "0", "0")
+    assert junit.find("testcase").get("name") == "baseline"
     assert "cold-start gate: pass" in (checkout / "summary.md").read_text()
 
     same, _ = _job(tmp_path, 2, cache, scenario)
