@@ -23,6 +23,7 @@ from coldstart_bench.analysis.effects import (
     factor_effects,
 )
 from coldstart_bench.analysis.findings import Headline, headline
+from coldstart_bench.analysis.fleet import FleetRow, fleet_rows
 from coldstart_bench.analysis.load import (
     burst_drain,
     good_answers,
@@ -100,6 +101,7 @@ class RunAnalysis:
     load_good: pd.DataFrame  # answers meeting the SLO, counted as they end
     load_warm: pd.DataFrame  # the warm phase's p50 and p95, per variant
     machine_trace: pd.DataFrame  # the calibration and load before each trial, in run order
+    fleet: list[FleetRow] = dataclasses.field(default_factory=list)  # per fleet variant
 
 
 def summarise_run(run: RunData) -> RunSummary:
@@ -187,4 +189,5 @@ def analyse(run: RunData) -> RunAnalysis:
         load_good=good_answers(points),
         load_warm=warm_bands(points),
         machine_trace=machine_trace(trials),
+        fleet=fleet_rows(trials, summary.order),
     )

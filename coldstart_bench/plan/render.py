@@ -13,6 +13,7 @@ from typing import Any
 
 from coldstart_bench.host.cpus import affinity_cpus
 from coldstart_bench.host.paths import default_cache_dir
+from coldstart_bench.plan.fleet import fleet_spec
 from coldstart_bench.plan.order import TrialSpec
 from coldstart_bench.plan.specs import (
     PHASES_ENV,
@@ -149,6 +150,7 @@ def _common_values(loaded: LoadedScenario, trial: TrialSpec, ctx: RenderContext)
         "host": scenario.requests.host if scenario.requests else LOCAL_HOST,
         "scheme": "https" if tls_on(scenario, trial.variant) else "http",
         "variant": trial.variant.id,
+        "replica": "1",
         "repetition": str(trial.repetition),
         "trial": str(trial.index),
         "tls_cert": _tls_path(scenario.tls.cert_file, ctx.tls.cert if ctx.tls else None),
@@ -183,11 +185,23 @@ def _tls_path(configured: str | None, generated: Path | None) -> str:
 def render_trial(loaded: LoadedScenario, trial: TrialSpec, ctx: RenderContext) -> TrialSetup:
     scenario = loaded.scenario
     common = _common_values(loaded, trial, ctx)
-    services = tuple(
-        _render_service(s, scenario, trial, ctx, common)
-        for s in scenario.services
-        if trial.variant.matches(match_levels(s.only))
-    )
+    fleet = fleet_spec(scenario, trial.variant, ctx.ports, ctx.trial_dir)
+    if fleet is not None:
+        service = scenario.services[0]
+        services = tuple(
+            _render_service(service, scenario, trial, ctx, common, (name, i))
+            for i, name in enumerate(fleet.replicas, 1)
+        )
+        if services[0].ready.kind == "http":  # HAProxy checks what the harness checks
+            fleet = replace(fleet, check_path=services[0].ready.path)
+    else:
+        services = tuple(
+            _render_service(s, scenario, trial, ctx, common)
+            for s in scenario.services
+            if trial.variant.matches(match_levels(s.only))
+        )
+    if fleet is not None and fleet.balancer_port is not None:  # requests go through HAProxy
+        common = {**common, "port": str(fleet.balancer_port)}
     requests: tuple[RequestSpec, ...] = ()
     load = None
     if scenario.requests is not None and scenario.load is not None:
@@ -217,6 +231,7 @@ def render_trial(loaded: LoadedScenario, trial: TrialSpec, ctx: RenderContext) -
             c.service, c.at_request, c.action, c.recovery_timeout_s, c.retry_interval_ms
         )
     return TrialSetup(
+        fleet=fleet,
         chaos=chaos,
         load=load,
         timeout_s=scenario.trial_timeout_s,
@@ -247,18 +262,26 @@ def _render_service(
     trial: TrialSpec,
     ctx: RenderContext,
     common: dict[str, str],
+    replica: tuple[str, int] | None = None,
 ) -> ServiceSpec:
-    values = {**common, "port": str(ctx.ports[service.name]), "service": service.name}
+    """A service as a trial starts it; ``replica``: as replica (name, number) of a fleet."""
+    name, number = replica if replica is not None else (service.name, 1)
+    values = {
+        **common,
+        "port": str(ctx.ports.get(name, 0)),
+        "service": name,
+        "replica": str(number),
+    }
     argv = [render(a, values) for a in service.command]
     env: dict[str, str] = dict(os.environ) if service.inherit_env else {}
     if service.spans == "otlp" and ctx.otlp is not None:
-        env.update(ctx.otlp.environment(service.name))
+        env.update(ctx.otlp.environment(name))
     env.update({k: render(v, values) for k, v in service.env.items()})
     for rule in service.when:
         if trial.variant.matches(rule.levels):
             argv += [render(a, values) for a in rule.args]
             env.update({k: render(v, values) for k, v in rule.env.items()})
-    phases_path = ctx.trial_dir / f"phases-{service.name}.jsonl"
+    phases_path = ctx.trial_dir / f"phases-{name}.jsonl"
     env[PHASES_ENV] = str(phases_path)
     is_measured = service.name == scenario.measured_service.name
     rule = service.ready
@@ -268,7 +291,7 @@ def _render_service(
     ready = ReadySpec(
         kind=rule.kind,
         host=LOCAL_HOST,
-        port=ctx.ports[service.name],
+        port=ctx.ports.get(name, 0),
         timeout_s=rule.timeout_s,
         interval_ms=rule.interval_ms,
         path=render(rule.url_path, values),
@@ -281,15 +304,15 @@ def _render_service(
         else b"",
     )
     return ServiceSpec(
-        name=service.name,
+        name=name,
         argv=tuple(argv),
         env=env,
         cwd=render(service.cwd, values) if service.cwd is not None else None,
-        port=ctx.ports[service.name],
+        port=ctx.ports.get(name, 0),
         ready=ready,
         stop_signal=service.signal_number,
         stop_grace_s=service.stop_grace_s,
-        log_path=ctx.trial_dir / f"{service.name}.log",
+        log_path=ctx.trial_dir / f"{name}.log",
         phases_path=phases_path,
         log_phases=tuple((p.name, p.until) for p in service.log_phases),
         spans=service.spans == "otlp",

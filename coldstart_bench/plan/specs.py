@@ -138,6 +138,20 @@ class LoadSpec:
 
 
 @dataclass(frozen=True)
+class FleetSpec:
+    """A trial's fleet: its replicas (the services of the setup, in order) and where the
+    requests go."""
+
+    replicas: tuple[str, ...]  # the replicas' names, replica 1 first
+    balancer: Literal["haproxy", "first-ready"]
+    balancer_port: int | None  # haproxy's front end
+    health_check_ms: int
+    check_path: str | None  # HAProxy's HTTP check (the readiness path), else a TCP check
+    config_path: Path  # haproxy.cfg, written for the trial
+    log_path: Path  # HAProxy's own log of each request
+
+
+@dataclass(frozen=True)
 class TrialSetup:
     """Everything needed to run one trial, rendered from the scenario."""
 
@@ -153,3 +167,4 @@ class TrialSetup:
     chaos: ChaosSpec | None = None
     timeout_s: float | None = None  # the whole trial, from t0 to the last response
     load: LoadSpec | None = None  # traffic instead of the requests one after another
+    fleet: FleetSpec | None = None  # the services are replicas starting at once

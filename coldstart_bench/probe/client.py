@@ -8,6 +8,7 @@ charged to the server's cold start.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import ipaddress
 import socket
@@ -36,6 +37,8 @@ from coldstart_bench.probe.timeline import (
 )
 from coldstart_bench.probe.watchdog import Watchdog
 from coldstart_bench.results.schema import RequestRecord, Status
+
+REPLICA_HEADER = "x-coldstart-replica"  # a fleet's balancer names the replica that answered
 
 
 def client_options(settings: ProbeSettings) -> dict[str, Any]:
@@ -120,6 +123,7 @@ class Probe:
         deadline = start + int(limit * 1e9)
         status_code: int | None = None
         http_version: str | None = None
+        replica: str | None = None
         status: Status = "ok"
         error: str | None = None
         self._watchdog.arm(limit)
@@ -134,6 +138,7 @@ class Probe:
             ) as response:
                 status_code = response.status_code
                 http_version = response.http_version
+                replica = response.headers.get(REPLICA_HEADER)
                 if status_code != spec.expect_status:
                     raise wrong_status(spec, status_code, _head(response))
                 if spec.stream and spec.kind != "http":
@@ -147,8 +152,9 @@ class Probe:
             status, error = "timeout", over_time(limit, timeline)
         if status == "ok" and tokenless(spec, timeline):
             status, error = "failed", "the stream ended without any content token"
-        return record(spec, t0_ns, start, end, timeline, status, error, status_code,
-                       http_version, dns_ns)  # fmt: skip
+        done = record(spec, t0_ns, start, end, timeline, status, error, status_code,
+                      http_version, dns_ns)  # fmt: skip
+        return done if replica is None else dataclasses.replace(done, replica=replica)
 
     def _address(
         self, spec: RequestSpec

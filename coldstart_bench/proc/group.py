@@ -60,9 +60,12 @@ class TrialProcesses:
                     "wrong server",
                 )
 
-    def start(self, spec: ServiceSpec, deadline_ns: int | None = None) -> ServiceProcess:
+    def start(
+        self, spec: ServiceSpec, deadline_ns: int | None = None, wait: bool = True
+    ) -> ServiceProcess:
         """Spawn a service and wait until its readiness rule holds (or, if sooner, until
-        ``deadline_ns``, the trial's own bound)."""
+        ``deadline_ns``, the trial's own bound); ``wait=False``: the caller waits (a fleet
+        waits for its replicas at once)."""
         if self.t0_ns is None:
             self.begin()
         assert self.t0_ns is not None
@@ -78,7 +81,8 @@ class TrialProcesses:
             if self.guardian is not None and service.pid is not None:
                 self.guardian.watch(service.pid)
         self.logs.watch(spec.log_path, service.log_read_offset)
-        service.wait_ready(deadline_ns)
+        if wait:
+            service.wait_ready(deadline_ns)
         return service
 
     def restart(self, name: str, kill: bool = False) -> ServiceProcess | None:

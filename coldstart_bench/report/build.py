@@ -11,10 +11,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from coldstart_bench.analysis.fleet import fleet_table
 from coldstart_bench.analysis.run_analysis import RunAnalysis, analyse
 from coldstart_bench.errors import ColdstartError, ResultsNotWritable
 from coldstart_bench.report import plots, tables
 from coldstart_bench.report.exporters import Exporter, Output
+from coldstart_bench.report.fleetplot import fleet_picture
 from coldstart_bench.report.headline import headline_text
 from coldstart_bench.report.html import HtmlExporter
 from coldstart_bench.report.loadplot import load_picture
@@ -36,6 +38,7 @@ PLOT_TITLES: dict[str, str] = {
     "model_load": "Model-load throughput",
     "load": "Load on a cold replica",
     "machine": "The machine over the run",
+    "fleet": "A fleet scaling out: k of N replicas ready",
 }
 
 
@@ -174,6 +177,8 @@ class CsvExporter:
         if not analysis.phase_stats.empty:
             tables_out.append(("phases.csv", analysis.phase_stats))
         tables_out.append(("requests_by_index.csv", analysis.by_index))
+        if analysis.fleet:
+            tables_out.append(("fleet.csv", fleet_table(analysis.fleet)))
         return [Output.text(name, table.to_csv(index=False)) for name, table in tables_out]
 
 
@@ -240,5 +245,6 @@ def _plots(analysis: RunAnalysis) -> list[Plot]:
         if not analysis.load_points.empty
         else None,
         "machine": machine_picture(analysis.machine_trace, analysis.summary.machine),
+        "fleet": fleet_picture(analysis.fleet),
     }
     return [Plot(name, PLOT_TITLES[name], png) for name, png in drawn.items() if png]

@@ -7,10 +7,45 @@ from collections.abc import Sequence
 import pandas as pd
 
 from coldstart_bench.analysis.effects import Effect
+from coldstart_bench.analysis.fleet import FleetRow
 from coldstart_bench.analysis.frames import FACTOR_PREFIX
 from coldstart_bench.analysis.run_analysis import RunAnalysis
 from coldstart_bench.report.columns import caption_for, ms, plain_grid
 from coldstart_bench.report.markdown import md_escape
+
+
+def fleet_lines(rows: Sequence[FleetRow]) -> list[str]:
+    """The fleet's figures as Markdown (none for a run without a fleet)."""
+    if not rows:
+        return []
+    lines = [
+        "### The fleet",
+        "",
+        "| variant | k of N ready (ms, k = 1..N) | one alone | contention | balancer lag | "
+        "answered by | balancer's log agrees |",
+        "|---|---|---:|---:|---:|---|---:|",
+    ]
+    for r in rows:
+        k_ready = " · ".join(f"{v:,.0f}" if v is not None else "—" for v in r.k_ready_ms)
+        lines.append(
+            f"| {md_escape(r.variant)} | {k_ready} | {_ms(r.alone_ready_ms)} | "
+            f"{f'{r.contention:.2f}×' if r.contention is not None else '—'} | "
+            f"{_ms(r.balancer_lag_ms)} | "
+            f"{md_escape(', '.join(f'{k} {v}' for k, v in r.answered_by.items()))} | "
+            f"{f'{r.log_agrees:.0%}' if r.log_agrees is not None else '—'} |"
+        )
+    lines += [
+        "",
+        "_Medians over measured ok trials. Contention: each replica's time to ready over one "
+        "replica's alone (the same other factors); balancer lag: HAProxy's first replica up "
+        "after the first replica was ready (its health checks). fleet.csv has the figures._",
+        "",
+    ]
+    return lines
+
+
+def _ms(value: float | None) -> str:
+    return f"{value:,.0f} ms" if value is not None else "—"
 
 
 def summary_markdown(analysis: RunAnalysis, status_line: str) -> str:
@@ -40,6 +75,7 @@ def summary_markdown(analysis: RunAnalysis, status_line: str) -> str:
         lines += ["_Intervals widened so that all of them hold together at 95 % (Bonferroni)._", ""]
         lines += _effect_lines(phase_effects, "phase_effects.csv")
     lines += _phase_lines(analysis.phase_stats)
+    lines += fleet_lines(analysis.fleet)
     if failures:
         lines += [f"### {len(failures)} trial(s) did not succeed", ""]
         for f in failures[:20]:

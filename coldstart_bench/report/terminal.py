@@ -12,6 +12,7 @@ from rich.text import Text
 
 from coldstart_bench.analysis.diagnostics import Diagnosis
 from coldstart_bench.analysis.effects import Effect
+from coldstart_bench.analysis.fleet import FleetRow
 from coldstart_bench.analysis.run_analysis import RunSummary
 from coldstart_bench.analysis.summary import Failure, VariantSummary
 from coldstart_bench.report.columns import (
@@ -158,6 +159,20 @@ def print_run_summary(console: Console, summary: RunSummary) -> None:
     print_skipped(console, summary.skipped)
 
 
+def print_fleet(console: Console, rows: Sequence[FleetRow]) -> None:
+    """One line per fleet variant: when k of N were ready, the contention, the balancer."""
+    for r in rows:
+        k_ready = " · ".join(f"{v:,.0f}" if v is not None else "—" for v in r.k_ready_ms)
+        parts = [f"k of {r.replicas} ready at {k_ready} ms"]
+        if r.contention is not None:
+            parts.append(f"{r.contention:.2f}× one replica alone")
+        if r.balancer_lag_ms is not None:
+            parts.append(f"HAProxy up {r.balancer_lag_ms:,.0f} ms after the first replica")
+        if r.log_agrees is not None:
+            parts.append(f"its log agrees on {r.log_agrees:.0%} of the answers")
+        console.print(f"fleet {r.variant}: " + "; ".join(parts), markup=False)
+
+
 class TerminalExporter:
     """A run's report as ``console`` prints it: the summary (the machine's busy line, the
     table, what failed and what was skipped) and the findings (clear effects, phase effects,
@@ -175,6 +190,7 @@ class TerminalExporter:
         with out.capture() as captured:
             if "summary" in self.parts:
                 print_run_summary(out, summary)
+                print_fleet(out, analysis.fleet)
             if "findings" in self.parts:
                 print_effects(out, analysis.effects)
                 print_effects(out, analysis.phase_effects, limit=4, heading=PHASE_EFFECTS_HEADING)

@@ -183,6 +183,9 @@ class RequestRecord:
     """Why it is not ok."""
     client_ms: float | None = None
     """The probe's own request building before `start_ms` (not charged to the server)."""
+    replica: str | None = None
+    """In a fleet: the replica that answered (HAProxy's `X-Coldstart-Replica` header, or the
+    replica the client sent it to)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -334,6 +337,27 @@ class MachineSample:
 
 
 @dataclass(frozen=True, slots=True)
+class FleetRecord:
+    """A trial's fleet: N replicas of one service started at t0, behind a balancer."""
+
+    replicas: tuple[str, ...]
+    """The replicas' names, replica 1 first (their service records have the same names)."""
+    balancer: str
+    """`haproxy` or `first-ready`."""
+    ready_ms: tuple[float | None, ...] = ()
+    """When each replica was ready, from t0 (None: it never was), in the order of `replicas`."""
+    first_ready: str | None = None
+    """The replica ready first (with `first-ready`, the one the requests went to)."""
+    balancer_ready_ms: float | None = None
+    """With `haproxy`: when HAProxy first had a replica up, from t0 (its health checks lag the
+    replicas' own readiness); the requests are sent from then."""
+    balancer_log: str | None = None
+    """HAProxy's own log of the trial, relative to the run directory."""
+    balancer_answers: tuple[str, ...] = ()
+    """The replica HAProxy's log names for each request, in order (`<NOSRV>`: none)."""
+
+
+@dataclass(frozen=True, slots=True)
 class TrialRecord:
     schema_version: int
     """The results format's version (see the history above)."""
@@ -396,6 +420,8 @@ class TrialRecord:
     """Processes that outlived their service's teardown and were killed before the trial ended."""
     machine: MachineSample | None = None
     """The machine's speed and load around the trial (runs before the calibration have none)."""
+    fleet: FleetRecord | None = None
+    """With `[fleet]`: its replicas, when each was ready and who answered each request."""
     trace_id: str | None = None
     """The trial's trace id (hex), given to services that export spans (in `TRACEPARENT`)
     and used for the trial's trace when it is exported."""

@@ -10,6 +10,7 @@ from coldstart_bench.results.schema import (
     ChaosOutcome,
     CompileCacheState,
     EscapedProcess,
+    FleetRecord,
     LoadRecord,
     PageCacheState,
     RequestRecord,
@@ -50,6 +51,7 @@ class TrialState:
     compile_cache: CompileCacheState | None = None
     chaos: ChaosOutcome | None = None
     escaped: tuple[EscapedProcess, ...] = ()
+    fleet: FleetRecord | None = None
 
     def fail(self, status: Status, error: str) -> None:
         """The first failure is the trial's; later ones follow from it."""

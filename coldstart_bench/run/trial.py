@@ -11,10 +11,12 @@ import dataclasses
 import secrets
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from coldstart_bench.plan.fleet import fleet_ports
 from coldstart_bench.plan.order import TrialSpec
 from coldstart_bench.plan.render import RenderContext, render_trial, wants_spans
 from coldstart_bench.plan.specs import OtlpTarget, TlsFiles, TrialSetup
@@ -30,15 +32,17 @@ from coldstart_bench.results.redact import redact_record, secret_values
 from coldstart_bench.results.schema import (
     SCHEMA_VERSION,
     PageCacheState,
+    ServiceRecord,
     TrialRecord,
     ns_to_ms,
 )
 from coldstart_bench.results.store import utc_now
 from coldstart_bench.run import compile_cache, page_cache, trial_tmp
-from coldstart_bench.run.chaos import restart_and_recover
 from coldstart_bench.run.collect import collect, span_phases_of
+from coldstart_bench.run.fleet import measure_fleet
 from coldstart_bench.run.loadtrial import measure_load
 from coldstart_bench.run.machine import MachineWatch
+from coldstart_bench.run.requests import send_requests
 from coldstart_bench.run.state import Deadline, TrialState
 from coldstart_bench.scenario.reader import LoadedScenario
 
@@ -112,6 +116,7 @@ def _run_trial(context: RunContext, trial: TrialSpec, tmp: Path | None) -> Trial
     trial_dir = run_dir / "logs" / f"trial-{trial.index:04d}"
     trial_dir.mkdir(parents=True, exist_ok=True)
     ports = {s.name: s.port or free_port() for s in loaded.scenario.services}
+    ports = fleet_ports(loaded.scenario, trial.variant, ports, free_port)
     with contextlib.ExitStack() as stack:
         receiver = stack.enter_context(OtlpReceiver()) if wants_spans(loaded) else None
         return _run_rendered(context, trial, tmp, trial_dir, ports, receiver, watch, began)
@@ -175,10 +180,7 @@ def _run_rendered(
         t0_ns=t0,
         error=state.error,
         spawn_ms=services[0].spawn_ms if services else None,
-        # the last service of the start-up (a chaos restart appends instances after it)
-        ready_ms=services[len(setup.services) - 1].ready_ms
-        if setup.services and len(services) >= len(setup.services)
-        else None,
+        ready_ms=_ready_ms(setup, services, state),
         cold_ttft_ms=_cold_ttft(state),
         prepare_ms=state.prepare_ms,
         page_cache_ms=state.page_cache_ms,
@@ -196,6 +198,7 @@ def _run_rendered(
         chaos=state.chaos,
         escaped=state.escaped,
         machine=watch.after() if watch is not None else None,
+        fleet=state.fleet,
         trace_id=otlp.trace_id if otlp is not None else None,
         trace_span_id=otlp.parent_span_id if otlp is not None else None,
         t0_unix_ns=t0 + realtime_offset_ns(),
@@ -209,6 +212,9 @@ def _measure(setup: TrialSetup, state: TrialState, processes: TrialProcesses) ->
     if setup.load is not None:
         measure_load(setup, setup.load, state, processes)
         return
+    if setup.fleet is not None:
+        measure_fleet(setup, setup.fleet, state, processes)
+        return
     with Probe(setup.probe) as probe:
         probe.prime(list(setup.requests))
         try:
@@ -217,7 +223,7 @@ def _measure(setup: TrialSetup, state: TrialState, processes: TrialProcesses) ->
             deadline = Deadline.after(t0, setup.timeout_s)
             for service in setup.services:
                 processes.start(service, deadline.at_ns)
-            _send_requests(probe, setup, t0, state, processes, deadline)
+            send_requests(probe, setup, setup.requests, t0, state, processes, deadline)
         except LaunchError as exc:
             state.fail(exc.status, str(exc))
         finally:
@@ -226,34 +232,21 @@ def _measure(setup: TrialSetup, state: TrialState, processes: TrialProcesses) ->
             state.teardown_ms = ns_to_ms(time.perf_counter_ns() - teardown_began)
 
 
-def _send_requests(
-    probe: Probe,
-    setup: TrialSetup,
-    t0: int,
-    state: TrialState,
-    processes: TrialProcesses,
-    deadline: Deadline,
-) -> None:
-    pause_s = setup.probe.pause_ms / 1000.0
-    for i, request in enumerate(setup.requests):
-        if i and pause_s:
-            time.sleep(pause_s)
-        left_s = deadline.left_s()
-        if left_s == 0:
-            state.fail(
-                "timeout",
-                f"the trial ran past trial_timeout_s = {setup.timeout_s:g} s before request {i}",
-            )
-            return
-        if setup.chaos is not None and i == setup.chaos.at_request:
-            record, state.chaos = restart_and_recover(setup.chaos, probe, request, t0, processes)
-        else:
-            first = processes.first_token if i == 0 else None  # the services' CPU time then
-            record = probe.send(request, t0, left_s, on_first_token=first)
-        state.requests.append(record)
-        if record.status != "ok":
-            state.fail(record.status, f"request {record.index + 1}: {record.error}")
-            return
+def _ready_ms(
+    setup: TrialSetup, services: Sequence[ServiceRecord], state: TrialState
+) -> float | None:
+    """When the trial's service could first answer: the last service of the start-up (a
+    chaos restart appends instances after it); for a fleet, when users could first reach
+    it — its first replica ready, or through HAProxy, the balancer's first replica up."""
+    if state.fleet is not None:
+        fleet = state.fleet
+        if fleet.balancer == "haproxy":
+            return fleet.balancer_ready_ms
+        known = [r for r in fleet.ready_ms if r is not None]
+        return min(known) if known else None
+    if setup.services and len(services) >= len(setup.services):
+        return services[len(setup.services) - 1].ready_ms
+    return None
 
 
 def _cold_ttft(state: TrialState) -> float | None:

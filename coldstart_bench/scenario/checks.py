@@ -201,6 +201,25 @@ def _harness_factors_have_their_tables(scenario: Scenario) -> None:
         raise PathError("tls.enabled", "TLS is a matrix factor here; remove tls.enabled")
 
 
+def _a_fleet_has_one_service_on_free_ports(scenario: Scenario) -> None:
+    factors = scenario.factors
+    if scenario.fleet is None:
+        for name in ("replicas", "balancer"):
+            if name in factors:
+                raise PathError(f"matrix.{name}", f"the {name} factor needs a [fleet] table")
+        return
+    if len(scenario.services) != 1:
+        raise PathError(
+            "fleet",
+            "a fleet replicates the scenario's one service; this one has "
+            f"{len(scenario.services)} (fleets of several services are not supported yet)",
+        )
+    if scenario.services[0].port is not None:
+        raise PathError("services[0].port", "a fleet's replicas each need a port: remove port")
+    if scenario.load is not None or scenario.chaos is not None:
+        raise PathError("fleet", "a fleet sends [requests]; [load] and [chaos] not yet")
+
+
 def _template_variables_are_defined(scenario: Scenario) -> None:
     factors = scenario.factors
     known = set(BUILTIN_VARIABLES) | set(factors) | {f"ports.{s.name}" for s in scenario.services}
@@ -245,6 +264,7 @@ RULES: tuple[Rule, ...] = (
     _requests_go_to_a_service_that_answers,
     _gate_names_a_factor_and_level,
     _harness_factors_have_their_tables,
+    _a_fleet_has_one_service_on_free_ports,
     _template_variables_are_defined,
 )
 

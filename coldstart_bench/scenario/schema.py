@@ -593,6 +593,26 @@ class LoadConfig(_Model):
         )
 
 
+BALANCERS = ("haproxy", "first-ready")
+MAX_REPLICAS = 32
+
+
+class FleetConfig(_Model):
+    """N replicas of the scenario's service started at once, traffic through a balancer."""
+
+    replicas: int = Field(1, ge=1, le=MAX_REPLICAS)
+    """How many replicas start at t0 (the `replicas` factor sets it per variant). Replica 1
+    keeps the service's name; replica i is `NAME.i`, on a port of its own (`{port}`;
+    `{replica}` is i)."""
+    balancer: Literal["haproxy", "first-ready"] = "haproxy"
+    """Where the requests go (the `balancer` factor sets it per variant): `haproxy`, a real
+    HAProxy started for each trial before t0 with active health checks against the replicas
+    (its config generated, its log kept); `first-ready`, the client sends to the first
+    replica ready."""
+    health_check_ms: int = Field(100, ge=10, le=10_000)
+    """HAProxy's health-check interval (its `inter`, `fastinter` and `downinter`)."""
+
+
 class ChaosConfig(_Model):
     """Before request ``at_request`` (0-based) of a trial, restart or kill a service, then
     retry that request until it succeeds: the time from the action to the first success is
@@ -671,6 +691,8 @@ class Scenario(_Model):
     line wins)."""
     chaos: ChaosConfig | None = None
     """Restart or kill a service in the middle of a trial (`[chaos]`)."""
+    fleet: FleetConfig | None = None
+    """N replicas of the service starting at once behind a balancer (`[fleet]`)."""
     # From t0 to the last response: past it, the trial ends as a timeout. Unset, a trial
     # is bounded by its parts' own limits (readiness timeout_s, each request's timeout_s).
     trial_timeout_s: float | None = Field(None, gt=0, le=86_400)

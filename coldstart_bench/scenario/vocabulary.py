@@ -18,6 +18,8 @@ HARNESS_FACTORS: dict[str, tuple[str, ...]] = {
     "before_ready": ("hold", "retry"),  # [load]: what arrivals before ready do
     "compile_cache": ("cold", "warm"),  # what {compile_cache_dir} holds at spawn
     "idle_s": (),  # seconds of silence before each request after the first (any number ≥ 0)
+    "replicas": (),  # [fleet]: how many replicas start at once (1 to 32)
+    "balancer": ("haproxy", "first-ready"),  # [fleet]: where the requests go
 }
 # What the harness does with each (the scenario reference shows these).
 HARNESS_FACTOR_DOCS: dict[str, str] = {
@@ -33,6 +35,8 @@ HARNESS_FACTOR_DOCS: dict[str, str] = {
     "setup command; what it held at spawn and what the server added are recorded",
     "idle_s": "seconds of silence before each request after the first (instead of "
     "[requests] pause_ms)",
+    "replicas": "sets [fleet] replicas: how many replicas of the service start at once",
+    "balancer": "sets [fleet] balancer: haproxy or first-ready",
 }
 
 # Variables every template may use, besides the matrix factors and [vars].
@@ -58,6 +62,7 @@ BUILTIN_VARIABLES: dict[str, str] = {
     "tls_key": "server private key (PEM): [tls] key_file, or one generated for the run",
     "tls_ca": "CA certificate that signed tls_cert: [tls] ca_file, or the generated one",
     "service": "the name of this service",
+    "replica": "with [fleet]: this replica's number (1 to N)",
     "variant": "the variant id, e.g. pooling=on,tls=off",
     "repetition": "the repetition number of this trial (0-based)",
     "trial": "the trial's position in the run (0-based)",
@@ -126,6 +131,12 @@ def check_matrix(matrix: dict[str, Any]) -> None:
         texts = [normalise_level(name, v) for v in items]
         if len(set(texts)) != len(texts):
             raise PathError(name, f"levels repeat: {texts}")
+        if name == "replicas":
+            for i, item in enumerate(items):
+                if isinstance(item, bool) or not isinstance(item, int) or not 1 <= item <= 32:
+                    raise PathError(
+                        f"{name}[{i}]", f"replicas takes a whole number 1 to 32, got {item!r}"
+                    )
         if name == "idle_s":
             for i, item in enumerate(items):
                 if isinstance(item, bool) or not isinstance(item, int | float) or item < 0:

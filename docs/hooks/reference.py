@@ -149,6 +149,7 @@ def scenario_reference() -> str:
         ("[tls]", schema.TlsConfig),
         ("[gate]", schema.GateConfig),
         ("[chaos]", schema.ChaosConfig),
+        ("[fleet]", schema.FleetConfig),
     ]
     out = [
         "# Scenario file",
@@ -329,6 +330,7 @@ def results_reference() -> str:
         schema.ChaosOutcome,
         schema.EscapedProcess,
         schema.MachineSample,
+        schema.FleetRecord,
     ]
     module_doc = inspect.getdoc(schema) or ""
     out = [

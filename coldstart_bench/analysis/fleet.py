@@ -1,0 +1,135 @@
+"""A fleet's figures, per variant: when k of its N replicas were ready (k = 1..N, the
+median over trials of each trial's k-th ready replica), each replica's start against one
+replica alone (the contention ratio), how long the balancer lagged its first replica, who
+answered the requests, and whether the balancer's own log agrees with the client."""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+
+from coldstart_bench.results.schema import TrialRecord
+
+COLUMNS = (
+    "variant", "replicas", "balancer", "trials", "k_ready_ms", "all_ready_ms",
+    "alone_ready_ms", "contention", "balancer_lag_ms", "answered_by", "log_agrees",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class FleetRow:
+    variant: str
+    replicas: int
+    balancer: str
+    trials: int  # measured ok trials
+    k_ready_ms: tuple[float | None, ...]  # median k-th ready, k = 1..N
+    all_ready_ms: float | None  # the last replica (k = N)
+    alone_ready_ms: float | None  # one replica alone, the other factors the same
+    contention: float | None  # median replica ready / alone (None: no fleet of one here)
+    balancer_lag_ms: float | None  # HAProxy's first replica up − the first replica ready
+    answered_by: dict[str, int]  # requests per replica
+    log_agrees: float | None  # share of requests whose replica HAProxy's log names too
+
+
+def _kth(trials: Sequence[TrialRecord], n: int) -> tuple[float | None, ...]:
+    per_k: list[list[float]] = [[] for _ in range(n)]
+    for t in trials:
+        assert t.fleet is not None
+        ready = sorted(r for r in t.fleet.ready_ms if r is not None)
+        for k, value in enumerate(ready[:n]):
+            per_k[k].append(value)
+    return tuple(statistics.median(v) if v else None for v in per_k)
+
+
+def _others(t: TrialRecord) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted((k, v) for k, v in t.factors.items() if k != "replicas"))
+
+
+def fleet_rows(trials: Sequence[TrialRecord], order: Sequence[str]) -> list[FleetRow]:
+    """One row per fleet variant, in ``order``; [] for a run without fleets."""
+    measured = [t for t in trials if t.fleet is not None and not t.warmup and t.status == "ok"]
+    if not measured:
+        return []
+    alone: dict[tuple[tuple[str, str], ...], list[float]] = {}
+    for t in measured:
+        assert t.fleet is not None
+        if len(t.fleet.replicas) == 1 and t.fleet.ready_ms and t.fleet.ready_ms[0] is not None:
+            alone.setdefault(_others(t), []).append(t.fleet.ready_ms[0])
+    by_variant: dict[str, list[TrialRecord]] = {}
+    for t in measured:
+        by_variant.setdefault(t.variant, []).append(t)
+    rows = []
+    for variant in [v for v in order if v in by_variant]:
+        group = by_variant[variant]
+        fleet = group[0].fleet
+        assert fleet is not None
+        n = len(fleet.replicas)
+        k_ready = _kth(group, n)
+        every = [r for t in group if t.fleet for r in t.fleet.ready_ms if r is not None]
+        base = alone.get(_others(group[0]))
+        alone_ms = statistics.median(base) if base else None
+        contention = statistics.median(every) / alone_ms if every and alone_ms else None
+        lags = [
+            t.fleet.balancer_ready_ms - min(r for r in t.fleet.ready_ms if r is not None)
+            for t in group
+            if t.fleet and t.fleet.balancer_ready_ms is not None and any(t.fleet.ready_ms)
+        ]
+        answered = Counter(r.replica or "?" for t in group for r in t.requests)
+        rows.append(
+            FleetRow(
+                variant=variant,
+                replicas=n,
+                balancer=fleet.balancer,
+                trials=len(group),
+                k_ready_ms=k_ready,
+                all_ready_ms=k_ready[-1] if k_ready else None,
+                alone_ready_ms=alone_ms,
+                contention=contention,
+                balancer_lag_ms=statistics.median(lags) if lags else None,
+                answered_by=dict(sorted(answered.items())),
+                log_agrees=_agreement(group),
+            )
+        )
+    return rows
+
+
+def _agreement(trials: Sequence[TrialRecord]) -> float | None:
+    """The share of requests whose replica (the client's record) is the one HAProxy's log
+    names at the same position."""
+    pairs = [
+        (r.replica, logged)
+        for t in trials
+        if t.fleet is not None and t.fleet.balancer == "haproxy"
+        for r, logged in zip(t.requests, t.fleet.balancer_answers, strict=False)
+    ]
+    counted = sum(len(t.requests) for t in trials if t.fleet and t.fleet.balancer == "haproxy")
+    if not counted:
+        return None
+    return sum(mine == theirs for mine, theirs in pairs) / counted
+
+
+def fleet_table(rows: Sequence[FleetRow]) -> pd.DataFrame:
+    """fleet.csv: one row per fleet variant."""
+    return pd.DataFrame(
+        [
+            {
+                "variant": r.variant,
+                "replicas": r.replicas,
+                "balancer": r.balancer,
+                "trials": r.trials,
+                "k_ready_ms": " ".join(f"{v:.1f}" if v is not None else "-" for v in r.k_ready_ms),
+                "all_ready_ms": r.all_ready_ms,
+                "alone_ready_ms": r.alone_ready_ms,
+                "contention": r.contention,
+                "balancer_lag_ms": r.balancer_lag_ms,
+                "answered_by": " ".join(f"{k}:{v}" for k, v in r.answered_by.items()),
+                "log_agrees": r.log_agrees,
+            }
+            for r in rows
+        ],
+        columns=list(COLUMNS),
+    )

@@ -1,0 +1,152 @@
+"""A fleet's trial: N replicas of the service spawned at t0 at once, each watched for its
+readiness in a thread of its own (so that each ready time is its own, not the end of a
+wait for another), the requests sent once the first is ready — through HAProxy, or
+straight to that replica — and, before the teardown, the rest waited for (bounded by the
+trial), so that every replica's start is measured."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import threading
+import time
+from urllib.parse import urlsplit, urlunsplit
+
+from coldstart_bench.plan.specs import FleetSpec, RequestSpec, TrialSetup
+from coldstart_bench.probe.client import Probe
+from coldstart_bench.proc.group import TrialProcesses
+from coldstart_bench.proc.service import LaunchError, ServiceProcess
+from coldstart_bench.results.schema import FleetRecord, ns_to_ms
+from coldstart_bench.run.balancer import (
+    BalancerMissing,
+    haproxy_config,
+    haproxy_spec,
+    logged_answers,
+    wait_until_up,
+)
+from coldstart_bench.run.requests import send_requests
+from coldstart_bench.run.state import Deadline, TrialState
+
+
+class ReadyWatch:
+    """Every replica's readiness watched at once: :meth:`first` returns the first ready
+    (None when every one failed), :meth:`join` waits for the rest."""
+
+    def __init__(self, replicas: list[ServiceProcess], deadline_ns: int | None) -> None:
+        self.replicas = replicas
+        self.failures: dict[str, str] = {}
+        self._ready: list[ServiceProcess] = []
+        self._done = 0
+        self._changed = threading.Condition()
+        self._threads = [
+            threading.Thread(target=self._watch, args=(r, deadline_ns), daemon=True)
+            for r in replicas
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def _watch(self, replica: ServiceProcess, deadline_ns: int | None) -> None:
+        try:
+            replica.wait_ready(deadline_ns)
+        except LaunchError as exc:
+            with self._changed:
+                self.failures[replica.spec.name] = str(exc)
+        except Exception as exc:  # a replica's watcher must never take the trial down
+            with self._changed:
+                self.failures[replica.spec.name] = f"{type(exc).__name__}: {exc}"
+        else:
+            with self._changed:
+                self._ready.append(replica)
+        finally:
+            with self._changed:
+                self._done += 1
+                self._changed.notify_all()
+
+    def first(self) -> ServiceProcess | None:
+        with self._changed:
+            self._changed.wait_for(lambda: self._ready or self._done == len(self.replicas))
+            return self._ready[0] if self._ready else None
+
+    def join(self) -> None:
+        for thread in self._threads:
+            thread.join()
+
+
+def retarget(request: RequestSpec, port: int) -> RequestSpec:
+    """The request sent to a replica's port instead."""
+    parts = urlsplit(request.url)
+    host = parts.netloc.rsplit(":", 1)[0]
+    return dataclasses.replace(request, url=urlunsplit(parts._replace(netloc=f"{host}:{port}")))
+
+
+def measure_fleet(
+    setup: TrialSetup, fleet: FleetSpec, state: TrialState, processes: TrialProcesses
+) -> None:
+    balancer = TrialProcesses(processes.guardian)
+    first: ServiceProcess | None = None
+    balancer_ready_ms: float | None = None
+    with Probe(setup.probe) as probe:
+        probe.prime(list(setup.requests))
+        try:
+            TrialProcesses.check_ports(setup.services)
+            if fleet.balancer == "haproxy":
+                fleet.config_path.write_text(haproxy_config(fleet, setup.services))
+                balancer.start(haproxy_spec(fleet, fleet.config_path.parent))
+            t0 = processes.begin()
+            deadline = Deadline.after(t0, setup.timeout_s)
+            replicas = [processes.start(s, deadline.at_ns, wait=False) for s in setup.services]
+            watch = ReadyWatch(replicas, deadline.at_ns)
+            first = watch.first()
+            if first is None:
+                said = "; ".join(f"{name}: {why}" for name, why in watch.failures.items())
+                state.fail("failed", f"no replica became ready ({said})")
+            elif fleet.balancer == "haproxy":
+                # users reach the fleet when the balancer has a replica up: its health
+                # checks lag the replica's own readiness
+                limit = max(s.ready.timeout_s for s in setup.services)
+                until = min(deadline.at_ns or sys.maxsize, t0 + int(limit * 1e9))
+                if wait_until_up(fleet, until):
+                    balancer_ready_ms = ns_to_ms(time.perf_counter_ns() - t0)
+                    send_requests(probe, setup, setup.requests, t0, state, processes, deadline)
+                else:
+                    state.fail("timeout", f"HAProxy had no replica up within {limit:g} s of t0")
+            else:
+                chosen = [retarget(r, first.spec.port) for r in setup.requests]
+                send_requests(probe, setup, chosen, t0, state, processes, deadline, first.spec.name)
+            watch.join()
+            for name, why in watch.failures.items():
+                if first is not None:
+                    state.notes.append(f"replica {name} was never ready: {why}")
+        except (LaunchError, BalancerMissing) as exc:
+            state.fail(getattr(exc, "status", "failed"), str(exc))
+        finally:
+            teardown_began = time.perf_counter_ns()
+            processes.stop_all()
+            balancer.stop_all()
+            state.teardown_ms = ns_to_ms(time.perf_counter_ns() - teardown_began)
+    state.fleet = _record(fleet, processes, first, balancer_ready_ms)
+
+
+def _record(
+    fleet: FleetSpec,
+    processes: TrialProcesses,
+    first: ServiceProcess | None,
+    balancer_ready_ms: float | None,
+) -> FleetRecord:
+    t0 = processes.t0_ns or 0
+    ready = {
+        s.spec.name: ns_to_ms(s.ready_ns - t0) if s.ready_ns is not None else None
+        for s in processes.services
+    }
+    answers = logged_answers(fleet.log_path) if fleet.balancer == "haproxy" else []
+    return FleetRecord(
+        replicas=fleet.replicas,
+        balancer=fleet.balancer,
+        ready_ms=tuple(ready.get(name) for name in fleet.replicas),
+        first_ready=first.spec.name if first is not None else None,
+        balancer_ready_ms=balancer_ready_ms,
+        balancer_log=f"logs/{fleet.log_path.parent.name}/{fleet.log_path.name}"
+        if fleet.balancer == "haproxy"
+        else None,
+        balancer_answers=tuple(server for server, _status in answers),
+    )

@@ -1,0 +1,118 @@
+"""A fleet: N replicas of a toy server started at once, the requests through a real HAProxy
+(Debian's) or straight to the first replica ready. Every replica's readiness is its own,
+every answer names its replica, HAProxy's own log agrees, and nothing is left running."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+from helpers import TOY_SERVER, run_options
+
+from coldstart_bench.analysis.fleet import fleet_rows
+from coldstart_bench.errors import ColdstartError
+from coldstart_bench.results.store import read_run
+from coldstart_bench.run.session import run_scenario
+from coldstart_bench.scenario.reader import read_scenario
+
+HAPROXY = shutil.which("haproxy") or shutil.which("haproxy", path="/usr/sbin")
+
+
+def fleet_scenario(replicas: list[int], balancers: list[str], delay_ms: int = 200) -> str:
+    return f"""
+        name = "fleet"
+        repetitions = 2
+        [matrix]
+        replicas = {replicas}
+        balancer = {balancers}
+        [fleet]
+        health_check_ms = 50
+        [[services]]
+        name = "toy"
+        command = ["{sys.executable}", "{TOY_SERVER}", "--port", "{{port}}",
+                   "--startup-delay-ms", "{delay_ms}"]
+        ready = {{ kind = "http", path = "/health" }}
+        [requests]
+        kind = "http"
+        count = 3
+    """
+
+
+@pytest.mark.skipif(HAPROXY is None, reason="needs HAProxy (apt-get install haproxy)")
+def test_a_fleet_behind_haproxy_answers_every_request_and_its_log_agrees(
+    tmp_path: Path, write_scenario
+):
+    scenario = write_scenario(fleet_scenario([1, 3], ["haproxy"]))
+    outcome = run_scenario(scenario, run_options(tmp_path / "results", run_id="fleet"))
+    assert outcome.exit_code == 0
+    run = read_run(outcome.run_dir)
+    for trial in run.trials:
+        fleet = trial.fleet
+        assert fleet is not None and trial.status == "ok", trial.error
+        n = int(trial.factors["replicas"])
+        assert fleet.replicas == ("toy", "toy.2", "toy.3")[:n]
+        assert [s.name for s in trial.services] == list(fleet.replicas)
+        assert all(r is not None for r in fleet.ready_ms)  # each replica's own readiness
+        # users reach the fleet when HAProxy has a replica up: after the first is ready
+        assert fleet.balancer_ready_ms is not None
+        assert fleet.balancer_ready_ms >= min(fleet.ready_ms)  # type: ignore[type-var]
+        assert trial.ready_ms == fleet.balancer_ready_ms
+        answered = [r.replica for r in trial.requests]
+        assert len(answered) == 3 and all(a in fleet.replicas for a in answered)
+        assert list(fleet.balancer_answers) == answered  # HAProxy's own log
+        assert (outcome.run_dir / fleet.balancer_log).exists()  # type: ignore[operator]
+    rows = fleet_rows(run.trials, run.variant_order)
+    assert [(r.replicas, r.log_agrees) for r in rows] == [(1, 1.0), (3, 1.0)]
+    three = rows[1]
+    assert three.contention is not None and len(three.k_ready_ms) == 3
+    assert three.k_ready_ms == tuple(sorted(three.k_ready_ms))  # type: ignore[type-var]
+
+
+def test_first_ready_sends_to_the_replica_ready_first(tmp_path: Path, write_scenario):
+    scenario = write_scenario(fleet_scenario([2], ["first-ready"]))
+    outcome = run_scenario(scenario, run_options(tmp_path / "results", run_id="fleet"))
+    assert outcome.exit_code == 0
+    for trial in read_run(outcome.run_dir).trials:
+        fleet = trial.fleet
+        assert fleet is not None and fleet.balancer == "first-ready"
+        ready = dict(zip(fleet.replicas, fleet.ready_ms, strict=True))
+        first = min(ready, key=lambda name: ready[name] or float("inf"))
+        assert fleet.first_ready == first
+        assert {r.replica for r in trial.requests} == {first}
+        assert trial.ready_ms == ready[first]
+        assert trial.requests[0].start_ms >= ready[first]  # type: ignore[operator]
+
+
+def test_a_replica_that_dies_before_ready_is_said_and_the_others_serve(
+    tmp_path: Path, write_scenario
+):
+    text = fleet_scenario([2], ["first-ready"]).replace(
+        '"--startup-delay-ms", "200"]',
+        '"--startup-delay-ms", "200", "--crash-in-repetitions", "2", "--repetition", "{replica}"]',
+    )
+    outcome = run_scenario(write_scenario(text), run_options(tmp_path / "results", run_id="f"))
+    assert outcome.exit_code == 0
+    for trial in read_run(outcome.run_dir).trials:
+        assert trial.status == "ok" and trial.fleet is not None
+        assert trial.fleet.ready_ms[0] is not None and trial.fleet.ready_ms[1] is None
+        assert {r.replica for r in trial.requests} == {"toy"}
+        assert [s.status for s in trial.services] == ["ok", "failed"]
+        assert any(n.startswith("replica toy.2 was never ready") for n in trial.notes)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ('[[services]]\nname = "other"\ncommand = ["true"]\n', "replicates the scenario's one"),
+        ("", r"needs a \[fleet\] table"),
+    ],
+)
+def test_what_a_fleet_cannot_do_yet_is_said_before_a_trial(
+    write_scenario, change: str, message: str
+):
+    text = fleet_scenario([1, 2], ["haproxy"])
+    text = text + change if change else text.replace("[fleet]\n        health_check_ms = 50", "")
+    with pytest.raises(ColdstartError, match=message):
+        read_scenario(write_scenario(text))
