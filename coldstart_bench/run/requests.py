@@ -45,5 +45,6 @@ def send_requests(
             record = dataclasses.replace(record, replica=replica)
         state.requests.append(record)
         if record.status != "ok":
-            state.fail(record.status, f"request {record.index + 1}: {record.error}")
+            by = f" (replica {record.replica})" if record.replica else ""
+            state.fail(record.status, f"request {record.index + 1}{by}: {record.error}")
             return

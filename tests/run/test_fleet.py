@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -116,3 +117,45 @@ def test_what_a_fleet_cannot_do_yet_is_said_before_a_trial(
     text = text + change if change else text.replace("[fleet]\n        health_check_ms = 50", "")
     with pytest.raises(ColdstartError, match=message):
         read_scenario(write_scenario(text))
+
+
+@pytest.mark.skipif(HAPROXY is None, reason="needs HAProxy (apt-get install haproxy)")
+def test_a_hostile_fleet_is_bounded_said_per_replica_and_leaves_nothing(
+    tmp_path: Path, write_scenario
+):
+    """8 replicas behind HAProxy: replica 3 never listens, 5 dies on its first answer, 7
+    hangs its stream. The trial ends within its bound, each misbehaviour is on record, and
+    the autouse guard finds no process left (HAProxy's included)."""
+    hostile = Path(TOY_SERVER).with_name("hostile_replica.py")
+    scenario = write_scenario(f"""
+        repetitions = 1
+        trial_timeout_s = 8
+        [fleet]
+        replicas = 8
+        health_check_ms = 50
+        [[services]]
+        name = "toy"
+        command = ["{sys.executable}", "{hostile}", "{{replica}}", "--port", "{{port}}",
+                   "--startup-delay-ms", "100"]
+        ready = {{ kind = "http", path = "/health", timeout_s = 6 }}
+        [requests]
+        count = 8
+        timeout_s = 2
+        pause_ms = 150
+    """)
+    began = time.monotonic()
+    outcome = run_scenario(scenario, run_options(tmp_path / "results", run_id="hostile"))
+    took = time.monotonic() - began
+    (trial,) = read_run(outcome.run_dir).trials
+    fleet = trial.fleet
+    assert fleet is not None and len(fleet.replicas) == 8
+    assert took < 8 + 15  # the trial's bound, then the teardown of 8 replicas and HAProxy
+    assert fleet.ready_ms[2] is None  # replica 3 never listened ...
+    assert any(n.startswith("replica toy.3 was never ready") for n in trial.notes)
+    assert [s.status for s in trial.services][2] != "ok"  # ... and its record says so
+    # the requests until the first that failed, each with the replica that answered it
+    assert trial.requests and all(r.replica in fleet.replicas for r in trial.requests[:-1])
+    if trial.status != "ok":  # it met replica 5 or 7: the failure names the request and it
+        culprit = trial.requests[-1].replica
+        assert culprit in ("toy.5", "toy.7"), trial.error
+        assert trial.error is not None and f"(replica {culprit})" in trial.error
