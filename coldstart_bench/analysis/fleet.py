@@ -133,3 +133,23 @@ def fleet_table(rows: Sequence[FleetRow]) -> pd.DataFrame:
         ],
         columns=list(COLUMNS),
     )
+
+
+def typical_trials(
+    trials: Sequence[TrialRecord], order: Sequence[str]
+) -> list[tuple[str, TrialRecord]]:
+    """Per fleet variant of two replicas or more, its typical trial: the measured ok one
+    whose last replica was ready nearest the variant's median (what a Gantt shows)."""
+    by_variant: dict[str, list[tuple[float, TrialRecord]]] = {}
+    for t in trials:
+        if t.fleet is None or t.warmup or t.status != "ok" or len(t.fleet.replicas) < 2:
+            continue
+        known = [r for r in t.fleet.ready_ms if r is not None]
+        if known:
+            by_variant.setdefault(t.variant, []).append((max(known), t))
+    chosen = []
+    for variant in [v for v in order if v in by_variant]:
+        group = by_variant[variant]
+        middle = statistics.median(last for last, _t in group)
+        chosen.append((variant, min(group, key=lambda pair: abs(pair[0] - middle))[1]))
+    return chosen

@@ -23,7 +23,7 @@ from coldstart_bench.analysis.effects import (
     factor_effects,
 )
 from coldstart_bench.analysis.findings import Headline, headline
-from coldstart_bench.analysis.fleet import FleetRow, fleet_rows
+from coldstart_bench.analysis.fleet import FleetRow, fleet_rows, typical_trials
 from coldstart_bench.analysis.load import (
     burst_drain,
     good_answers,
@@ -102,6 +102,7 @@ class RunAnalysis:
     load_warm: pd.DataFrame  # the warm phase's p50 and p95, per variant
     machine_trace: pd.DataFrame  # the calibration and load before each trial, in run order
     fleet: list[FleetRow] = dataclasses.field(default_factory=list)  # per fleet variant
+    fleet_trials: list[tuple[str, TrialRecord]] = dataclasses.field(default_factory=list)
 
 
 def summarise_run(run: RunData) -> RunSummary:
@@ -190,4 +191,5 @@ def analyse(run: RunData) -> RunAnalysis:
         load_warm=warm_bands(points),
         machine_trace=machine_trace(trials),
         fleet=fleet_rows(trials, summary.order),
+        fleet_trials=typical_trials(trials, summary.order),
     )

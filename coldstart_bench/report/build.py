@@ -16,7 +16,7 @@ from coldstart_bench.analysis.run_analysis import RunAnalysis, analyse
 from coldstart_bench.errors import ColdstartError, ResultsNotWritable
 from coldstart_bench.report import plots, tables
 from coldstart_bench.report.exporters import Exporter, Output
-from coldstart_bench.report.fleetplot import fleet_picture
+from coldstart_bench.report.fleetplot import fleet_gantt, fleet_picture
 from coldstart_bench.report.headline import headline_text
 from coldstart_bench.report.html import HtmlExporter
 from coldstart_bench.report.loadplot import load_picture
@@ -39,6 +39,7 @@ PLOT_TITLES: dict[str, str] = {
     "load": "Load on a cold replica",
     "machine": "The machine over the run",
     "fleet": "A fleet scaling out: k of N replicas ready",
+    "fleet_gantt": "A fleet scaling out: the replicas and the requests",
 }
 
 
@@ -246,5 +247,6 @@ def _plots(analysis: RunAnalysis) -> list[Plot]:
         else None,
         "machine": machine_picture(analysis.machine_trace, analysis.summary.machine),
         "fleet": fleet_picture(analysis.fleet),
+        "fleet_gantt": fleet_gantt(analysis.fleet_trials),
     }
     return [Plot(name, PLOT_TITLES[name], png) for name, png in drawn.items() if png]

@@ -14,6 +14,7 @@ from helpers import TOY_SERVER, run_options
 
 from coldstart_bench.analysis.fleet import fleet_rows
 from coldstart_bench.errors import ColdstartError
+from coldstart_bench.report.build import build_report
 from coldstart_bench.results.store import read_run
 from coldstart_bench.run.session import run_scenario
 from coldstart_bench.scenario.reader import read_scenario
@@ -69,6 +70,11 @@ def test_a_fleet_behind_haproxy_answers_every_request_and_its_log_agrees(
     three = rows[1]
     assert three.contention is not None and len(three.k_ready_ms) == 3
     assert three.k_ready_ms == tuple(sorted(three.k_ready_ms))  # type: ignore[type-var]
+    report = build_report(outcome.run_dir, formats=["csv", "png", "md"])
+    names = {p.name for p in report.files}
+    assert {"fleet.csv", "fleet.png", "fleet_gantt.png"} <= names
+    summary = (outcome.run_dir / "report" / "summary.md").read_text()
+    assert "### The fleet" in summary and "| replicas=3,balancer=haproxy |" in summary
 
 
 def test_first_ready_sends_to_the_replica_ready_first(tmp_path: Path, write_scenario):
