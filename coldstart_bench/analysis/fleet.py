@@ -12,11 +12,13 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from coldstart_bench.results.schema import TrialRecord
+from coldstart_bench.analysis.stats import sorted_percentile
+from coldstart_bench.results.schema import RequestRecord, TrialRecord
 
 COLUMNS = (
     "variant", "replicas", "balancer", "trials", "k_ready_ms", "all_ready_ms",
     "alone_ready_ms", "contention", "balancer_lag_ms", "answered_by", "log_agrees",
+    "early_requests", "cold_p95_ttft_ms", "warm_p95_ttft_ms",
 )  # fmt: skip
 
 
@@ -33,6 +35,9 @@ class FleetRow:
     balancer_lag_ms: float | None  # HAProxy's first replica up − the first replica ready
     answered_by: dict[str, int]  # requests per replica
     log_agrees: float | None  # share of requests whose replica HAProxy's log names too
+    early_requests: int = 0  # sent to a replica before the harness saw it ready
+    cold_p95_ttft_ms: float | None = None  # [load]: users' TTFT while the fleet started
+    warm_p95_ttft_ms: float | None = None  # [load]: the same, the fleet warm
 
 
 def _kth(trials: Sequence[TrialRecord], n: int) -> tuple[float | None, ...]:
@@ -78,7 +83,8 @@ def fleet_rows(trials: Sequence[TrialRecord], order: Sequence[str]) -> list[Flee
             for t in group
             if t.fleet and t.fleet.balancer_ready_ms is not None and any(t.fleet.ready_ms)
         ]
-        answered = Counter(r.replica or "?" for t in group for r in t.requests)
+        answered = Counter(r.replica or "?" for t in group for r in _requests(t))
+        cold, warm = _p95(group, "cold"), _p95(group, "warm")
         rows.append(
             FleetRow(
                 variant=variant,
@@ -92,24 +98,57 @@ def fleet_rows(trials: Sequence[TrialRecord], order: Sequence[str]) -> list[Flee
                 balancer_lag_ms=statistics.median(lags) if lags else None,
                 answered_by=dict(sorted(answered.items())),
                 log_agrees=_agreement(group),
+                early_requests=sum(_early(t) for t in group),
+                cold_p95_ttft_ms=cold,
+                warm_p95_ttft_ms=warm,
             )
         )
     return rows
 
 
-def _agreement(trials: Sequence[TrialRecord]) -> float | None:
-    """The share of requests whose replica (the client's record) is the one HAProxy's log
-    names at the same position."""
-    pairs = [
-        (r.replica, logged)
+def _requests(t: TrialRecord) -> list[RequestRecord]:
+    """The trial's requests, one after another or of its load."""
+    return [*t.requests, *(r.request for r in t.load)]
+
+
+def _early(t: TrialRecord) -> int:
+    """Requests sent to a replica before the harness saw it ready."""
+    assert t.fleet is not None
+    ready = dict(zip(t.fleet.replicas, t.fleet.ready_ms, strict=False))
+    early = 0
+    for r in _requests(t):
+        at = ready.get(r.replica or "")
+        early += r.replica is not None and (at is None or r.start_ms < at)
+    return early
+
+
+def _p95(trials: Sequence[TrialRecord], phase: str) -> float | None:
+    values = sorted(
+        r.request.ttft_ms
         for t in trials
-        if t.fleet is not None and t.fleet.balancer == "haproxy"
-        for r, logged in zip(t.requests, t.fleet.balancer_answers, strict=False)
-    ]
-    counted = sum(len(t.requests) for t in trials if t.fleet and t.fleet.balancer == "haproxy")
-    if not counted:
-        return None
-    return sum(mine == theirs for mine, theirs in pairs) / counted
+        for r in t.load
+        if r.phase == phase and r.request.status == "ok" and r.request.ttft_ms is not None
+    )
+    return sorted_percentile(values, 95) if values else None
+
+
+def _agreement(trials: Sequence[TrialRecord]) -> float | None:
+    """The share of requests on whose replica HAProxy's log agrees: one after another, the
+    one its log names at the same position; under load (answers logged as they end, in no
+    order of the client's), as many answers per replica as the client counted."""
+    agreed = counted = 0
+    for t in trials:
+        if t.fleet is None or t.fleet.balancer != "haproxy":
+            continue
+        mine = [r.replica for r in _requests(t)]
+        theirs = list(t.fleet.balancer_answers)
+        counted += len(mine)
+        if t.load:
+            ours, logged = Counter(mine), Counter(theirs)
+            agreed += sum(min(n, logged[name]) for name, n in ours.items() if name)
+        else:
+            agreed += sum(a == b for a, b in zip(mine, theirs, strict=False) if a)
+    return agreed / counted if counted else None
 
 
 def fleet_table(rows: Sequence[FleetRow]) -> pd.DataFrame:
@@ -128,6 +167,9 @@ def fleet_table(rows: Sequence[FleetRow]) -> pd.DataFrame:
                 "balancer_lag_ms": r.balancer_lag_ms,
                 "answered_by": " ".join(f"{k}:{v}" for k, v in r.answered_by.items()),
                 "log_agrees": r.log_agrees,
+                "early_requests": r.early_requests,
+                "cold_p95_ttft_ms": r.cold_p95_ttft_ms,
+                "warm_p95_ttft_ms": r.warm_p95_ttft_ms,
             }
             for r in rows
         ],

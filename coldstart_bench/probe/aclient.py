@@ -6,12 +6,13 @@ host name is left to httpx to resolve (no DNS figure of its own)."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 
 import httpx
 
 from coldstart_bench.plan.specs import ProbeSettings, RequestSpec
-from coldstart_bench.probe.client import client_options
+from coldstart_bench.probe.client import REPLICA_HEADER, client_options
 from coldstart_bench.probe.sse import SSEDecoder
 from coldstart_bench.probe.timeline import (
     ERROR_BODY_BYTES,
@@ -53,6 +54,7 @@ class AsyncProbe:
         called = time.perf_counter_ns()
         status_code: int | None = None
         http_version: str | None = None
+        replica: str | None = None
         status: Status = "ok"
         error: str | None = None
         try:
@@ -67,6 +69,7 @@ class AsyncProbe:
                 ) as response:
                     status_code = response.status_code
                     http_version = response.http_version
+                    replica = response.headers.get(REPLICA_HEADER)
                     await self._read(response, spec, timeline)
         except TimeoutError:  # asyncio.timeout: the whole request's bound
             status, error = "timeout", over_time(limit, timeline)
@@ -75,9 +78,10 @@ class AsyncProbe:
         end = time.perf_counter_ns()
         if status == "ok" and tokenless(spec, timeline):
             status, error = "failed", "the stream ended without any content token"
-        return record(
+        done = record(
             spec, t0_ns, called, end, timeline, status, error, status_code, http_version, None
         )
+        return done if replica is None else dataclasses.replace(done, replica=replica)
 
     async def _read(self, response: httpx.Response, spec: RequestSpec, timeline: Timeline) -> None:
         if response.status_code != spec.expect_status:

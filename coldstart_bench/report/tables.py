@@ -18,27 +18,43 @@ def fleet_lines(rows: Sequence[FleetRow]) -> list[str]:
     """The fleet's figures as Markdown (none for a run without a fleet)."""
     if not rows:
         return []
-    lines = [
-        "### The fleet",
-        "",
-        "| variant | k of N ready (ms, k = 1..N) | one alone | contention | balancer lag | "
-        "answered by | balancer's log agrees |",
-        "|---|---|---:|---:|---:|---|---:|",
+    loaded = any(r.cold_p95_ttft_ms is not None for r in rows)
+    heads = [
+        "variant",
+        "k of N ready (ms, k = 1..N)",
+        "one alone",
+        "contention",
+        "balancer lag",
+        "answered by",
+        "balancer's log agrees",
+        "sent before ready",
     ]
+    if loaded:
+        heads += ["users' TTFT p95, scaling out", "warm"]
+    lines = ["### The fleet", "", "| " + " | ".join(heads) + " |",
+             "|---|---|" + "---:|" * 3 + "---|" + "---:|" * (len(heads) - 6)]  # fmt: skip
     for r in rows:
         k_ready = " · ".join(f"{v:,.0f}" if v is not None else "—" for v in r.k_ready_ms)
-        lines.append(
-            f"| {md_escape(r.variant)} | {k_ready} | {_ms(r.alone_ready_ms)} | "
-            f"{f'{r.contention:.2f}×' if r.contention is not None else '—'} | "
-            f"{_ms(r.balancer_lag_ms)} | "
-            f"{md_escape(', '.join(f'{k} {v}' for k, v in r.answered_by.items()))} | "
-            f"{f'{r.log_agrees:.0%}' if r.log_agrees is not None else '—'} |"
-        )
+        cells = [
+            md_escape(r.variant),
+            k_ready,
+            _ms(r.alone_ready_ms),
+            f"{r.contention:.2f}×" if r.contention is not None else "—",
+            _ms(r.balancer_lag_ms),
+            md_escape(", ".join(f"{k} {v}" for k, v in r.answered_by.items())),
+            f"{r.log_agrees:.0%}" if r.log_agrees is not None else "—",
+            str(r.early_requests),
+        ]
+        if loaded:
+            cells += [_ms(r.cold_p95_ttft_ms), _ms(r.warm_p95_ttft_ms)]
+        lines.append("| " + " | ".join(cells) + " |")
     lines += [
         "",
         "_Medians over measured ok trials. Contention: each replica's time to ready over one "
         "replica's alone (the same other factors); balancer lag: HAProxy's first replica up "
-        "after the first replica was ready (its health checks). fleet.csv has the figures._",
+        "after the first replica was ready (its health checks); sent before ready: requests "
+        "a replica answered that were sent before the harness saw it ready. fleet.csv has "
+        "the figures._",
         "",
     ]
     return lines

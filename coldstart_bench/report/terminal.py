@@ -170,6 +170,13 @@ def print_fleet(console: Console, rows: Sequence[FleetRow]) -> None:
             parts.append(f"HAProxy up {r.balancer_lag_ms:,.0f} ms after the first replica")
         if r.log_agrees is not None:
             parts.append(f"its log agrees on {r.log_agrees:.0%} of the answers")
+        if r.early_requests:
+            parts.append(f"{r.early_requests} request(s) sent before their replica was ready")
+        if r.cold_p95_ttft_ms is not None:
+            warm = (
+                f", {r.warm_p95_ttft_ms:,.0f} ms warm" if r.warm_p95_ttft_ms is not None else ""
+            )
+            parts.append(f"users' TTFT p95 {r.cold_p95_ttft_ms:,.0f} ms scaling out{warm}")
         console.print(f"fleet {r.variant}: " + "; ".join(parts), markup=False)
 
 

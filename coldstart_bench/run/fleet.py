@@ -6,6 +6,7 @@ trial), so that every replica's start is measured."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import sys
 import threading
@@ -14,6 +15,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from coldstart_bench.plan.specs import FleetSpec, RequestSpec, TrialSetup
 from coldstart_bench.probe.client import Probe
+from coldstart_bench.probe.load import LoadRunner
 from coldstart_bench.proc.group import TrialProcesses
 from coldstart_bench.proc.service import LaunchError, ServiceProcess
 from coldstart_bench.results.schema import FleetRecord, ns_to_ms
@@ -24,6 +26,7 @@ from coldstart_bench.run.balancer import (
     logged_answers,
     wait_until_up,
 )
+from coldstart_bench.run.loadtrial import judge_load
 from coldstart_bench.run.requests import send_requests
 from coldstart_bench.run.state import Deadline, TrialState
 
@@ -82,11 +85,20 @@ def retarget(request: RequestSpec, port: int) -> RequestSpec:
 def measure_fleet(
     setup: TrialSetup, fleet: FleetSpec, state: TrialState, processes: TrialProcesses
 ) -> None:
+    """The fleet's trial, with its [requests] one after another or its [load] (through
+    HAProxy: arrivals before it has a replica up are held or retried, as [load] says)."""
     balancer = TrialProcesses(processes.guardian)
+    runner = LoadRunner(setup.load, setup.probe) if setup.load is not None else None
+    if runner is not None:
+        assert setup.load is not None
+        state.load_settings = setup.load.settings
+        runner.prepare()  # thread, loop and client before t0
     first: ServiceProcess | None = None
     balancer_ready_ms: float | None = None
-    with Probe(setup.probe) as probe:
-        probe.prime(list(setup.requests))
+    with contextlib.ExitStack() as stack:
+        probe = stack.enter_context(Probe(setup.probe)) if runner is None else None
+        if probe is not None:
+            probe.prime(list(setup.requests))
         try:
             TrialProcesses.check_ports(setup.services)
             if fleet.balancer == "haproxy":
@@ -94,6 +106,8 @@ def measure_fleet(
                 balancer.start(haproxy_spec(fleet, fleet.config_path.parent))
             t0 = processes.begin()
             deadline = Deadline.after(t0, setup.timeout_s)
+            if runner is not None:
+                runner.begin(t0)
             replicas = [processes.start(s, deadline.at_ns, wait=False) for s in setup.services]
             watch = ReadyWatch(replicas, deadline.at_ns)
             first = watch.first()
@@ -106,20 +120,36 @@ def measure_fleet(
                 limit = max(s.ready.timeout_s for s in setup.services)
                 until = min(deadline.at_ns or sys.maxsize, t0 + int(limit * 1e9))
                 if wait_until_up(fleet, until):
-                    balancer_ready_ms = ns_to_ms(time.perf_counter_ns() - t0)
-                    send_requests(probe, setup, setup.requests, t0, state, processes, deadline)
+                    up = time.perf_counter_ns()
+                    balancer_ready_ms = ns_to_ms(up - t0)
+                    if runner is not None:
+                        runner.ready(up)
+                        state.load = runner.finish(deadline.left_s())
+                        judge_load(setup, runner, state)
+                    else:
+                        assert probe is not None
+                        send_requests(probe, setup, setup.requests, t0, state, processes, deadline)
                 else:
                     state.fail("timeout", f"HAProxy had no replica up within {limit:g} s of t0")
             else:
+                assert probe is not None
                 chosen = [retarget(r, first.spec.port) for r in setup.requests]
                 send_requests(probe, setup, chosen, t0, state, processes, deadline, first.spec.name)
+            if runner is not None and not state.load:  # the traffic never got going
+                runner.abort(state.error or "the fleet never had a replica up")
+                state.load = runner.finish(30.0)
             watch.join()
             for name, why in watch.failures.items():
                 if first is not None:
                     state.notes.append(f"replica {name} was never ready: {why}")
         except (LaunchError, BalancerMissing) as exc:
+            if runner is not None:
+                runner.abort(str(exc))
+                state.load = runner.finish(30.0)
             state.fail(getattr(exc, "status", "failed"), str(exc))
         finally:
+            if runner is not None:
+                runner.close()
             teardown_began = time.perf_counter_ns()
             processes.stop_all()
             balancer.stop_all()

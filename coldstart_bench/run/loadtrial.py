@@ -37,23 +37,7 @@ def measure_load(
         state.load = runner.finish(deadline.left_s())
         if chaos is not None:
             state.chaos = _recovery(setup, chaos, state.load, t0)
-        if runner.cut:
-            cut = sum(map(is_cut, state.load))
-            limit = f" (trial_timeout_s = {setup.timeout_s:g} s)" if setup.timeout_s else ""
-            state.fail(
-                "timeout",
-                f"the trial's time ran out{limit} before the load was done: {cut} request(s) "
-                "cut while held or in flight",
-            )
-        elif starved := sum(r.request.error == HARNESS_OUT_OF_FILES for r in state.load):
-            soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
-            state.fail(
-                "failed",
-                f"{starved} request(s) of the load were never sent: the harness ran out of file "
-                f"descriptors (ulimit -n is {soft}); raise it or send fewer at once",
-            )
-        elif not any(r.request.status == "ok" for r in state.load):
-            state.fail("failed", "no request of the load was answered")
+        judge_load(setup, runner, state)
     except LaunchError as exc:
         runner.abort(str(exc))
         state.load = runner.finish(30.0)
@@ -63,6 +47,28 @@ def measure_load(
         teardown_began = time.perf_counter_ns()
         processes.stop_all()
         state.teardown_ms = ns_to_ms(time.perf_counter_ns() - teardown_began)
+
+
+def judge_load(setup: TrialSetup, runner: LoadRunner, state: TrialState) -> None:
+    """The trial fails where its time ran out with requests held or in flight, the harness
+    ran out of file descriptors, or no request was answered."""
+    if runner.cut:
+        cut = sum(map(is_cut, state.load))
+        limit = f" (trial_timeout_s = {setup.timeout_s:g} s)" if setup.timeout_s else ""
+        state.fail(
+            "timeout",
+            f"the trial's time ran out{limit} before the load was done: {cut} request(s) "
+            "cut while held or in flight",
+        )
+    elif starved := sum(r.request.error == HARNESS_OUT_OF_FILES for r in state.load):
+        soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+        state.fail(
+            "failed",
+            f"{starved} request(s) of the load were never sent: the harness ran out of file "
+            f"descriptors (ulimit -n is {soft}); raise it or send fewer at once",
+        )
+    elif not any(r.request.status == "ok" for r in state.load):
+        state.fail("failed", "no request of the load was answered")
 
 
 @dataclass(frozen=True)

@@ -209,11 +209,11 @@ def _run_rendered(
 def _measure(setup: TrialSetup, state: TrialState, processes: TrialProcesses) -> None:
     """The cold start itself: t0, every service started and ready, the requests; then the
     teardown, whatever happened."""
-    if setup.load is not None:
-        measure_load(setup, setup.load, state, processes)
-        return
     if setup.fleet is not None:
         measure_fleet(setup, setup.fleet, state, processes)
+        return
+    if setup.load is not None:
+        measure_load(setup, setup.load, state, processes)
         return
     with Probe(setup.probe) as probe:
         probe.prime(list(setup.requests))

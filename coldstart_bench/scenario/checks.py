@@ -216,8 +216,16 @@ def _a_fleet_has_one_service_on_free_ports(scenario: Scenario) -> None:
         )
     if scenario.services[0].port is not None:
         raise PathError("services[0].port", "a fleet's replicas each need a port: remove port")
-    if scenario.load is not None or scenario.chaos is not None:
-        raise PathError("fleet", "a fleet sends [requests]; [load] and [chaos] not yet")
+    if scenario.chaos is not None:
+        raise PathError("fleet", "[chaos] in a fleet is not supported yet")
+    if scenario.load is not None:
+        levels = factors.get("balancer", (scenario.fleet.balancer,))
+        if "first-ready" in levels:
+            raise PathError(
+                "fleet.balancer",
+                "under [load] the traffic goes through HAProxy (balancer = 'haproxy'); "
+                "first-ready is for [requests]",
+            )
 
 
 def _template_variables_are_defined(scenario: Scenario) -> None:

@@ -114,12 +114,13 @@ def test_a_replica_that_dies_before_ready_is_said_and_the_others_serve(
     [
         ('[[services]]\nname = "other"\ncommand = ["true"]\n', "replicates the scenario's one"),
         ("", r"needs a \[fleet\] table"),
+        ("[load]\nrate = 5\nrequests = 5\n", "under \\[load\\] the traffic goes through HAProxy"),
     ],
 )
 def test_what_a_fleet_cannot_do_yet_is_said_before_a_trial(
     write_scenario, change: str, message: str
 ):
-    text = fleet_scenario([1, 2], ["haproxy"])
+    text = fleet_scenario([1, 2], ["haproxy", "first-ready"])
     text = text + change if change else text.replace("[fleet]\n        health_check_ms = 50", "")
     with pytest.raises(ColdstartError, match=message):
         read_scenario(write_scenario(text))
@@ -165,3 +166,23 @@ def test_a_hostile_fleet_is_bounded_said_per_replica_and_leaves_nothing(
         culprit = trial.requests[-1].replica
         assert culprit in ("toy.5", "toy.7"), trial.error
         assert trial.error is not None and f"(replica {culprit})" in trial.error
+
+
+@pytest.mark.skipif(HAPROXY is None, reason="needs HAProxy (apt-get install haproxy)")
+def test_load_on_a_fleet_scaling_out_loses_no_arrival_and_each_names_its_replica(
+    tmp_path: Path, write_scenario
+):
+    text = fleet_scenario([2], ["haproxy"]).replace(
+        '[requests]\n        kind = "http"\n        count = 3',
+        '[requests]\n        count = 1\n        [load]\n        pattern = "poisson"\n'
+        "        rate = 40\n        requests = 30",
+    )
+    outcome = run_scenario(write_scenario(text), run_options(tmp_path / "results", run_id="l"))
+    assert outcome.exit_code == 0
+    run = read_run(outcome.run_dir)
+    for trial in run.trials:
+        assert trial.fleet is not None and len(trial.load) == 30  # every arrival recorded
+        answered = [r.request.replica for r in trial.load if r.request.status == "ok"]
+        assert answered and all(a in trial.fleet.replicas for a in answered)
+    (row,) = fleet_rows(run.trials, run.variant_order)
+    assert row.log_agrees == 1.0 and row.cold_p95_ttft_ms is not None
