@@ -143,7 +143,7 @@ class FleetSpec:
     requests go."""
 
     replicas: tuple[str, ...]  # the replicas' names, replica 1 first
-    balancer: Literal["haproxy", "first-ready"]
+    balancer: Literal["haproxy", "first-ready", "round-robin"]
     balancer_port: int | None  # haproxy's front end
     health_check_ms: int
     check_path: str | None  # HAProxy's HTTP check (the readiness path), else a TCP check

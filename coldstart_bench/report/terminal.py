@@ -173,9 +173,7 @@ def print_fleet(console: Console, rows: Sequence[FleetRow]) -> None:
         if r.early_requests:
             parts.append(f"{r.early_requests} request(s) sent before their replica was ready")
         if r.cold_p95_ttft_ms is not None:
-            warm = (
-                f", {r.warm_p95_ttft_ms:,.0f} ms warm" if r.warm_p95_ttft_ms is not None else ""
-            )
+            warm = f", {r.warm_p95_ttft_ms:,.0f} ms warm" if r.warm_p95_ttft_ms is not None else ""
             parts.append(f"users' TTFT p95 {r.cold_p95_ttft_ms:,.0f} ms scaling out{warm}")
         console.print(f"fleet {r.variant}: " + "; ".join(parts), markup=False)
 

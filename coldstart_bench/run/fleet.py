@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import itertools
 import sys
 import threading
 import time
@@ -27,7 +28,7 @@ from coldstart_bench.run.balancer import (
     wait_until_up,
 )
 from coldstart_bench.run.loadtrial import judge_load
-from coldstart_bench.run.requests import send_requests
+from coldstart_bench.run.requests import Route, send_requests
 from coldstart_bench.run.state import Deadline, TrialState
 
 
@@ -70,9 +71,30 @@ class ReadyWatch:
             self._changed.wait_for(lambda: self._ready or self._done == len(self.replicas))
             return self._ready[0] if self._ready else None
 
+    def ready_now(self) -> list[ServiceProcess]:
+        """The replicas ready so far, in the order they became ready."""
+        with self._changed:
+            return list(self._ready)
+
     def join(self) -> None:
         for thread in self._threads:
             thread.join()
+
+
+def client_route(policy: str, first: ServiceProcess, watch: ReadyWatch) -> Route:
+    """The client's own policy: ``first-ready`` sends every request to the replica ready
+    first; ``round-robin`` each to the next of the replicas ready at that moment."""
+    turn = itertools.count()
+
+    def route(request: RequestSpec) -> tuple[RequestSpec, str]:
+        if policy == "round-robin":
+            ready = watch.ready_now()
+            chosen = ready[next(turn) % len(ready)]
+        else:
+            chosen = first
+        return retarget(request, chosen.spec.port), chosen.spec.name
+
+    return route
 
 
 def retarget(request: RequestSpec, port: int) -> RequestSpec:
@@ -133,8 +155,8 @@ def measure_fleet(
                     state.fail("timeout", f"HAProxy had no replica up within {limit:g} s of t0")
             else:
                 assert probe is not None
-                chosen = [retarget(r, first.spec.port) for r in setup.requests]
-                send_requests(probe, setup, chosen, t0, state, processes, deadline, first.spec.name)
+                route = client_route(fleet.balancer, first, watch)
+                send_requests(probe, setup, setup.requests, t0, state, processes, deadline, route)
             if runner is not None and not state.load:  # the traffic never got going
                 runner.abort(state.error or "the fleet never had a replica up")
                 state.load = runner.finish(30.0)

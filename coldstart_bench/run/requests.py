@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from coldstart_bench.plan.specs import RequestSpec, TrialSetup
 from coldstart_bench.probe.client import Probe
 from coldstart_bench.proc.group import TrialProcesses
 from coldstart_bench.run.chaos import restart_and_recover
 from coldstart_bench.run.state import Deadline, TrialState
+
+Route = Callable[[RequestSpec], tuple[RequestSpec, str]]  # a request → (as sent, replica)
 
 
 def send_requests(
@@ -21,12 +23,14 @@ def send_requests(
     state: TrialState,
     processes: TrialProcesses,
     deadline: Deadline,
-    replica: str | None = None,
+    route: Route | None = None,
 ) -> None:
     """The trial's requests one after another, each bounded by what is left of the trial;
-    the first that fails ends them. ``replica``: the fleet replica they were sent to."""
+    the first that fails ends them. ``route``: a fleet's client-side policy, which sends
+    each request to a replica (and names it)."""
     pause_s = setup.probe.pause_ms / 1000.0
-    for i, request in enumerate(requests):
+    for i, planned in enumerate(requests):
+        request, replica = route(planned) if route is not None else (planned, None)
         if i and pause_s:
             time.sleep(pause_s)
         left_s = deadline.left_s()

@@ -220,11 +220,11 @@ def _a_fleet_has_one_service_on_free_ports(scenario: Scenario) -> None:
         raise PathError("fleet", "[chaos] in a fleet is not supported yet")
     if scenario.load is not None:
         levels = factors.get("balancer", (scenario.fleet.balancer,))
-        if "first-ready" in levels:
+        if set(levels) - {"haproxy"}:
             raise PathError(
                 "fleet.balancer",
                 "under [load] the traffic goes through HAProxy (balancer = 'haproxy'); "
-                "first-ready is for [requests]",
+                "first-ready and round-robin are for [requests]",
             )
 
 

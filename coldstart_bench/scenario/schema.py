@@ -593,7 +593,6 @@ class LoadConfig(_Model):
         )
 
 
-BALANCERS = ("haproxy", "first-ready")
 MAX_REPLICAS = 32
 
 
@@ -604,11 +603,12 @@ class FleetConfig(_Model):
     """How many replicas start at t0 (the `replicas` factor sets it per variant). Replica 1
     keeps the service's name; replica i is `NAME.i`, on a port of its own (`{port}`;
     `{replica}` is i)."""
-    balancer: Literal["haproxy", "first-ready"] = "haproxy"
+    balancer: Literal["haproxy", "first-ready", "round-robin"] = "haproxy"
     """Where the requests go (the `balancer` factor sets it per variant): `haproxy`, a real
     HAProxy started for each trial before t0 with active health checks against the replicas
-    (its config generated, its log kept); `first-ready`, the client sends to the first
-    replica ready."""
+    (its config generated, its log kept); the client's own policies, for `[requests]`:
+    `first-ready`, every request to the replica ready first; `round-robin`, each to the
+    next of the replicas ready when it is sent."""
     health_check_ms: int = Field(100, ge=10, le=10_000)
     """HAProxy's health-check interval (its `inter`, `fastinter` and `downinter`)."""
 

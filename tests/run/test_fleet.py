@@ -186,3 +186,21 @@ def test_load_on_a_fleet_scaling_out_loses_no_arrival_and_each_names_its_replica
         assert answered and all(a in trial.fleet.replicas for a in answered)
     (row,) = fleet_rows(run.trials, run.variant_order)
     assert row.log_agrees == 1.0 and row.cold_p95_ttft_ms is not None
+
+
+def test_round_robin_spreads_the_requests_over_the_replicas_ready_when_each_is_sent(
+    tmp_path: Path, write_scenario
+):
+    text = fleet_scenario([3], ["round-robin"]).replace(
+        "count = 3", "count = 6\n        pause_ms = 200"
+    )
+    outcome = run_scenario(write_scenario(text), run_options(tmp_path / "results", run_id="r"))
+    assert outcome.exit_code == 0
+    for trial in read_run(outcome.run_dir).trials:
+        fleet = trial.fleet
+        assert fleet is not None and trial.status == "ok"
+        ready = dict(zip(fleet.replicas, fleet.ready_ms, strict=True))
+        assert trial.requests[0].replica == fleet.first_ready
+        for request in trial.requests:  # only ever a replica that was ready by then
+            assert ready[request.replica] <= request.start_ms  # type: ignore[index,operator]
+        assert {r.replica for r in trial.requests} == set(fleet.replicas)  # all 3 served
