@@ -18,7 +18,7 @@ from coldstart_bench.results.schema import RequestRecord, TrialRecord
 COLUMNS = (
     "variant", "replicas", "balancer", "trials", "k_ready_ms", "all_ready_ms",
     "alone_ready_ms", "contention", "balancer_lag_ms", "answered_by", "log_agrees",
-    "early_requests", "cold_p95_ttft_ms", "warm_p95_ttft_ms",
+    "early_requests", "cold_p95_ttft_ms", "warm_p95_ttft_ms", "read_mib",
 )  # fmt: skip
 
 
@@ -38,6 +38,7 @@ class FleetRow:
     early_requests: int = 0  # sent to a replica before the harness saw it ready
     cold_p95_ttft_ms: float | None = None  # [load]: users' TTFT while the fleet started
     warm_p95_ttft_ms: float | None = None  # [load]: the same, the fleet warm
+    read_mib: float | None = None  # the replicas' page-cache misses until ready, together
 
 
 def _kth(trials: Sequence[TrialRecord], n: int) -> tuple[float | None, ...]:
@@ -101,9 +102,21 @@ def fleet_rows(trials: Sequence[TrialRecord], order: Sequence[str]) -> list[Flee
                 early_requests=sum(_early(t) for t in group),
                 cold_p95_ttft_ms=cold,
                 warm_p95_ttft_ms=warm,
+                read_mib=_read_mib(group),
             )
         )
     return rows
+
+
+def _read_mib(trials: Sequence[TrialRecord]) -> float | None:
+    """The median over trials of what the replicas read from storage until ready, all
+    together (None where a replica's reads are unknown)."""
+    totals = []
+    for t in trials:
+        reads = [s.cpu.read_mib_ready if s.cpu else None for s in t.services]
+        if reads and all(r is not None for r in reads):
+            totals.append(sum(r for r in reads if r is not None))
+    return statistics.median(totals) if totals else None
 
 
 def _requests(t: TrialRecord) -> list[RequestRecord]:
@@ -170,6 +183,7 @@ def fleet_table(rows: Sequence[FleetRow]) -> pd.DataFrame:
                 "early_requests": r.early_requests,
                 "cold_p95_ttft_ms": r.cold_p95_ttft_ms,
                 "warm_p95_ttft_ms": r.warm_p95_ttft_ms,
+                "read_mib": r.read_mib,
             }
             for r in rows
         ],

@@ -189,6 +189,16 @@ def peak_rss_bytes(pid: int) -> int | None:
     return None
 
 
+def storage_read_bytes(pid: int) -> int | None:
+    """What the process (and the children it reaped) read from storage: its page-cache
+    misses (``read_bytes`` of /proc/PID/io), while it lives."""
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        for line in Path(f"/proc/{pid}/io").read_text().splitlines():
+            if line.startswith("read_bytes:"):
+                return int(line.split()[1])
+    return None
+
+
 def support(root: Path = cgroups.ROOT) -> str:
     """What this machine gives the accounting, in one line (said once, as a run starts)."""
     group = make_group("probe")

@@ -31,6 +31,7 @@ class TreeAccount:
     at_stop: CpuSample | None = None
     peak_rss_bytes: int | None = None
     memory_peak_bytes: int | None = None
+    read_at_ready: int | None = None  # its main process's page-cache misses until ready
     notes: list[str] = field(default_factory=list)
     closed: bool = False
 
@@ -76,6 +77,8 @@ class TreeAccount:
 
     def ready(self) -> None:
         self.at_ready = self.sample()
+        if self.mode != "off" and self.pid is not None:
+            self.read_at_ready = accounting.storage_read_bytes(self.pid)
 
     def first_token(self) -> None:
         self.at_first_token = self.sample()
@@ -121,4 +124,5 @@ class TreeAccount:
             total_ms=ms(self.at_stop),
             peak_rss_mib=mib(self.peak_rss_bytes),
             memory_peak_mib=mib(self.memory_peak_bytes),
+            read_mib_ready=mib(self.read_at_ready),
         )

@@ -44,6 +44,7 @@ def fleet_lines(rows: Sequence[FleetRow]) -> list[str]:
             md_escape(", ".join(f"{k} {v}" for k, v in r.answered_by.items())),
             f"{r.log_agrees:.0%}" if r.log_agrees is not None else "—",
             str(r.early_requests),
+            f"{r.read_mib:,.1f} MiB" if r.read_mib is not None else "—",
         ]
         if loaded:
             cells += [_ms(r.cold_p95_ttft_ms), _ms(r.warm_p95_ttft_ms)]
@@ -53,8 +54,9 @@ def fleet_lines(rows: Sequence[FleetRow]) -> list[str]:
         "_Medians over measured ok trials. Contention: each replica's time to ready over one "
         "replica's alone (the same other factors); balancer lag: HAProxy's first replica up "
         "after the first replica was ready (its health checks); sent before ready: requests "
-        "a replica answered that were sent before the harness saw it ready. fleet.csv has "
-        "the figures._",
+        "a replica answered that were sent before the harness saw it ready; read from "
+        "storage: what the replicas' main processes read from disk until ready, together "
+        "(page-cache misses). fleet.csv has the figures._",
         "",
     ]
     return lines

@@ -170,6 +170,8 @@ def print_fleet(console: Console, rows: Sequence[FleetRow]) -> None:
             parts.append(f"HAProxy up {r.balancer_lag_ms:,.0f} ms after the first replica")
         if r.log_agrees is not None:
             parts.append(f"its log agrees on {r.log_agrees:.0%} of the answers")
+        if r.read_mib is not None:
+            parts.append(f"{r.read_mib:,.1f} MiB read from storage until ready")
         if r.early_requests:
             parts.append(f"{r.early_requests} request(s) sent before their replica was ready")
         if r.cold_p95_ttft_ms is not None:

@@ -105,6 +105,9 @@ class CpuWork:
     memory_peak_mib: float | None = None
     """The cgroup's peak memory, MiB: every process of the tree, and the page cache its reads
     brought in (what model loading costs the machine)."""
+    read_mib_ready: float | None = None
+    """What its main process (and the children it reaped) read from storage until ready, MiB:
+    its page-cache misses (`read_bytes` of /proc/PID/io)."""
 
 
 @dataclass(frozen=True, slots=True)

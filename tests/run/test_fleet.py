@@ -57,6 +57,8 @@ def test_a_fleet_behind_haproxy_answers_every_request_and_its_log_agrees(
         assert fleet.replicas == ("toy", "toy.2", "toy.3")[:n]
         assert [s.name for s in trial.services] == list(fleet.replicas)
         assert all(r is not None for r in fleet.ready_ms)  # each replica's own readiness
+        for service in trial.services:  # what each read from storage until ready
+            assert service.cpu is None or service.cpu.read_mib_ready is not None
         # users reach the fleet when HAProxy has a replica up: after the first is ready
         assert fleet.balancer_ready_ms is not None
         assert fleet.balancer_ready_ms >= min(fleet.ready_ms)  # type: ignore[type-var]
