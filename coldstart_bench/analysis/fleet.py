@@ -30,8 +30,8 @@ class FleetRow:
     trials: int  # measured ok trials
     k_ready_ms: tuple[float | None, ...]  # median k-th ready, k = 1..N
     all_ready_ms: float | None  # the last replica (k = N)
-    alone_ready_ms: float | None  # one replica alone, the other factors the same
-    contention: float | None  # median replica ready / alone (None: no fleet of one here)
+    alone_ready_ms: float | None  # one replica's start alone, the other factors the same
+    contention: float | None  # median replica start / alone (None: no fleet of one here)
     balancer_lag_ms: float | None  # HAProxy's first replica up − the first replica ready
     answered_by: dict[str, int]  # requests per replica
     log_agrees: float | None  # share of requests whose replica HAProxy's log names too
@@ -63,8 +63,8 @@ def fleet_rows(trials: Sequence[TrialRecord], order: Sequence[str]) -> list[Flee
     alone: dict[tuple[tuple[str, str], ...], list[float]] = {}
     for t in measured:
         assert t.fleet is not None
-        if len(t.fleet.replicas) == 1 and t.fleet.ready_ms and t.fleet.ready_ms[0] is not None:
-            alone.setdefault(_others(t), []).append(t.fleet.ready_ms[0])
+        if len(t.fleet.replicas) == 1:
+            alone.setdefault(_others(t), []).extend(_starts(t))
     by_variant: dict[str, list[TrialRecord]] = {}
     for t in measured:
         by_variant.setdefault(t.variant, []).append(t)
@@ -75,7 +75,7 @@ def fleet_rows(trials: Sequence[TrialRecord], order: Sequence[str]) -> list[Flee
         assert fleet is not None
         n = len(fleet.replicas)
         k_ready = _kth(group, n)
-        every = [r for t in group if t.fleet for r in t.fleet.ready_ms if r is not None]
+        every = [start for t in group for start in _starts(t)]
         base = alone.get(_others(group[0]))
         alone_ms = statistics.median(base) if base else None
         contention = statistics.median(every) / alone_ms if every and alone_ms else None
@@ -117,6 +117,18 @@ def _read_mib(trials: Sequence[TrialRecord]) -> float | None:
         if reads and all(r is not None for r in reads):
             totals.append(sum(r for r in reads if r is not None))
     return statistics.median(totals) if totals else None
+
+
+def _starts(t: TrialRecord) -> list[float]:
+    """Each replica's own start, spawn → ready (a staggered replica's starts later than t0)."""
+    assert t.fleet is not None
+    spawned = {s.name: s.spawn_ms for s in t.services}
+    starts = []
+    for name, ready in zip(t.fleet.replicas, t.fleet.ready_ms, strict=False):
+        spawn = spawned.get(name)
+        if ready is not None and spawn is not None:
+            starts.append(ready - spawn)
+    return starts
 
 
 def _requests(t: TrialRecord) -> list[RequestRecord]:

@@ -60,6 +60,7 @@ def fleet_spec(
         balancer=balancer,  # type: ignore[arg-type]
         balancer_port=ports.get(BALANCER_PORT) if balancer == "haproxy" else None,
         health_check_ms=scenario.fleet.health_check_ms,
+        stagger_ms=scenario.fleet.stagger_ms,
         check_path=None,
         config_path=trial_dir / "haproxy.cfg",
         log_path=trial_dir / "haproxy.log",

@@ -146,6 +146,7 @@ class FleetSpec:
     balancer: Literal["haproxy", "first-ready", "round-robin"]
     balancer_port: int | None  # haproxy's front end
     health_check_ms: int
+    stagger_ms: float  # replica i spawned (i − 1) × this after t0
     check_path: str | None  # HAProxy's HTTP check (the readiness path), else a TCP check
     config_path: Path  # haproxy.cfg, written for the trial
     log_path: Path  # HAProxy's own log of each request

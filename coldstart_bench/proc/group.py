@@ -7,6 +7,7 @@ import dataclasses
 import itertools
 import os
 import signal
+import threading
 import time
 from collections.abc import Iterable
 
@@ -36,6 +37,9 @@ class TrialProcesses:
         self.escaped: list[ProcInfo] = []  # killed by the sweep after teardown
         self.logs = LogWatch()
         self._t0_ticks: int | None = None
+        # a fleet may spawn a replica from a thread of its own: never once the stop began
+        self._spawning = threading.Lock()
+        self._stopping = False
         processes.become_subreaper()
 
     def begin(self) -> int:
@@ -69,17 +73,20 @@ class TrialProcesses:
         if self.t0_ns is None:
             self.begin()
         assert self.t0_ns is not None
-        account = TreeAccount(f"{next(_SERIAL)}-{spec.name}", self.accounting)
-        if account.group is not None and self.guardian is not None:
-            self.guardian.remove_if_killed(*account.group.dirs)
-        service = ServiceProcess(spec, self.t0_ns, account)
-        self.services.append(service)
-        # A Ctrl-C inside Popen would lose the pid of a child that already runs, and with
-        # it the teardown: hold signals until the process is known (and watched).
-        with shielded():
-            service.spawn()
-            if self.guardian is not None and service.pid is not None:
-                self.guardian.watch(service.pid)
+        with self._spawning:
+            if self._stopping:
+                raise LaunchError("failed", f"service {spec.name!r}: the trial ended first")
+            account = TreeAccount(f"{next(_SERIAL)}-{spec.name}", self.accounting)
+            if account.group is not None and self.guardian is not None:
+                self.guardian.remove_if_killed(*account.group.dirs)
+            service = ServiceProcess(spec, self.t0_ns, account)
+            self.services.append(service)
+            # A Ctrl-C inside Popen would lose the pid of a child that already runs, and
+            # with it the teardown: hold signals until the process is known (and watched).
+            with shielded():
+                service.spawn()
+                if self.guardian is not None and service.pid is not None:
+                    self.guardian.watch(service.pid)
         self.logs.watch(spec.log_path, service.log_read_offset)
         if wait:
             service.wait_ready(deadline_ns)
@@ -110,6 +117,8 @@ class TrialProcesses:
     def stop_all(self) -> None:
         """Stop every service, newest first, then sweep up what escaped them: the trial is
         not over while a process of it remains."""
+        with self._spawning:  # a spawn in flight finishes first; none starts after
+            self._stopping = True
         main_pids = self._own_children()
         for service in reversed(self.services):
             service.stop(main_pids - {service.pid})

@@ -12,9 +12,11 @@ import itertools
 import sys
 import threading
 import time
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from coldstart_bench.plan.specs import FleetSpec, RequestSpec, TrialSetup
+from coldstart_bench.plan.specs import FleetSpec, RequestSpec, ServiceSpec, TrialSetup
 from coldstart_bench.probe.client import Probe
 from coldstart_bench.probe.load import LoadRunner
 from coldstart_bench.proc.group import TrialProcesses
@@ -33,34 +35,60 @@ from coldstart_bench.run.state import Deadline, TrialState
 
 
 class ReadyWatch:
-    """Every replica's readiness watched at once: :meth:`first` returns the first ready
-    (None when every one failed), :meth:`join` waits for the rest."""
+    """Every replica's readiness watched at once, each in a thread of its own:
+    :meth:`first` returns the first ready (None when every one failed), :meth:`join`
+    waits for the rest. A replica started later (a staggered fleet) is spawned by its own
+    thread when its time comes — or not at all once :meth:`cancel` was called."""
 
-    def __init__(self, replicas: list[ServiceProcess], deadline_ns: int | None) -> None:
-        self.replicas = replicas
+    def __init__(self, expected: int, deadline_ns: int | None) -> None:
+        self.expected = expected
+        self.deadline_ns = deadline_ns
         self.failures: dict[str, str] = {}
         self._ready: list[ServiceProcess] = []
         self._done = 0
         self._changed = threading.Condition()
-        self._threads = [
-            threading.Thread(target=self._watch, args=(r, deadline_ns), daemon=True)
-            for r in replicas
-        ]
-        for thread in self._threads:
-            thread.start()
+        self._cancelled = threading.Event()
+        self._threads: list[threading.Thread] = []
 
-    def _watch(self, replica: ServiceProcess, deadline_ns: int | None) -> None:
+    def watch(self, replica: ServiceProcess) -> None:
+        self._thread(self._wait, replica.spec.name, replica)
+
+    def spawn_later(self, processes: TrialProcesses, spec: ServiceSpec, at_ns: int) -> None:
+        self._thread(self._spawn_then_wait, spec.name, processes, spec, at_ns)
+
+    def cancel(self) -> None:
+        """Replicas not spawned yet never are (the trial is ending)."""
+        self._cancelled.set()
+
+    def _thread(self, target: Callable[..., ServiceProcess | None], name: str, *args: Any) -> None:
+        thread = threading.Thread(target=self._run, args=(target, name, *args), daemon=True)
+        self._threads.append(thread)
+        thread.start()
+
+    def _wait(self, replica: ServiceProcess) -> ServiceProcess:
+        replica.wait_ready(self.deadline_ns)
+        return replica
+
+    def _spawn_then_wait(
+        self, processes: TrialProcesses, spec: ServiceSpec, at_ns: int
+    ) -> ServiceProcess | None:
+        if self._cancelled.wait(max(at_ns - time.perf_counter_ns(), 0) / 1e9):
+            raise LaunchError("failed", "not started: the trial ended before its turn")
+        return self._wait(processes.start(spec, self.deadline_ns, wait=False))
+
+    def _run(self, target: Callable[..., ServiceProcess | None], name: str, *args: Any) -> None:
         try:
-            replica.wait_ready(deadline_ns)
+            replica = target(*args)
         except LaunchError as exc:
             with self._changed:
-                self.failures[replica.spec.name] = str(exc)
+                self.failures[name] = str(exc)
         except Exception as exc:  # a replica's watcher must never take the trial down
             with self._changed:
-                self.failures[replica.spec.name] = f"{type(exc).__name__}: {exc}"
+                self.failures[name] = f"{type(exc).__name__}: {exc}"
         else:
-            with self._changed:
-                self._ready.append(replica)
+            if replica is not None:
+                with self._changed:
+                    self._ready.append(replica)
         finally:
             with self._changed:
                 self._done += 1
@@ -68,7 +96,7 @@ class ReadyWatch:
 
     def first(self) -> ServiceProcess | None:
         with self._changed:
-            self._changed.wait_for(lambda: self._ready or self._done == len(self.replicas))
+            self._changed.wait_for(lambda: self._ready or self._done == self.expected)
             return self._ready[0] if self._ready else None
 
     def ready_now(self) -> list[ServiceProcess]:
@@ -79,6 +107,24 @@ class ReadyWatch:
     def join(self) -> None:
         for thread in self._threads:
             thread.join()
+
+
+def start_replicas(
+    setup: TrialSetup,
+    fleet: FleetSpec,
+    processes: TrialProcesses,
+    t0: int,
+    deadline: Deadline,
+) -> ReadyWatch:
+    """Spawn the replicas — all at t0, or replica i at t0 + (i − 1) × stagger_ms — and
+    watch each for its readiness."""
+    watch = ReadyWatch(len(setup.services), deadline.at_ns)
+    for i, spec in enumerate(setup.services):
+        if i and fleet.stagger_ms:
+            watch.spawn_later(processes, spec, t0 + int(i * fleet.stagger_ms * 1e6))
+        else:
+            watch.watch(processes.start(spec, deadline.at_ns, wait=False))
+    return watch
 
 
 def client_route(policy: str, first: ServiceProcess, watch: ReadyWatch) -> Route:
@@ -116,6 +162,7 @@ def measure_fleet(
         state.load_settings = setup.load.settings
         runner.prepare()  # thread, loop and client before t0
     first: ServiceProcess | None = None
+    watch: ReadyWatch | None = None
     balancer_ready_ms: float | None = None
     with contextlib.ExitStack() as stack:
         probe = stack.enter_context(Probe(setup.probe)) if runner is None else None
@@ -130,8 +177,7 @@ def measure_fleet(
             deadline = Deadline.after(t0, setup.timeout_s)
             if runner is not None:
                 runner.begin(t0)
-            replicas = [processes.start(s, deadline.at_ns, wait=False) for s in setup.services]
-            watch = ReadyWatch(replicas, deadline.at_ns)
+            watch = start_replicas(setup, fleet, processes, t0, deadline)
             first = watch.first()
             if first is None:
                 said = "; ".join(f"{name}: {why}" for name, why in watch.failures.items())
@@ -165,11 +211,15 @@ def measure_fleet(
                 if first is not None:
                     state.notes.append(f"replica {name} was never ready: {why}")
         except (LaunchError, BalancerMissing) as exc:
+            if watch is not None:
+                watch.cancel()
             if runner is not None:
                 runner.abort(str(exc))
                 state.load = runner.finish(30.0)
             state.fail(getattr(exc, "status", "failed"), str(exc))
         finally:
+            if watch is not None:
+                watch.cancel()
             if runner is not None:
                 runner.close()
             teardown_began = time.perf_counter_ns()

@@ -611,6 +611,9 @@ class FleetConfig(_Model):
     next of the replicas ready when it is sent."""
     health_check_ms: int = Field(100, ge=10, le=10_000)
     """HAProxy's health-check interval (its `inter`, `fastinter` and `downinter`)."""
+    stagger_ms: float = Field(0.0, ge=0, le=600_000)
+    """Replica i is spawned (i − 1) × stagger_ms after t0 (0: all at t0), as an autoscaler
+    that adds one replica at a time."""
 
 
 class ChaosConfig(_Model):

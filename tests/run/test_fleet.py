@@ -206,3 +206,22 @@ def test_round_robin_spreads_the_requests_over_the_replicas_ready_when_each_is_s
         for request in trial.requests:  # only ever a replica that was ready by then
             assert ready[request.replica] <= request.start_ms  # type: ignore[index,operator]
         assert {r.replica for r in trial.requests} == set(fleet.replicas)  # all 3 served
+
+
+def test_a_staggered_fleet_spawns_each_replica_in_its_turn(tmp_path: Path, write_scenario):
+    text = fleet_scenario([3], ["first-ready"]).replace(
+        "health_check_ms = 50", "health_check_ms = 50\n        stagger_ms = 300"
+    )
+    outcome = run_scenario(write_scenario(text), run_options(tmp_path / "results", run_id="s"))
+    assert outcome.exit_code == 0
+    run = read_run(outcome.run_dir)
+    for trial in run.trials:
+        assert trial.fleet is not None and trial.status == "ok"
+        spawned = {s.name: s.spawn_ms for s in trial.services}
+        order = [spawned[name] for name in trial.fleet.replicas]
+        assert order == sorted(order)  # type: ignore[type-var]  # in their turns ...
+        for i, at in enumerate(order):  # ... replica i + 1 no sooner than i × 300 ms
+            assert at >= 300 * i  # type: ignore[operator]
+        assert all(r is not None for r in trial.fleet.ready_ms)  # each measured to ready
+    (row,) = fleet_rows(run.trials, run.variant_order)
+    assert row.k_ready_ms[-1] > 600  # type: ignore[operator]  # the last spawned at 600 ms
