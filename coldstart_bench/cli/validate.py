@@ -52,6 +52,21 @@ def scope_text(levels: dict[str, tuple[str, ...]]) -> str:
     return ", ".join(f"{k}={'|'.join(v)}" for k, v in levels.items()) or "all variants"
 
 
+def _fleet_text(spec: Any) -> str:
+    """One line on a fleet: how many replicas, behind what, how they start."""
+    fleet, factors = spec.fleet, spec.factors
+    replicas = "/".join(factors.get("replicas", (str(fleet.replicas),)))
+    balancers = " or ".join(factors.get("balancer", (fleet.balancer,)))
+    start = f"one every {fleet.stagger_ms:g} ms" if fleet.stagger_ms else "all at t0"
+    checks = (
+        f"; HAProxy checks each every {fleet.health_check_ms} ms" if "haproxy" in balancers else ""
+    )
+    return (
+        f"{replicas} replica(s) of {spec.services[0].name}, {start}, requests through "
+        f"{balancers}{checks}"
+    )
+
+
 def _installed(program: str) -> bool:
     """Whether a command's program can be found; one named by a template variable
     (``{python}``) is known only when rendered, and is given the benefit of the doubt."""
@@ -122,6 +137,8 @@ def validate(scenario: ScenarioArg, var: VarOption = None) -> None:
         console.print(f"[yellow]coldstart run refuses this scenario[/]: {escape(str(exc))}")
     services = " → ".join(f"{s.name} (ready: {s.ready.kind})" for s in spec.services)
     console.print(f"services: {services}", markup=False)
+    if spec.fleet is not None:
+        console.print(f"fleet: {_fleet_text(spec)}", markup=False)
     if spec.requests is not None and spec.load is not None:
         console.print(f"load: {load_text(spec.load)}", markup=False)
     elif spec.requests is not None and spec.requests.count:
