@@ -51,12 +51,12 @@ def fleet_lines(rows: Sequence[FleetRow]) -> list[str]:
         lines.append("| " + " | ".join(cells) + " |")
     lines += [
         "",
-        "_Medians over measured ok trials. Contention: each replica's time to ready over one "
-        "replica's alone (the same other factors); balancer lag: HAProxy's first replica up "
-        "after the first replica was ready (its health checks); sent before ready: requests "
-        "a replica answered that were sent before the harness saw it ready; read from "
-        "storage: what the replicas' main processes read from disk until ready, together "
-        "(page-cache misses). fleet.csv has the figures._",
+        "_Medians over measured ok trials. Contention: each replica's own start (spawn → "
+        "ready) over one replica's alone (the same other factors); balancer lag: HAProxy's "
+        "first replica up after the first replica was ready (its health checks); sent "
+        "before ready: requests a replica answered that were sent before the harness saw it "
+        "ready; read from storage: what the replicas' main processes read from disk until "
+        "ready, together (page-cache misses). fleet.csv has the figures._",
         "",
     ]
     return lines
