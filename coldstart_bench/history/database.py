@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import closing, contextmanager, suppress
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 BUSY_TIMEOUT_S = 120.0  # how long a writer waits for another job's add to finish
 _PG_SCHEMES = ("postgresql://", "postgres://")
@@ -24,20 +24,59 @@ class DatabaseError(Exception):
     """The database refused or failed (either kind), in its own words."""
 
 
-class Database(Protocol):
+class Database:
+    """One connection to a history's database. The two kinds differ only in how they
+    connect, their placeholders and type names, their errors, and how a writer takes the
+    lock (``_begin``); the rest is DB-API and is written once, here."""
+
     location: str
     real: str  # the SQL type of a double
     blob: str  # the SQL type of bytes
+    _placeholder = "?"
+    _begin: tuple[tuple[str, tuple[Any, ...]], ...]  # a write transaction's first statements
+    _errors: type[BaseException] | tuple[type[BaseException], ...]
+    _db: Any  # the driver's connection, in autocommit: transactions are ours
 
-    def execute(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
+    def _sql(self, sql: str) -> str:
+        return sql.replace("?", self._placeholder)
 
-    def insert(self, sql: str, args: Sequence[Any]) -> int: ...
+    def execute(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        try:
+            cursor = self._db.execute(self._sql(sql), tuple(args))
+            return cursor.fetchall() if cursor.description else []
+        except self._errors as exc:
+            raise DatabaseError(_first_line(exc)) from None
 
-    def insert_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None: ...
+    def insert(self, sql: str, args: Sequence[Any]) -> int:
+        try:
+            return int(self._db.execute(self._sql(sql), tuple(args)).rowcount)
+        except self._errors as exc:
+            raise DatabaseError(_first_line(exc)) from None
 
-    def write(self) -> Any: ...
+    def insert_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        try:
+            with closing(self._db.cursor()) as cursor:
+                cursor.executemany(self._sql(sql), list(rows))
+        except self._errors as exc:
+            raise DatabaseError(_first_line(exc)) from None
 
-    def close(self) -> None: ...
+    @contextmanager
+    def write(self) -> Iterator[None]:
+        """One transaction with the writers' lock held from its start."""
+        statements = iter(self._begin)
+        self.execute(*next(statements))
+        try:
+            for statement in statements:
+                self.execute(*statement)
+            yield
+        except BaseException:
+            with suppress(Exception):  # the error that got here is the one to say
+                self._db.execute("ROLLBACK")
+            raise
+        self.execute("COMMIT")
+
+    def close(self) -> None:
+        self._db.close()
 
 
 def is_url(location: str) -> bool:
@@ -62,9 +101,11 @@ def connect(location: str) -> Database:
     return _Sqlite(Path(location))
 
 
-class _Sqlite:
+class _Sqlite(Database):
     real = "REAL"
     blob = "BLOB"
+    _begin = (("BEGIN IMMEDIATE", ()),)
+    _errors = sqlite3.Error
 
     def __init__(self, path: Path) -> None:
         self.location = str(path)
@@ -77,42 +118,12 @@ class _Sqlite:
         except (sqlite3.Error, OSError) as exc:
             raise DatabaseError(str(exc)) from None
 
-    def execute(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        try:
-            return self._db.execute(sql, tuple(args)).fetchall()
-        except sqlite3.Error as exc:
-            raise DatabaseError(str(exc)) from None
 
-    def insert(self, sql: str, args: Sequence[Any]) -> int:
-        try:
-            return self._db.execute(sql, tuple(args)).rowcount
-        except sqlite3.Error as exc:
-            raise DatabaseError(str(exc)) from None
-
-    def insert_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        try:
-            self._db.executemany(sql, rows)
-        except sqlite3.Error as exc:
-            raise DatabaseError(str(exc)) from None
-
-    @contextmanager
-    def write(self) -> Iterator[None]:
-        self.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            with suppress(Exception):  # the error that got here is the one to say
-                self._db.execute("ROLLBACK")
-            raise
-        self.execute("COMMIT")
-
-    def close(self) -> None:
-        self._db.close()
-
-
-class _Postgres:
+class _Postgres(Database):
     real = "DOUBLE PRECISION"
     blob = "BYTEA"
+    _placeholder = "%s"
+    _begin = (("BEGIN", ()), ("SELECT pg_advisory_xact_lock(?)", (_PG_LOCK,)))
 
     def __init__(self, url: str) -> None:
         self.location = url
@@ -127,45 +138,6 @@ class _Postgres:
             self._db = psycopg.connect(url, autocommit=True, connect_timeout=30)
         except psycopg.Error as exc:
             raise DatabaseError(_first_line(exc)) from None
-
-    @staticmethod
-    def _sql(sql: str) -> str:
-        return sql.replace("?", "%s")
-
-    def execute(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        try:
-            cursor = self._db.execute(self._sql(sql), tuple(args))
-            return cursor.fetchall() if cursor.description else []
-        except self._errors as exc:
-            raise DatabaseError(_first_line(exc)) from None
-
-    def insert(self, sql: str, args: Sequence[Any]) -> int:
-        try:
-            return self._db.execute(self._sql(sql), tuple(args)).rowcount
-        except self._errors as exc:
-            raise DatabaseError(_first_line(exc)) from None
-
-    def insert_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        try:
-            with self._db.cursor() as cursor:
-                cursor.executemany(self._sql(sql), list(rows))
-        except self._errors as exc:
-            raise DatabaseError(_first_line(exc)) from None
-
-    @contextmanager
-    def write(self) -> Iterator[None]:
-        self.execute("BEGIN")
-        try:
-            self.execute("SELECT pg_advisory_xact_lock(?)", (_PG_LOCK,))
-            yield
-        except BaseException:
-            with suppress(Exception):  # the error that got here is the one to say
-                self._db.execute("ROLLBACK")
-            raise
-        self.execute("COMMIT")
-
-    def close(self) -> None:
-        self._db.close()
 
 
 def _first_line(exc: BaseException) -> str:
