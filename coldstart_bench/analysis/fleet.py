@@ -5,6 +5,7 @@ answered the requests, and whether the balancer's own log agrees with the client
 
 from __future__ import annotations
 
+import dataclasses
 import statistics
 from collections import Counter
 from collections.abc import Sequence
@@ -14,12 +15,6 @@ import pandas as pd
 
 from coldstart_bench.analysis.stats import sorted_percentile
 from coldstart_bench.results.schema import RequestRecord, TrialRecord
-
-COLUMNS = (
-    "variant", "replicas", "balancer", "trials", "k_ready_ms", "all_ready_ms",
-    "alone_ready_ms", "contention", "balancer_lag_ms", "answered_by", "log_agrees",
-    "early_requests", "cold_p95_ttft_ms", "warm_p95_ttft_ms", "read_mib",
-)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -39,6 +34,10 @@ class FleetRow:
     cold_p95_ttft_ms: float | None = None  # [load]: users' TTFT while the fleet started
     warm_p95_ttft_ms: float | None = None  # [load]: the same, the fleet warm
     read_mib: float | None = None  # the replicas' page-cache misses until ready, together
+
+    def k_ready_text(self, spec: str = ",.0f", missing: str = "—", sep: str = " · ") -> str:
+        """When the k-th replica was ready, k = 1..N (ms), each as ``spec`` formats it."""
+        return sep.join(format(v, spec) if v is not None else missing for v in self.k_ready_ms)
 
 
 def _kth(trials: Sequence[TrialRecord], n: int) -> tuple[float | None, ...]:
@@ -177,29 +176,17 @@ def _agreement(trials: Sequence[TrialRecord]) -> float | None:
 
 
 def fleet_table(rows: Sequence[FleetRow]) -> pd.DataFrame:
-    """fleet.csv: one row per fleet variant."""
+    """fleet.csv: one row per fleet variant, a column per field of :class:`FleetRow`."""
     return pd.DataFrame(
         [
             {
-                "variant": r.variant,
-                "replicas": r.replicas,
-                "balancer": r.balancer,
-                "trials": r.trials,
-                "k_ready_ms": " ".join(f"{v:.1f}" if v is not None else "-" for v in r.k_ready_ms),
-                "all_ready_ms": r.all_ready_ms,
-                "alone_ready_ms": r.alone_ready_ms,
-                "contention": r.contention,
-                "balancer_lag_ms": r.balancer_lag_ms,
+                **dataclasses.asdict(r),
+                "k_ready_ms": r.k_ready_text(".1f", missing="-", sep=" "),
                 "answered_by": " ".join(f"{k}:{v}" for k, v in r.answered_by.items()),
-                "log_agrees": r.log_agrees,
-                "early_requests": r.early_requests,
-                "cold_p95_ttft_ms": r.cold_p95_ttft_ms,
-                "warm_p95_ttft_ms": r.warm_p95_ttft_ms,
-                "read_mib": r.read_mib,
             }
             for r in rows
         ],
-        columns=list(COLUMNS),
+        columns=[f.name for f in dataclasses.fields(FleetRow)],
     )
 
 

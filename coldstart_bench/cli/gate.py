@@ -20,7 +20,6 @@ from coldstart_bench.cli.common import (
     user_errors,
 )
 from coldstart_bench.cli.gate_history import (
-    DEFAULT_WINDOW,
     AddOption,
     GateBranchOption,
     GateHistoryOption,
@@ -38,6 +37,7 @@ from coldstart_bench.cli.gate_options import (
     settings_of,
 )
 from coldstart_bench.cli.help import PlainCommand, command_app
+from coldstart_bench.history import DEFAULT_WINDOW
 
 app = command_app()
 

@@ -9,8 +9,6 @@ import typer
 
 from coldstart_bench.cli.common import stderr_console
 
-DEFAULT_WINDOW = 5  # history.baseline.DEFAULT_WINDOW, without importing it for --help
-
 GateHistoryOption = Annotated[
     str | None,
     typer.Option(

@@ -3,6 +3,7 @@ and the change points found in them."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from pathlib import Path
@@ -79,13 +80,12 @@ def add_run(
     figures it brought. A run already there keeps its figures; a verdict is recorded."""
     from coldstart_bench.history.entry import entry_of, packed_run
     from coldstart_bench.history.source import commit_and_branch
-    from coldstart_bench.history.store import with_verdict
 
     if commit is None or branch is None:
         found_commit, found_branch = commit_and_branch(Path.cwd())
         commit, branch = commit or found_commit, branch or found_branch
     entry, values = entry_of(run, commit, branch)
-    new = store.add(with_verdict(entry, verdict), values, packed_run(run))
+    new = store.add(dataclasses.replace(entry, verdict=verdict), values, packed_run(run))
     if not new and verdict is not None:
         store.set_verdict(entry.run_key, verdict)
     return new, len(values)

@@ -11,7 +11,8 @@ from coldstart_bench.analysis.frames import measured_ok
 from coldstart_bench.analysis.phase_effects import trials_with_phases
 from coldstart_bench.gate.evaluate import GateResult, GateSettings, budgets_of
 from coldstart_bench.gate.two_runs import two_runs
-from coldstart_bench.history.baseline import DEFAULT_WINDOW, history_baseline
+from coldstart_bench.history import DEFAULT_WINDOW
+from coldstart_bench.history.baseline import history_baseline
 from coldstart_bench.history.store import HistoryStore
 from coldstart_bench.results.store import RunData
 

@@ -14,11 +14,11 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from coldstart_bench.history import DEFAULT_WINDOW
 from coldstart_bench.history.entry import RunEntry, run_key, unpacked_run
 from coldstart_bench.history.store import HistoryStore
 from coldstart_bench.results.store import RunData
 
-DEFAULT_WINDOW = 5  # runs pooled into a history baseline
 _USABLE = ("complete", "partial", "interrupted")
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -199,10 +199,6 @@ class HistoryStore:
             return self._db.execute(sql, args)
         except DatabaseError as exc:
             raise HistoryError(f"{self.shown}: cannot read the history ({exc})") from None
-
-
-def with_verdict(entry: RunEntry, verdict: str | None) -> RunEntry:
-    return replace(entry, verdict=verdict)
 
 
 def _filters(**conditions: str | None) -> tuple[str, tuple[str, ...]]:

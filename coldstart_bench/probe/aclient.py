@@ -6,7 +6,6 @@ host name is left to httpx to resolve (no DNS figure of its own)."""
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import time
 
 import httpx
@@ -78,10 +77,19 @@ class AsyncProbe:
         end = time.perf_counter_ns()
         if status == "ok" and tokenless(spec, timeline):
             status, error = "failed", "the stream ended without any content token"
-        done = record(
-            spec, t0_ns, called, end, timeline, status, error, status_code, http_version, None
+        return record(
+            spec,
+            t0_ns,
+            called,
+            end,
+            timeline,
+            status,
+            error,
+            status_code,
+            http_version,
+            None,
+            replica,
         )
-        return done if replica is None else dataclasses.replace(done, replica=replica)
 
     async def _read(self, response: httpx.Response, spec: RequestSpec, timeline: Timeline) -> None:
         if response.status_code != spec.expect_status:

@@ -8,7 +8,6 @@ charged to the server's cold start.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import ipaddress
 import socket
@@ -38,7 +37,8 @@ from coldstart_bench.probe.timeline import (
 from coldstart_bench.probe.watchdog import Watchdog
 from coldstart_bench.results.schema import RequestRecord, Status
 
-REPLICA_HEADER = "x-coldstart-replica"  # a fleet's balancer names the replica that answered
+# a fleet's balancer names the replica that answered in this header
+REPLICA_HEADER = "x-coldstart-replica"
 
 
 def client_options(settings: ProbeSettings) -> dict[str, Any]:
@@ -152,9 +152,8 @@ class Probe:
             status, error = "timeout", over_time(limit, timeline)
         if status == "ok" and tokenless(spec, timeline):
             status, error = "failed", "the stream ended without any content token"
-        done = record(spec, t0_ns, start, end, timeline, status, error, status_code,
-                      http_version, dns_ns)  # fmt: skip
-        return done if replica is None else dataclasses.replace(done, replica=replica)
+        return record(spec, t0_ns, start, end, timeline, status, error, status_code,
+                      http_version, dns_ns, replica)  # fmt: skip
 
     def _address(
         self, spec: RequestSpec

@@ -199,6 +199,7 @@ def record(
     status_code: int | None,
     http_version: str | None,
     dns_ns: int | None,
+    replica: str | None = None,
 ) -> RequestRecord:
     """What was measured, whatever the outcome: a request that failed after its first
     token keeps that token's time, its bytes and its gaps."""
@@ -228,6 +229,7 @@ def record(
         itl_ms=tuple(ns_to_ms(g) for g in gaps),
         bytes=timeline.nbytes,
         error=error,
+        replica=replica,
     )
 
 

@@ -34,7 +34,7 @@ def fleet_lines(rows: Sequence[FleetRow]) -> list[str]:
     lines = ["### The fleet", "", "| " + " | ".join(heads) + " |",
              "|---|---|" + "---:|" * 3 + "---|" + "---:|" * (len(heads) - 6)]  # fmt: skip
     for r in rows:
-        k_ready = " · ".join(f"{v:,.0f}" if v is not None else "—" for v in r.k_ready_ms)
+        k_ready = r.k_ready_text()
         cells = [
             md_escape(r.variant),
             k_ready,

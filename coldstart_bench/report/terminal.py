@@ -162,7 +162,7 @@ def print_run_summary(console: Console, summary: RunSummary) -> None:
 def print_fleet(console: Console, rows: Sequence[FleetRow]) -> None:
     """One line per fleet variant: when k of N were ready, the contention, the balancer."""
     for r in rows:
-        k_ready = " · ".join(f"{v:,.0f}" if v is not None else "—" for v in r.k_ready_ms)
+        k_ready = r.k_ready_text()
         parts = [f"k of {r.replicas} ready at {k_ready} ms"]
         if r.contention is not None:
             parts.append(f"{r.contention:.2f}× one replica alone")

@@ -17,10 +17,10 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from coldstart_bench.plan.render import LOCAL_HOST
 from coldstart_bench.plan.specs import FleetSpec, ReadySpec, ServiceSpec
 from coldstart_bench.probe.client import REPLICA_HEADER
 
-LOCAL_HOST = "127.0.0.1"
 LOG_MARK = "coldstart-request"  # the start of each request's line in HAProxy's log
 START_TIMEOUT_S = 10.0
 
