@@ -34,6 +34,13 @@ class FleetRow:
     cold_p95_ttft_ms: float | None = None  # [load]: users' TTFT while the fleet started
     warm_p95_ttft_ms: float | None = None  # [load]: the same, the fleet warm
     read_mib: float | None = None  # the replicas' page-cache misses until ready, together
+    started: float | None = None  # scale_at_queue: replicas the queue had started (median)
+
+    def started_text(self) -> str:
+        """How many the queue started, where it started them (else nothing)."""
+        if self.started is None or self.replicas == 1:
+            return ""
+        return f" ({self.started:g} of {self.replicas} started: 1 at t0, the rest by the queue)"
 
     def k_ready_text(self, spec: str = ",.0f", missing: str = "—", sep: str = " · ") -> str:
         """When the k-th replica was ready, k = 1..N (ms), each as ``spec`` formats it."""
@@ -102,6 +109,7 @@ def fleet_rows(trials: Sequence[TrialRecord], order: Sequence[str]) -> list[Flee
                 cold_p95_ttft_ms=cold,
                 warm_p95_ttft_ms=warm,
                 read_mib=_read_mib(group),
+                started=_started(group),
             )
         )
     return rows
@@ -116,6 +124,16 @@ def _read_mib(trials: Sequence[TrialRecord]) -> float | None:
         if reads and all(r is not None for r in reads):
             totals.append(sum(r for r in reads if r is not None))
     return statistics.median(totals) if totals else None
+
+
+def _started(trials: Sequence[TrialRecord]) -> float | None:
+    """With replicas started on the queue: how many were, the median over trials."""
+    counts = [
+        sum(q is not None for q in t.fleet.queue_at_start)
+        for t in trials
+        if t.fleet is not None and t.fleet.queue_at_start
+    ]
+    return statistics.median(counts) if counts else None
 
 
 def _starts(t: TrialRecord) -> list[float]:

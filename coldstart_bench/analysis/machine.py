@@ -11,7 +11,7 @@ within the change the gate is asked to detect.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,15 +31,46 @@ BUSY_STEAL = 0.05
 # average lags a minute behind, too long for a run of a few minutes.
 
 
-def calibrations(trials: Sequence[TrialRecord], cpu: bool = False) -> np.ndarray:
-    """The calibration of every trial (warm-up ones too: they ran on the same machine): its
-    wall time, or with ``cpu`` its CPU time."""
-    values = [
-        t.machine.calibration_cpu_ms if cpu else t.machine.calibration_ms
+MACHINE_COLUMNS = (
+    "trial", "variant", "warmup_trial", "calibration_ms", "calibration_cpu_ms", "load_1m",
+    "busy_share", "steal_share", "others_busy_share", "cpus", "cpu_quota",
+)  # fmt: skip
+
+
+def machine_frame(trials: Iterable[TrialRecord]) -> pd.DataFrame:
+    """One row per trial that recorded its machine (warm-up ones too: they ran on the same
+    machine): what every figure of this module is computed from, so that a run of a
+    million trials is summarised without holding their records."""
+    rows = [
+        (
+            t.trial,
+            t.variant,
+            t.warmup,
+            m.calibration_ms,
+            m.calibration_cpu_ms,
+            m.load_1m,
+            m.busy_share,
+            m.steal_share,
+            m.others_busy_share,
+            m.cpus,
+            m.cpu_quota,
+        )
         for t in trials
-        if t.machine is not None
+        if (m := t.machine) is not None
     ]
-    return np.asarray([v for v in values if v is not None], dtype=float)
+    return pd.DataFrame(rows, columns=list(MACHINE_COLUMNS))
+
+
+def calibrations(machine: pd.DataFrame, cpu: bool = False) -> np.ndarray:
+    """The calibration of every trial of a :func:`machine_frame`: its wall time, or with
+    ``cpu`` its CPU time."""
+    column = machine["calibration_cpu_ms" if cpu else "calibration_ms"]
+    return column.dropna().to_numpy(dtype=float)
+
+
+def _median(column: pd.Series) -> float | None:
+    values = column.dropna()
+    return float(np.median(values.to_numpy(dtype=float))) if len(values) else None
 
 
 @dataclass(frozen=True)
@@ -59,7 +90,7 @@ class MachineSummary:
         """One line on the machine's speed and load over the run (None: no calibration)."""
         if self.calibration_ms is None:
             return None
-        parts = [f"calibration {self.calibration_ms:,.1f} ms median over {self.trials} trials"]
+        parts = [f"calibration {self.calibration_ms:,.1f} ms median over {self.trials:,} trials"]
         if self.calibration_spread is not None:
             parts.append(f"10th–90th percentiles {self.calibration_spread:.0%} of it")
         if self.load_1m is not None:
@@ -87,18 +118,17 @@ class MachineSummary:
         )
 
 
-def summarise_machine(trials: Sequence[TrialRecord]) -> MachineSummary:
-    samples = [t.machine for t in trials if t.machine is not None]
-    calib = calibrations(trials)
-    loads = [m.load_1m for m in samples if m.load_1m is not None]
-    steals = [m.steal_share for m in samples if m.steal_share is not None]
-    others = [m.others_busy_share for m in samples if m.others_busy_share is not None]
-    cpus = max((m.cpus for m in samples if m.cpus), default=None)
-    quota = min((m.cpu_quota for m in samples if m.cpu_quota), default=None)
+def summarise_machine(machine: pd.DataFrame) -> MachineSummary:
+    """The machine over a run, from its :func:`machine_frame`."""
+    calib = calibrations(machine)
+    load = _median(machine["load_1m"])
+    steal = _median(machine["steal_share"])
+    other = _median(machine["others_busy_share"])
+    cpus_seen = machine["cpus"].dropna()
+    cpus = int(cpus_seen[cpus_seen > 0].max()) if (cpus_seen > 0).any() else None
+    quotas = machine["cpu_quota"].dropna()
+    quota = float(quotas[quotas > 0].min()) if (quotas > 0).any() else None
     capacity = min(cpus, quota) if cpus and quota else (quota or cpus)
-    load = float(np.median(loads)) if loads else None
-    steal = float(np.median(steals)) if steals else None
-    other = float(np.median(others)) if others else None
     busy = bool(
         (load is not None and capacity and load > BUSY_LOAD_PER_CPU * capacity)
         or (steal is not None and steal >= BUSY_STEAL)
@@ -134,10 +164,11 @@ class Drift:
 
 
 def drift(
-    base: Sequence[TrialRecord], new: Sequence[TrialRecord], tolerance: float, cpu: bool = False
+    base: pd.DataFrame, new: pd.DataFrame, tolerance: float, cpu: bool = False
 ) -> Drift | None:
-    """The calibrations of two runs compared (their wall times, or with ``cpu`` their CPU
-    times); None where either has fewer than :data:`MIN_CALIBRATIONS`."""
+    """The calibrations of two runs' :func:`machine_frame` compared (their wall times, or
+    with ``cpu`` their CPU times); None where either has fewer than
+    :data:`MIN_CALIBRATIONS`."""
     before, after = calibrations(base, cpu), calibrations(new, cpu)
     if min(len(before), len(after)) < MIN_CALIBRATIONS:
         return None
@@ -145,22 +176,9 @@ def drift(
     return Drift(shift(after, before, alpha), tolerance)
 
 
-def machine_trace(trials: Sequence[TrialRecord]) -> pd.DataFrame:
+def machine_trace(machine: pd.DataFrame) -> pd.DataFrame:
     """One row per trial with a calibration, in run order: the trial's position, its
     variant, the calibration, the load average and the busy share of the CPUs."""
-    rows = [
-        {
-            "trial": t.trial,
-            "variant": t.variant,
-            "warmup_trial": t.warmup,
-            "calibration_ms": t.machine.calibration_ms,
-            "load_1m": t.machine.load_1m,
-            "busy_share": t.machine.busy_share,
-            "cpus": t.machine.cpus,
-        }
-        for t in sorted(trials, key=lambda t: t.trial)
-        if t.machine is not None and t.machine.calibration_ms is not None
-    ]
     columns = [
         "trial",
         "variant",
@@ -170,4 +188,5 @@ def machine_trace(trials: Sequence[TrialRecord]) -> pd.DataFrame:
         "busy_share",
         "cpus",
     ]
-    return pd.DataFrame(rows, columns=columns)
+    kept = machine.loc[machine["calibration_ms"].notna(), columns]
+    return kept.sort_values("trial", kind="stable").reset_index(drop=True)

@@ -71,11 +71,12 @@ def trials_with_phases(trials: Sequence[TrialRecord]) -> pd.DataFrame:
 
 
 def phase_effects(
-    trials: Iterable[TrialRecord],
+    frame: pd.DataFrame,
     declared: Mapping[str, Sequence[str]] | None = None,
     skip: Collection[str] = (),
 ) -> list[Effect]:
-    """Each factor's effect on each phase's duration (see
+    """Each factor's effect on each phase's duration — the ``phase:NAME`` columns of a
+    :func:`trials_with_phases` frame — (see
     :func:`~coldstart_bench.analysis.effects.factor_effects`), phases in the order they
     first appear. A run has many phases × levels, and at 95 % each, one in twenty
     comparisons of phases no factor touches would look "clear" (the reference server's
@@ -84,7 +85,6 @@ def phase_effects(
     95 % confidence, with enough resamples for tails that far out. Factors in ``skip``
     (ones that act on the client alone, such as pooling) are not compared: a server's
     start-up cannot see them, and a "finding" there could only be noise."""
-    frame = phase_durations(trials)
     metrics = [c for c in frame.columns if isinstance(c, str) and c.startswith(PHASE_PREFIX)]
     if not metrics:
         return []

@@ -16,6 +16,7 @@ import pandas as pd
 
 from coldstart_bench.analysis import frames
 from coldstart_bench.analysis.diagnostics import Diagnosis, diagnose
+from coldstart_bench.analysis.digest import RunDigest, digest
 from coldstart_bench.analysis.effects import (
     Effect,
     declared_levels,
@@ -48,7 +49,6 @@ from coldstart_bench.analysis.summary import (
     failures,
     metric_summary,
     skipped_variants,
-    stratify_by_node,
     summarise,
 )
 from coldstart_bench.results.schema import TrialRecord
@@ -63,14 +63,17 @@ class RunSummary:
     title: str  # the scenario's name
     status: str  # how the run ended, and lines of trials.jsonl that could not be read
     order: list[str]  # variant ids, the scenario's order
-    trials: list[TrialRecord]  # a run over several machines: the node is one more factor
-    frame: pd.DataFrame  # one row per trial (frames.trials_frame)
+    trials: list[TrialRecord]  # the records read (a sample of a large run; see detail_note);
+    # a run over several machines: the node is one more factor
+    frame: pd.DataFrame  # one row per trial, every trial (phase_effects.trials_with_phases)
     ok: pd.DataFrame  # its measured (not warm-up) ok trials: what statistics use
     stats: pd.DataFrame  # per variant and metric: n, median, p95, CI ... (summary.csv)
     rows: list[VariantSummary]  # the headline table, read from ``stats``
     failures: list[Failure]
     skipped: dict[str, str]  # variant → why it was not run
     machine: MachineSummary  # how fast and how busy the machine was over the run
+    machine_frame: pd.DataFrame  # each trial's machine sample (analysis.machine)
+    detail_note: str | None = None  # where ``trials`` is a sample of a large run: so said
 
 
 @dataclass(frozen=True)
@@ -105,28 +108,34 @@ class RunAnalysis:
     fleet_trials: list[tuple[str, TrialRecord]] = dataclasses.field(default_factory=list)
 
 
-def summarise_run(run: RunData) -> RunSummary:
-    trials = stratify_by_node(run.trials)
-    frame = frames.trials_frame(trials)
+def summarise_run(read: RunData | RunDigest) -> RunSummary:
+    """The summary of a run in memory, or of a digest that streamed it (every statistic
+    from every trial either way)."""
+    read = read if isinstance(read, RunDigest) else digest(read)
+    run, frame = read.run, read.frame
     order = frames.variant_order(frame, run.variant_order)
     stats = metric_summary(frame, order=order)
     status = run.status
     if run.problems:
         status += f"; {len(run.problems)} unreadable line(s) in trials.jsonl skipped"
-    skipped = skipped_variants(trials)
+    if read.detail_note:
+        status += f"; {read.detail_note}"
+    skipped = skipped_variants(frame)
     return RunSummary(
         run=run,
         title=run.name,
         status=status,
         order=order,
-        trials=trials,
+        trials=run.trials,
         frame=frame,
         ok=frames.measured_ok(frame),
         stats=stats,
         rows=summarise(frame, stats, order),
-        failures=failures(trials, run.run_dir),
+        failures=failures(frame, read.failed, run.run_dir),
         skipped={v: skipped[v] for v in order if v in skipped},
-        machine=summarise_machine(trials),
+        machine=summarise_machine(read.machine),
+        machine_frame=read.machine,
+        detail_note=read.detail_note,
     )
 
 
@@ -148,11 +157,12 @@ def client_only_factors(run: RunData) -> set[str]:
     return {f for f in CLIENT_FACTORS if "{" + f + "}" not in services}
 
 
-def analyse(run: RunData) -> RunAnalysis:
+def analyse(read: RunData | RunDigest) -> RunAnalysis:
     """Every figure of the run's report: the summary, the factor effects (on the metrics
     and on each start-up phase), the headline's findings, known pitfalls, and the frames
     each plot draws."""
-    summary = summarise_run(run)
+    summary = summarise_run(read)
+    run = summary.run
     trials, frame = summary.trials, summary.frame
     levels = declared_levels(v.factors for v in run.planned_variants)
     requests = frames.requests_frame(trials)
@@ -162,7 +172,7 @@ def analyse(run: RunData) -> RunAnalysis:
     ok_requests = frames.measured_ok(requests)
     connections, cover = connection_setup(requests)
     points = load_points(trials)
-    on_phases = phase_effects(trials, levels, skip=client_only_factors(run))
+    on_phases = phase_effects(frame, levels, skip=client_only_factors(run))
     if not streamed(trials):
         effects = [dataclasses.replace(e, streamed=False) for e in effects]
     return RunAnalysis(
@@ -189,7 +199,7 @@ def analyse(run: RunData) -> RunAnalysis:
         load_drain=burst_drain(points),
         load_good=good_answers(points),
         load_warm=warm_bands(points),
-        machine_trace=machine_trace(trials),
+        machine_trace=machine_trace(summary.machine_frame),
         fleet=fleet_rows(trials, summary.order),
         fleet_trials=typical_trials(trials, summary.order),
     )

@@ -30,6 +30,7 @@ BOOTSTRAP_SEED = 0
 CONFIDENCE = 0.95
 OUTLIER_Z = 3.5  # Iglewicz & Hoaglin's cut-off for the modified Z-score
 SMALL_SAMPLE = 64  # values; up to it, percentiles in plain Python (same result)
+PAIRWISE_BLOCK = 8  # numpy's sum: fewer values than this are added in order
 LARGE_SAMPLE = 500  # values in all the samples of one interval; past it, order statistics
 
 
@@ -74,8 +75,10 @@ def median(values: Iterable[float | None]) -> float | None:
 
 
 def mean(values: Iterable[float | None]) -> float | None:
-    data = _clean(values)
-    return float(data.mean()) if data.size else None
+    kept = [v for v in values if v is not None and v == v]
+    if len(kept) < PAIRWISE_BLOCK:  # numpy adds fewer than 8 values one by one: the same sum
+        return sum(kept, 0.0) / len(kept) if kept else None
+    return float(np.asarray(kept, dtype=float).mean())
 
 
 def mad(values: np.ndarray) -> float:

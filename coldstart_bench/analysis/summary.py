@@ -4,7 +4,6 @@ show, read from that same table — so a number means one thing wherever it appe
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -174,47 +173,45 @@ class Failure:
 LOG_TAILS_SHOWN = 50
 
 
-def failures(trials: Iterable[TrialRecord], run_dir: Path | None = None) -> list[Failure]:
-    """The measured and warm-up trials that failed or timed out, in run order; with the run
-    directory, the first ones carry their failed service's log tail."""
+def failures(
+    frame: pd.DataFrame, failed: Iterable[TrialRecord] = (), run_dir: Path | None = None
+) -> list[Failure]:
+    """The measured and warm-up trials that failed or timed out, in run order (from the
+    trials frame); with the run directory, those of ``failed`` (their records) among the
+    first carry their failed service's log tail."""
+    if frame.empty:
+        return []
+    records = {t.trial: t for t in failed}
+    rows = frame.loc[
+        frame["status"].isin(("failed", "timeout")), ["trial", "variant", "status", "error"]
+    ]
     found = []
-    for t in trials:
-        if t.status not in ("failed", "timeout"):
-            continue
+    for trial, variant, status, error in rows.itertuples(index=False):
         tail = ""
-        if run_dir is not None and len(found) < LOG_TAILS_SHOWN:
-            logged = next((s for s in t.services if s.log and s.status != "ok"), None)
+        record = records.get(trial)
+        if run_dir is not None and record is not None and len(found) < LOG_TAILS_SHOWN:
+            logged = next((s for s in record.services if s.log and s.status != "ok"), None)
             if logged is not None and logged.log is not None:
                 tail = redact_text(log_tail(run_dir / logged.log))
-        found.append(Failure(t.trial, t.variant, t.status, t.error or "(no reason recorded)", tail))
+        found.append(Failure(int(trial), str(variant), str(status), _said(error), tail))
     return found
 
 
-def skipped_variants(trials: Iterable[TrialRecord]) -> dict[str, str]:
+def skipped_variants(frame: pd.DataFrame) -> dict[str, str]:
     """variant → why its trials were not run (a failed ``requires`` check)."""
+    if frame.empty:
+        return {}
     found: dict[str, str] = {}
-    for t in trials:
-        if t.status == "skipped":
-            found.setdefault(t.variant, t.error or "(no reason recorded)")
+    rows = frame.loc[frame["status"] == "skipped", ["variant", "error"]]
+    for variant, error in rows.itertuples(index=False):
+        found.setdefault(str(variant), _said(error))
     return found
+
+
+def _said(error: object) -> str:
+    """A trial's error as the frame holds it (missing: NaN or None), in words."""
+    return error if isinstance(error, str) and error else "(no reason recorded)"
 
 
 def node_of(trial: TrialRecord) -> str | None:
     return trial.node.hostname if trial.node is not None else None
-
-
-def stratify_by_node(trials: Sequence[TrialRecord]) -> list[TrialRecord]:
-    """Trials from several machines get their node as one more factor (and in the variant
-    id), so no statistic averages two machine types together. One machine: unchanged."""
-    nodes = {node_of(t) for t in trials} - {None}
-    if len(nodes) < 2:
-        return list(trials)
-    out = []
-    for t in trials:
-        node = node_of(t) or "unknown"
-        out.append(
-            dataclasses.replace(
-                t, factors={**t.factors, "node": node}, variant=f"{t.variant},node={node}"
-            )
-        )
-    return out

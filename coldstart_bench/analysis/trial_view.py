@@ -38,7 +38,7 @@ class TrialView:
             seen.setdefault(service.name, service)
         return list(seen.values())
 
-    @property
+    @functools.cached_property
     def cpu_measured(self) -> bool:
         return any(s.cpu is not None for s in self.startup_services)
 
@@ -55,7 +55,7 @@ class TrialView:
     def pooled(self) -> bool:
         return self.trial.factors.get("pooling", "on") != "off"
 
-    @property
+    @functools.cached_property
     def loaded(self) -> bool:
         """A load trial, with the settings its figures are judged by."""
         return bool(self.trial.load) and self.trial.load_settings is not None

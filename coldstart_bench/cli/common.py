@@ -84,6 +84,20 @@ def named_run(ref: str, results_dir: Path) -> Any:
     return run
 
 
+def named_digest(ref: str, results_dir: Path) -> Any:
+    """The run a ``RUN`` argument names, streamed for its statistics without keeping its
+    records (:func:`~coldstart_bench.analysis.digest.read_digest`); unreadable lines said
+    on stderr as by :func:`named_run`."""
+    from coldstart_bench.analysis.digest import read_digest
+    from coldstart_bench.results.baselines import resolve_run_dir
+
+    read = read_digest(resolve_run_dir(ref, results_dir), keep=0)
+    err = stderr_console()
+    for problem in read.run.problems:
+        err.print(f"note: {read.run.run_dir}: {problem} (left out)", style="yellow", markup=False)
+    return read
+
+
 def stderr_console() -> Any:
     """Messages and paths; in a log file or CI step never wrapped (a path cut at 80
     columns cannot be pasted back)."""

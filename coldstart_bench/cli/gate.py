@@ -14,7 +14,7 @@ from coldstart_bench.cli.common import (
     RUN_HELP,
     ResultsDirOption,
     RunArg,
-    named_run,
+    named_digest,
     stderr_console,
     stdout_console,
     user_errors,
@@ -165,10 +165,12 @@ def gate(
     from coldstart_bench.gate.matching import sides_from_factor
     from coldstart_bench.gate.sequential import design_of, judge
     from coldstart_bench.results.baselines import baseline_exists
+    from coldstart_bench.results.store import read_run
 
     if if_no_baseline not in ("error", "pass"):
         raise GateInputError(f"--if-no-baseline: {if_no_baseline!r} is neither error nor pass")
-    new_run = named_run(run, results_dir)
+    new_read = named_digest(run, results_dir)
+    new_run = new_read.run
     settings = settings_of(
         new_run,
         metric,
@@ -212,9 +214,11 @@ def gate(
                 "settings that test used; leave out --metric, --max-regression, --confidence, "
                 "--max-detectable, --factor, --baseline-level and --[no-]per-trial-machine"
             )
-        result = judge(new_run, design, settings).result
+        result = judge(read_run(new_run.run_dir), design, settings).result
     elif history is not None:
-        result = gate_with_history(new_run, history, settings, branch, window, add)
+        result = gate_with_history(
+            read_run(new_run.run_dir), history, settings, branch, window, add
+        )
     elif (
         baseline is not None
         and if_no_baseline == "pass"
@@ -225,18 +229,18 @@ def gate(
             "nothing to judge, so the gate passes (--if-no-baseline pass); save one with "
             "`coldstart baseline save RUN --name NAME`"
         )
-        result = first_run(new_run, settings, note, base_label=baseline)
+        result = first_run(new_read, settings, note, base_label=baseline)
     elif baseline is not None:
-        result = _two_runs(named_run(baseline, results_dir), new_run, settings)
+        result = _two_runs(named_digest(baseline, results_dir), new_read, settings)
     elif settings.factor is not None and settings.baseline_level is not None:
-        pairs = sides_from_factor(new_run, settings.factor, settings.baseline_level)
+        pairs = sides_from_factor(new_read, settings.factor, settings.baseline_level)
         result = evaluate(pairs, settings)
     else:
         raise GateInputError(
             "nothing to compare with: give --baseline RUN, or --factor F "
             "--baseline-level L for an A/B run (or set them in the scenario's [gate])"
         )
-    result = dataclasses.replace(result, busy=busy_note(new_run))
+    result = dataclasses.replace(result, busy=busy_note(new_read))
     _print_result(result, f"gate: {result.verdict}", json_out=json_out)
     for path, exporter, append in (
         (_output_path(summary, "--summary"), GateMarkdownExporter(), True),
@@ -249,11 +253,12 @@ def gate(
     raise typer.Exit(result.exit_code)
 
 
-def busy_note(run: Any) -> str | None:
-    """What a busy machine did to the measures, where the run says it was busy."""
+def busy_note(read: Any) -> str | None:
+    """What a busy machine did to the measures, where the run (its digest) says it was
+    busy."""
     from coldstart_bench.analysis.machine import summarise_machine
 
-    machine = summarise_machine(run.trials)
+    machine = summarise_machine(read.machine)
     if not machine.busy:
         return None
     return (
@@ -341,7 +346,8 @@ def compare(
     )
     from coldstart_bench.results.store import atomic_write_bytes
 
-    base_run, new_run = named_run(base, results_dir), named_run(new, results_dir)
+    base_read, new_read = named_digest(base, results_dir), named_digest(new, results_dir)
+    new_run = new_read.run
     settings = settings_of(
         new_run,
         metric,
@@ -350,7 +356,7 @@ def compare(
         max_detectable=fraction(max_detectable, "--max-detectable"),
         per_trial_machine=per_trial_machine,
     )
-    result = _two_runs(base_run, new_run, settings)
+    result = _two_runs(base_read, new_read, settings)
     _print_result(result, "compare", words=True, json_out=json_out)
     target = out or new_run.run_dir / "compare"
     target.mkdir(parents=True, exist_ok=True)

@@ -338,15 +338,19 @@ def report(
 
     summary.md/.csv, trials.csv, effects.csv, the plots, report.html and trace.json (every
     trial as a trace, for ui.perfetto.dev); for interrupted and partly failed runs too."""
+    from coldstart_bench.analysis.digest import read_digest
     from coldstart_bench.analysis.run_analysis import analyse
     from coldstart_bench.report.build import parse_formats, write_report
-    from coldstart_bench.results.baselines import resolve_run
+    from coldstart_bench.results.baselines import resolve_run_dir
 
     wanted = parse_formats(formats)
-    read = resolve_run(run, results_dir)
+    run_dir = resolve_run_dir(run, results_dir)
     err = stderr_console()
-    err.print(f"analysing {read.run_dir} ({len(read.trials):,} trials) ...", markup=False)
-    analysis = analyse(read)
+    err.print(f"reading {run_dir} ...", markup=False)
+    digest = read_digest(run_dir)
+    err.print(f"analysing {digest.total:,} trials ...", markup=False)
+    analysis = analyse(digest)
+    read = digest.run
     console = stdout_console()
     _emit(console, analysis, ("summary",))  # before the files, which take a while to draw
     err.print("writing the report ...", markup=False)

@@ -58,11 +58,19 @@ def _fleet_text(spec: Any) -> str:
     replicas = "/".join(factors.get("replicas", (str(fleet.replicas),)))
     balancers = " or ".join(factors.get("balancer", (fleet.balancer,)))
     start = f"one every {fleet.stagger_ms:g} ms" if fleet.stagger_ms else "all at t0"
+    if fleet.scale_at_queue is not None:
+        start = (
+            f"the first at t0, one more while over {fleet.scale_at_queue} requests per replica wait"
+        )
     checks = (
         f"; HAProxy checks each every {fleet.health_check_ms} ms" if "haproxy" in balancers else ""
     )
+    where = ""
+    if fleet.placement == "ray":
+        cluster = fleet.ray_address or "RAY_ADDRESS's, else a one-node one of its own"
+        where = f", spread over the nodes of a Ray cluster ({cluster})"
     return (
-        f"{replicas} replica(s) of {spec.services[0].name}, {start}, requests through "
+        f"{replicas} replica(s) of {spec.services[0].name}{where}, {start}, requests through "
         f"{balancers}{checks}"
     )
 

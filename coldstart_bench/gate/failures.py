@@ -13,8 +13,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import pandas as pd
+
 from coldstart_bench.analysis.stats import more_failures_p
-from coldstart_bench.results.schema import TrialRecord
 
 FAILED = ("failed", "timeout")
 
@@ -64,23 +65,31 @@ class FailureCheck:
         )
 
 
-def _counted(trials: Sequence[TrialRecord]) -> list[TrialRecord]:
+def _counted(frame: pd.DataFrame) -> pd.DataFrame:
     """Measured trials that ran (warm-up and skipped ones do not count)."""
-    return [t for t in trials if not t.warmup and t.status != "skipped"]
+    if frame.empty:
+        return frame
+    return frame[~frame["warmup_trial"].astype(bool) & (frame["status"] != "skipped")]
 
 
 def failure_checks(
-    matched: Sequence[tuple[str, Sequence[TrialRecord], Sequence[TrialRecord]]], alpha: float
+    matched: Sequence[tuple[str, pd.DataFrame, pd.DataFrame]], alpha: float
 ) -> list[FailureCheck]:
-    """Per matched variant (key, base trials, new trials), how often each side failed."""
+    """Per matched variant (key, base trials, new trials: trials frames), how often each
+    side failed."""
     counted = [(key, _counted(base), _counted(new)) for key, base, new in matched]
     m = max(len(counted), 1)
     checks = []
     for key, base, new in counted:
-        base_failed = sum(t.status in FAILED for t in base)
-        failed = [t for t in new if t.status in FAILED]
+        base_failed = int(base["status"].isin(FAILED).sum()) if len(base) else 0
+        failed = new[new["status"].isin(FAILED)] if len(new) else new
         p = more_failures_p(base_failed, len(base), len(failed), len(new))
-        said = (failed[0].error or "(no reason recorded)") if failed else ""
+        error = failed["error"].iloc[0] if len(failed) else ""
+        said = (
+            (error if isinstance(error, str) and error else "(no reason recorded)")
+            if len(failed)
+            else ""
+        )
         first = " ".join(line.strip() for line in said.splitlines() if line.strip())
         check = FailureCheck(
             key, base_failed, len(base), len(failed), len(new), min(1.0, m * p), _cut(first), alpha

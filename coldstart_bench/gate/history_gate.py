@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import dataclasses
 
+from coldstart_bench.analysis.digest import RunDigest, digest
 from coldstart_bench.analysis.frames import measured_ok
-from coldstart_bench.analysis.phase_effects import trials_with_phases
 from coldstart_bench.gate.evaluate import GateResult, GateSettings, budgets_of
 from coldstart_bench.gate.two_runs import two_runs
 from coldstart_bench.history import DEFAULT_WINDOW
@@ -26,28 +26,26 @@ def judge_against_history(
 ) -> GateResult:
     baseline = history_baseline(store, new_run, branch, window)
     if baseline.run is None:
-        return first_run(new_run, settings, baseline.note)
+        return first_run(digest(new_run), settings, baseline.note)
     return dataclasses.replace(
-        two_runs(baseline.run, new_run, settings), baseline_note=baseline.note
+        two_runs(digest(baseline.run), digest(new_run), settings), baseline_note=baseline.note
     )
 
 
 def first_run(
-    new_run: RunData, settings: GateSettings, note: str, base_label: str = "history"
+    new_run: RunDigest, settings: GateSettings, note: str, base_label: str = "history"
 ) -> GateResult:
     """Nothing to compare with (an empty history, a baseline not saved yet): no
     comparison, but the budgets still hold."""
-    groups: dict[str, list] = {}
-    for trial in new_run.trials:
-        groups.setdefault(trial.variant, []).append(trial)
-    frames = [(key, measured_ok(trials_with_phases(ts))) for key, ts in groups.items()]
+    ok = measured_ok(new_run.frame)
+    frames = [(str(key), part) for key, part in ok.groupby("variant", sort=False)]
     return GateResult(
         decisions=[],
         budgets=budgets_of(frames, settings.budgets),
         unmatched=[],
         settings=settings,
         base_label=base_label,
-        new_label=str(new_run.run_dir),
+        new_label=str(new_run.run.run_dir),
         two_runs=False,
         baseline_note=note,
     )

@@ -8,40 +8,58 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from coldstart_bench.analysis.frames import measured_ok
+from coldstart_bench.analysis.digest import RunDigest
+from coldstart_bench.analysis.frames import FACTOR_PREFIX, measured_ok
 from coldstart_bench.analysis.metrics import BY_NAME, PHASE_PREFIX
-from coldstart_bench.analysis.phase_effects import trials_with_phases
 from coldstart_bench.errors import GateInputError
-from coldstart_bench.results.schema import TrialRecord
-from coldstart_bench.results.store import RunData
 
 
 @dataclass(frozen=True)
 class Side:
-    """The trials of one side of a comparison, by variant key."""
+    """The trials of one side of a comparison, by variant key: each a slice of the run's
+    trials frame (:mod:`~coldstart_bench.analysis.digest`), warm-up and failed trials
+    included (the failure check counts them)."""
 
     label: str
-    groups: dict[str, list[TrialRecord]]
+    groups: dict[str, pd.DataFrame]
 
 
-def _planned(run: RunData) -> list[str]:
-    """The run's variant ids in the scenario's order (``run.json``'s plan)."""
-    return run.variant_order
-
-
-def _in_order(trials: Sequence[TrialRecord], order: Sequence[str]) -> list[TrialRecord]:
-    """Trials sorted by their variant's place in ``order`` (unknown variants last)."""
+def _in_order(frame: pd.DataFrame, order: Sequence[str]) -> pd.DataFrame:
+    """The frame's rows sorted by their variant's place in ``order`` (unknown variants last;
+    the run's order within a variant)."""
     rank = {v: i for i, v in enumerate(order)}
-    return sorted(trials, key=lambda t: rank.get(t.variant, len(rank)))
+    if frame.empty:
+        return frame
+    key = frame["variant"].map(lambda v: rank.get(v, len(rank)))
+    return frame.iloc[key.to_numpy().argsort(kind="stable")]
 
 
-def same_run(a: RunData, b: RunData) -> bool:
+def _factor_columns(frame: pd.DataFrame) -> list[str]:
+    return sorted(c for c in frame.columns if isinstance(c, str) and c.startswith(FACTOR_PREFIX))
+
+
+def _levels(frame: pd.DataFrame) -> pd.Series:
+    """Each trial's factor levels as one hashable key (the variant's identity whatever the
+    order its scenario lists the factors in); a factor a trial does not have is left out."""
+    columns = _factor_columns(frame)
+    if not columns or frame.empty:
+        return pd.Series([()] * len(frame), index=frame.index, dtype=object)
+    values = frame[columns].to_numpy(dtype=object)
+    names = [c.removeprefix(FACTOR_PREFIX) for c in columns]
+    keys = [
+        tuple((n, str(v)) for n, v in zip(names, row, strict=True) if isinstance(v, str))
+        for row in values
+    ]
+    return pd.Series(keys, index=frame.index, dtype=object)
+
+
+def same_run(a: RunDigest, b: RunDigest) -> bool:
     """Both sides are one run (the same directory, or copies of it: the same run id and
     the same trials)."""
-    if a.run_dir.resolve() == b.run_dir.resolve():
+    if a.run.run_dir.resolve() == b.run.run_dir.resolve():
         return True
-    same_id = a.metadata.run_id == b.metadata.run_id
-    return same_id and [t.to_dict() for t in a.trials] == [t.to_dict() for t in b.trials]
+    same_id = a.run.metadata.run_id == b.run.metadata.run_id
+    return same_id and a.frame.equals(b.frame)
 
 
 SAME_RUN_WARNING = (
@@ -50,55 +68,71 @@ SAME_RUN_WARNING = (
 )
 
 
-def sides_from_runs(base: RunData, new: RunData) -> tuple[Side, Side]:
+def sides_from_runs(base: RunDigest, new: RunDigest) -> tuple[Side, Side]:
     """Two runs, variant by variant. Variants match on their factor levels (so runs that
     list the factors in another order still pair up) and are named and ordered as the new
     run's scenario has them."""
-    order = _planned(new) + [v for v in _planned(base) if v not in _planned(new)]
-
-    def levels(t: TrialRecord) -> tuple[tuple[str, str], ...]:
-        return tuple(sorted(t.factors.items()))
-
+    order = new.run.variant_order + [
+        v for v in base.run.variant_order if v not in new.run.variant_order
+    ]
+    keyed = [(d, _levels(d.frame)) for d in (base, new)]
     names: dict[tuple[tuple[str, str], ...], str] = {}
-    for run in (base, new):  # the new run's name wins
-        names.update({levels(t): t.variant for t in run.trials})
+    for d, levels in keyed:  # the new run's name wins
+        names.update(zip(levels, d.frame["variant"].astype(str), strict=True))
 
-    def groups(run: RunData) -> dict[str, list[TrialRecord]]:
-        out: dict[str, list[TrialRecord]] = {}
-        for t in _in_order(run.trials, order):
-            out.setdefault(names[levels(t)], []).append(t)
+    def groups(frame: pd.DataFrame, levels: pd.Series) -> dict[str, pd.DataFrame]:
+        named = levels.map(names)
+        out: dict[str, pd.DataFrame] = {}
+        for variant in dict.fromkeys(_in_order(frame.assign(variant=named), order)["variant"]):
+            out[variant] = frame[named == variant]
         return out
 
-    base_groups, new_groups = groups(base), groups(new)
+    base_groups, new_groups = (groups(d.frame, levels) for d, levels in keyed)
     rank = {v: i for i, v in enumerate(order)}
     new_groups = dict(sorted(new_groups.items(), key=lambda kv: rank.get(kv[0], len(rank))))
-    return Side(str(base.run_dir), base_groups), Side(str(new.run_dir), new_groups)
+    return Side(str(base.run.run_dir), base_groups), Side(str(new.run.run_dir), new_groups)
 
 
-def sides_from_factor(run: RunData, factor: str, baseline_level: str) -> list[tuple[Side, Side]]:
+def sides_from_factor(run: RunDigest, factor: str, baseline_level: str) -> list[tuple[Side, Side]]:
     """A/B inside one run: the baseline level against each other level of ``factor`` (in
     the scenario's order), variants matched on the other factors."""
-    trials = _in_order(run.trials, _planned(run))
-    if factor not in {k for t in trials for k in t.factors}:
+    frame = _in_order(run.frame, run.run.variant_order)
+    column = FACTOR_PREFIX + factor
+    if column not in frame or frame[column].isna().all():
         raise GateInputError(f"--factor {factor!r} is not a factor of this run")
-    levels = list(dict.fromkeys(str(t.factors.get(factor)) for t in trials))
+    levels = [str(v) for v in dict.fromkeys(frame[column].dropna())]
     if baseline_level not in levels:
         raise GateInputError(
             f"--baseline-level {baseline_level!r} is not a level of {factor!r} (levels: {levels})"
         )
+    others = [c for c in frame.columns if isinstance(c, str) and c.startswith(FACTOR_PREFIX)]
+    others = [c for c in others if c != column]
+    rest = _rest_of(frame, others)
     pairs = []
     for level in (lv for lv in levels if lv != baseline_level):
-        base: dict[str, list[TrialRecord]] = {}
-        new: dict[str, list[TrialRecord]] = {}
-        for t in trials:
-            rest = ",".join(f"{k}={v}" for k, v in t.factors.items() if k != factor)
-            key = f"{rest or 'default'} · {factor}={level} vs {baseline_level}"
-            if t.factors.get(factor) == baseline_level:
-                base.setdefault(key, []).append(t)
-            elif t.factors.get(factor) == level:
-                new.setdefault(key, []).append(t)
+        base: dict[str, pd.DataFrame] = {}
+        new: dict[str, pd.DataFrame] = {}
+        for text in dict.fromkeys(rest):
+            key = f"{text or 'default'} · {factor}={level} vs {baseline_level}"
+            here = rest == text
+            base[key] = frame[here & (frame[column] == baseline_level)]
+            new[key] = frame[here & (frame[column] == level)]
+        base = {k: v for k, v in base.items() if not v.empty}
+        new = {k: v for k, v in new.items() if not v.empty}
         pairs.append((Side(f"{factor}={baseline_level}", base), Side(f"{factor}={level}", new)))
     return pairs
+
+
+def _rest_of(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
+    """Each trial's other factors as the variant key's text (``k=v,...``, the order the run
+    lists its factors in)."""
+    values = frame[columns].to_numpy(dtype=object) if columns else None
+    names = [c.removeprefix(FACTOR_PREFIX) for c in columns]
+    texts = [
+        ",".join(f"{n}={v}" for n, v in zip(names, row, strict=True) if isinstance(v, str))
+        for row in (values if values is not None else [[]] * len(frame))
+    ]
+    return pd.Series(texts, index=frame.index, dtype=object)
 
 
 def metric_values(frame: pd.DataFrame, metric: str) -> list[float]:
@@ -143,6 +177,5 @@ def matched_frames(
         unmatched += [f"only in {base.label}: {k}" for k in base.groups if k not in new.groups]
         unmatched += [f"only in {new.label}: {k}" for k in new.groups if k not in base.groups]
         for key in (k for k in new.groups if k in base.groups):
-            frames = (measured_ok(trials_with_phases(side.groups[key])) for side in (base, new))
-            matched.append((key, *frames))
+            matched.append((key, measured_ok(base.groups[key]), measured_ok(new.groups[key])))
     return matched, unmatched

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from coldstart_bench.analysis.digest import digest
 from coldstart_bench.analysis.rank_test import smallest_p
 from coldstart_bench.analysis.sequential import MIN_ROUNDS, look
 from coldstart_bench.errors import GateInputError
@@ -156,7 +157,7 @@ def _at_round(
     settings = dataclasses.replace(settings, per_trial_machine=design.per_trial_machine)
     kept = [t for t in measured if t.repetition < rounds]
     pairs = sides_from_factor(
-        dataclasses.replace(run, trials=kept), design.factor, design.baseline_level
+        digest(dataclasses.replace(run, trials=kept)), design.factor, design.baseline_level
     )
     try:
         fixed = evaluate(pairs, settings)

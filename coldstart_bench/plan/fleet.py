@@ -64,4 +64,7 @@ def fleet_spec(
         check_path=None,
         config_path=trial_dir / "haproxy.cfg",
         log_path=trial_dir / "haproxy.log",
+        scale_at_queue=scenario.fleet.scale_at_queue,
+        placement=scenario.fleet.placement,
+        ray_address=scenario.fleet.ray_address,
     )

@@ -150,6 +150,9 @@ class FleetSpec:
     check_path: str | None  # HAProxy's HTTP check (the readiness path), else a TCP check
     config_path: Path  # haproxy.cfg, written for the trial
     log_path: Path  # HAProxy's own log of each request
+    scale_at_queue: int | None = None  # replicas 2..N started on the outstanding requests
+    placement: Literal["local", "ray"] = "local"  # ray: across a Ray cluster's nodes
+    ray_address: str | None = None
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,7 @@ class LoadRunner:
         self._abort: str | None = None
         self._error: BaseException | None = None
         self._dispatched = 0
+        self._arrived = self._answered = 0  # every phase: outstanding = the difference
         self._mark: tuple[int, threading.Event] | None = None
         self.cut = False  # finish() ran out of time: what was in flight is recorded as cut
 
@@ -76,6 +77,11 @@ class LoadRunner:
         if self._dispatched >= count:
             event.set()
         return event
+
+    def outstanding(self) -> int:
+        """Requests arrived and not answered yet (held, queued or in flight): the demand a
+        queue-driven autoscaler reads."""
+        return self._arrived - self._answered
 
     def abort(self, reason: str) -> None:
         """The services will not be ready: held and retrying requests end failed."""
@@ -196,6 +202,7 @@ class LoadRunner:
         cut when the trial's time runs out while it is held or in flight."""
         assert self._ready is not None
         lag = time.perf_counter_ns() - arrival
+        self._arrived += 1
         if phase == "cold":
             self._dispatched += 1
             if self._mark is not None and self._dispatched >= self._mark[0]:
@@ -232,6 +239,7 @@ class LoadRunner:
             sent = _cut(index, arrival, self._t0_ns, held and not self._ready.is_set())
             raise
         finally:
+            self._answered += 1
             assert sent is not None
             self.records.append(
                 LoadRecord(

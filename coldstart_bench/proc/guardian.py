@@ -39,7 +39,9 @@ TRIAL_TMP_PREFIX = "coldstart-trial-"
 # ... and the cgroups made for a trial's services (host/accounting.py)
 CGROUP_PREFIX = "coldstart-"
 CGROUP_ROOT = "/sys/fs/cgroup/"
+CGROUP_WAIT_S = 10.0
 _REMOVE = "rmtree "
+_DETACH = "--detached-from"
 
 
 class Guardian:
@@ -49,9 +51,13 @@ class Guardian:
         self._proc: subprocess.Popen[bytes] | None = None
         self._pipe: IO[bytes] | None = None
 
-    def start(self) -> Guardian:
+    def start(self, detached: bool = False) -> Guardian:
+        """``detached``: the watchdog leaves our process tree (it forks once more and its
+        parent exits), for a harness whose own end takes its children with it — a Ray actor,
+        whose node kills the children of a worker that dies."""
+        extra = [_DETACH, str(os.getpid())] if detached else []
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "coldstart_bench.proc.guardian"],
+            [sys.executable, "-m", "coldstart_bench.proc.guardian", *extra],
             stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -59,6 +65,8 @@ class Guardian:
             close_fds=True,
         )
         self._pipe = self._proc.stdin
+        if detached:  # gone from our tree before we may become a subreaper and adopt it back
+            self._proc.wait(30)
         return self
 
     def ensure_started(self) -> Guardian:
@@ -175,8 +183,9 @@ def _remove_trial_dirs(directories: set[str]) -> None:
         if path.name.startswith(TRIAL_TMP_PREFIX):
             shutil.rmtree(path, ignore_errors=True)
         elif path.name.startswith(CGROUP_PREFIX) and str(path).startswith(CGROUP_ROOT):
-            # a cgroup: rmdir, once its killed processes are gone (busy until then)
-            deadline = time.monotonic() + 2.0
+            # a cgroup: rmdir, once its killed processes are gone (busy until then: until
+            # reaped, by init or a subreaper, which took 2 s here for a Ray actor's replicas)
+            deadline = time.monotonic() + CGROUP_WAIT_S
             while path.exists() and time.monotonic() < deadline:
                 with contextlib.suppress(OSError):
                     path.rmdir()
@@ -193,9 +202,14 @@ def _adopted(harness: int, since: int, table: dict[int, ProcInfo]) -> dict[int, 
     }
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the harness decides, not the terminal
+    args = sys.argv[1:] if argv is None else argv
     harness = os.getppid()
+    if args[:1] == [_DETACH]:
+        harness = int(args[1])
+        if os.fork():  # the parent goes; the child, adopted, keeps the pipe
+            os._exit(0)
     me = processes.read_proc(os.getpid())
     since = me.start_time if me is not None else 0
     spared = Spared(harness, processes.scan())

@@ -11,6 +11,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pandas as pd
+
+from coldstart_bench.analysis.digest import read_digest
 from coldstart_bench.analysis.fleet import fleet_table
 from coldstart_bench.analysis.run_analysis import RunAnalysis, analyse
 from coldstart_bench.errors import ColdstartError, ResultsNotWritable
@@ -24,7 +27,7 @@ from coldstart_bench.report.machineplot import machine_picture
 from coldstart_bench.report.run_report import Plot, ProfileView, RunReport
 from coldstart_bench.report.trace_events import trace_json
 from coldstart_bench.report.waterfall import waterfall
-from coldstart_bench.results.store import atomic_write_bytes, read_run
+from coldstart_bench.results.store import atomic_write_bytes
 
 FORMATS: tuple[str, ...] = ("html", "md", "csv", "png", "trace")
 
@@ -131,7 +134,7 @@ def build_report(
     run_dir: str | Path, out_dir: str | Path | None = None, formats: Sequence[str] = FORMATS
 ) -> Report:
     """Analyse a run and write its report (see :func:`write_report`)."""
-    return write_report(analyse(read_run(run_dir)), out_dir, formats)
+    return write_report(analyse(read_digest(run_dir)), out_dir, formats)
 
 
 def write_report(
@@ -170,7 +173,8 @@ class CsvExporter:
         summary = analysis.summary
         tables_out = [
             ("summary.csv", summary.stats),
-            ("trials.csv", tables.flat_trials(summary.frame, analysis.requests)),
+            # a sample's requests beside every trial would read as trials that sent none
+            ("trials.csv", tables.flat_trials(summary.frame, sampled_out(analysis))),
             ("effects.csv", analysis.effects_table),
         ]
         if analysis.phase_effects:
@@ -200,6 +204,12 @@ class TraceExporter:
     def export(self, result: RunReport) -> list[Output]:
         run = result.analysis.summary.run
         return [Output.text("trace.json", trace_json(run.trials, run.metadata.run_id))]
+
+
+def sampled_out(analysis: RunAnalysis) -> pd.DataFrame:
+    """The requests trials.csv puts beside each trial: all of them, or none where only a
+    sample of a large run's trials kept theirs."""
+    return analysis.requests.iloc[0:0] if analysis.summary.detail_note else analysis.requests
 
 
 EXPORTERS: dict[str, Exporter[RunReport]] = {

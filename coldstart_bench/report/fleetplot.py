@@ -63,6 +63,10 @@ def fleet_gantt(typical: Sequence[tuple[str, TrialRecord]]) -> bytes | None:
         services = {s.name: s for s in trial.services}
         for row, name in enumerate(fleet.replicas):
             service = services.get(name)
+            if service is None:  # the queue never asked for it
+                bars.text(0, row, "  not started: the queue never asked for it", va="center",
+                          fontsize=8, color="#555555")  # fmt: skip
+                continue
             spawn = service.spawn_ms if service and service.spawn_ms is not None else 0.0
             ready = fleet.ready_ms[row]
             end = ready if ready is not None else trial.wall_ms or spawn
@@ -80,10 +84,11 @@ def fleet_gantt(typical: Sequence[tuple[str, TrialRecord]]) -> bytes | None:
             for ax in (bars, users):
                 ax.axvline(fleet.balancer_ready_ms, color=GREY, linewidth=1.5)
         bars.set_yticks(range(len(fleet.replicas)), list(fleet.replicas), fontsize=8)
-        bars.invert_yaxis()
+        bars.set_ylim(len(fleet.replicas) - 0.5, -0.5)  # replica 1 on top, every row shown
         bars.set_title(f"{variant}: the replicas (spawn → ready; the phases darker)",
                        loc="left", fontsize=10)  # fmt: skip
-        done = [r for r in trial.requests if r.ttft_ms is not None]
+        answered = [*trial.requests, *(r.request for r in trial.load)]
+        done = [r for r in answered if r.ttft_ms is not None]
         users.scatter([r.start_ms + (r.ttft_ms or 0) for r in done], [r.ttft_ms for r in done],
                       c=[colours.get(r.replica or "", GREY) for r in done], s=25)  # fmt: skip
         users.set_ylabel("TTFT, ms")
@@ -93,7 +98,7 @@ def fleet_gantt(typical: Sequence[tuple[str, TrialRecord]]) -> bytes | None:
                         f"answered{haproxy}", loc="left", fontsize=9)  # fmt: skip
         users.set_xlabel("ms from t0")
         users.sharex(bars)
-        ends = [r.start_ms + (r.total_ms or r.ttft_ms or 0) for r in trial.requests]
+        ends = [r.start_ms + (r.total_ms or r.ttft_ms or 0) for r in answered]
         ends += [r for r in fleet.ready_ms if r is not None]
         bars.set_xlim(0, max(ends, default=1.0) * 1.03)
         for ax in (bars, users):

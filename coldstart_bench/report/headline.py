@@ -13,7 +13,7 @@ def headline_text(found: Headline) -> str:
     medians = found.cold_ttft_medians
     if not medians:
         return f"No measured trial succeeded ({found.ok} of {found.total} ok); see Failures."
-    counts = f"{found.ok} of {found.total} measured trials ok"
+    counts = f"{found.ok:,} of {found.total:,} measured trials ok"
     parts = [counts + (f" ({found.skipped} skipped)." if found.skipped else ".")]
     parts.append(_cold_ttft(found))
     if found.best_win is not None:

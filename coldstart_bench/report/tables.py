@@ -9,6 +9,7 @@ import pandas as pd
 from coldstart_bench.analysis.effects import Effect
 from coldstart_bench.analysis.fleet import FleetRow
 from coldstart_bench.analysis.frames import FACTOR_PREFIX
+from coldstart_bench.analysis.metrics import PHASE_PREFIX
 from coldstart_bench.analysis.run_analysis import RunAnalysis
 from coldstart_bench.report.columns import caption_for, ms, plain_grid
 from coldstart_bench.report.markdown import md_escape
@@ -28,13 +29,14 @@ def fleet_lines(rows: Sequence[FleetRow]) -> list[str]:
         "answered by",
         "balancer's log agrees",
         "sent before ready",
+        "read from storage",
     ]
     if loaded:
         heads += ["users' TTFT p95, scaling out", "warm"]
     lines = ["### The fleet", "", "| " + " | ".join(heads) + " |",
              "|---|---|" + "---:|" * 3 + "---|" + "---:|" * (len(heads) - 6)]  # fmt: skip
     for r in rows:
-        k_ready = r.k_ready_text()
+        k_ready = r.k_ready_text() + r.started_text()
         cells = [
             md_escape(r.variant),
             k_ready,
@@ -160,7 +162,7 @@ def flat_trials(per_trial: pd.DataFrame, requests: pd.DataFrame) -> pd.DataFrame
     that sent no request still gets one row, its ``req_`` cells empty."""
     if per_trial.empty:
         return per_trial
-    keep = [c for c in per_trial.columns if not c.startswith(("first_", "later_"))]
+    keep = [c for c in per_trial.columns if not c.startswith(("first_", "later_", PHASE_PREFIX))]
     per_trial = per_trial[keep]
     if requests.empty:
         return per_trial

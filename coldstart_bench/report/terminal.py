@@ -163,7 +163,7 @@ def print_fleet(console: Console, rows: Sequence[FleetRow]) -> None:
     """One line per fleet variant: when k of N were ready, the contention, the balancer."""
     for r in rows:
         k_ready = r.k_ready_text()
-        parts = [f"k of {r.replicas} ready at {k_ready} ms"]
+        parts = [f"k of {r.replicas} ready at {k_ready} ms{r.started_text()}"]
         if r.contention is not None:
             parts.append(f"{r.contention:.2f}× one replica alone")
         if r.balancer_lag_ms is not None:

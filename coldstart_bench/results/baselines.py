@@ -63,12 +63,17 @@ def baseline_exists(ref: str | Path, results_dir: Path) -> bool:
 
 def resolve_run(ref: str | Path, results_dir: Path) -> RunData:
     """A run directory, or the name of a saved baseline."""
+    return read_run(resolve_run_dir(ref, results_dir))
+
+
+def resolve_run_dir(ref: str | Path, results_dir: Path) -> Path:
+    """The directory of a run directory's path, or of a saved baseline's name."""
     path = Path(ref)
     if path.is_dir():
-        return read_run(path)
+        return path
     named = baselines_root(results_dir) / safe_name(str(ref), fallback="-")
     if named.is_dir():
-        return read_run(named)
+        return named
     raise RunDirError(
         f"{ref}: neither a run directory nor a baseline saved in {baselines_root(results_dir)} "
         "(save one with `coldstart baseline save RUN --name NAME`)"

@@ -29,12 +29,18 @@ import types
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+
+import msgspec
 
 from coldstart_bench.scenario.settings import LoadSettings
 
 SCHEMA_VERSION = 2
 READABLE_VERSIONS = (1, 2)
+
+# A time the harness measured (a duration, or a point from t0): never negative — a negative
+# one is no measurement. Checked by msgspec as a line is decoded, and by _check.
+MeasuredMs = Annotated[float, msgspec.Meta(ge=0)]
 
 Status = Literal["ok", "failed", "timeout", "skipped"]
 STATUSES: tuple[str, ...] = ("ok", "failed", "timeout", "skipped")
@@ -92,13 +98,13 @@ class CpuWork:
     """Where the figures come from: `cgroup-v2`, `cgroup-v1` (a cgroup made for the service,
     exact) or `proc` (the process table: the living tree and its reaped children, 10 ms
     ticks)."""
-    ready_ms: float | None = None
+    ready_ms: MeasuredMs | None = None
     """CPU time (user + system) from spawn to ready."""
     user_ready_ms: float | None = None
     """Of which in user space."""
     first_token_ms: float | None = None
     """CPU time from spawn to the first token of the trial's first request."""
-    total_ms: float | None = None
+    total_ms: MeasuredMs | None = None
     """CPU time from spawn to the stop signal."""
     peak_rss_mib: float | None = None
     """The main process's peak resident memory (VmHWM), MiB."""
@@ -122,15 +128,15 @@ class ServiceRecord:
     """Its process id."""
     port: int | None = None
     """Its port in this trial."""
-    spawn_ms: float | None = None
+    spawn_ms: MeasuredMs | None = None
     """Popen returned, from t0."""
-    ready_ms: float | None = None
+    ready_ms: MeasuredMs | None = None
     """Its readiness rule first held, from t0."""
     exit_code: int | None = None
     """How its process ended (negative: killed by that signal)."""
     stopped_by: str | None = None
     """`exited`, the stop signal's name, or `SIGKILL` (the grace period ran out)."""
-    teardown_ms: float | None = None
+    teardown_ms: MeasuredMs | None = None
     """From the stop signal to no process of it left."""
     leftover_pids: tuple[int, ...] = ()
     """Processes that outlived the stop signal and were killed."""
@@ -161,18 +167,18 @@ class RequestRecord:
     """`HTTP/1.1` or `HTTP/2`."""
     reused: bool | None = None
     """It went over a pooled connection (no connect)."""
-    dns_ms: float | None = None
+    dns_ms: MeasuredMs | None = None
     """Name resolution."""
-    connect_ms: float | None = None
+    connect_ms: MeasuredMs | None = None
     """The TCP connect."""
-    tls_ms: float | None = None
+    tls_ms: MeasuredMs | None = None
     """The TLS handshake."""
-    ttfb_ms: float | None = None
+    ttfb_ms: MeasuredMs | None = None
     """Until the response headers were received."""
-    ttft_ms: float | None = None
+    ttft_ms: MeasuredMs | None = None
     """Until the first SSE chunk with non-empty content (a role-only chunk does not count); for a
     non-streaming answer, the complete body."""
-    total_ms: float | None = None
+    total_ms: MeasuredMs | None = None
     """Until the end of the answer."""
     tokens: int | None = None
     """Content chunks received."""
@@ -312,7 +318,7 @@ class MachineSample:
     """The machine around one trial: a fixed calibration run just before it (so a run
     measures its machine's speed as it goes) and how busy the CPUs were during it."""
 
-    calibration_ms: float | None
+    calibration_ms: MeasuredMs | None
     """The median of the calibration runs: spawn a fresh interpreter that imports a fixed
     set of standard-library modules, and wait for it to exit."""
     calibration_runs: tuple[float, ...] = ()
@@ -358,6 +364,18 @@ class FleetRecord:
     """HAProxy's own log of the trial, relative to the run directory."""
     balancer_answers: tuple[str, ...] = ()
     """The replica HAProxy's log names for each request, in order (`<NOSRV>`: none)."""
+    queue_at_start: tuple[int | None, ...] = ()
+    """With `scale_at_queue`: the requests outstanding when each replica was started, in the
+    order of `replicas` (replica 1, started at t0: 0; None: the queue never asked for it,
+    and it has no service record)."""
+    nodes: tuple[str, ...] = ()
+    """With `placement = "ray"`: the Ray node of each replica (its host name and node id),
+    in the order of `replicas`."""
+    clock_offset_ms: tuple[float, ...] = ()
+    """With `placement = "ray"`: each replica's node clock minus the harness's, as measured
+    before t0 (its times are joined to the trial's t0 by it)."""
+    clock_error_ms: tuple[float, ...] = ()
+    """Half the round trip that measured each offset: how far a joined time may be off."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -384,20 +402,20 @@ class TrialRecord:
     """CLOCK_MONOTONIC at t0, to place the phases targets report."""
     error: str | None = None
     """Why it is not ok."""
-    spawn_ms: float | None = None
+    spawn_ms: MeasuredMs | None = None
     """The first service's Popen returned, from t0."""
-    ready_ms: float | None = None
+    ready_ms: MeasuredMs | None = None
     """The last service's readiness rule first held, from t0."""
-    cold_ttft_ms: float | None = None
+    cold_ttft_ms: MeasuredMs | None = None
     """t0 → the first content token of the first request (under load: of the first answer): the
     headline."""
     prepare_ms: float | None = None
     """The `prepare` commands (before t0)."""
     page_cache_ms: float | None = None
     """Setting the page-cache state (before t0)."""
-    teardown_ms: float | None = None
+    teardown_ms: MeasuredMs | None = None
     """Stopping every service."""
-    wall_ms: float | None = None
+    wall_ms: MeasuredMs | None = None
     """The whole trial as the harness spent it."""
     services: tuple[ServiceRecord, ...] = ()
     """What happened to each service, in start order."""
@@ -487,20 +505,53 @@ class ConnectionSamples:
 
 
 @functools.cache
+def _fast_decoders() -> tuple[Any, Any]:
+    """msgspec's decoders: one into the record, and one that accepts exactly its keys (an
+    object with another key is refused, so that the careful path keeps it in ``extra``)."""
+    keys = msgspec.defstruct(
+        "TrialKeys",
+        [(f.name, msgspec.Raw, msgspec.UNSET) for f in dataclasses.fields(TrialRecord)],
+        forbid_unknown_fields=True,
+    )
+    return msgspec.json.Decoder(TrialRecord), msgspec.json.Decoder(keys)
+
+
+def decode_trial(line: bytes | str) -> TrialRecord:
+    """One line of ``trials.jsonl`` as its record: msgspec decodes and type-checks it in one
+    step (JSON has no NaN or infinity, so a number is finite; a measured time is checked
+    not negative); what it cannot take as is (a version-1 line, a key of a newer version,
+    any error) goes the
+    careful way of :meth:`TrialRecord.from_dict`, whose message names the field. Raises
+    :class:`RecordError`, or ValueError for a line that is no JSON."""
+    record_decoder, keys_decoder = _fast_decoders()
+    try:
+        keys_decoder.decode(line)
+        record: TrialRecord = record_decoder.decode(line)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        record = None  # type: ignore[assignment]
+    if record is not None and record.schema_version == SCHEMA_VERSION:
+        return record
+    import json
+
+    data = json.loads(line)
+    version = data.get("schema_version") if isinstance(data, dict) else None
+    if version not in READABLE_VERSIONS:
+        raise UnreadableVersion(version)
+    return TrialRecord.from_dict(data)
+
+
+class UnreadableVersion(Exception):
+    """A line of a schema version this version does not read (``args[0]``: the version)."""
+
+
+@functools.cache
 def _field_types(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
+    return typing.get_type_hints(cls, include_extras=True)
 
 
 class RecordError(ValueError):
     """A line of ``trials.jsonl`` whose shape or types are not a trial record's; the
     message says which field and what it held."""
-
-
-# Times a trial or a request measured: a negative one is no measurement.
-NON_NEGATIVE = frozenset(
-    {"spawn_ms", "ready_ms", "cold_ttft_ms", "teardown_ms", "wall_ms", "dns_ms", "connect_ms",
-     "tls_ms", "ttfb_ms", "ttft_ms", "total_ms", "calibration_ms"}
-)  # fmt: skip
 
 
 def _build(cls: type, data: dict[str, Any], where: tuple[str, ...] = ()) -> Any:
@@ -524,7 +575,7 @@ def _checks(cls: type) -> tuple[dict[str, Check], tuple[str, ...]]:
     """Each field's check, made once per record type, and the fields it cannot go without."""
     hints = _field_types(cls)
     fields = dataclasses.fields(cls)
-    checks = {f.name: _check(hints[f.name], f.name in NON_NEGATIVE) for f in fields}
+    checks = {f.name: _check(hints[f.name]) for f in fields}
     required = tuple(
         f.name
         for f in fields
@@ -537,6 +588,10 @@ def _check(hint: Any, non_negative: bool = False) -> Check:
     """The function that checks (and shapes) one value of type ``hint``; an error names
     the value's path, made only when there is one."""
     origin = typing.get_origin(hint)
+    if origin is Annotated:  # MeasuredMs
+        inner, *meta = typing.get_args(hint)
+        at_least = [m.ge for m in meta if isinstance(m, msgspec.Meta) and m.ge is not None]
+        return _check(inner, non_negative or any(g == 0 for g in at_least))
     if origin in (types.UnionType, typing.Union):
         options = typing.get_args(hint)
         inner = [a for a in options if a is not type(None)]

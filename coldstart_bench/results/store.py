@@ -9,14 +9,13 @@ edited in place. The reader tolerates a half-written last line and says so.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import errno
 import json
 import os
 import re
-import stat
 import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,11 +30,10 @@ from coldstart_bench.results.run_file import (
     parse_run_file,
 )
 from coldstart_bench.results.schema import (
-    READABLE_VERSIONS,
     SCHEMA_VERSION,
-    RecordError,
     TrialRecord,
 )
+from coldstart_bench.results.trials_file import check_regular, read_trials
 
 RUN_FILE = "run.json"
 TRIALS_FILE = "trials.jsonl"
@@ -282,83 +280,23 @@ class RunData:
         return dict(table) if isinstance(table, dict) else {}
 
 
-def iter_trial_lines(path: Path) -> Iterator[tuple[int, str]]:
-    with open(path, encoding="utf-8", errors="replace") as f:
-        yield from enumerate(f, start=1)
-
-
-def read_trials(path: Path) -> tuple[list[TrialRecord], list[str]]:
-    """Parse ``trials.jsonl``. A line that does not parse (typically the last one, cut off
-    when the harness was killed mid-write) or is no trial record of a readable version is
-    skipped and reported, not fatal; but a file none of whose lines is a trial, or that is
-    no regular file (a directory, a FIFO that would block every reader, a link that leads
-    nowhere), is :class:`RunDirError`."""
-    records: list[TrialRecord] = []
-    problems: list[str] = []
-    _check_regular(path)
-    if not path.exists():
-        return records, problems
-    versions: dict[object, int] = {}
-    lines = 0
-    for number, line in iter_trial_lines(path):
-        if not line.strip():
-            continue
-        lines += 1
-        try:
-            data = json.loads(line)
-            version = data.get("schema_version") if isinstance(data, dict) else None
-            if version not in READABLE_VERSIONS:
-                versions[version] = versions.get(version, 0) + 1
-                continue
-            records.append(TrialRecord.from_dict(data))
-        except RecordError as exc:
-            problems.append(f"{path.name} line {number}: not a valid trial record: {exc}")
-        except (json.JSONDecodeError, TypeError, AttributeError, ValueError) as exc:
-            cut = (
-                ""
-                if line.endswith("\n")
-                else " (cut off: the run was probably killed while writing it)"
-            )
-            problems.append(f"{path.name} line {number}: not a complete trial record{cut}: {exc}")
-    readable = ", ".join(map(str, READABLE_VERSIONS))
-    for version, count in versions.items():
-        problems.append(
-            f"{path.name}: {count} line(s) of schema_version {version!r}; this version reads "
-            f"{readable}"
-        )
-    if lines and not records:
-        raise RunDirError(
-            f"{path}: none of its {lines} line(s) is a trial record this version can read "
-            f"({problems[0]}{'; ...' if len(problems) > 1 else ''})"
-        )
-    return records, problems
-
-
-def _check_regular(path: Path) -> None:
-    """``path`` is a regular file or does not exist; else :class:`RunDirError`."""
-    try:
-        mode = path.stat().st_mode
-    except FileNotFoundError:
-        if path.is_symlink():
-            raise RunDirError(
-                f"{path}: a link to {os.readlink(path)}, which does not exist"
-            ) from None
-        return
-    except OSError as exc:  # a link that loops, a file we may not read
-        raise RunDirError(f"{path}: cannot be read ({exc.strerror or exc})") from None
-    if not stat.S_ISREG(mode):
-        kind = "a directory" if stat.S_ISDIR(mode) else "not a regular file (a FIFO or device)"
-        raise RunDirError(f"{path}: {kind}, not a file of trial records")
-
-
 def read_run(run_dir: str | Path) -> RunData:
+    """A run directory with every trial record in memory."""
+    run = read_run_file(run_dir)
+    trials, problems = read_trials(run.run_dir / TRIALS_FILE)
+    return dataclasses.replace(run, trials=trials, problems=problems)
+
+
+def read_run_file(run_dir: str | Path) -> RunData:
+    """A run directory's ``run.json`` alone (``trials`` empty: :func:`iter_trials` streams
+    them). A run whose harness is gone while it says ``running`` is ``abandoned``."""
     directory = Path(run_dir)
     if not directory.is_dir():
         raise RunDirError(f"{directory}: no such run directory")
     meta_path = directory / RUN_FILE
     if not meta_path.exists() and not meta_path.is_symlink():
         raise RunDirError(f"{directory}: not a coldstart run (no {RUN_FILE})")
-    _check_regular(meta_path)
+    check_regular(meta_path)
     try:
         raw = json.loads(meta_path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -369,9 +307,9 @@ def read_run(run_dir: str | Path) -> RunData:
         metadata = parse_run_file(raw, str(meta_path))
     except RunFileError as exc:
         raise RunDirError(str(exc)) from None
-    trials, problems = read_trials(directory / TRIALS_FILE)
+    check_regular(directory / TRIALS_FILE)
     if owner_gone(metadata):  # killed: every reader sees it so, and the space it held for
         metadata = metadata.with_status("abandoned")  # its last words is free now
         with contextlib.suppress(OSError):
             (directory / RESERVE_FILE).unlink(missing_ok=True)
-    return RunData(run_dir=directory, metadata=metadata, trials=trials, problems=problems)
+    return RunData(run_dir=directory, metadata=metadata, trials=[])

@@ -14,7 +14,7 @@ import shutil
 import signal
 import socket
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from coldstart_bench.plan.render import LOCAL_HOST
@@ -29,14 +29,21 @@ class BalancerMissing(Exception):
     """No haproxy program here."""
 
 
-def haproxy_config(fleet: FleetSpec, replicas: Sequence[ServiceSpec]) -> str:
+def haproxy_config(
+    fleet: FleetSpec, replicas: Sequence[ServiceSpec], hosts: Mapping[str, str] | None = None
+) -> str:
+    """HAProxy's configuration for the trial: the replicas on this machine, or each on the
+    host ``hosts`` names (a Ray node's)."""
     every = f"{fleet.health_check_ms}ms"
     check = (
         f"  option httpchk GET {fleet.check_path}\n  http-check expect status 200\n"
         if fleet.check_path
         else ""
     )
-    servers = "".join(f"  server {s.name} {LOCAL_HOST}:{s.port} check\n" for s in replicas)
+    where = hosts or {}
+    servers = "".join(
+        f"  server {s.name} {where.get(s.name, LOCAL_HOST)}:{s.port} check\n" for s in replicas
+    )
     return (
         "global\n"
         "  log stdout format raw daemon\n"

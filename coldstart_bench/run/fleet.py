@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from coldstart_bench.plan.render import LOCAL_HOST
 from coldstart_bench.plan.specs import FleetSpec, RequestSpec, ServiceSpec, TrialSetup
 from coldstart_bench.probe.client import Probe
 from coldstart_bench.probe.load import LoadRunner
@@ -40,8 +41,8 @@ class ReadyWatch:
     waits for the rest. A replica started later (a staggered fleet) is spawned by its own
     thread when its time comes — or not at all once :meth:`cancel` was called."""
 
-    def __init__(self, expected: int, deadline_ns: int | None) -> None:
-        self.expected = expected
+    def __init__(self, deadline_ns: int | None) -> None:
+        self.expected = 0  # replicas watched or to be spawned: first() waits for them
         self.deadline_ns = deadline_ns
         self.failures: dict[str, str] = {}
         self._ready: list[ServiceProcess] = []
@@ -62,7 +63,9 @@ class ReadyWatch:
 
     def _thread(self, target: Callable[..., ServiceProcess | None], name: str, *args: Any) -> None:
         thread = threading.Thread(target=self._run, args=(target, name, *args), daemon=True)
-        self._threads.append(thread)
+        with self._changed:
+            self.expected += 1
+            self._threads.append(thread)
         thread.start()
 
     def _wait(self, replica: ServiceProcess) -> ServiceProcess:
@@ -105,7 +108,9 @@ class ReadyWatch:
             return list(self._ready)
 
     def join(self) -> None:
-        for thread in self._threads:
+        with self._changed:
+            threads = list(self._threads)
+        for thread in threads:
             thread.join()
 
 
@@ -116,10 +121,12 @@ def start_replicas(
     t0: int,
     deadline: Deadline,
 ) -> ReadyWatch:
-    """Spawn the replicas — all at t0, or replica i at t0 + (i − 1) × stagger_ms — and
-    watch each for its readiness."""
-    watch = ReadyWatch(len(setup.services), deadline.at_ns)
-    for i, spec in enumerate(setup.services):
+    """Spawn the replicas — all at t0, or replica i at t0 + (i − 1) × stagger_ms, or only
+    the first where the queue starts the rest (:class:`QueueScaler`) — and watch each for
+    its readiness."""
+    watch = ReadyWatch(deadline.at_ns)
+    on_queue = fleet.scale_at_queue is not None
+    for i, spec in enumerate(setup.services[:1] if on_queue else setup.services):
         if i and fleet.stagger_ms:
             watch.spawn_later(processes, spec, t0 + int(i * fleet.stagger_ms * 1e6))
         else:
@@ -127,7 +134,48 @@ def start_replicas(
     return watch
 
 
-def client_route(policy: str, first: ServiceProcess, watch: ReadyWatch) -> Route:
+class QueueScaler:
+    """Replicas 2..N started as the requests outstanding ask for them: every
+    :data:`EVERY_S` from t0, while more than ``per_replica`` × the replicas started are
+    outstanding (arrived, not answered), one more is started — until every replica is, or
+    :meth:`stop`. What was outstanding at each start is kept (:attr:`started_at`)."""
+
+    EVERY_S = 0.005
+
+    def __init__(
+        self,
+        watch: ReadyWatch,
+        processes: TrialProcesses | Any,
+        waiting: list[ServiceSpec],
+        per_replica: int,
+        outstanding: Callable[[], int],
+    ) -> None:
+        self.watch, self.processes = watch, processes
+        self.waiting, self.per_replica, self.outstanding = list(waiting), per_replica, outstanding
+        self.started_at: dict[str, int] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="queue-scaler", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        started = 1
+        while self.waiting and not self._stop.wait(self.EVERY_S):
+            queued = self.outstanding()
+            while self.waiting and queued > self.per_replica * started:
+                spec = self.waiting.pop(0)
+                started += 1
+                self.started_at[spec.name] = queued
+                self.watch.spawn_later(self.processes, spec, time.perf_counter_ns())
+
+    def stop(self) -> None:
+        """No replica is started after this returns."""
+        self._stop.set()
+        self._thread.join()
+
+
+def client_route(
+    policy: str, first: ServiceProcess, watch: ReadyWatch, address_of: Callable[[str], str]
+) -> Route:
     """The client's own policy: ``first-ready`` sends every request to the replica ready
     first; ``round-robin`` each to the next of the replicas ready at that moment."""
     turn = itertools.count()
@@ -138,23 +186,31 @@ def client_route(policy: str, first: ServiceProcess, watch: ReadyWatch) -> Route
             chosen = ready[next(turn) % len(ready)]
         else:
             chosen = first
-        return retarget(request, chosen.spec.port), chosen.spec.name
+        name = chosen.spec.name
+        return retarget(request, chosen.spec.port, address_of(name)), name
 
     return route
 
 
-def retarget(request: RequestSpec, port: int) -> RequestSpec:
-    """The request sent to a replica's port instead."""
+def retarget(request: RequestSpec, port: int, host: str | None = None) -> RequestSpec:
+    """The request sent to a replica's port (on ``host``, where not the request's own)."""
     parts = urlsplit(request.url)
-    host = parts.netloc.rsplit(":", 1)[0]
+    host = host or parts.netloc.rsplit(":", 1)[0]
     return dataclasses.replace(request, url=urlunsplit(parts._replace(netloc=f"{host}:{port}")))
 
 
+def _address_of(processes: Any) -> Callable[[str], str]:
+    """Where each replica is reached: this machine, or its Ray node."""
+    return getattr(processes, "address_of", lambda _name: LOCAL_HOST)
+
+
 def measure_fleet(
-    setup: TrialSetup, fleet: FleetSpec, state: TrialState, processes: TrialProcesses
+    setup: TrialSetup, fleet: FleetSpec, state: TrialState, processes: TrialProcesses | Any
 ) -> None:
     """The fleet's trial, with its [requests] one after another or its [load] (through
-    HAProxy: arrivals before it has a replica up are held or retried, as [load] says)."""
+    HAProxy: arrivals before it has a replica up are held or retried, as [load] says).
+    ``processes``: this machine's, or the replicas placed on a Ray cluster's nodes
+    (:class:`~coldstart_bench.run.ray_fleet.RayReplicas`, which answers the same calls)."""
     balancer = TrialProcesses(processes.guardian)
     runner = LoadRunner(setup.load, setup.probe) if setup.load is not None else None
     if runner is not None:
@@ -163,21 +219,30 @@ def measure_fleet(
         runner.prepare()  # thread, loop and client before t0
     first: ServiceProcess | None = None
     watch: ReadyWatch | None = None
+    scaler: QueueScaler | None = None
     balancer_ready_ms: float | None = None
     with contextlib.ExitStack() as stack:
         probe = stack.enter_context(Probe(setup.probe)) if runner is None else None
         if probe is not None:
             probe.prime(list(setup.requests))
         try:
-            TrialProcesses.check_ports(setup.services)
+            if fleet.placement == "local":  # a Ray node's ports are its own
+                TrialProcesses.check_ports(setup.services)
+            address_of = _address_of(processes)
             if fleet.balancer == "haproxy":
-                fleet.config_path.write_text(haproxy_config(fleet, setup.services))
+                hosts = {s.name: address_of(s.name) for s in setup.services}
+                fleet.config_path.write_text(haproxy_config(fleet, setup.services, hosts))
                 balancer.start(haproxy_spec(fleet, fleet.config_path.parent))
             t0 = processes.begin()
             deadline = Deadline.after(t0, setup.timeout_s)
             if runner is not None:
                 runner.begin(t0)
             watch = start_replicas(setup, fleet, processes, t0, deadline)
+            if fleet.scale_at_queue is not None and runner is not None:
+                rest = list(setup.services[1:])
+                scaler = QueueScaler(
+                    watch, processes, rest, fleet.scale_at_queue, runner.outstanding
+                )
             first = watch.first()
             if first is None:
                 said = "; ".join(f"{name}: {why}" for name, why in watch.failures.items())
@@ -201,11 +266,13 @@ def measure_fleet(
                     state.fail("timeout", f"HAProxy had no replica up within {limit:g} s of t0")
             else:
                 assert probe is not None
-                route = client_route(fleet.balancer, first, watch)
+                route = client_route(fleet.balancer, first, watch, address_of)
                 send_requests(probe, setup, setup.requests, t0, state, processes, deadline, route)
             if runner is not None and not state.load:  # the traffic never got going
                 runner.abort(state.error or "the fleet never had a replica up")
                 state.load = runner.finish(30.0)
+            if scaler is not None:
+                scaler.stop()
             watch.join()
             for name, why in watch.failures.items():
                 if first is not None:
@@ -218,6 +285,8 @@ def measure_fleet(
                 state.load = runner.finish(30.0)
             state.fail(getattr(exc, "status", "failed"), str(exc))
         finally:
+            if scaler is not None:
+                scaler.stop()
             if watch is not None:
                 watch.cancel()
             if runner is not None:
@@ -226,20 +295,24 @@ def measure_fleet(
             processes.stop_all()
             balancer.stop_all()
             state.teardown_ms = ns_to_ms(time.perf_counter_ns() - teardown_began)
-    state.fleet = _record(fleet, processes, first, balancer_ready_ms)
+    started = scaler.started_at if scaler is not None else None
+    state.fleet = _record(fleet, processes, first, balancer_ready_ms, started)
 
 
 def _record(
     fleet: FleetSpec,
-    processes: TrialProcesses,
+    processes: TrialProcesses | Any,
     first: ServiceProcess | None,
     balancer_ready_ms: float | None,
+    started: dict[str, int] | None = None,
 ) -> FleetRecord:
     t0 = processes.t0_ns or 0
+    replicas = getattr(processes, "remote", None) or processes.services
     ready = {
-        s.spec.name: ns_to_ms(s.ready_ns - t0) if s.ready_ns is not None else None
-        for s in processes.services
+        s.spec.name: ns_to_ms(s.ready_ns - t0) if s.ready_ns is not None else None for s in replicas
     }
+    placed = [getattr(processes, "placed", {}).get(name) for name in fleet.replicas]
+    on_ray = all(p is not None for p in placed) and fleet.placement == "ray"
     answers = logged_answers(fleet.log_path) if fleet.balancer == "haproxy" else []
     return FleetRecord(
         replicas=fleet.replicas,
@@ -251,4 +324,10 @@ def _record(
         if fleet.balancer == "haproxy"
         else None,
         balancer_answers=tuple(server for server, _status in answers),
+        queue_at_start=()
+        if started is None
+        else tuple(0 if i == 0 else started.get(name) for i, name in enumerate(fleet.replicas)),
+        nodes=tuple(f"{p.hostname} {p.node_id[:12]}" for p in placed if p) if on_ray else (),
+        clock_offset_ms=tuple(p.offset_ns / 1e6 for p in placed if p) if on_ray else (),
+        clock_error_ms=tuple(p.error_ns / 1e6 for p in placed if p) if on_ray else (),
     )

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from coldstart_bench.errors import ColdstartError
 from coldstart_bench.plan.fleet import fleet_ports
 from coldstart_bench.plan.order import TrialSpec
 from coldstart_bench.plan.render import RenderContext, render_trial, wants_spans
@@ -42,6 +43,7 @@ from coldstart_bench.run.collect import collect, span_phases_of
 from coldstart_bench.run.fleet import measure_fleet
 from coldstart_bench.run.loadtrial import measure_load
 from coldstart_bench.run.machine import MachineWatch
+from coldstart_bench.run.ray_fleet import RayReplicas
 from coldstart_bench.run.requests import send_requests
 from coldstart_bench.run.state import Deadline, TrialState
 from coldstart_bench.scenario.reader import LoadedScenario
@@ -161,7 +163,9 @@ def _run_rendered(
     except _SetupFailed as exc:
         state.fail("failed", str(exc))
         cache_at_spawn = None
-    processes = TrialProcesses(context.guardian, context.accounting)
+    processes: TrialProcesses | RayReplicas = TrialProcesses(context.guardian, context.accounting)
+    if state.status == "ok" and setup.fleet is not None and setup.fleet.placement == "ray":
+        processes = _placed_on_ray(setup, context, state)
     if state.status == "ok":
         _measure(setup, state, processes)
     if cache_at_spawn is not None:
@@ -169,6 +173,10 @@ def _run_rendered(
 
     t0 = processes.t0_ns if processes.t0_ns is not None else time.perf_counter_ns()
     services, phases = collect(processes, run_dir, t0, state)
+    if isinstance(processes, RayReplicas):  # collected on their nodes
+        services += tuple(processes.records)
+        phases += processes.phases
+        state.notes += processes.notes
     if receiver is not None and otlp is not None:
         phases += span_phases_of(receiver, otlp, t0, setup, state)
     if tmp is not None and (note := trial_tmp.remove(tmp)):
@@ -206,12 +214,34 @@ def _run_rendered(
     return redact_record(record, _secrets(setup, loaded))
 
 
-def _measure(setup: TrialSetup, state: TrialState, processes: TrialProcesses) -> None:
+def _placed_on_ray(
+    setup: TrialSetup, context: RunContext, state: TrialState
+) -> TrialProcesses | RayReplicas:
+    """The fleet's replicas placed on a Ray cluster's nodes, an actor each (before t0)."""
+    assert setup.fleet is not None
+    try:
+        replicas = RayReplicas(
+            context.guardian, setup.fleet.ray_address, context.run_dir, context.accounting
+        )
+    except Exception as exc:  # Ray missing, or no cluster at the address
+        state.fail("failed", str(exc) if isinstance(exc, ColdstartError) else f"Ray: {exc}")
+        return TrialProcesses(context.guardian, context.accounting)
+    try:
+        replicas.place(setup.services)
+    except LaunchError as exc:
+        state.fail(exc.status, str(exc))
+    except Exception as exc:  # Ray's own errors: no cluster there, a node gone
+        state.fail("failed", f"the replicas could not be placed on Ray: {exc}")
+    return replicas
+
+
+def _measure(setup: TrialSetup, state: TrialState, processes: TrialProcesses | RayReplicas) -> None:
     """The cold start itself: t0, every service started and ready, the requests; then the
     teardown, whatever happened."""
     if setup.fleet is not None:
         measure_fleet(setup, setup.fleet, state, processes)
         return
+    assert isinstance(processes, TrialProcesses)  # only a fleet is placed on Ray
     if setup.load is not None:
         measure_load(setup, setup.load, state, processes)
         return

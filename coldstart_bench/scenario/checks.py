@@ -218,6 +218,17 @@ def _a_fleet_has_one_service_on_free_ports(scenario: Scenario) -> None:
         raise PathError("services[0].port", "a fleet's replicas each need a port: remove port")
     if scenario.chaos is not None:
         raise PathError("fleet", "[chaos] in a fleet is not supported yet")
+    if scenario.fleet.scale_at_queue is not None:
+        if scenario.load is None:
+            raise PathError(
+                "fleet.scale_at_queue",
+                "replicas started on the queue need traffic that queues: add a [load]",
+            )
+        if scenario.fleet.stagger_ms:
+            raise PathError(
+                "fleet.scale_at_queue",
+                "start the replicas on the queue or staggered, not both (stagger_ms)",
+            )
     if scenario.load is not None:
         levels = factors.get("balancer", (scenario.fleet.balancer,))
         if set(levels) - {"haproxy"}:

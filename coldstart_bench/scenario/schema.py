@@ -614,6 +614,18 @@ class FleetConfig(_Model):
     stagger_ms: float = Field(0.0, ge=0, le=600_000)
     """Replica i is spawned (i − 1) × stagger_ms after t0 (0: all at t0), as an autoscaler
     that adds one replica at a time."""
+    scale_at_queue: int | None = Field(None, ge=1, le=100_000)
+    """Start replicas on demand, as Knative's and KEDA's autoscalers do: replica 1 at t0,
+    then one more whenever the requests outstanding (arrived and not answered yet: held
+    while no replica is up, queued or in flight) exceed this many per replica started
+    (checked every 5 ms), up to `replicas`. Needs `[load]`; not with `stagger_ms`."""
+    placement: Literal["local", "ray"] = "local"
+    """Where the replicas run: `local`, on this machine; `ray`, across the nodes of a Ray
+    cluster, replica i on node i mod N (the head first), each started, watched and stopped
+    by an actor on its node, its times joined to the trial's clock (the `ray` extra)."""
+    ray_address: str | None = None
+    """With `placement = "ray"`: the cluster (`HOST:PORT`); default: the one `RAY_ADDRESS`
+    names, else a one-node cluster started for the run."""
 
 
 class ChaosConfig(_Model):

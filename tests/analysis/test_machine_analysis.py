@@ -6,15 +6,21 @@ from __future__ import annotations
 import numpy as np
 from helpers import record
 
-from coldstart_bench.analysis.machine import drift, machine_trace, summarise_machine
+from coldstart_bench.analysis.machine import (
+    drift,
+    machine_frame,
+    machine_trace,
+    summarise_machine,
+)
 from coldstart_bench.results.schema import MachineSample
 
 
 def trials(calibrations, load: float = 0.5, cpus: int = 2, steal: float = 0.0):  # type: ignore[no-untyped-def]
-    return [
+    """The machine frame of trials with these calibrations."""
+    return machine_frame(
         record(i, machine=MachineSample(c, (c,), load, cpus, 0.5, steal))
         for i, c in enumerate(calibrations)
-    ]
+    )
 
 
 def test_the_same_machine_is_shown_the_same_and_a_slower_one_is_not():
@@ -53,10 +59,10 @@ def test_other_work_between_trials_makes_a_machine_busy_before_its_load_average_
         record(i, machine=MachineSample(130.0, (130.0,), 2.0, 2, 1.0, 0.0, others_busy_share=0.97))
         for i in range(12)
     ]
-    found = summarise_machine(kept_busy)
+    found = summarise_machine(machine_frame(kept_busy))
     assert found.busy and "other work kept 97% of the CPUs busy" in (found.busy_line() or "")
     idle = [
         record(i, machine=MachineSample(55.0, (55.0,), 0.3, 2, 0.6, 0.0, others_busy_share=0.04))
         for i in range(12)
     ]
-    assert summarise_machine(idle).busy_line() is None
+    assert summarise_machine(machine_frame(idle)).busy_line() is None

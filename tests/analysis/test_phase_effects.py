@@ -10,7 +10,11 @@ from test_analysis import trial
 
 from coldstart_bench.analysis.effects import declared_levels, factor_effects
 from coldstart_bench.analysis.frames import trials_frame
-from coldstart_bench.analysis.phase_effects import phase_durations, phase_effects
+from coldstart_bench.analysis.phase_effects import (
+    phase_durations,
+    phase_effects,
+    trials_with_phases,
+)
 from coldstart_bench.results.schema import PhaseRecord, ServiceRecord, TrialRecord
 
 
@@ -39,7 +43,7 @@ def page_cache_run() -> list[TrialRecord]:
 def test_a_toggle_that_moves_one_phase_is_clear_on_that_phase_only():
     trials = page_cache_run()
 
-    effects = {e.metric: e for e in phase_effects(trials)}
+    effects = {e.metric: e for e in phase_effects(trials_with_phases(trials))}
 
     load = effects["phase:model_load"]
     assert (load.factor, load.baseline, load.treatment) == ("page_cache", "cold", "warm")
@@ -71,12 +75,12 @@ def test_phases_of_two_services_are_told_apart_and_a_restart_is_left_out():
 
 def test_a_run_without_phases_has_no_phase_effects():
     trials = [trial(i, {"warmup": ("none", "startup")[i % 2]}, 1000 + i) for i in range(8)]
-    assert phase_effects(trials, declared_levels([])) == []
+    assert phase_effects(trials_with_phases(trials), declared_levels([])) == []
 
 
 def test_the_intervals_hold_together_for_all_phase_comparisons():
     # 2 phases × 1 treatment level = 2 comparisons: each interval at 1 − 0.05 / 2
-    effects = phase_effects(page_cache_run())
+    effects = phase_effects(trials_with_phases(page_cache_run()))
 
     assert len(effects) == 2
     assert all(e.confidence == pytest.approx(0.975) for e in effects)

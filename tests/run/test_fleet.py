@@ -225,3 +225,52 @@ def test_a_staggered_fleet_spawns_each_replica_in_its_turn(tmp_path: Path, write
         assert all(r is not None for r in trial.fleet.ready_ms)  # each measured to ready
     (row,) = fleet_rows(run.trials, run.variant_order)
     assert row.k_ready_ms[-1] > 600  # type: ignore[operator]  # the last spawned at 600 ms
+
+
+@pytest.mark.skipif(HAPROXY is None, reason="needs HAProxy (apt-get install haproxy)")
+def test_replicas_start_when_the_queue_asks_for_them_and_not_before(tmp_path: Path, write_scenario):
+    """scale_at_queue = 5: replica 1 at t0; a burst of 30 held arrivals is more than 5 per
+    replica started, so the other two start at once; three arrivals a second never are."""
+
+    def on_queue(load: str) -> str:
+        return (
+            fleet_scenario([3], ["haproxy"])
+            .replace("health_check_ms = 50", "health_check_ms = 50\n        scale_at_queue = 5")
+            .replace(
+                '[requests]\n        kind = "http"\n        count = 3',
+                f"[requests]\n        count = 1\n        [load]\n        {load}",
+            )
+        )
+
+    burst = write_scenario(on_queue('pattern = "burst"\n        requests = 30'))
+    outcome = run_scenario(burst, run_options(tmp_path / "results", run_id="burst"))
+    assert outcome.exit_code == 0
+    for trial in read_run(outcome.run_dir).trials:
+        fleet = trial.fleet
+        assert trial.status == "ok" and fleet is not None
+        queued = fleet.queue_at_start
+        assert queued[0] == 0 and all(q is not None and q > 5 for q in queued[1:]), queued
+        assert [s.name for s in trial.services] == ["toy", "toy.2", "toy.3"]
+        assert all(s.spawn_ms is not None and s.spawn_ms < 200 for s in trial.services)
+        assert len(trial.load) == 30  # every arrival recorded
+
+    light = write_scenario(on_queue('pattern = "constant"\n        rate = 3\n        requests = 3'))
+    outcome = run_scenario(light, run_options(tmp_path / "results", run_id="light"))
+    assert outcome.exit_code == 0
+    run = read_run(outcome.run_dir)
+    for trial in run.trials:
+        fleet = trial.fleet
+        assert trial.status == "ok" and fleet is not None
+        assert fleet.queue_at_start == (0, None, None)  # the others never asked for
+        assert [s.name for s in trial.services] == ["toy"]
+        assert {r.request.replica for r in trial.load} == {"toy"}
+    (row,) = fleet_rows(run.trials, run.variant_order)
+    assert row.started == 1 and "1 of 3 started: 1 at t0" in row.started_text()
+
+
+def test_a_queue_rule_without_traffic_that_queues_is_refused(write_scenario):
+    text = fleet_scenario([2], ["first-ready"]).replace(
+        "health_check_ms = 50", "health_check_ms = 50\n        scale_at_queue = 4"
+    )
+    with pytest.raises(ColdstartError, match="need traffic that queues"):
+        read_scenario(write_scenario(text))

@@ -12,8 +12,9 @@ from helpers import toy_command, toy_scenario
 from typer.testing import CliRunner
 
 from coldstart_bench import read_run
+from coldstart_bench.analysis.digest import stratify_by_node
 from coldstart_bench.analysis.frames import trials_frame
-from coldstart_bench.analysis.summary import stratify_by_node, summarise
+from coldstart_bench.analysis.summary import summarise
 from coldstart_bench.cli.app import app
 from coldstart_bench.results.schema import NodeIdentity, TrialRecord
 

@@ -40,6 +40,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--tls-key")
     p.add_argument("--startup-delay-ms", type=float, default=0.0, help="sleep before listening")
     p.add_argument(
+        "--startup-work-ms",
+        type=float,
+        default=0.0,
+        help="before listening, compute until this much CPU time is spent (a start-up whose "
+        "cost is CPU work: on a busy machine its wall time stretches, its CPU time does not)",
+    )
+    p.add_argument(
         "--health-delay-ms",
         type=float,
         default=0.0,
@@ -497,6 +504,10 @@ def main(argv: list[str]) -> int:
         write_phase(f"said-{n}", IMPORT_START_NS, before)
     if args.startup_delay_ms:
         time.sleep(args.startup_delay_ms / 1000)
+    if args.startup_work_ms:
+        until = time.process_time() + args.startup_work_ms / 1000
+        while time.process_time() < until:
+            sum(range(1000))
     if args.compile_cache:
         kernel = os.path.join(args.compile_cache, "kernel.bin")
         if not os.path.exists(kernel):
