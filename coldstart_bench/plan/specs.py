@@ -143,7 +143,7 @@ class FleetSpec:
     requests go."""
 
     replicas: tuple[str, ...]  # the replicas' names, replica 1 first
-    balancer: Literal["haproxy", "first-ready", "round-robin"]
+    balancer: Literal["haproxy", "first-ready", "round-robin", "least-outstanding"]
     balancer_port: int | None  # haproxy's front end
     health_check_ms: int
     stagger_ms: float  # replica i spawned (i − 1) × this after t0

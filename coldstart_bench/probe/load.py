@@ -17,9 +17,10 @@ import dataclasses
 import itertools
 import threading
 import time
+from typing import Protocol
 
 from coldstart_bench.plan.arrivals import arrivals
-from coldstart_bench.plan.specs import LoadSpec, ProbeSettings
+from coldstart_bench.plan.specs import LoadSpec, ProbeSettings, RequestSpec
 from coldstart_bench.probe.aclient import AsyncProbe
 from coldstart_bench.probe.timeline import HARNESS_OUT_OF_FILES, out_of_descriptors
 from coldstart_bench.results.schema import LoadRecord, RequestRecord, ns_to_ms
@@ -28,13 +29,25 @@ from coldstart_bench.scenario.schema import MAX_ARRIVALS
 _RETRY_STATUS = (502, 503, 504)  # a proxy with no upstream yet, a server still loading
 
 
+class Router(Protocol):
+    """A fleet's client-side policy: which replica a request goes to (and the request as
+    sent there), and when it is done with it."""
+
+    def pick(self, request: RequestSpec) -> tuple[RequestSpec, str]: ...
+
+    def release(self, replica: str) -> None: ...
+
+
 class LoadRunner:
     """Start it before t0 (:meth:`prepare`: the thread, the loop and the client are not the
     server's cold start), then :meth:`begin` at t0, :meth:`ready` when the services are,
     and :meth:`finish` to collect the records. :meth:`close` on every path."""
 
-    def __init__(self, load: LoadSpec, settings: ProbeSettings) -> None:
+    def __init__(
+        self, load: LoadSpec, settings: ProbeSettings, router: Router | None = None
+    ) -> None:
         self.load = load
+        self.router = router  # a fleet's client-side policy (else: the request's own URL)
         self.traffic = load.settings
         self.settings = settings
         self.records: list[LoadRecord] = []
@@ -197,6 +210,11 @@ class LoadRunner:
 
         await asyncio.gather(*(client() for _ in range(self.traffic.concurrency)))
 
+    async def _send(self, probe: AsyncProbe, spec: RequestSpec) -> RequestRecord:
+        if self.router is None:
+            return await probe.send(spec, self._t0_ns)
+        return await _routed(probe, self.router, spec, self._t0_ns)
+
     async def _one(self, probe: AsyncProbe, phase: str, index: int, arrival: int) -> None:
         """Send one arrival and record it, whatever happens: answered, failed, timed out, or
         cut when the trial's time runs out while it is held or in flight."""
@@ -223,7 +241,7 @@ class LoadRunner:
                     sent = _never_ready(index, arrival, self._t0_ns, self._abort)
                     break
                 attempts += 1
-                sent = await probe.send(spec, self._t0_ns)
+                sent = await self._send(probe, spec)
                 retry = (
                     self.traffic.before_ready == "retry"
                     and sent.status != "ok"
@@ -253,6 +271,18 @@ class LoadRunner:
                     lag_ms=ns_to_ms(lag),
                 )
             )
+
+
+async def _routed(
+    probe: AsyncProbe, router: Router, spec: RequestSpec, t0_ns: int
+) -> RequestRecord:
+    """One request sent where the router says, named with its replica."""
+    routed, replica = router.pick(spec)
+    try:
+        sent = await probe.send(routed, t0_ns)
+    finally:
+        router.release(replica)
+    return sent if sent.replica else dataclasses.replace(sent, replica=replica)
 
 
 def _never_ready(index: int, arrival: int, t0_ns: int, reason: str) -> RequestRecord:

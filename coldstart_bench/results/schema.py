@@ -352,7 +352,7 @@ class FleetRecord:
     replicas: tuple[str, ...]
     """The replicas' names, replica 1 first (their service records have the same names)."""
     balancer: str
-    """`haproxy`, `first-ready` or `round-robin`."""
+    """`haproxy`, `first-ready`, `round-robin` or `least-outstanding`."""
     ready_ms: tuple[float | None, ...] = ()
     """When each replica was ready, from t0 (None: it never was), in the order of `replicas`."""
     first_ready: str | None = None

@@ -12,7 +12,8 @@ import itertools
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -31,7 +32,7 @@ from coldstart_bench.run.balancer import (
     wait_until_up,
 )
 from coldstart_bench.run.loadtrial import judge_load
-from coldstart_bench.run.requests import Route, send_requests
+from coldstart_bench.run.requests import send_requests
 from coldstart_bench.run.state import Deadline, TrialState
 
 
@@ -120,11 +121,12 @@ def start_replicas(
     processes: TrialProcesses,
     t0: int,
     deadline: Deadline,
+    watch: ReadyWatch,
 ) -> ReadyWatch:
     """Spawn the replicas — all at t0, or replica i at t0 + (i − 1) × stagger_ms, or only
     the first where the queue starts the rest (:class:`QueueScaler`) — and watch each for
     its readiness."""
-    watch = ReadyWatch(deadline.at_ns)
+    watch.deadline_ns = deadline.at_ns
     on_queue = fleet.scale_at_queue is not None
     for i, spec in enumerate(setup.services[:1] if on_queue else setup.services):
         if i and fleet.stagger_ms:
@@ -173,23 +175,40 @@ class QueueScaler:
         self._thread.join()
 
 
-def client_route(
-    policy: str, first: ServiceProcess, watch: ReadyWatch, address_of: Callable[[str], str]
-) -> Route:
-    """The client's own policy: ``first-ready`` sends every request to the replica ready
-    first; ``round-robin`` each to the next of the replicas ready at that moment."""
-    turn = itertools.count()
+class ClientRouter:
+    """The client's own policy over the replicas ready when each request is sent (before any
+    is: replica 1, as a client that knows no better): ``first-ready``, every request to the
+    replica ready first; ``round-robin``, each to the next; ``least-outstanding``, each to
+    the one with the fewest of our requests in flight, ties to the one ready first."""
 
-    def route(request: RequestSpec) -> tuple[RequestSpec, str]:
-        if policy == "round-robin":
-            ready = watch.ready_now()
-            chosen = ready[next(turn) % len(ready)]
-        else:
-            chosen = first
-        name = chosen.spec.name
-        return retarget(request, chosen.spec.port, address_of(name)), name
+    def __init__(
+        self,
+        policy: str,
+        watch: ReadyWatch,
+        replicas: Sequence[ServiceSpec],
+        address_of: Callable[[str], str],
+    ) -> None:
+        self.policy, self.watch, self.address_of = policy, watch, address_of
+        self.fallback = replicas[0]
+        self.outstanding: Counter[str] = Counter()
+        self._turn = itertools.count()
+        self._lock = threading.Lock()
 
-    return route
+    def pick(self, request: RequestSpec) -> tuple[RequestSpec, str]:
+        ready = [r.spec for r in self.watch.ready_now()] or [self.fallback]
+        with self._lock:
+            if self.policy == "round-robin":
+                chosen = ready[next(self._turn) % len(ready)]
+            elif self.policy == "least-outstanding":
+                chosen = min(ready, key=lambda spec: self.outstanding[spec.name])
+            else:
+                chosen = ready[0]
+            self.outstanding[chosen.name] += 1
+        return retarget(request, chosen.port, self.address_of(chosen.name)), chosen.name
+
+    def release(self, replica: str) -> None:
+        with self._lock:
+            self.outstanding[replica] -= 1
 
 
 def retarget(request: RequestSpec, port: int, host: str | None = None) -> RequestSpec:
@@ -212,13 +231,19 @@ def measure_fleet(
     ``processes``: this machine's, or the replicas placed on a Ray cluster's nodes
     (:class:`~coldstart_bench.run.ray_fleet.RayReplicas`, which answers the same calls)."""
     balancer = TrialProcesses(processes.guardian)
-    runner = LoadRunner(setup.load, setup.probe) if setup.load is not None else None
+    address_of = _address_of(processes)
+    watch = ReadyWatch(None)
+    router = (
+        ClientRouter(fleet.balancer, watch, setup.services, address_of)
+        if fleet.balancer != "haproxy"
+        else None
+    )
+    runner = LoadRunner(setup.load, setup.probe, router) if setup.load is not None else None
     if runner is not None:
         assert setup.load is not None
         state.load_settings = setup.load.settings
         runner.prepare()  # thread, loop and client before t0
     first: ServiceProcess | None = None
-    watch: ReadyWatch | None = None
     scaler: QueueScaler | None = None
     balancer_ready_ms: float | None = None
     with contextlib.ExitStack() as stack:
@@ -228,7 +253,6 @@ def measure_fleet(
         try:
             if fleet.placement == "local":  # a Ray node's ports are its own
                 TrialProcesses.check_ports(setup.services)
-            address_of = _address_of(processes)
             if fleet.balancer == "haproxy":
                 hosts = {s.name: address_of(s.name) for s in setup.services}
                 fleet.config_path.write_text(haproxy_config(fleet, setup.services, hosts))
@@ -237,7 +261,7 @@ def measure_fleet(
             deadline = Deadline.after(t0, setup.timeout_s)
             if runner is not None:
                 runner.begin(t0)
-            watch = start_replicas(setup, fleet, processes, t0, deadline)
+            start_replicas(setup, fleet, processes, t0, deadline, watch)
             if fleet.scale_at_queue is not None and runner is not None:
                 rest = list(setup.services[1:])
                 scaler = QueueScaler(
@@ -264,10 +288,13 @@ def measure_fleet(
                         send_requests(probe, setup, setup.requests, t0, state, processes, deadline)
                 else:
                     state.fail("timeout", f"HAProxy had no replica up within {limit:g} s of t0")
+            elif runner is not None:  # the client's own policy: users reach the fleet now
+                runner.ready(first.ready_ns or time.perf_counter_ns())
+                state.load = runner.finish(deadline.left_s())
+                judge_load(setup, runner, state)
             else:
                 assert probe is not None
-                route = client_route(fleet.balancer, first, watch, address_of)
-                send_requests(probe, setup, setup.requests, t0, state, processes, deadline, route)
+                send_requests(probe, setup, setup.requests, t0, state, processes, deadline, router)
             if runner is not None and not state.load:  # the traffic never got going
                 runner.abort(state.error or "the fleet never had a replica up")
                 state.load = runner.finish(30.0)
@@ -278,8 +305,7 @@ def measure_fleet(
                 if first is not None:
                     state.notes.append(f"replica {name} was never ready: {why}")
         except (LaunchError, BalancerMissing) as exc:
-            if watch is not None:
-                watch.cancel()
+            watch.cancel()
             if runner is not None:
                 runner.abort(str(exc))
                 state.load = runner.finish(30.0)
@@ -287,8 +313,7 @@ def measure_fleet(
         finally:
             if scaler is not None:
                 scaler.stop()
-            if watch is not None:
-                watch.cancel()
+            watch.cancel()
             if runner is not None:
                 runner.close()
             teardown_began = time.perf_counter_ns()

@@ -229,14 +229,6 @@ def _a_fleet_has_one_service_on_free_ports(scenario: Scenario) -> None:
                 "fleet.scale_at_queue",
                 "start the replicas on the queue or staggered, not both (stagger_ms)",
             )
-    if scenario.load is not None:
-        levels = factors.get("balancer", (scenario.fleet.balancer,))
-        if set(levels) - {"haproxy"}:
-            raise PathError(
-                "fleet.balancer",
-                "under [load] the traffic goes through HAProxy (balancer = 'haproxy'); "
-                "first-ready and round-robin are for [requests]",
-            )
 
 
 def _template_variables_are_defined(scenario: Scenario) -> None:

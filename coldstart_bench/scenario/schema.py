@@ -603,12 +603,14 @@ class FleetConfig(_Model):
     """How many replicas start at t0 (the `replicas` factor sets it per variant). Replica 1
     keeps the service's name; replica i is `NAME.i`, on a port of its own (`{port}`;
     `{replica}` is i)."""
-    balancer: Literal["haproxy", "first-ready", "round-robin"] = "haproxy"
+    balancer: Literal["haproxy", "first-ready", "round-robin", "least-outstanding"] = "haproxy"
     """Where the requests go (the `balancer` factor sets it per variant): `haproxy`, a real
     HAProxy started for each trial before t0 with active health checks against the replicas
-    (its config generated, its log kept); the client's own policies, for `[requests]`:
-    `first-ready`, every request to the replica ready first; `round-robin`, each to the
-    next of the replicas ready when it is sent."""
+    (its config generated, its log kept); the client's own policies over the replicas
+    ready when a request is sent (before any is: replica 1): `first-ready`, every request
+    to the replica ready first; `round-robin`, each to the next; `least-outstanding`, each
+    to the one with the fewest of the client's requests in flight (ties: the one ready
+    first)."""
     health_check_ms: int = Field(100, ge=10, le=10_000)
     """HAProxy's health-check interval (its `inter`, `fastinter` and `downinter`)."""
     stagger_ms: float = Field(0.0, ge=0, le=600_000)

@@ -19,7 +19,7 @@ HARNESS_FACTORS: dict[str, tuple[str, ...]] = {
     "compile_cache": ("cold", "warm"),  # what {compile_cache_dir} holds at spawn
     "idle_s": (),  # seconds of silence before each request after the first (any number ≥ 0)
     "replicas": (),  # [fleet]: how many replicas start at once (1 to 32)
-    "balancer": ("haproxy", "first-ready", "round-robin"),  # [fleet]: where requests go
+    "balancer": ("haproxy", "first-ready", "round-robin", "least-outstanding"),  # [fleet]
 }
 # What the harness does with each (the scenario reference shows these).
 HARNESS_FACTOR_DOCS: dict[str, str] = {
@@ -36,7 +36,7 @@ HARNESS_FACTOR_DOCS: dict[str, str] = {
     "idle_s": "seconds of silence before each request after the first (instead of "
     "[requests] pause_ms)",
     "replicas": "sets [fleet] replicas: how many replicas of the service start at once",
-    "balancer": "sets [fleet] balancer: haproxy, first-ready or round-robin",
+    "balancer": "sets [fleet] balancer: haproxy, first-ready, round-robin or least-outstanding",
 }
 
 # Variables every template may use, besides the matrix factors and [vars].

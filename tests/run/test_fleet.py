@@ -8,14 +8,17 @@ import shutil
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from helpers import TOY_SERVER, run_options
 
 from coldstart_bench.analysis.fleet import fleet_rows
 from coldstart_bench.errors import ColdstartError
+from coldstart_bench.plan.specs import RequestSpec, ServiceSpec
 from coldstart_bench.report.build import build_report
 from coldstart_bench.results.store import read_run
+from coldstart_bench.run.fleet import ClientRouter
 from coldstart_bench.run.session import run_scenario
 from coldstart_bench.scenario.reader import read_scenario
 
@@ -116,7 +119,6 @@ def test_a_replica_that_dies_before_ready_is_said_and_the_others_serve(
     [
         ('[[services]]\nname = "other"\ncommand = ["true"]\n', "replicates the scenario's one"),
         ("", r"needs a \[fleet\] table"),
-        ("[load]\nrate = 5\nrequests = 5\n", "under \\[load\\] the traffic goes through HAProxy"),
     ],
 )
 def test_what_a_fleet_cannot_do_yet_is_said_before_a_trial(
@@ -274,3 +276,51 @@ def test_a_queue_rule_without_traffic_that_queues_is_refused(write_scenario):
     )
     with pytest.raises(ColdstartError, match="need traffic that queues"):
         read_scenario(write_scenario(text))
+
+
+def test_the_clients_own_policies_pick_among_the_replicas_ready_when_each_request_goes():
+    names = ["toy", "toy.2", "toy.3"]
+    specs = [
+        ServiceSpec(name, (), {}, None, 8000 + i, None, 15, 1.0, Path("l"), Path("p"))  # type: ignore[arg-type]
+        for i, name in enumerate(names)
+    ]
+    ready: list[ServiceSpec] = []
+    watch = SimpleNamespace(ready_now=lambda: [SimpleNamespace(spec=s) for s in ready])
+    request = RequestSpec(0, "http", "GET", "http://127.0.0.1:1/v1", {}, None, False, 200, 5.0)
+
+    def router(policy: str) -> ClientRouter:
+        return ClientRouter(policy, watch, specs, lambda _name: "127.0.0.1")  # type: ignore[arg-type]
+
+    least = router("least-outstanding")
+    sent, name = least.pick(request)
+    assert name == "toy" and sent.url == "http://127.0.0.1:8000/v1"  # none ready: replica 1
+    least.release(name)
+    ready += [specs[2], specs[0], specs[1]]  # in the order they became ready
+    picked = [least.pick(request)[1] for _ in range(3)]
+    assert picked == ["toy.3", "toy", "toy.2"]  # each to the one with fewest in flight
+    least.release("toy")
+    assert least.pick(request)[1] == "toy"  # the one that finished one
+    rr = router("round-robin")
+    assert [rr.pick(request)[1] for _ in range(4)] == ["toy.3", "toy", "toy.2", "toy.3"]
+    first = router("first-ready")
+    assert {first.pick(request)[1] for _ in range(3)} == {"toy.3"}
+
+
+@pytest.mark.skipif(HAPROXY is None, reason="needs HAProxy (apt-get install haproxy)")
+def test_load_with_the_clients_own_policy_names_each_replica_and_sends_none_early(
+    tmp_path: Path, write_scenario
+):
+    text = fleet_scenario([2], ["least-outstanding", "round-robin"]).replace(
+        '[requests]\n        kind = "http"\n        count = 3',
+        '[requests]\n        count = 1\n        [load]\n        pattern = "poisson"\n'
+        "        rate = 40\n        requests = 30",
+    )
+    outcome = run_scenario(write_scenario(text), run_options(tmp_path / "results", run_id="c"))
+    assert outcome.exit_code == 0
+    run = read_run(outcome.run_dir)
+    for trial in run.trials:
+        assert trial.status == "ok" and trial.fleet is not None and len(trial.load) == 30
+        assert all(r.request.replica in trial.fleet.replicas for r in trial.load)
+    rows = fleet_rows(run.trials, run.variant_order)
+    assert [r.early_requests for r in rows] == [0, 0]  # only replicas already ready
+    assert all(r.cold_p95_ttft_ms is not None for r in rows)
