@@ -109,7 +109,10 @@ class RemoteReplica:
     def wait_ready(self, deadline_ns: int | None = None) -> None:
         import ray
 
-        answer = ray.get(self.host.wait_ready.remote())
+        try:
+            answer = ray.get(self.host.wait_ready.remote())
+        except Exception as exc:  # its actor or node is gone
+            raise LaunchError("failed", f"replica {self.spec.name!r}: its node: {exc}") from None
         if isinstance(answer, float | int):
             self.ready_ns = self.t0_ns + int(answer * 1e6)
             return
@@ -191,7 +194,15 @@ class RayReplicas:
         assert self.t0_ns is not None
         host, placed = self.hosts[spec.name], self.placed[spec.name]
         left = None if deadline_ns is None else (deadline_ns - self.t0_ns) / 1e9
-        self.ray.get(host.start.remote(spec, self.t0_wall_ns + placed.offset_ns, left))
+        try:
+            self.ray.get(host.start.remote(spec, self.t0_wall_ns + placed.offset_ns, left))
+        except LaunchError:
+            raise
+        except Exception as exc:  # the actor's own error, or its node gone
+            cause = getattr(exc, "cause", None)
+            if isinstance(cause, LaunchError):
+                raise cause from None
+            raise LaunchError("failed", f"replica {spec.name!r}: its node: {exc}") from None
         replica = RemoteReplica(spec, host, placed.address, self.t0_ns)
         self.remote.append(replica)
         if wait:
@@ -204,8 +215,13 @@ class RayReplicas:
 
     def stop_all(self) -> None:
         """Each node stops its replica and sends back its records; then the actors go."""
-        done = self.ray.get([r.host.stop.remote(str(self.run_dir)) for r in self.remote])
-        for services, phases, notes in done:
+        asked = [(r.spec.name, r.host.stop.remote(str(self.run_dir))) for r in self.remote]
+        for name, answer in asked:
+            try:
+                services, phases, notes = self.ray.get(answer)
+            except Exception as exc:  # a node lost: its watchdog is what stops the replica
+                self.notes.append(f"replica {name}: its node did not answer the stop ({exc})")
+                continue
             self.records += services
             self.phases += phases
             self.notes += notes

@@ -228,10 +228,10 @@ def _placed_on_ray(
         return TrialProcesses(context.guardian, context.accounting)
     try:
         replicas.place(setup.services)
-    except LaunchError as exc:
-        state.fail(exc.status, str(exc))
     except Exception as exc:  # Ray's own errors: no cluster there, a node gone
-        state.fail("failed", f"the replicas could not be placed on Ray: {exc}")
+        said = str(exc) if isinstance(exc, LaunchError) else f"could not place the replicas: {exc}"
+        state.fail(getattr(exc, "status", "failed"), f"Ray: {said}")
+        replicas.stop_all()  # the actors placed so far go
     return replicas
 
 
