@@ -35,6 +35,8 @@ class FleetRow:
     warm_p95_ttft_ms: float | None = None  # [load]: the same, the fleet warm
     read_mib: float | None = None  # the replicas' page-cache misses until ready, together
     started: float | None = None  # scale_at_queue: replicas the queue had started (median)
+    cpu_vs_alone: float | None = None  # each replica's CPU work to ready / one alone's
+    cache_added_mib: float | None = None  # what the fleet wrote into its compile cache
 
     def started_text(self) -> str:
         """How many the queue started, where it started them (else nothing)."""
@@ -67,10 +69,12 @@ def fleet_rows(trials: Sequence[TrialRecord], order: Sequence[str]) -> list[Flee
     if not measured:
         return []
     alone: dict[tuple[tuple[str, str], ...], list[float]] = {}
+    alone_cpu: dict[tuple[tuple[str, str], ...], list[float]] = {}
     for t in measured:
         assert t.fleet is not None
         if len(t.fleet.replicas) == 1:
             alone.setdefault(_others(t), []).extend(_starts(t))
+            alone_cpu.setdefault(_others(t), []).extend(_cpu_ready(t))
     by_variant: dict[str, list[TrialRecord]] = {}
     for t in measured:
         by_variant.setdefault(t.variant, []).append(t)
@@ -92,6 +96,15 @@ def fleet_rows(trials: Sequence[TrialRecord], order: Sequence[str]) -> list[Flee
         ]
         answered = Counter(r.replica or "?" for t in group for r in _requests(t))
         cold, warm = _p95(group, "cold"), _p95(group, "warm")
+        cpu_each, cpu_alone = (
+            [c for t in group for c in _cpu_ready(t)],
+            alone_cpu.get(_others(group[0])),
+        )
+        cpu_ratio = (
+            statistics.median(cpu_each) / statistics.median(cpu_alone)
+            if cpu_each and cpu_alone and statistics.median(cpu_alone) > 0
+            else None
+        )
         rows.append(
             FleetRow(
                 variant=variant,
@@ -110,6 +123,8 @@ def fleet_rows(trials: Sequence[TrialRecord], order: Sequence[str]) -> list[Flee
                 warm_p95_ttft_ms=warm,
                 read_mib=_read_mib(group),
                 started=_started(group),
+                cpu_vs_alone=cpu_ratio,
+                cache_added_mib=_cache_added(group),
             )
         )
     return rows
@@ -124,6 +139,17 @@ def _read_mib(trials: Sequence[TrialRecord]) -> float | None:
         if reads and all(r is not None for r in reads):
             totals.append(sum(r for r in reads if r is not None))
     return statistics.median(totals) if totals else None
+
+
+def _cpu_ready(t: TrialRecord) -> list[float]:
+    """Each replica's CPU work from spawn to ready (where measured)."""
+    return [s.cpu.ready_ms for s in t.services if s.cpu is not None and s.cpu.ready_ms is not None]
+
+
+def _cache_added(trials: Sequence[TrialRecord]) -> float | None:
+    """What the fleet wrote into its compile cache, MiB (the median over trials)."""
+    added = [t.compile_cache.bytes_added / 2**20 for t in trials if t.compile_cache is not None]
+    return statistics.median(added) if added else None
 
 
 def _started(trials: Sequence[TrialRecord]) -> float | None:

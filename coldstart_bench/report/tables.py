@@ -30,6 +30,8 @@ def fleet_lines(rows: Sequence[FleetRow]) -> list[str]:
         "balancer's log agrees",
         "sent before ready",
         "read from storage",
+        "CPU to ready vs alone",
+        "compile cache written",
     ]
     if loaded:
         heads += ["users' TTFT p95, scaling out", "warm"]
@@ -47,6 +49,8 @@ def fleet_lines(rows: Sequence[FleetRow]) -> list[str]:
             f"{r.log_agrees:.0%}" if r.log_agrees is not None else "—",
             str(r.early_requests),
             f"{r.read_mib:,.1f} MiB" if r.read_mib is not None else "—",
+            f"{r.cpu_vs_alone:.2f}×" if r.cpu_vs_alone is not None else "—",
+            f"{r.cache_added_mib:,.1f} MiB" if r.cache_added_mib is not None else "—",
         ]
         if loaded:
             cells += [_ms(r.cold_p95_ttft_ms), _ms(r.warm_p95_ttft_ms)]
@@ -58,7 +62,10 @@ def fleet_lines(rows: Sequence[FleetRow]) -> list[str]:
         "first replica up after the first replica was ready (its health checks); sent "
         "before ready: requests a replica answered that were sent before the harness saw it "
         "ready; read from storage: what the replicas' main processes read from disk until "
-        "ready, together (page-cache misses). fleet.csv has the figures._",
+        "ready, together (page-cache misses); CPU to ready vs alone: each replica's CPU work "
+        "from spawn to ready over one replica's alone (near 1: each did all of its start-up "
+        "work itself, none reused another's, e.g. compiled entries); compile cache written: "
+        "what the fleet added to its compile cache. fleet.csv has the figures._",
         "",
     ]
     return lines

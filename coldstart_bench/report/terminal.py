@@ -172,6 +172,10 @@ def print_fleet(console: Console, rows: Sequence[FleetRow]) -> None:
             parts.append(f"its log agrees on {r.log_agrees:.0%} of the answers")
         if r.read_mib is not None:
             parts.append(f"{r.read_mib:,.1f} MiB read from storage until ready")
+        if r.cpu_vs_alone is not None and r.replicas > 1:
+            parts.append(f"each replica's CPU work to ready {r.cpu_vs_alone:.2f}× one alone's")
+        if r.cache_added_mib is not None:
+            parts.append(f"{r.cache_added_mib:,.1f} MiB written to the compile cache")
         if r.early_requests:
             parts.append(f"{r.early_requests} request(s) sent before their replica was ready")
         if r.cold_p95_ttft_ms is not None:
