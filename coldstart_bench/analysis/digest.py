@@ -28,7 +28,7 @@ import pandas as pd
 from coldstart_bench.analysis.machine import machine_frame
 from coldstart_bench.analysis.phase_effects import trials_with_phases
 from coldstart_bench.analysis.summary import LOG_TAILS_SHOWN, node_of
-from coldstart_bench.results.schema import TrialRecord, decode_trial
+from coldstart_bench.results.schema import FAILED_STATUSES, TrialRecord, decode_trial
 from coldstart_bench.results.store import TRIALS_FILE, RunData, read_run_file
 from coldstart_bench.results.trials_file import TrialsRead, read_lines
 
@@ -72,7 +72,7 @@ def digest(run: RunData) -> RunDigest:
     """A run already in memory, every record kept."""
     trials = stratify_by_node(run.trials)
     frame = trials_with_phases(trials)
-    failed = tuple(t for t in trials if t.status in ("failed", "timeout"))[:FAILED_KEPT]
+    failed = tuple(t for t in trials if t.status in FAILED_STATUSES)[:FAILED_KEPT]
     return RunDigest(replace(run, trials=trials), frame, machine_frame(trials), len(trials), failed)
 
 
@@ -105,7 +105,7 @@ def read_digest(
             parts = [job.result() for job in jobs]
     read = TrialsRead()
     for part in parts:
-        read.add(part.read, read.seen)
+        read.add(part.read)
     problems = read.finish(path)
     frame = _concat([p.frame for p in parts])
     machine = _concat([p.machine for p in parts])
@@ -186,7 +186,7 @@ def _read_records(path: Path, start: int, end: int | None, each: int) -> _Part:
     for number, line, record in read_lines(path, read, start, end):
         if (node := node_of(record)) is not None:
             nodes.add(node)
-        if record.status in ("failed", "timeout") and len(failed) < FAILED_KEPT:
+        if record.status in FAILED_STATUSES and len(failed) < FAILED_KEPT:
             failed.append(line)
         sample.offer(record, line, (start, number))
         chunk.append(record)

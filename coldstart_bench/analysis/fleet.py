@@ -88,7 +88,6 @@ def fleet_rows(trials: Sequence[TrialRecord], order: Sequence[str]) -> list[Flee
         every = [start for t in group for start in _starts(t)]
         base = alone.get(_others(group[0]))
         alone_ms = statistics.median(base) if base else None
-        contention = statistics.median(every) / alone_ms if every and alone_ms else None
         lags = [
             t.fleet.balancer_ready_ms - min(r for r in t.fleet.ready_ms if r is not None)
             for t in group
@@ -96,15 +95,7 @@ def fleet_rows(trials: Sequence[TrialRecord], order: Sequence[str]) -> list[Flee
         ]
         answered = Counter(r.replica or "?" for t in group for r in _requests(t))
         cold, warm = _p95(group, "cold"), _p95(group, "warm")
-        cpu_each, cpu_alone = (
-            [c for t in group for c in _cpu_ready(t)],
-            alone_cpu.get(_others(group[0])),
-        )
-        cpu_ratio = (
-            statistics.median(cpu_each) / statistics.median(cpu_alone)
-            if cpu_each and cpu_alone and statistics.median(cpu_alone) > 0
-            else None
-        )
+        cpu_each = [c for t in group for c in _cpu_ready(t)]
         rows.append(
             FleetRow(
                 variant=variant,
@@ -114,7 +105,7 @@ def fleet_rows(trials: Sequence[TrialRecord], order: Sequence[str]) -> list[Flee
                 k_ready_ms=k_ready,
                 all_ready_ms=k_ready[-1] if k_ready else None,
                 alone_ready_ms=alone_ms,
-                contention=contention,
+                contention=_ratio_of_medians(every, base),
                 balancer_lag_ms=statistics.median(lags) if lags else None,
                 answered_by=dict(sorted(answered.items())),
                 log_agrees=_agreement(group),
@@ -123,7 +114,7 @@ def fleet_rows(trials: Sequence[TrialRecord], order: Sequence[str]) -> list[Flee
                 warm_p95_ttft_ms=warm,
                 read_mib=_read_mib(group),
                 started=_started(group),
-                cpu_vs_alone=cpu_ratio,
+                cpu_vs_alone=_ratio_of_medians(cpu_each, alone_cpu.get(_others(group[0]))),
                 cache_added_mib=_cache_added(group),
             )
         )
@@ -139,6 +130,14 @@ def _read_mib(trials: Sequence[TrialRecord]) -> float | None:
         if reads and all(r is not None for r in reads):
             totals.append(sum(r for r in reads if r is not None))
     return statistics.median(totals) if totals else None
+
+
+def _ratio_of_medians(values: Sequence[float], alone: Sequence[float] | None) -> float | None:
+    """The fleet's replicas against one replica alone: median over median (None without
+    both, or where alone is 0)."""
+    if not values or not alone or statistics.median(alone) <= 0:
+        return None
+    return statistics.median(values) / statistics.median(alone)
 
 
 def _cpu_ready(t: TrialRecord) -> list[float]:

@@ -21,7 +21,7 @@ from coldstart_bench.analysis.metrics import BY_NAME, METRIC_NAMES
 from coldstart_bench.analysis.stats import mad, median_ci
 from coldstart_bench.results.logs import log_tail
 from coldstart_bench.results.redact import redact_text
-from coldstart_bench.results.schema import TrialRecord
+from coldstart_bench.results.schema import FAILED_STATUSES, TrialRecord
 
 SUMMARY_COLUMNS = ("variant", "metric", "n", "median", "p95", "min", "max", "mad")
 SUMMARY_COLUMNS += ("ci_low", "ci_high")
@@ -123,7 +123,7 @@ def summarise(
                 factors=factors,
                 trials=len(part),
                 ok=int((part["status"] == "ok").sum()),
-                failed=int(part["status"].isin(["failed", "timeout"]).sum()),
+                failed=int(part["status"].isin(FAILED_STATUSES).sum()),
                 skipped=int((part["status"] == "skipped").sum()),
                 figures=figures.get(variant, {}),
             )
@@ -182,9 +182,7 @@ def failures(
     if frame.empty:
         return []
     records = {t.trial: t for t in failed}
-    rows = frame.loc[
-        frame["status"].isin(("failed", "timeout")), ["trial", "variant", "status", "error"]
-    ]
+    rows = frame.loc[frame["status"].isin(FAILED_STATUSES), ["trial", "variant", "status", "error"]]
     found = []
     for trial, variant, status, error in rows.itertuples(index=False):
         tail = ""
@@ -193,7 +191,7 @@ def failures(
             logged = next((s for s in record.services if s.log and s.status != "ok"), None)
             if logged is not None and logged.log is not None:
                 tail = redact_text(log_tail(run_dir / logged.log))
-        found.append(Failure(int(trial), str(variant), str(status), _said(error), tail))
+        found.append(Failure(int(trial), str(variant), str(status), reason_of(error), tail))
     return found
 
 
@@ -204,12 +202,12 @@ def skipped_variants(frame: pd.DataFrame) -> dict[str, str]:
     found: dict[str, str] = {}
     rows = frame.loc[frame["status"] == "skipped", ["variant", "error"]]
     for variant, error in rows.itertuples(index=False):
-        found.setdefault(str(variant), _said(error))
+        found.setdefault(str(variant), reason_of(error))
     return found
 
 
-def _said(error: object) -> str:
-    """A trial's error as the frame holds it (missing: NaN or None), in words."""
+def reason_of(error: object) -> str:
+    """A trial's error as a trials frame holds it (missing: NaN or None), in words."""
     return error if isinstance(error, str) and error else "(no reason recorded)"
 
 

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import pandas as pd
 
 from coldstart_bench.analysis.stats import more_failures_p
-
-FAILED = ("failed", "timeout")
+from coldstart_bench.analysis.summary import reason_of
+from coldstart_bench.results.schema import FAILED_STATUSES
 
 
 @dataclass(frozen=True)
@@ -81,15 +81,10 @@ def failure_checks(
     m = max(len(counted), 1)
     checks = []
     for key, base, new in counted:
-        base_failed = int(base["status"].isin(FAILED).sum()) if len(base) else 0
-        failed = new[new["status"].isin(FAILED)] if len(new) else new
+        base_failed = int(base["status"].isin(FAILED_STATUSES).sum()) if len(base) else 0
+        failed = new[new["status"].isin(FAILED_STATUSES)] if len(new) else new
         p = more_failures_p(base_failed, len(base), len(failed), len(new))
-        error = failed["error"].iloc[0] if len(failed) else ""
-        said = (
-            (error if isinstance(error, str) and error else "(no reason recorded)")
-            if len(failed)
-            else ""
-        )
+        said = reason_of(failed["error"].iloc[0]) if len(failed) else ""
         first = " ".join(line.strip() for line in said.splitlines() if line.strip())
         check = FailureCheck(
             key, base_failed, len(base), len(failed), len(new), min(1.0, m * p), _cut(first), alpha

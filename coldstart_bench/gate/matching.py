@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from coldstart_bench.analysis.digest import RunDigest
-from coldstart_bench.analysis.frames import FACTOR_PREFIX, measured_ok
+from coldstart_bench.analysis.frames import FACTOR_PREFIX, factor_columns, measured_ok
 from coldstart_bench.analysis.metrics import BY_NAME, PHASE_PREFIX
 from coldstart_bench.errors import GateInputError
 
@@ -34,21 +34,13 @@ def _in_order(frame: pd.DataFrame, order: Sequence[str]) -> pd.DataFrame:
     return frame.iloc[key.to_numpy().argsort(kind="stable")]
 
 
-def _factor_columns(frame: pd.DataFrame) -> list[str]:
-    return sorted(c for c in frame.columns if isinstance(c, str) and c.startswith(FACTOR_PREFIX))
-
-
-def _levels(frame: pd.DataFrame) -> pd.Series:
-    """Each trial's factor levels as one hashable key (the variant's identity whatever the
-    order its scenario lists the factors in); a factor a trial does not have is left out."""
-    columns = _factor_columns(frame)
-    if not columns or frame.empty:
-        return pd.Series([()] * len(frame), index=frame.index, dtype=object)
-    values = frame[columns].to_numpy(dtype=object)
+def _levels(frame: pd.DataFrame, columns: Sequence[str]) -> pd.Series:
+    """Each trial's (factor, level) pairs of these factor columns, in their order, as one
+    hashable key; a factor a trial does not have is left out."""
     names = [c.removeprefix(FACTOR_PREFIX) for c in columns]
+    rows = frame[list(columns)].to_numpy(dtype=object) if columns else [()] * len(frame)
     keys = [
-        tuple((n, str(v)) for n, v in zip(names, row, strict=True) if isinstance(v, str))
-        for row in values
+        tuple((n, v) for n, v in zip(names, row, strict=True) if isinstance(v, str)) for row in rows
     ]
     return pd.Series(keys, index=frame.index, dtype=object)
 
@@ -75,7 +67,8 @@ def sides_from_runs(base: RunDigest, new: RunDigest) -> tuple[Side, Side]:
     order = new.run.variant_order + [
         v for v in base.run.variant_order if v not in new.run.variant_order
     ]
-    keyed = [(d, _levels(d.frame)) for d in (base, new)]
+    # sorted: the variant's identity whatever the order its scenario lists the factors in
+    keyed = [(d, _levels(d.frame, sorted(factor_columns(d.frame)))) for d in (base, new)]
     names: dict[tuple[tuple[str, str], ...], str] = {}
     for d, levels in keyed:  # the new run's name wins
         names.update(zip(levels, d.frame["variant"].astype(str), strict=True))
@@ -105,9 +98,9 @@ def sides_from_factor(run: RunDigest, factor: str, baseline_level: str) -> list[
         raise GateInputError(
             f"--baseline-level {baseline_level!r} is not a level of {factor!r} (levels: {levels})"
         )
-    others = [c for c in frame.columns if isinstance(c, str) and c.startswith(FACTOR_PREFIX)]
-    others = [c for c in others if c != column]
-    rest = _rest_of(frame, others)
+    others = [c for c in factor_columns(frame) if c != column]
+    # the other factors as the variant key's text, k=v,... in the order the run lists them
+    rest = _levels(frame, others).map(lambda key: ",".join(f"{n}={v}" for n, v in key))
     pairs = []
     for level in (lv for lv in levels if lv != baseline_level):
         base: dict[str, pd.DataFrame] = {}
@@ -121,18 +114,6 @@ def sides_from_factor(run: RunDigest, factor: str, baseline_level: str) -> list[
         new = {k: v for k, v in new.items() if not v.empty}
         pairs.append((Side(f"{factor}={baseline_level}", base), Side(f"{factor}={level}", new)))
     return pairs
-
-
-def _rest_of(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
-    """Each trial's other factors as the variant key's text (``k=v,...``, the order the run
-    lists its factors in)."""
-    values = frame[columns].to_numpy(dtype=object) if columns else None
-    names = [c.removeprefix(FACTOR_PREFIX) for c in columns]
-    texts = [
-        ",".join(f"{n}={v}" for n, v in zip(names, row, strict=True) if isinstance(v, str))
-        for row in (values if values is not None else [[]] * len(frame))
-    ]
-    return pd.Series(texts, index=frame.index, dtype=object)
 
 
 def metric_values(frame: pd.DataFrame, metric: str) -> list[float]:

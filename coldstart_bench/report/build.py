@@ -174,7 +174,7 @@ class CsvExporter:
         tables_out = [
             ("summary.csv", summary.stats),
             # a sample's requests beside every trial would read as trials that sent none
-            ("trials.csv", tables.flat_trials(summary.frame, sampled_out(analysis))),
+            ("trials.csv", tables.flat_trials(summary.frame, requests_beside_trials(analysis))),
             ("effects.csv", analysis.effects_table),
         ]
         if analysis.phase_effects:
@@ -206,7 +206,7 @@ class TraceExporter:
         return [Output.text("trace.json", trace_json(run.trials, run.metadata.run_id))]
 
 
-def sampled_out(analysis: RunAnalysis) -> pd.DataFrame:
+def requests_beside_trials(analysis: RunAnalysis) -> pd.DataFrame:
     """The requests trials.csv puts beside each trial: all of them, or none where only a
     sample of a large run's trials kept theirs."""
     return analysis.requests.iloc[0:0] if analysis.summary.detail_note else analysis.requests

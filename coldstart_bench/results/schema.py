@@ -44,6 +44,7 @@ MeasuredMs = Annotated[float, msgspec.Meta(ge=0)]
 
 Status = Literal["ok", "failed", "timeout", "skipped"]
 STATUSES: tuple[str, ...] = ("ok", "failed", "timeout", "skipped")
+FAILED_STATUSES: tuple[str, ...] = ("failed", "timeout")  # the trial ran and did not succeed
 
 
 def instance_name(service: str, restarts: int) -> str:
@@ -520,9 +521,9 @@ def decode_trial(line: bytes | str) -> TrialRecord:
     """One line of ``trials.jsonl`` as its record: msgspec decodes and type-checks it in one
     step (JSON has no NaN or infinity, so a number is finite; a measured time is checked
     not negative); what it cannot take as is (a version-1 line, a key of a newer version,
-    any error) goes the
-    careful way of :meth:`TrialRecord.from_dict`, whose message names the field. Raises
-    :class:`RecordError`, or ValueError for a line that is no JSON."""
+    any error) goes the careful way of :meth:`TrialRecord.from_dict`, whose message names
+    the field. Raises :class:`RecordError`, :class:`UnreadableVersion`, or ValueError for a
+    line that is no JSON."""
     record_decoder, keys_decoder = _fast_decoders()
     try:
         keys_decoder.decode(line)

@@ -53,9 +53,9 @@ class TrialsRead:
     numbered: list[tuple[int, str]] = field(default_factory=list)  # (line, what is wrong)
     versions: dict[object, int] = field(default_factory=dict)  # unreadable schema versions
 
-    def add(self, part: TrialsRead, lines_before: int) -> None:
-        """A later part's findings, its line numbers counted on from ``lines_before``."""
-        self.numbered += [(n + lines_before, text) for n, text in part.numbered]
+    def add(self, part: TrialsRead) -> None:
+        """The next part's findings, its line numbers counted on from the lines seen so far."""
+        self.numbered += [(n + self.seen, text) for n, text in part.numbered]
         self.seen += part.seen
         self.lines += part.lines
         self.records += part.records
@@ -83,9 +83,8 @@ def read_lines(
     path: Path, read: TrialsRead, start: int = 0, end: int | None = None
 ) -> Iterator[tuple[int, bytes, TrialRecord]]:
     """(line number, the line, its record) for each line that begins in bytes
-    ``start``..``end`` of
-    ``trials.jsonl`` (``start`` at a line's beginning; numbers count from 1 there); what is
-    wrong with the others goes into ``read``."""
+    ``start``..``end`` of ``trials.jsonl`` (``start`` at a line's beginning; numbers count
+    from 1 there); what is wrong with the others goes into ``read``."""
     with open(path, "rb") as f:
         f.seek(start)
         position, number = start, 0

@@ -20,20 +20,11 @@ from coldstart_bench.plan.order import TrialSpec
 from coldstart_bench.plan.specs import TlsFiles
 from coldstart_bench.results.schema import TrialRecord
 from coldstart_bench.run.executors import TrialStarted
+from coldstart_bench.run.ray_extra import import_ray
 from coldstart_bench.run.trial import RunContext, failed_trial, run_trial, skipped_trial
 from coldstart_bench.scenario.reader import parse_scenario
 
 SLOT = "coldstart_slot"
-
-
-def _import_ray() -> Any:
-    try:
-        import ray
-    except ImportError:
-        raise ColdstartError(
-            "--executor ray needs Ray: python3 -m pip install -e '.[ray]' (or pip install ray)"
-        ) from None
-    return ray
 
 
 def _remote_trial(
@@ -73,7 +64,7 @@ class RayExecutor:
     def execute(
         self, context: RunContext, trials: Sequence[TrialSpec], started: TrialStarted
     ) -> Iterator[TrialRecord]:
-        ray = _import_ray()
+        ray = import_ray()
         if self.address:
             ray.init(address=self.address, ignore_reinit_error=True, log_to_driver=False)
         else:  # a local one-node cluster, with its one slot

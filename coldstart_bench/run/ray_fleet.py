@@ -28,11 +28,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from coldstart_bench.errors import ColdstartError
 from coldstart_bench.plan.render import LOCAL_HOST
 from coldstart_bench.plan.specs import ServiceSpec
 from coldstart_bench.proc.service import LaunchError
 from coldstart_bench.results.schema import PhaseRecord, ServiceRecord
+from coldstart_bench.run.ray_extra import import_ray
 from coldstart_bench.run.state import TrialState
 
 # Round trips to each actor's clock before t0; the quickest one is kept.
@@ -102,7 +102,6 @@ class RemoteReplica:
 
     spec: ServiceSpec
     host: Any  # its actor
-    address: str  # where the balancer and the client reach it
     t0_ns: int
     ready_ns: int | None = None
 
@@ -145,7 +144,6 @@ class RayReplicas:
         self.run_dir = run_dir
         self.t0_ns: int | None = None
         self.t0_wall_ns = 0
-        self.deadline_s: float | None = None
         self.services: list[Any] = []  # nothing of it runs here: collect() finds none
         self.escaped: list[Any] = []
         self.remote: list[RemoteReplica] = []
@@ -167,16 +165,15 @@ class RayReplicas:
             raise LaunchError("failed", "the Ray cluster has no node alive")
         actor = self.ray.remote(num_cpus=0, max_restarts=0)(ReplicaHost)
         here = self.ray.util.get_node_ip_address()
-        for i, spec in enumerate(specs):
-            node = nodes[i % len(nodes)]
-            strategy = NodeAffinitySchedulingStrategy(node["NodeID"], soft=False)
-            placed = actor.options(scheduling_strategy=strategy)
-            self.hosts[spec.name] = placed.remote(self.accounting)
+        node_ids = [nodes[i % len(nodes)]["NodeID"] for i in range(len(specs))]
+        for spec, node_id in zip(specs, node_ids, strict=True):
+            strategy = NodeAffinitySchedulingStrategy(node_id, soft=False)
+            on_node = actor.options(scheduling_strategy=strategy)
+            self.hosts[spec.name] = on_node.remote(self.accounting)
         wheres = self.ray.get([h.where.remote() for h in self.hosts.values()])
-        for (i, spec), (hostname, address) in zip(enumerate(specs), wheres, strict=True):
+        for spec, node_id, (hostname, address) in zip(specs, node_ids, wheres, strict=True):
             offset, error = _clock(self.ray, self.hosts[spec.name])
             reach = LOCAL_HOST if address == here else address
-            node_id = nodes[i % len(nodes)]["NodeID"]
             self.placed[spec.name] = Placed(node_id, hostname, reach, offset, error)
 
     def address_of(self, name: str) -> str:
@@ -203,7 +200,7 @@ class RayReplicas:
             if isinstance(cause, LaunchError):
                 raise cause from None
             raise LaunchError("failed", f"replica {spec.name!r}: its node: {exc}") from None
-        replica = RemoteReplica(spec, host, placed.address, self.t0_ns)
+        replica = RemoteReplica(spec, host, self.t0_ns)
         self.remote.append(replica)
         if wait:
             replica.wait_ready(deadline_ns)
@@ -268,12 +265,7 @@ def local_cluster(nodes: int = 3, cpus_each: int = 1) -> Iterator[str]:
 def connect(address: str | None) -> Any:
     """Ray, connected once per process: to ``address``, else to the cluster RAY_ADDRESS
     names, else to a one-node cluster of our own."""
-    try:
-        import ray
-    except ImportError:
-        raise ColdstartError(
-            "[fleet] placement = \"ray\" needs Ray: python3 -m pip install -e '.[ray]'"
-        ) from None
+    ray = import_ray('[fleet] placement = "ray"')
     if not ray.is_initialized():
         target = address or os.environ.get("RAY_ADDRESS") or None
         ray.init(address=target, log_to_driver=False, include_dashboard=False)

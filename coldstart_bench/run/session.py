@@ -27,7 +27,12 @@ from coldstart_bench.proc.guardian import Guardian
 from coldstart_bench.proc.signals import Interrupted, interrupts_as_exceptions
 from coldstart_bench.results.environment import environment
 from coldstart_bench.results.redact import redact_argv, redact_scenario
-from coldstart_bench.results.schema import BUSY_OTHERS_SHARE, STATUSES, TrialRecord
+from coldstart_bench.results.schema import (
+    BUSY_OTHERS_SHARE,
+    FAILED_STATUSES,
+    STATUSES,
+    TrialRecord,
+)
 from coldstart_bench.results.store import (
     UNWRITABLE_ERRNOS,
     RunWriter,
@@ -212,7 +217,7 @@ def run_scenario(
         except ResultsNotWritable:
             if status != "results-unwritable":  # else the error on its way out says it
                 raise
-    failed = any(r.status in ("failed", "timeout") for r in records if not r.warmup)
+    failed = any(r.status in FAILED_STATUSES for r in records if not r.warmup)
     if status == "gave-up" or (status == "complete" and failed):
         exit_code = 1
     return RunOutcome(

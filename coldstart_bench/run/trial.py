@@ -165,7 +165,7 @@ def _run_rendered(
         cache_at_spawn = None
     processes: TrialProcesses | RayReplicas = TrialProcesses(context.guardian, context.accounting)
     if state.status == "ok" and setup.fleet is not None and setup.fleet.placement == "ray":
-        processes = _placed_on_ray(setup, context, state)
+        processes = _placed_on_ray(setup, context, state) or processes
     if state.status == "ok":
         _measure(setup, state, processes)
     if cache_at_spawn is not None:
@@ -214,10 +214,9 @@ def _run_rendered(
     return redact_record(record, _secrets(setup, loaded))
 
 
-def _placed_on_ray(
-    setup: TrialSetup, context: RunContext, state: TrialState
-) -> TrialProcesses | RayReplicas:
-    """The fleet's replicas placed on a Ray cluster's nodes, an actor each (before t0)."""
+def _placed_on_ray(setup: TrialSetup, context: RunContext, state: TrialState) -> RayReplicas | None:
+    """The fleet's replicas placed on a Ray cluster's nodes, an actor each (before t0);
+    None where Ray cannot be reached (the trial failed, saying why)."""
     assert setup.fleet is not None
     try:
         replicas = RayReplicas(
@@ -225,7 +224,7 @@ def _placed_on_ray(
         )
     except Exception as exc:  # Ray missing, or no cluster at the address
         state.fail("failed", str(exc) if isinstance(exc, ColdstartError) else f"Ray: {exc}")
-        return TrialProcesses(context.guardian, context.accounting)
+        return None
     try:
         replicas.place(setup.services)
     except Exception as exc:  # Ray's own errors: no cluster there, a node gone

@@ -45,6 +45,17 @@ def fleet_scenario(replicas: list[int], balancers: list[str], delay_ms: int = 20
     """
 
 
+def under_load(text: str, load: str) -> str:
+    """A fleet scenario's requests replaced by a [load] table (one request as its template)."""
+    return text.replace(
+        '[requests]\n        kind = "http"\n        count = 3',
+        f"[requests]\n        count = 1\n        [load]\n        {load}",
+    )
+
+
+POISSON_30 = 'pattern = "poisson"\n        rate = 40\n        requests = 30'
+
+
 @pytest.mark.skipif(HAPROXY is None, reason="needs HAProxy (apt-get install haproxy)")
 def test_a_fleet_behind_haproxy_answers_every_request_and_its_log_agrees(
     tmp_path: Path, write_scenario
@@ -176,11 +187,7 @@ def test_a_hostile_fleet_is_bounded_said_per_replica_and_leaves_nothing(
 def test_load_on_a_fleet_scaling_out_loses_no_arrival_and_each_names_its_replica(
     tmp_path: Path, write_scenario
 ):
-    text = fleet_scenario([2], ["haproxy"]).replace(
-        '[requests]\n        kind = "http"\n        count = 3',
-        '[requests]\n        count = 1\n        [load]\n        pattern = "poisson"\n'
-        "        rate = 40\n        requests = 30",
-    )
+    text = under_load(fleet_scenario([2], ["haproxy"]), POISSON_30)
     outcome = run_scenario(write_scenario(text), run_options(tmp_path / "results", run_id="l"))
     assert outcome.exit_code == 0
     run = read_run(outcome.run_dir)
@@ -235,14 +242,10 @@ def test_replicas_start_when_the_queue_asks_for_them_and_not_before(tmp_path: Pa
     replica started, so the other two start at once; three arrivals a second never are."""
 
     def on_queue(load: str) -> str:
-        return (
-            fleet_scenario([3], ["haproxy"])
-            .replace("health_check_ms = 50", "health_check_ms = 50\n        scale_at_queue = 5")
-            .replace(
-                '[requests]\n        kind = "http"\n        count = 3',
-                f"[requests]\n        count = 1\n        [load]\n        {load}",
-            )
+        text = fleet_scenario([3], ["haproxy"]).replace(
+            "health_check_ms = 50", "health_check_ms = 50\n        scale_at_queue = 5"
         )
+        return under_load(text, load)
 
     burst = write_scenario(on_queue('pattern = "burst"\n        requests = 30'))
     outcome = run_scenario(burst, run_options(tmp_path / "results", run_id="burst"))
@@ -306,15 +309,10 @@ def test_the_clients_own_policies_pick_among_the_replicas_ready_when_each_reques
     assert {first.pick(request)[1] for _ in range(3)} == {"toy.3"}
 
 
-@pytest.mark.skipif(HAPROXY is None, reason="needs HAProxy (apt-get install haproxy)")
 def test_load_with_the_clients_own_policy_names_each_replica_and_sends_none_early(
     tmp_path: Path, write_scenario
 ):
-    text = fleet_scenario([2], ["least-outstanding", "round-robin"]).replace(
-        '[requests]\n        kind = "http"\n        count = 3',
-        '[requests]\n        count = 1\n        [load]\n        pattern = "poisson"\n'
-        "        rate = 40\n        requests = 30",
-    )
+    text = under_load(fleet_scenario([2], ["least-outstanding", "round-robin"]), POISSON_30)
     outcome = run_scenario(write_scenario(text), run_options(tmp_path / "results", run_id="c"))
     assert outcome.exit_code == 0
     run = read_run(outcome.run_dir)
