@@ -6,6 +6,7 @@ trial), so that every replica's start is measured."""
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import dataclasses
 import itertools
@@ -92,7 +93,8 @@ class ReadyWatch:
         else:
             if replica is not None:
                 with self._changed:
-                    self._ready.append(replica)
+                    # in the order they became ready, not the order their watchers woke
+                    bisect.insort(self._ready, replica, key=_ready_ns)
         finally:
             with self._changed:
                 self._done += 1
@@ -104,7 +106,7 @@ class ReadyWatch:
             return self._ready[0] if self._ready else None
 
     def ready_now(self) -> list[ServiceProcess]:
-        """The replicas ready so far, in the order they became ready."""
+        """The replicas ready so far, in the order they became ready (their ready times)."""
         with self._changed:
             return list(self._ready)
 
@@ -113,6 +115,10 @@ class ReadyWatch:
             threads = list(self._threads)
         for thread in threads:
             thread.join()
+
+
+def _ready_ns(replica: ServiceProcess) -> int:
+    return replica.ready_ns if replica.ready_ns is not None else sys.maxsize
 
 
 def start_replicas(
@@ -321,13 +327,12 @@ def measure_fleet(
             balancer.stop_all()
             state.teardown_ms = ns_to_ms(time.perf_counter_ns() - teardown_began)
     started = scaler.started_at if scaler is not None else None
-    state.fleet = _record(fleet, processes, first, balancer_ready_ms, started)
+    state.fleet = _record(fleet, processes, balancer_ready_ms, started)
 
 
 def _record(
     fleet: FleetSpec,
     processes: TrialProcesses | Any,
-    first: ServiceProcess | None,
     balancer_ready_ms: float | None,
     started: dict[str, int] | None = None,
 ) -> FleetRecord:
@@ -336,14 +341,17 @@ def _record(
     ready = {
         s.spec.name: ns_to_ms(s.ready_ns - t0) if s.ready_ns is not None else None for s in replicas
     }
-    placed = [getattr(processes, "placed", {}).get(name) for name in fleet.replicas]
-    on_ray = all(p is not None for p in placed) and fleet.placement == "ray"
+    known = {name: at for name, at in ready.items() if at is not None}
+    found = [getattr(processes, "placed", {}).get(name) for name in fleet.replicas]
+    placed = [p for p in found if p is not None] if fleet.placement == "ray" else []
+    if len(placed) != len(fleet.replicas):  # a node for every replica, or none said
+        placed = []
     answers = logged_answers(fleet.log_path) if fleet.balancer == "haproxy" else []
     return FleetRecord(
         replicas=fleet.replicas,
         balancer=fleet.balancer,
         ready_ms=tuple(ready.get(name) for name in fleet.replicas),
-        first_ready=first.spec.name if first is not None else None,
+        first_ready=min(known, key=known.__getitem__) if known else None,
         balancer_ready_ms=balancer_ready_ms,
         balancer_log=f"logs/{fleet.log_path.parent.name}/{fleet.log_path.name}"
         if fleet.balancer == "haproxy"
@@ -352,7 +360,7 @@ def _record(
         queue_at_start=()
         if started is None
         else tuple(0 if i == 0 else started.get(name) for i, name in enumerate(fleet.replicas)),
-        nodes=tuple(f"{p.hostname} {p.node_id[:12]}" for p in placed if p) if on_ray else (),
-        clock_offset_ms=tuple(p.offset_ns / 1e6 for p in placed if p) if on_ray else (),
-        clock_error_ms=tuple(p.error_ns / 1e6 for p in placed if p) if on_ray else (),
+        nodes=tuple(f"{p.hostname} {p.node_id[:12]}" for p in placed),
+        clock_offset_ms=tuple(p.offset_ns / 1e6 for p in placed),
+        clock_error_ms=tuple(p.error_ns / 1e6 for p in placed),
     )
